@@ -1,0 +1,90 @@
+# METADATA
+# title: A customer managed key that Lambda data depends on is not rotated, or is disabled
+# description: |
+#   A key that encrypts a function's environment variables, code package or an event source
+#   mapping's filter criteria must be usable and rotated. With rotation off, one key version
+#   protects the data for as long as the key lives; a disabled key (or one pending deletion)
+#   makes Lambda fail to decrypt the data, and the function or mapping stops working.
+# related_resources:
+#   - ref: https://docs.aws.amazon.com/kms/latest/developerguide/rotate-keys.html
+#     description: Rotating AWS KMS keys
+#   - ref: https://docs.aws.amazon.com/kms/latest/developerguide/enabling-keys.html
+#     description: Enabling and disabling keys
+# custom:
+#   id: ATR-L005
+#   severity: medium
+#   security_severity: "4.0"
+#   tags: [security, encryption, kms, key-rotation]
+#   remediation:
+#     cloudformation: |
+#       On the `AWS::KMS::Key`, set `EnableKeyRotation: true` and keep `Enabled` true (the default).
+#     sam: |
+#       On the `AWS::KMS::Key`, set `EnableKeyRotation: true` and keep `Enabled` true (the default).
+#     terraform: |
+#       On the `aws_kms_key`, set `enable_key_rotation = true` and keep `is_enabled = true`.
+#     cli: |
+#       aws kms enable-key-rotation --key-id KEY_ID
+#       aws kms enable-key --key-id KEY_ID
+#       aws kms cancel-key-deletion --key-id KEY_ID   # if deletion is pending
+package atrest.rules.kms.key_rotation_enabled
+
+import rego.v1
+
+lambda_key(k) if {
+	k.manager == "customer"
+	count(k.used_by) > 0
+}
+
+# Rotation applies to symmetric encryption keys only, the only kind Lambda can use.
+symmetric(k) if not k.key_spec
+
+symmetric(k) if k.key_spec == "SYMMETRIC_DEFAULT"
+
+users(k) := concat(", ", k.used_by)
+
+deny contains finding if {
+	some k in input.kms_keys
+	lambda_key(k)
+	symmetric(k)
+	k.rotation_enabled == false
+	finding := {
+		"resource": k.id,
+		"property": "rotation_enabled",
+		"message": sprintf("KMS key %s protects Lambda data (%s) but automatic key rotation is not enabled.", [k.logical_id, users(k)]),
+	}
+}
+
+deny contains finding if {
+	some k in input.kms_keys
+	lambda_key(k)
+	symmetric(k)
+	k.rotation_enabled == "unknown"
+	finding := {
+		"resource": k.id,
+		"property": "rotation_enabled",
+		"outcome": "unknown",
+		"message": sprintf("KMS key %s protects Lambda data (%s) and whether its rotation is enabled cannot be resolved statically.", [k.logical_id, users(k)]),
+	}
+}
+
+deny contains finding if {
+	some k in input.kms_keys
+	lambda_key(k)
+	k.enabled == false
+	finding := {
+		"resource": k.id,
+		"property": "enabled",
+		"message": sprintf("KMS key %s protects Lambda data (%s) but is disabled: Lambda cannot decrypt it.", [k.logical_id, users(k)]),
+	}
+}
+
+deny contains finding if {
+	some k in input.kms_keys
+	lambda_key(k)
+	k.pending_deletion == true
+	finding := {
+		"resource": k.id,
+		"property": "pending_deletion",
+		"message": sprintf("KMS key %s protects Lambda data (%s) but is pending deletion.", [k.logical_id, users(k)]),
+	}
+}

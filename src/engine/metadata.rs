@@ -1,0 +1,191 @@
+//! Rule metadata from OPA-style `# METADATA` comment blocks. regorus does not parse
+//! annotations, so they are read here; `atrest rules`, SARIF and the docs all come from them.
+
+use crate::read::{Limits, yaml};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        })
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Reference {
+    #[serde(rename = "ref")]
+    pub url: String,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+/// One rule's metadata, as written in its policy file.
+#[derive(Debug, Clone, Serialize)]
+pub struct Rule {
+    pub id: String,
+    pub title: String,
+    pub description: String,
+    pub severity: Severity,
+    /// CVSS-like score GitHub uses to rank security alerts, e.g. "5.5".
+    pub security_severity: String,
+    pub tags: Vec<String>,
+    /// How to fix, per source: `cloudformation`, `sam`, `terraform`, `cli`.
+    pub remediation: BTreeMap<String, String>,
+    pub references: Vec<Reference>,
+    /// Rego package the rule's `deny` set lives in.
+    pub package: String,
+    /// Where the rule came from (`policies/...` for built-ins, the user's path otherwise).
+    pub path: String,
+    pub builtin: bool,
+}
+
+#[derive(Deserialize)]
+struct Annotation {
+    title: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    related_resources: Vec<Reference>,
+    custom: Custom,
+}
+
+#[derive(Deserialize)]
+struct Custom {
+    id: String,
+    severity: Severity,
+    #[serde(default)]
+    security_severity: Option<serde_json::Value>,
+    #[serde(default)]
+    tags: Vec<String>,
+    #[serde(default)]
+    remediation: BTreeMap<String, String>,
+}
+
+/// A problem in a policy file, with the line where known.
+#[derive(Debug, Clone)]
+pub struct PolicyError {
+    pub path: String,
+    pub line: Option<u32>,
+    pub message: String,
+}
+
+impl fmt::Display for PolicyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(l) => write!(f, "{}:{l}: {}", self.path, self.message),
+            None => write!(f, "{}: {}", self.path, self.message),
+        }
+    }
+}
+
+/// Reads the first `# METADATA` block and the `package` line of a policy. Files without a
+/// METADATA block are libraries (helpers), not rules: `Ok(None)`.
+pub fn parse(path: &str, rego: &str) -> Result<Option<Rule>, PolicyError> {
+    let err = |line: Option<u32>, message: String| PolicyError {
+        path: path.to_owned(),
+        line,
+        message,
+    };
+    let lines: Vec<&str> = rego.lines().collect();
+    let Some(start) = lines.iter().position(|l| l.trim() == "# METADATA") else {
+        return Ok(None);
+    };
+    let mut block = String::new();
+    for l in &lines[start + 1..] {
+        let Some(rest) = l.trim_start().strip_prefix('#') else {
+            break;
+        };
+        block.push_str(rest.strip_prefix(' ').unwrap_or(rest));
+        block.push('\n');
+    }
+    let meta_line = start as u32 + 2;
+    let doc = yaml::parse(&block, &Limits::default()).map_err(|e| {
+        err(
+            Some(meta_line + e.line.unwrap_or(1) - 1),
+            format!("METADATA is not valid YAML: {}", e.message),
+        )
+    })?;
+    let ann: Annotation = serde_json::from_value(doc.root.to_json())
+        .map_err(|e| err(Some(meta_line), format!("METADATA: {e}")))?;
+    let package = lines
+        .iter()
+        .find_map(|l| l.trim().strip_prefix("package "))
+        .map(|p| p.trim().to_owned())
+        .ok_or_else(|| err(None, "no package declaration".into()))?;
+    let security_severity = match ann.custom.security_severity {
+        Some(serde_json::Value::String(s)) => s,
+        Some(serde_json::Value::Number(n)) => n.to_string(),
+        _ => default_security_severity(ann.custom.severity).to_owned(),
+    };
+    Ok(Some(Rule {
+        id: ann.custom.id,
+        title: ann.title,
+        description: ann.description.trim_end().to_owned(),
+        severity: ann.custom.severity,
+        security_severity,
+        tags: ann.custom.tags,
+        remediation: ann
+            .custom
+            .remediation
+            .into_iter()
+            .map(|(k, v)| (k, v.trim_end().to_owned()))
+            .collect(),
+        references: ann.related_resources,
+        package,
+        path: path.to_owned(),
+        builtin: false,
+    }))
+}
+
+/// GitHub's bands: low < 4.0 <= medium < 7.0 <= high < 9.0 <= critical.
+fn default_security_severity(s: Severity) -> &'static str {
+    match s {
+        Severity::Low => "3.0",
+        Severity::Medium => "5.5",
+        Severity::High => "7.5",
+        Severity::Critical => "9.5",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_opa_style_metadata() {
+        let rego = "# METADATA\n# title: T\n# description: |\n#   Long\n#   text.\n# related_resources:\n#   - ref: https://example.com\n# custom:\n#   id: X-1\n#   severity: high\n#   security_severity: \"7.0\"\n#   remediation:\n#     cli: do it\npackage a.b\n";
+        let r = parse("p.rego", rego).unwrap().unwrap();
+        assert_eq!(r.id, "X-1");
+        assert_eq!(r.severity, Severity::High);
+        assert_eq!(r.security_severity, "7.0");
+        assert_eq!(r.description, "Long\ntext.");
+        assert_eq!(r.package, "a.b");
+        assert_eq!(r.remediation["cli"], "do it");
+        assert_eq!(r.references[0].url, "https://example.com");
+    }
+
+    #[test]
+    fn bad_metadata_names_the_line() {
+        let rego =
+            "package x\n# METADATA\n# title: T\n# custom:\n#   id: X\n#   severity: extreme\n";
+        let e = parse("p.rego", rego).unwrap_err();
+        assert_eq!(e.line, Some(3));
+        assert!(e.message.contains("extreme"), "{}", e.message);
+        assert!(parse("lib.rego", "package lib\n").unwrap().is_none());
+    }
+}

@@ -1,0 +1,101 @@
+//! "Is it really a customer managed key?" The answer for one key reference, with the chain of
+//! steps that led to it so a reviewer can check it.
+
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyState {
+    /// No key set, or an empty string: Lambda uses its AWS managed key.
+    Absent,
+    /// An AWS managed key (`alias/aws/*`).
+    AwsManaged,
+    /// A customer managed key: declared in the input, or a literal that nothing says otherwise of.
+    CustomerManaged,
+    /// Cannot be decided statically.
+    Unknown,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct KeyRef {
+    pub state: KeyState,
+    /// The key as written or resolved (ARN, key id or alias) where known.
+    pub value: Option<String>,
+    /// Id of the `kms_keys` object this resolves to, where it is in the inventory.
+    pub key: Option<String>,
+    /// Customer managed only by assumption: a literal that no input describes.
+    pub assumed: bool,
+    /// How the reference was resolved, outermost first (`KmsKeyArn`, `!Ref P`, `default "..."`).
+    pub chain: Vec<String>,
+}
+
+impl KeyRef {
+    pub fn absent(chain: Vec<String>) -> Self {
+        KeyRef {
+            state: KeyState::Absent,
+            value: None,
+            key: None,
+            assumed: false,
+            chain,
+        }
+    }
+
+    pub fn unknown(chain: Vec<String>) -> Self {
+        KeyRef {
+            state: KeyState::Unknown,
+            ..KeyRef::absent(chain)
+        }
+    }
+
+    /// Classifies a literal key reference that no declared key or alias matched.
+    pub fn from_literal(text: &str, chain: Vec<String>) -> Self {
+        let state = if text.is_empty() {
+            KeyState::Absent
+        } else if is_aws_managed_alias(text) {
+            KeyState::AwsManaged
+        } else {
+            KeyState::CustomerManaged
+        };
+        KeyRef {
+            state,
+            value: (!text.is_empty()).then(|| text.to_owned()),
+            key: None,
+            assumed: state == KeyState::CustomerManaged,
+            chain,
+        }
+    }
+}
+
+/// `alias/aws/lambda`, `arn:aws:kms:us-east-1:111122223333:alias/aws/lambda`, and every other
+/// `alias/aws/*`: AWS reserves that prefix for its managed keys.
+pub fn is_aws_managed_alias(text: &str) -> bool {
+    text.starts_with("alias/aws/") || text.contains(":alias/aws/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn aws_managed_aliases_are_recognised_in_every_form() {
+        assert!(is_aws_managed_alias("alias/aws/lambda"));
+        assert!(is_aws_managed_alias(
+            "arn:aws:kms:eu-west-1:111122223333:alias/aws/lambda"
+        ));
+        assert!(is_aws_managed_alias(
+            "arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:alias/aws/sqs"
+        ));
+        assert!(!is_aws_managed_alias("alias/awsome"));
+        assert!(!is_aws_managed_alias(
+            "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+        ));
+    }
+
+    #[test]
+    fn literals_are_customer_managed_by_assumption() {
+        let k = KeyRef::from_literal("arn:aws:kms:eu-west-1:1:key/abc", vec![]);
+        assert_eq!(k.state, KeyState::CustomerManaged);
+        assert!(k.assumed);
+        assert_eq!(KeyRef::from_literal("", vec![]).state, KeyState::Absent);
+    }
+}

@@ -1,0 +1,221 @@
+//! Model: one resource model per AWS concept, whatever the source format. Policies read only
+//! this. Every object carries a `locations` table (not shown to policies) from property paths to
+//! the place in the source that sets them, so the engine can turn "property `kms_key` of
+//! function `Fn`" into a file, line and column.
+//!
+//! The JSON Schema of what policies see is `schemas/model.schema.json`.
+
+pub mod cfn;
+pub mod keys;
+
+use crate::read::Span;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+pub use keys::{KeyRef, KeyState};
+
+/// Where in its source file a model value was set.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Loc {
+    /// JSON-pointer-like path in the source document, e.g. `/Resources/Fn/Properties/KmsKeyArn`.
+    pub pointer: String,
+    pub span: Span,
+}
+
+/// Property path (as policies name it) -> source location. The empty path is the object itself.
+pub type Locations = BTreeMap<String, Loc>;
+
+/// A value that may not be knowable statically.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tri {
+    Yes,
+    No,
+    Unknown,
+}
+
+impl Serialize for Tri {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Tri::Yes => s.serialize_bool(true),
+            Tri::No => s.serialize_bool(false),
+            Tri::Unknown => s.serialize_str("unknown"),
+        }
+    }
+}
+
+/// What every model object shares: who it is and where it came from.
+#[derive(Debug, Clone, Serialize)]
+pub struct Origin {
+    /// Unique within one inventory; findings name objects by it.
+    pub id: String,
+    /// `cloudformation` or `sam` (later: `terraform`, `aws-api`): for messages only.
+    pub source: &'static str,
+    /// The resource's name where the source gives one (logical ID, Terraform address, ARN).
+    pub logical_id: String,
+    pub resource_type: String,
+    #[serde(skip)]
+    pub locations: Locations,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Environment {
+    /// Variable names; values are not handed to policies unless literal.
+    pub variables: BTreeMap<String, EnvVar>,
+    /// The variables come from an expression that cannot be evaluated (e.g. `Fn::If`).
+    pub variables_unknown: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EnvVar {
+    /// The literal value, if the source gives one.
+    pub value: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Function {
+    #[serde(flatten)]
+    pub origin: Origin,
+    pub name: Option<String>,
+    /// `None` when the function declares no environment at all.
+    pub environment: Option<Environment>,
+    /// Key for environment variables (`KmsKeyArn`).
+    pub kms_key: KeyRef,
+    /// `Zip`, `Image`, or `unknown`.
+    pub package_type: String,
+    /// Key for the .zip package (`Code.SourceKMSKeyArn`).
+    pub code_kms_key: KeyRef,
+    pub log_group: Option<String>,
+    pub tracing_mode: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FilterCriteria {
+    Absent,
+    Present,
+    /// Lambda returns `FilterCriteria: null` for criteria encrypted with a CMK.
+    Encrypted,
+    Unknown,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EventSourceMapping {
+    #[serde(flatten)]
+    pub origin: Origin,
+    /// Id of the function in this inventory, where it resolves to one.
+    pub function: Option<String>,
+    pub event_source_arn: Option<String>,
+    /// `SQS`, `Kinesis`, `DynamoDB`, `MSK`, `SelfManagedKafka`, `MQ`, `DocumentDB` where known.
+    pub event_source_type: Option<String>,
+    pub filter_criteria: FilterCriteria,
+    pub filter_patterns: Vec<String>,
+    pub kms_key: KeyRef,
+    pub filter_criteria_error: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct KmsKey {
+    #[serde(flatten)]
+    pub origin: Origin,
+    /// `customer` or `aws`.
+    pub manager: &'static str,
+    pub enabled: Tri,
+    pub rotation_enabled: Tri,
+    pub pending_deletion: bool,
+    pub key_spec: Option<String>,
+    pub policy: Option<serde_json::Value>,
+    /// Ids of the functions and mappings whose data this key protects.
+    pub used_by: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct KmsAlias {
+    #[serde(flatten)]
+    pub origin: Origin,
+    pub name: Option<String>,
+    /// Id of the target key in this inventory, where known.
+    pub target_key: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LogGroup {
+    #[serde(flatten)]
+    pub origin: Origin,
+    pub name: Option<String>,
+    pub kms_key: KeyRef,
+}
+
+/// Everything one input describes, in the shape policies read as `input`.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Inventory {
+    pub functions: Vec<Function>,
+    pub event_source_mappings: Vec<EventSourceMapping>,
+    pub kms_keys: Vec<KmsKey>,
+    pub kms_aliases: Vec<KmsAlias>,
+    pub log_groups: Vec<LogGroup>,
+}
+
+impl Inventory {
+    /// Finds any object by id, for turning findings into locations.
+    pub fn origin(&self, id: &str) -> Option<&Origin> {
+        let f = self.functions.iter().map(|x| &x.origin);
+        let e = self.event_source_mappings.iter().map(|x| &x.origin);
+        let k = self.kms_keys.iter().map(|x| &x.origin);
+        let a = self.kms_aliases.iter().map(|x| &x.origin);
+        let l = self.log_groups.iter().map(|x| &x.origin);
+        f.chain(e).chain(k).chain(a).chain(l).find(|o| o.id == id)
+    }
+
+    /// Records, on each key, which functions and mappings depend on it.
+    pub fn link_key_users(&mut self) {
+        let mut users: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let refs = self
+            .functions
+            .iter()
+            .flat_map(|f| [(&f.kms_key, &f.origin.id), (&f.code_kms_key, &f.origin.id)])
+            .chain(
+                self.event_source_mappings
+                    .iter()
+                    .map(|m| (&m.kms_key, &m.origin.id)),
+            );
+        for (key_ref, user) in refs {
+            if let Some(k) = &key_ref.key {
+                let list = users.entry(k.clone()).or_default();
+                if !list.contains(user) {
+                    list.push(user.clone());
+                }
+            }
+        }
+        for key in &mut self.kms_keys {
+            key.used_by = users.remove(&key.origin.id).unwrap_or_default();
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.functions.is_empty()
+            && self.event_source_mappings.is_empty()
+            && self.kms_keys.is_empty()
+            && self.kms_aliases.is_empty()
+            && self.log_groups.is_empty()
+    }
+}
+
+impl Origin {
+    /// The source location for a property path: the most specific recorded prefix of `path`
+    /// (`environment.variables.X` falls back to `environment`), not the object itself.
+    pub fn locate(&self, path: &str) -> Option<&Loc> {
+        let mut p = path;
+        while !p.is_empty() {
+            if let Some(loc) = self.locations.get(p) {
+                return Some(loc);
+            }
+            p = p.rfind('.').map_or("", |i| &p[..i]);
+        }
+        None
+    }
+
+    /// Where the object itself is declared (its logical ID, address or ARN).
+    pub fn declared_at(&self) -> Option<&Loc> {
+        self.locations.get("")
+    }
+}

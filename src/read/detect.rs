@@ -1,0 +1,156 @@
+//! Decide what a file is from its content, not only its name, and parse it.
+
+use super::{Limits, Node, ReadError, json, text, yaml};
+use std::path::Path;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyntaxKind {
+    Json,
+    Yaml,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputKind {
+    /// A CloudFormation template; `sam` when it uses the Serverless transform.
+    CloudFormation { sam: bool },
+}
+
+impl InputKind {
+    pub fn name(&self) -> &'static str {
+        match self {
+            InputKind::CloudFormation { sam: true } => "sam",
+            InputKind::CloudFormation { sam: false } => "cloudformation",
+        }
+    }
+}
+
+/// A file that was read and understood.
+pub struct Input {
+    pub kind: InputKind,
+    pub syntax: SyntaxKind,
+    pub root: Node,
+    /// Defects that did not stop parsing but make the file invalid for its kind.
+    pub problems: Vec<ReadError>,
+}
+
+pub enum ReadOutcome {
+    Input(Input),
+    /// Not an input atrest understands: counted, never an error.
+    Skipped,
+    Failed(ReadError),
+}
+
+const TEMPLATE_EXTENSIONS: &[&str] = &["json", "yaml", "yml", "template", "tmpl", "cfn"];
+
+pub fn read_input(path: &Path, limits: &Limits) -> ReadOutcome {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default();
+    let by_name = TEMPLATE_EXTENSIONS.contains(&ext.as_str());
+    if !by_name && !ext.is_empty() {
+        return ReadOutcome::Skipped;
+    }
+    match std::fs::metadata(path) {
+        Ok(m) if m.len() > limits.max_template_bytes => {
+            return if by_name {
+                ReadOutcome::Failed(ReadError::whole_file(format!(
+                    "file is {} bytes, over the {}-byte limit for templates",
+                    m.len(),
+                    limits.max_template_bytes
+                )))
+            } else {
+                ReadOutcome::Skipped
+            };
+        }
+        Ok(_) => {}
+        Err(e) => return ReadOutcome::Failed(ReadError::whole_file(format!("cannot read: {e}"))),
+    }
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) => return ReadOutcome::Failed(ReadError::whole_file(format!("cannot read: {e}"))),
+    };
+    classify(&bytes, by_name, limits)
+}
+
+/// Parses bytes and decides whether they are an input we understand. `by_name` says the file
+/// name suggested a template, which makes undecodable content an error rather than a skip.
+pub fn classify(bytes: &[u8], by_name: bool, limits: &Limits) -> ReadOutcome {
+    let text = match text::decode(bytes) {
+        Ok(t) => t,
+        Err(e) if by_name => return ReadOutcome::Failed(e),
+        Err(_) => return ReadOutcome::Skipped,
+    };
+    let trimmed = text.trim_start();
+    if trimmed.is_empty() {
+        return if by_name && mentions_template(&text) {
+            ReadOutcome::Failed(ReadError::whole_file("empty file"))
+        } else {
+            ReadOutcome::Skipped
+        };
+    }
+    if !by_name && !mentions_template(&text) {
+        return ReadOutcome::Skipped;
+    }
+    let (syntax, parsed) = if trimmed.starts_with('{') || trimmed.starts_with('[') {
+        (
+            SyntaxKind::Json,
+            json::parse(&text, limits).map(|p| (p.root, p.problems, 1)),
+        )
+    } else {
+        (
+            SyntaxKind::Yaml,
+            yaml::parse(&text, limits).map(|p| (p.root, p.problems, p.documents)),
+        )
+    };
+    let (root, problems, documents) = match parsed {
+        Ok(p) => p,
+        // A syntax error is ours to report only when the file looks like something we read.
+        Err(e) if mentions_template(&text) => return ReadOutcome::Failed(e),
+        Err(_) => return ReadOutcome::Skipped,
+    };
+    match template_kind(&root) {
+        Some(kind) if documents <= 1 => ReadOutcome::Input(Input {
+            kind,
+            syntax,
+            root,
+            problems,
+        }),
+        _ => ReadOutcome::Skipped,
+    }
+}
+
+/// Cheap textual sniff: could this text be a CloudFormation template?
+fn mentions_template(text: &str) -> bool {
+    text.contains("AWSTemplateFormatVersion")
+        || (text.contains("Resources") && text.contains("AWS::"))
+}
+
+fn template_kind(root: &Node) -> Option<InputKind> {
+    let resources = root.get("Resources");
+    let typed = resources.is_some_and(|r| {
+        r.is_map()
+            && r.entries()
+                .iter()
+                .any(|e| e.value.get("Type").and_then(Node::as_str).is_some())
+    });
+    if !typed && root.get("AWSTemplateFormatVersion").is_none() {
+        return None;
+    }
+    let transform_is_sam = root.get("Transform").is_some_and(|t| {
+        let is_sam = |n: &Node| n.as_str() == Some("AWS::Serverless-2016-10-31");
+        is_sam(t) || t.items().iter().any(is_sam)
+    });
+    let has_serverless = resources.is_some_and(|r| {
+        r.entries().iter().any(|e| {
+            e.value
+                .get("Type")
+                .and_then(Node::as_str)
+                .is_some_and(|t| t.starts_with("AWS::Serverless::"))
+        })
+    });
+    Some(InputKind::CloudFormation {
+        sam: transform_is_sam || has_serverless,
+    })
+}

@@ -1,0 +1,67 @@
+//! Read: find input files, detect what each one is, and parse it into a tree that remembers where
+//! every key and value came from. Nothing here knows about rules or reports.
+
+pub mod detect;
+pub mod json;
+pub mod text;
+pub mod tree;
+pub mod yaml;
+
+pub use detect::{Input, InputKind, ReadOutcome, SyntaxKind, read_input};
+pub use tree::{Entry, Node, Pos, Span, Value};
+
+use std::fmt;
+
+/// Why an input could not be read: one line, naming the place in the file where that is known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadError {
+    pub line: Option<u32>,
+    pub column: Option<u32>,
+    pub message: String,
+}
+
+impl ReadError {
+    pub fn at(pos: Pos, message: impl Into<String>) -> Self {
+        ReadError {
+            line: Some(pos.line),
+            column: Some(pos.col),
+            message: message.into(),
+        }
+    }
+
+    pub fn whole_file(message: impl Into<String>) -> Self {
+        ReadError {
+            line: None,
+            column: None,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for ReadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.line, self.column) {
+            (Some(l), Some(c)) => write!(f, "line {l}, column {c}: {}", self.message),
+            (Some(l), None) => write!(f, "line {l}: {}", self.message),
+            _ => f.write_str(&self.message),
+        }
+    }
+}
+
+/// Limits that keep a hostile file from exhausting the stack or memory.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Deepest nesting of maps and lists accepted in a template.
+    pub max_depth: usize,
+    /// Largest template read whole, in bytes.
+    pub max_template_bytes: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_depth: 256,
+            max_template_bytes: 64 * 1024 * 1024,
+        }
+    }
+}

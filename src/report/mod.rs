@@ -1,0 +1,102 @@
+//! Report: turn a scan's findings and errors into text, JSON or SARIF. Reporters never read
+//! templates; they get positions from the findings.
+
+pub mod json;
+pub mod sarif;
+pub mod text;
+
+use crate::engine::{Outcome, Rule, Severity};
+use crate::scan::{FileFinding, ScanResult};
+
+/// What to do with findings a rule could not decide.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum UnknownMode {
+    /// Drop them.
+    Pass,
+    /// Report them as notes; they do not count for `--fail-on`.
+    Warn,
+    /// Report and count them like failures.
+    Fail,
+}
+
+/// Everything a reporter needs.
+pub struct Report<'a> {
+    pub result: &'a ScanResult,
+    pub rules: &'a [Rule],
+    pub unknown: UnknownMode,
+}
+
+impl Report<'_> {
+    pub fn rule(&self, f: &FileFinding) -> &Rule {
+        &self.rules[f.finding.rule]
+    }
+
+    /// Whether a finding counts towards the exit code and the severity counts.
+    pub fn counts(&self, f: &FileFinding) -> bool {
+        f.finding.outcome == Outcome::Fail || self.unknown == UnknownMode::Fail
+    }
+
+    /// Findings that are reported at all (unknowns are dropped with `--unknown pass`).
+    pub fn findings(&self) -> impl Iterator<Item = &FileFinding> {
+        self.result
+            .findings
+            .iter()
+            .filter(|f| f.finding.outcome == Outcome::Fail || self.unknown != UnknownMode::Pass)
+    }
+
+    /// The highest severity among counted findings.
+    pub fn worst(&self) -> Option<Severity> {
+        self.findings()
+            .filter(|f| self.counts(f))
+            .map(|f| self.rule(f).severity)
+            .max()
+    }
+
+    pub fn severity_counts(&self) -> [(Severity, usize); 4] {
+        let mut counts = [
+            (Severity::Critical, 0),
+            (Severity::High, 0),
+            (Severity::Medium, 0),
+            (Severity::Low, 0),
+        ];
+        for f in self.findings().filter(|f| self.counts(f)) {
+            let s = self.rule(f).severity;
+            if let Some(c) = counts.iter_mut().find(|(k, _)| *k == s) {
+                c.1 += 1;
+            }
+        }
+        counts
+    }
+
+    pub fn unknown_count(&self) -> usize {
+        self.findings()
+            .filter(|f| f.finding.outcome == Outcome::Unknown)
+            .count()
+    }
+}
+
+/// The identity of a finding that survives lines moving: rule, file, resource and property.
+/// FNV-1a, written out so the value never changes with a dependency update.
+pub fn fingerprint(f: &FileFinding, rule: &Rule) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for part in [
+        rule.id.as_str(),
+        f.path.as_str(),
+        f.finding.resource_id.as_str(),
+        f.finding.property.as_str(),
+    ] {
+        for b in part.bytes().chain([0u8]) {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    format!("{h:016x}")
+}
+
+/// The fix for the finding's source format, else any.
+pub fn remediation<'r>(rule: &'r Rule, source: &str) -> Option<(&'r str, &'r str)> {
+    rule.remediation
+        .get_key_value(source)
+        .or_else(|| rule.remediation.iter().next())
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+}

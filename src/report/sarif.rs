@@ -1,0 +1,205 @@
+//! SARIF 2.1.0 as GitHub code scanning ingests it: one run, every rule in `tool.driver.rules`,
+//! paths relative to `%SRCROOT%`, fingerprints that survive moved lines, and input errors as
+//! `toolExecutionNotifications`.
+
+use super::{Report, UnknownMode, fingerprint};
+use crate::engine::{Outcome, Rule, Severity};
+use serde_json::{Value, json};
+use std::path::Path;
+
+const INFORMATION_URI: &str = "https://github.com/atrest-dev/atrest";
+
+pub fn level(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Critical | Severity::High => "error",
+        Severity::Medium => "warning",
+        Severity::Low => "note",
+    }
+}
+
+/// Percent-encodes a relative path for a SARIF `uri`.
+pub fn encode_uri_path(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for b in path.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+fn rule_name(rule: &Rule) -> String {
+    let last = rule.package.rsplit('.').next().unwrap_or(&rule.id);
+    last.split('_')
+        .map(|w| {
+            let mut c = w.chars();
+            c.next()
+                .map(|f| f.to_uppercase().chain(c).collect::<String>())
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+fn rule_descriptor(rule: &Rule) -> Value {
+    let mut markdown = format!("**{}**\n\n{}\n", rule.title, rule.description);
+    let mut text = format!("{}\n\n{}\n", rule.title, rule.description);
+    if !rule.remediation.is_empty() {
+        markdown.push_str("\n## How to fix\n");
+        text.push_str("\nHow to fix:\n");
+        for (source, fix) in &rule.remediation {
+            markdown.push_str(&format!("\n### {source}\n\n{fix}\n"));
+            text.push_str(&format!("- {source}: {fix}\n"));
+        }
+    }
+    if !rule.references.is_empty() {
+        markdown.push_str("\n## References\n\n");
+        for r in &rule.references {
+            let label = r.description.as_deref().unwrap_or(&r.url);
+            markdown.push_str(&format!("- [{label}]({})\n", r.url));
+        }
+    }
+    let mut d = json!({
+        "id": rule.id,
+        "name": rule_name(rule),
+        "shortDescription": {"text": rule.title},
+        "fullDescription": {"text": rule.description},
+        "help": {"text": text, "markdown": markdown},
+        "defaultConfiguration": {"level": level(rule.severity)},
+        "properties": {
+            "security-severity": rule.security_severity,
+            "tags": rule.tags,
+            "precision": "high",
+        },
+    });
+    if let Some(r) = rule.references.first() {
+        d["helpUri"] = json!(r.url);
+    }
+    d
+}
+
+fn dir_uri(root: &Path) -> String {
+    let mut s = encode_uri_path(&root.to_string_lossy().replace('\\', "/"));
+    if !s.starts_with('/') {
+        s.insert(0, '/');
+    }
+    if !s.ends_with('/') {
+        s.push('/');
+    }
+    format!("file://{s}")
+}
+
+fn artifact(path: &str) -> Value {
+    if path.starts_with('/') {
+        json!({"uri": format!("file://{}", encode_uri_path(path))})
+    } else {
+        json!({"uri": encode_uri_path(path), "uriBaseId": "%SRCROOT%"})
+    }
+}
+
+pub fn render(report: &Report, root: &Path) -> String {
+    let results: Vec<Value> = report
+        .findings()
+        .map(|f| {
+            let rule = report.rule(f);
+            let level = match f.finding.outcome {
+                Outcome::Unknown if report.unknown == UnknownMode::Warn => "note",
+                _ => level(rule.severity),
+            };
+            let mut physical = json!({"artifactLocation": artifact(&f.path)});
+            if let Some(loc) = &f.finding.location {
+                let s = loc.span;
+                // An end before the start (never from our readers) would be rejected.
+                let (end_line, end_col) = if (s.end.line, s.end.col) > (s.start.line, s.start.col) {
+                    (s.end.line, s.end.col)
+                } else {
+                    (s.start.line, s.start.col + 1)
+                };
+                physical["region"] = json!({
+                    "startLine": s.start.line.max(1),
+                    "startColumn": s.start.col.max(1),
+                    "endLine": end_line.max(1),
+                    "endColumn": end_col.max(1),
+                });
+            }
+            let index = report
+                .rules
+                .iter()
+                .position(|r| r.id == rule.id)
+                .unwrap_or(f.finding.rule);
+            json!({
+                "ruleId": rule.id,
+                "ruleIndex": index,
+                "level": level,
+                "message": {"text": f.finding.message},
+                "locations": [{
+                    "physicalLocation": physical,
+                    "logicalLocations": [{
+                        "name": f.finding.logical_id,
+                        "fullyQualifiedName": format!("{}/{}", f.path, f.finding.resource_id),
+                        "kind": "resource",
+                    }],
+                }],
+                "partialFingerprints": {"atrestFindingIdentity/v1": fingerprint(f, rule)},
+                "properties": {
+                    "outcome": match f.finding.outcome { Outcome::Fail => "fail", Outcome::Unknown => "unknown" },
+                    "resourceType": f.finding.resource_type,
+                    "property": f.finding.property,
+                },
+            })
+        })
+        .collect();
+    let notifications: Vec<Value> = report
+        .result
+        .errors
+        .iter()
+        .map(|e| {
+            let mut physical = json!({"artifactLocation": artifact(&e.path)});
+            if let Some(line) = e.line {
+                physical["region"] =
+                    json!({"startLine": line.max(1), "startColumn": e.column.unwrap_or(1).max(1)});
+            }
+            json!({
+                "level": "error",
+                "message": {"text": e.message},
+                "locations": [{"physicalLocation": physical}],
+            })
+        })
+        .collect();
+    let doc = json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "atrest",
+                "version": env!("CARGO_PKG_VERSION"),
+                "semanticVersion": env!("CARGO_PKG_VERSION"),
+                "informationUri": INFORMATION_URI,
+                "rules": report.rules.iter().map(rule_descriptor).collect::<Vec<_>>(),
+            }},
+            "invocations": [{
+                "executionSuccessful": report.result.errors.is_empty(),
+                "toolExecutionNotifications": notifications,
+            }],
+            "originalUriBaseIds": {"%SRCROOT%": {"uri": dir_uri(root)}},
+            "columnKind": "unicodeCodePoints",
+            "results": results,
+        }],
+    });
+    let mut s = serde_json::to_string_pretty(&doc).expect("JSON values always serialize");
+    s.push('\n');
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uris_are_percent_encoded() {
+        assert_eq!(encode_uri_path("a b/c#d.yaml"), "a%20b/c%23d.yaml");
+        assert_eq!(dir_uri(Path::new("/tmp/x y")), "file:///tmp/x%20y/");
+    }
+}

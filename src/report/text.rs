@@ -1,0 +1,167 @@
+//! The terminal report: findings grouped by file, each with the source line, a caret under the
+//! spot to change, and the first line of the fix; a one-line summary at the end.
+
+use super::{Report, remediation};
+use crate::engine::{Outcome, Severity};
+use std::collections::HashMap;
+use std::fmt::Write as _;
+
+#[derive(Clone, Copy)]
+pub struct Style {
+    pub color: bool,
+    pub quiet: bool,
+}
+
+impl Style {
+    fn paint(&self, code: &str, s: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_owned()
+        }
+    }
+}
+
+fn severity_color(s: Severity) -> &'static str {
+    match s {
+        Severity::Critical => "1;35",
+        Severity::High => "1;31",
+        Severity::Medium => "1;33",
+        Severity::Low => "1;36",
+    }
+}
+
+/// Reads the source lines of files that have findings. Only for display: nothing is parsed.
+fn source_lines(path: &str) -> Option<Vec<String>> {
+    let text = std::fs::read_to_string(path).ok()?;
+    Some(text.lines().map(str::to_owned).collect())
+}
+
+pub fn render(report: &Report, style: Style) -> String {
+    let mut out = String::new();
+    let mut sources: HashMap<&str, Option<Vec<String>>> = HashMap::new();
+    let mut current: Option<&str> = None;
+    for f in report.findings() {
+        let rule = report.rule(f);
+        if current != Some(f.path.as_str()) {
+            if current.is_some() {
+                out.push('\n');
+            }
+            let _ = writeln!(out, "{}", style.paint("1;4", &f.path));
+            current = Some(&f.path);
+        }
+        let (line, col) = f
+            .finding
+            .location
+            .as_ref()
+            .map_or((0, 0), |l| (l.span.start.line, l.span.start.col));
+        let tag = match f.finding.outcome {
+            Outcome::Fail => style.paint(severity_color(rule.severity), &rule.severity.to_string()),
+            Outcome::Unknown => style.paint("2", "unknown"),
+        };
+        let _ = writeln!(
+            out,
+            "  {}:{line}:{col} {} {tag}: {}",
+            f.path,
+            style.paint("1", &rule.id),
+            f.finding.message
+        );
+        if style.quiet {
+            continue;
+        }
+        let lines = sources
+            .entry(f.path.as_str())
+            .or_insert_with(|| source_lines(&f.path));
+        if let (Some(lines), Some(loc)) = (lines.as_ref(), f.finding.location.as_ref())
+            && let Some(src) = lines.get(line as usize - 1)
+        {
+            let width = line.to_string().len();
+            let span = loc.span;
+            let caret_len = if span.end.line == span.start.line && span.end.col > span.start.col {
+                (span.end.col - span.start.col) as usize
+            } else {
+                src.chars().count().saturating_sub(col as usize - 1).max(1)
+            };
+            let pad = " ".repeat(width);
+            let _ = writeln!(out, "   {pad} |");
+            let _ = writeln!(out, "   {line} | {src}");
+            let caret = format!(
+                "{}{}",
+                " ".repeat(col as usize - 1),
+                "^".repeat(caret_len.min(80))
+            );
+            let _ = writeln!(
+                out,
+                "   {pad} | {}",
+                style.paint(severity_color(rule.severity), &caret)
+            );
+            if let Some((source, fix)) = remediation(rule, f.finding.source) {
+                // The first paragraph, on one line.
+                let first: Vec<&str> = fix
+                    .lines()
+                    .take_while(|l| !l.trim().is_empty())
+                    .map(str::trim)
+                    .collect();
+                let _ = writeln!(out, "   {pad} = fix ({source}): {}", first.join(" "));
+            }
+        }
+    }
+    if !report.result.errors.is_empty() {
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        for e in &report.result.errors {
+            let _ = writeln!(out, "{}: {e}", style.paint("1;31", "error"));
+        }
+    }
+    if !style.quiet {
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        out.push_str(&summary(report));
+        out.push('\n');
+    }
+    out
+}
+
+/// One line: counts per severity, unknowns, inputs, skipped files and errors.
+pub fn summary(report: &Report) -> String {
+    let counts: Vec<String> = report
+        .severity_counts()
+        .iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(s, n)| format!("{n} {s}"))
+        .collect();
+    let total: usize = report.severity_counts().iter().map(|(_, n)| n).sum();
+    let inputs = report.result.scanned.len();
+    let mut s = if total == 0 {
+        "No findings".to_owned()
+    } else {
+        format!(
+            "{total} finding{} ({})",
+            if total == 1 { "" } else { "s" },
+            counts.join(", ")
+        )
+    };
+    let unknown = report
+        .findings()
+        .filter(|f| f.finding.outcome == Outcome::Unknown && !report.counts(f))
+        .count();
+    if unknown > 0 {
+        s.push_str(&format!(", {unknown} unknown"));
+    }
+    s.push_str(&format!(
+        " in {inputs} input{}",
+        if inputs == 1 { "" } else { "s" }
+    ));
+    s.push_str(&format!("; {} other files skipped", report.result.skipped));
+    let errors = report.result.errors.len();
+    if errors > 0 {
+        s.push_str(&format!(
+            "; {errors} input error{}",
+            if errors == 1 { "" } else { "s" }
+        ));
+    }
+    s.push('.');
+    s
+}
