@@ -38,6 +38,12 @@ enum Command {
     Scan(ScanArgs),
     /// List the rules, or show one rule's full help
     Rules(RulesArgs),
+    /// Print the resource model policies see for each input (JSON), for policy authors
+    Model {
+        /// Files or directories
+        #[arg(default_value = ".")]
+        paths: Vec<PathBuf>,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -123,6 +129,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Scan(args) => run_scan(args),
         Command::Rules(args) => run_rules(args),
+        Command::Model { paths } => run_model(&paths),
     };
     match result {
         Ok(code) => code,
@@ -271,5 +278,37 @@ fn run_rules(args: RulesArgs) -> Result<ExitCode, String> {
         }
     }
     let _ = std::io::stdout().write_all(out.as_bytes());
+    Ok(ExitCode::from(if errors.is_empty() { 0 } else { 2 }))
+}
+
+fn run_model(paths: &[PathBuf]) -> Result<ExitCode, String> {
+    let root = scan::scan_root();
+    let (files, mut errors) = scan::collect_files(paths);
+    let mut models = Vec::new();
+    for file in files {
+        let shown = scan::display_path(&file, &root);
+        match atrest::read::read_input(&file, &Limits::default()) {
+            atrest::read::ReadOutcome::Input(input) => {
+                let model = scan::model_of(&input);
+                models.push(serde_json::json!({
+                    "file": shown,
+                    "kind": input.kind.name(),
+                    "model": model,
+                }));
+            }
+            atrest::read::ReadOutcome::Skipped => {}
+            atrest::read::ReadOutcome::Failed(e) => errors.push(InputError {
+                path: shown,
+                line: e.line,
+                column: e.column,
+                message: e.message,
+            }),
+        }
+    }
+    let text = serde_json::to_string_pretty(&models).map_err(|e| e.to_string())?;
+    let _ = writeln!(std::io::stdout().lock(), "{text}");
+    for e in &errors {
+        eprintln!("error: {e}");
+    }
     Ok(ExitCode::from(if errors.is_empty() { 0 } else { 2 }))
 }

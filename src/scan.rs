@@ -2,8 +2,8 @@
 //! in parallel, and collect findings and errors in a deterministic order.
 
 use crate::engine::{Finding, PolicyError, PolicySet};
-use crate::model::cfn;
-use crate::read::{InputKind, Limits, ReadError, ReadOutcome, read_input};
+use crate::model::{Inventory, cfn};
+use crate::read::{Input, InputKind, Limits, ReadError, ReadOutcome, read_input};
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
 
@@ -76,24 +76,24 @@ pub fn scan_root() -> PathBuf {
     std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."))
 }
 
-/// Shows `path` relative to `root` where it lies inside it, with `/` separators.
+/// Shows `path` relative to `root` where it lies inside it, with `/` separators; otherwise
+/// absolute.
 pub fn display_path(path: &Path, root: &Path) -> String {
     let abs = if path.is_absolute() {
         path.to_path_buf()
     } else {
         root.join(path)
     };
-    let shown = abs.strip_prefix(root).map(Path::to_path_buf).unwrap_or(abs);
-    let s = shown
-        .components()
-        .filter(|c| !matches!(c, std::path::Component::CurDir))
-        .map(|c| c.as_os_str().to_string_lossy())
-        .collect::<Vec<_>>()
-        .join("/");
-    if shown.is_absolute() && !s.starts_with('/') && cfg!(unix) {
-        format!("/{s}")
-    } else {
-        s
+    let normal = |p: &Path| {
+        p.components()
+            .filter(|c| !matches!(c, std::path::Component::CurDir))
+            .collect::<PathBuf>()
+            .to_string_lossy()
+            .replace('\\', "/")
+    };
+    match abs.strip_prefix(root) {
+        Ok(rel) => normal(rel),
+        Err(_) => normal(&abs),
     }
 }
 
@@ -144,6 +144,13 @@ enum FileResult {
     Failed(InputError),
 }
 
+/// The model of one input.
+pub fn model_of(input: &Input) -> Inventory {
+    match input.kind {
+        InputKind::CloudFormation { sam } => cfn::inventory(&input.root, sam),
+    }
+}
+
 pub fn scan(opts: &ScanOptions, policies: &PolicySet) -> ScanResult {
     let root = scan_root();
     let (files, mut errors) = collect_files(&opts.paths);
@@ -157,13 +164,12 @@ pub fn scan(opts: &ScanOptions, policies: &PolicySet) -> ScanResult {
                     ReadOutcome::Skipped => FileResult::Skipped,
                     ReadOutcome::Failed(e) => FileResult::Failed(InputError::read(&shown, e)),
                     ReadOutcome::Input(input) => {
+                        let inventory = model_of(&input);
                         let mut errors: Vec<InputError> = input
                             .problems
                             .into_iter()
                             .map(|e| InputError::read(&shown, e))
                             .collect();
-                        let InputKind::CloudFormation { sam } = input.kind;
-                        let inventory = cfn::inventory(&input.root, sam);
                         let findings = match eval.evaluate(&inventory) {
                             Ok(f) => f,
                             Err(message) => {

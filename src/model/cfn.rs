@@ -445,6 +445,10 @@ impl<'a> Template<'a> {
                     return KeyRef::absent(chain);
                 }
                 if is_aws_managed_alias(&text) {
+                    let quoted = format!("\"{text}\"");
+                    if !chain.last().is_some_and(|l| l.ends_with(&quoted)) {
+                        chain.push(quoted);
+                    }
                     return KeyRef::from_literal(&text, chain);
                 }
                 for r in &refs {
@@ -455,6 +459,10 @@ impl<'a> Template<'a> {
                         Some("AWS::KMS::Alias") => return self.through_alias(r, chain, depth),
                         _ => {}
                     }
+                }
+                let quoted = format!("\"{text}\"");
+                if complete && !chain.last().is_some_and(|l| l.ends_with(&quoted)) {
+                    chain.push(quoted);
                 }
                 if complete {
                     if let Some(alias) = self.alias_named(&text) {

@@ -20,8 +20,10 @@ pub enum KeyState {
 pub struct KeyRef {
     pub state: KeyState,
     /// The key as written or resolved (ARN, key id or alias) where known.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
     /// Id of the `kms_keys` object this resolves to, where it is in the inventory.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
     /// Customer managed only by assumption: a literal that no input describes.
     pub assumed: bool,

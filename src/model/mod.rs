@@ -68,6 +68,7 @@ pub struct Environment {
 #[derive(Debug, Clone, Serialize)]
 pub struct EnvVar {
     /// The literal value, if the source gives one.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
 }
 
@@ -75,8 +76,10 @@ pub struct EnvVar {
 pub struct Function {
     #[serde(flatten)]
     pub origin: Origin,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `None` when the function declares no environment at all.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub environment: Option<Environment>,
     /// Key for environment variables (`KmsKeyArn`).
     pub kms_key: KeyRef,
@@ -84,7 +87,9 @@ pub struct Function {
     pub package_type: String,
     /// Key for the .zip package (`Code.SourceKMSKeyArn`).
     pub code_kms_key: KeyRef,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub log_group: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tracing_mode: Option<String>,
 }
 
@@ -103,13 +108,17 @@ pub struct EventSourceMapping {
     #[serde(flatten)]
     pub origin: Origin,
     /// Id of the function in this inventory, where it resolves to one.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub function: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub event_source_arn: Option<String>,
     /// `SQS`, `Kinesis`, `DynamoDB`, `MSK`, `SelfManagedKafka`, `MQ`, `DocumentDB` where known.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub event_source_type: Option<String>,
     pub filter_criteria: FilterCriteria,
     pub filter_patterns: Vec<String>,
     pub kms_key: KeyRef,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub filter_criteria_error: Option<String>,
 }
 
@@ -122,7 +131,9 @@ pub struct KmsKey {
     pub enabled: Tri,
     pub rotation_enabled: Tri,
     pub pending_deletion: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub key_spec: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub policy: Option<serde_json::Value>,
     /// Ids of the functions and mappings whose data this key protects.
     pub used_by: Vec<String>,
@@ -132,8 +143,10 @@ pub struct KmsKey {
 pub struct KmsAlias {
     #[serde(flatten)]
     pub origin: Origin,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Id of the target key in this inventory, where known.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub target_key: Option<String>,
 }
 
@@ -141,6 +154,7 @@ pub struct KmsAlias {
 pub struct LogGroup {
     #[serde(flatten)]
     pub origin: Origin,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     pub kms_key: KeyRef,
 }

@@ -96,12 +96,17 @@ impl Node {
         matches!(self.value, Value::Null)
     }
 
-    /// A single-key map whose key is an intrinsic function (`Ref`, `Fn::*`, `Condition`).
+    /// A single-key map whose key is an intrinsic function (`Ref`, `Fn::*`, `Condition`), or a
+    /// `rain` directive (`Rain::*`).
     pub fn intrinsic(&self) -> Option<(&str, &Node)> {
         match &self.value {
             Value::Map(entries) if entries.len() == 1 => {
                 let e = &entries[0];
-                if e.key == "Ref" || e.key == "Condition" || e.key.starts_with("Fn::") {
+                let function = e.key == "Ref"
+                    || e.key == "Condition"
+                    || e.key.starts_with("Fn::")
+                    || e.key.starts_with("Rain::");
+                if function {
                     Some((e.key.as_str(), &e.value))
                 } else {
                     None

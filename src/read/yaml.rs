@@ -272,9 +272,13 @@ fn tagged(node: Node, tag: Option<&Tag>, problems: &mut Vec<ReadError>) -> Node 
     if tag.is_yaml_core_schema() {
         return node;
     }
-    if tag.handle == "!" && CFN_TAGS.contains(&tag.suffix.as_str()) {
+    // `!Rain::Embed` and friends are directives of the `rain` CLI, which rewrites the template
+    // before deploying it: kept as an opaque function, like an intrinsic we do not evaluate.
+    let cfn = CFN_TAGS.contains(&tag.suffix.as_str());
+    if tag.handle == "!" && (cfn || tag.suffix.starts_with("Rain::")) {
         let key = match tag.suffix.as_str() {
             "Ref" | "Condition" => tag.suffix.clone(),
+            other if other.starts_with("Rain::") => other.to_owned(),
             other => format!("Fn::{other}"),
         };
         let span = node.span;
@@ -340,7 +344,11 @@ mod tests {
 
     #[test]
     fn duplicates_anchors_and_unknown_tags_are_problems() {
-        let doc = parse_ok("a: 1\na: 2\nb: &x {k: v}\nc: *x\nd: !Bogus 1\n");
+        let doc = parse_ok("a: 1\na: 2\nb: &x {k: v}\nc: *x\nd: !Bogus 1\ne: !Rain::Embed f.txt\n");
+        assert_eq!(
+            doc.root.get("e").unwrap().intrinsic().unwrap().0,
+            "Rain::Embed"
+        );
         let msgs: Vec<_> = doc.problems.iter().map(|p| p.message.clone()).collect();
         assert!(
             msgs.iter().any(|m| m.contains("duplicate key \"a\"")),
@@ -349,6 +357,7 @@ mod tests {
         assert!(msgs.iter().any(|m| m.contains("anchor")));
         assert!(msgs.iter().any(|m| m.contains("alias")));
         assert!(msgs.iter().any(|m| m.contains("unknown tag !Bogus")));
+        assert_eq!(msgs.len(), 4, "{msgs:?}");
     }
 
     #[test]

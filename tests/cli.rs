@@ -1,0 +1,312 @@
+//! The command line as a user meets it: exit codes, formats, errors beside findings.
+
+mod common;
+
+use assert_cmd::Command;
+use std::fs;
+use std::path::Path;
+
+fn atrest(dir: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("atrest").unwrap();
+    cmd.current_dir(dir).env("NO_COLOR", "1");
+    cmd
+}
+
+const FAILING: &str = "Resources:\n  Fn:\n    Type: AWS::Lambda::Function\n    Properties:\n      Code: {ZipFile: x}\n      Environment:\n        Variables: {A: b}\n";
+const PASSING: &str = "Resources:\n  Key:\n    Type: AWS::KMS::Key\n    Properties: {EnableKeyRotation: true}\n  Fn:\n    Type: AWS::Lambda::Function\n    Properties:\n      KmsKeyArn: !GetAtt Key.Arn\n      Environment:\n        Variables: {A: b}\n";
+const UNKNOWN_ONLY: &str = "Parameters:\n  K: {Type: String}\nResources:\n  Fn:\n    Type: AWS::Lambda::Function\n    Properties:\n      KmsKeyArn: !Ref K\n      Environment:\n        Variables: {A: b}\n";
+
+fn project(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in files {
+        let path = dir.path().join(name);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, text).unwrap();
+    }
+    dir
+}
+
+fn stdout(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn exit_codes_follow_fail_on() {
+    let dir = project(&[("stack/template.yaml", FAILING)]);
+    let out = atrest(dir.path()).args(["scan"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    assert!(
+        text.contains("stack/template.yaml:6:7 ATR-L001 medium"),
+        "{text}"
+    );
+    assert!(
+        text.contains("6 |       Environment:"),
+        "shows the source line: {text}"
+    );
+    assert!(text.contains("= fix (cloudformation)"), "{text}");
+    assert!(text.contains("1 finding (1 medium) in 1 input"), "{text}");
+
+    for (fail_on, code) in [("none", 0), ("high", 0), ("medium", 1), ("low", 1)] {
+        let out = atrest(dir.path())
+            .args(["scan", "--fail-on", fail_on])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(code), "--fail-on {fail_on}");
+    }
+    let dir = project(&[
+        ("ok.yaml", PASSING),
+        ("notes.txt", "hello"),
+        ("other.yaml", "a: 1\n"),
+    ]);
+    let out = atrest(dir.path()).args(["scan", "."]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(stdout(&out).contains("No findings in 1 input; 2 other files skipped."));
+}
+
+#[test]
+fn unknown_findings_warn_by_default_and_fail_when_asked() {
+    let dir = project(&[("t.yaml", UNKNOWN_ONLY)]);
+    let out = atrest(dir.path()).args(["scan"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        stdout(&out).contains("ATR-L001 unknown"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(
+        stdout(&out).contains("No findings, 1 unknown in 1 input"),
+        "{}",
+        stdout(&out)
+    );
+    let out = atrest(dir.path())
+        .args(["scan", "--unknown", "fail"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let out = atrest(dir.path())
+        .args(["scan", "--unknown", "pass"])
+        .output()
+        .unwrap();
+    assert!(!stdout(&out).contains("ATR-L001"));
+}
+
+#[test]
+fn a_broken_template_is_reported_and_the_rest_still_scanned() {
+    let dir = project(&[
+        ("good.yaml", FAILING),
+        (
+            "broken.yaml",
+            "AWSTemplateFormatVersion: '2010-09-09'\nResources:\n  Fn:\n    Type: [unclosed\n",
+        ),
+        (
+            "broken.json",
+            "{\"Resources\": {\"Fn\": {\"Type\": \"AWS::Lambda::Function\",}}}",
+        ),
+        (
+            "dup.yaml",
+            "Resources:\n  Fn:\n    Type: AWS::SNS::Topic\n  Fn:\n    Type: AWS::SNS::Topic\n",
+        ),
+    ]);
+    let out = atrest(dir.path()).args(["scan"]).output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "an input error wins over findings"
+    );
+    let text = stdout(&out);
+    assert!(text.contains("good.yaml:6:7 ATR-L001"), "{text}");
+    assert!(text.contains("error: broken.yaml:"), "{text}");
+    assert!(text.contains("error: broken.json:1:"), "{text}");
+    assert!(
+        text.contains("error: dup.yaml:4:3: duplicate key \"Fn\""),
+        "{text}"
+    );
+    assert!(text.contains("3 input errors"), "{text}");
+    for line in text.lines().filter(|l| l.starts_with("error:")) {
+        assert!(!line.contains('\n'));
+    }
+
+    let out = atrest(dir.path())
+        .args(["scan", "--format", "sarif"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let sarif = stdout(&out);
+    common::assert_valid_sarif(&sarif);
+    let doc: serde_json::Value = serde_json::from_str(&sarif).unwrap();
+    let inv = &doc["runs"][0]["invocations"][0];
+    assert_eq!(inv["executionSuccessful"], false);
+    assert_eq!(
+        inv["toolExecutionNotifications"].as_array().unwrap().len(),
+        3
+    );
+    assert_eq!(doc["runs"][0]["results"].as_array().unwrap().len(), 1);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("error: broken.yaml:"),
+        "errors repeated on stderr: {stderr}"
+    );
+}
+
+#[test]
+fn sarif_output_is_valid_and_points_at_the_property() {
+    let dir = project(&[("infra/app.yaml", FAILING)]);
+    let out = atrest(dir.path())
+        .args([
+            "scan",
+            "--format",
+            "sarif",
+            "--output",
+            "out.sarif",
+            "infra",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let sarif = fs::read_to_string(dir.path().join("out.sarif")).unwrap();
+    common::assert_valid_sarif(&sarif);
+    let doc: serde_json::Value = serde_json::from_str(&sarif).unwrap();
+    let run = &doc["runs"][0];
+    assert_eq!(run["tool"]["driver"]["name"], "atrest");
+    let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
+    assert!(rules.len() >= 3);
+    for r in rules {
+        assert!(r["properties"]["security-severity"].is_string());
+        assert!(
+            r["help"]["markdown"]
+                .as_str()
+                .unwrap()
+                .contains("How to fix")
+        );
+    }
+    let result = &run["results"][0];
+    assert_eq!(result["ruleId"], "ATR-L001");
+    assert_eq!(
+        rules[result["ruleIndex"].as_u64().unwrap() as usize]["id"],
+        "ATR-L001"
+    );
+    let loc = &result["locations"][0]["physicalLocation"];
+    assert_eq!(loc["artifactLocation"]["uri"], "infra/app.yaml");
+    assert_eq!(loc["artifactLocation"]["uriBaseId"], "%SRCROOT%");
+    assert_eq!(loc["region"]["startLine"], 6);
+    assert_eq!(loc["region"]["startColumn"], 7);
+    assert_eq!(result["locations"][0]["logicalLocations"][0]["name"], "Fn");
+    assert_eq!(result["properties"]["outcome"], "fail");
+    assert!(result["partialFingerprints"]["atrestFindingIdentity/v1"].is_string());
+}
+
+#[test]
+fn fingerprints_survive_moved_lines() {
+    let a = project(&[("t.yaml", FAILING)]);
+    let moved = format!("# a comment\n# another\n{FAILING}");
+    let b = project(&[("t.yaml", moved.as_str())]);
+    let fp = |dir: &Path| {
+        let out = atrest(dir)
+            .args(["scan", "--format", "json"])
+            .output()
+            .unwrap();
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let f = &doc["findings"][0];
+        (
+            f["fingerprint"].as_str().unwrap().to_owned(),
+            f["line"].as_u64().unwrap(),
+        )
+    };
+    let (fa, la) = fp(a.path());
+    let (fb, lb) = fp(b.path());
+    assert_eq!(fa, fb);
+    assert_eq!(lb, la + 2);
+}
+
+#[test]
+fn user_policies_load_and_broken_ones_name_their_line() {
+    let custom = "# METADATA\n# title: Functions must set a name\n# custom:\n#   id: ORG-001\n#   severity: high\npackage org.function_name\n\nimport rego.v1\n\ndeny contains f if {\n\tsome fn in input.functions\n\tnot fn.name\n\tf := {\"resource\": fn.id, \"message\": sprintf(\"%s has no FunctionName\", [fn.logical_id])}\n}\n";
+    let dir = project(&[("t.yaml", FAILING), ("policies/name.rego", custom)]);
+    let out = atrest(dir.path())
+        .args(["scan", "--no-builtin", "--policy", "policies", "t.yaml"])
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("t.yaml:2:3 ORG-001 high: Fn has no FunctionName"),
+        "{text}"
+    );
+    assert!(!text.contains("ATR-L001"));
+
+    let broken = "package org.broken\n\nimport rego.v1\n\ndeny contains f if {\n\tf := \n}\n";
+    let dir = project(&[("t.yaml", FAILING), ("policies/broken.rego", broken)]);
+    let out = atrest(dir.path())
+        .args(["scan", "--policy", "policies"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let text = stdout(&out);
+    assert!(text.contains("error: policies/broken.rego:"), "{text}");
+    assert!(
+        text.contains("ATR-L001"),
+        "built-in rules still run: {text}"
+    );
+}
+
+#[test]
+fn rules_lists_the_catalogue_and_shows_one_rule() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = atrest(dir.path()).args(["rules"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = stdout(&out);
+    for id in ["ATR-L001", "ATR-L002", "ATR-L005"] {
+        assert!(text.contains(id), "{text}");
+    }
+    let out = atrest(dir.path())
+        .args(["rules", "show", "ATR-L002"])
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    for source in ["cloudformation:", "sam:", "terraform:", "cli:"] {
+        assert!(text.contains(source), "{text}");
+    }
+    assert!(text.contains("security-severity 5.5"));
+    let out = atrest(dir.path())
+        .args(["rules", "show", "NOPE"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = atrest(dir.path())
+        .args(["scan", "--format", "xml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let out = atrest(dir.path())
+        .args(["scan", "--rule", "ATR-NOPE"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let out = atrest(dir.path())
+        .args(["scan", "missing-dir"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn output_does_not_depend_on_thread_count() {
+    let fixtures = common::manifest_dir().join("fixtures");
+    let run = |jobs: &str| {
+        let out = atrest(&common::manifest_dir())
+            .args(["scan", "--format", "sarif", "--jobs", jobs])
+            .arg(&fixtures)
+            .output()
+            .unwrap();
+        out.stdout
+    };
+    let one = run("1");
+    assert!(!one.is_empty());
+    assert_eq!(one, run("4"));
+}

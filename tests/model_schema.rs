@@ -1,0 +1,53 @@
+//! The model policies read matches `schemas/model.schema.json`, for every fixture and, where
+//! present, the whole shared corpus.
+
+mod common;
+
+use atrest::read::{Limits, ReadOutcome, read_input};
+use atrest::scan::{collect_files, model_of};
+use std::path::PathBuf;
+
+fn validator() -> jsonschema::Validator {
+    let text =
+        std::fs::read_to_string(common::manifest_dir().join("schemas/model.schema.json")).unwrap();
+    let schema: serde_json::Value = serde_json::from_str(&text).unwrap();
+    jsonschema::draft7::new(&schema).expect("model schema compiles")
+}
+
+fn check(paths: &[PathBuf]) -> usize {
+    let v = validator();
+    let (files, _) = collect_files(paths);
+    let mut n = 0;
+    for f in files {
+        if let ReadOutcome::Input(input) = read_input(&f, &Limits::default()) {
+            let model = serde_json::to_value(model_of(&input)).unwrap();
+            let errors: Vec<String> = v
+                .iter_errors(&model)
+                .map(|e| format!("{e} at {}", e.instance_path()))
+                .collect();
+            assert!(errors.is_empty(), "{}: {}", f.display(), errors.join("\n"));
+            n += 1;
+        }
+    }
+    n
+}
+
+#[test]
+fn fixture_models_match_the_schema() {
+    assert!(check(&[common::manifest_dir().join("fixtures")]) > 10);
+}
+
+#[test]
+fn schema_rejects_a_model_that_breaks_it() {
+    let bad = serde_json::json!({"functions": [{"id": "f"}], "event_source_mappings": [], "kms_keys": [], "kms_aliases": [], "log_groups": []});
+    assert!(!validator().is_valid(&bad));
+}
+
+#[test]
+fn corpus_models_match_the_schema() {
+    let (Some(cfn), Some(sam)) = (common::shared_corpus("cfn"), common::shared_corpus("sam"))
+    else {
+        return;
+    };
+    assert!(check(&[cfn, sam]) > 350);
+}

@@ -1,0 +1,121 @@
+//! Every rule's fixtures: each `fixtures/rules/<RULE>/expected.txt` lists the findings of that
+//! rule each fixture must produce (file, line:column, outcome), and nothing else may fire.
+
+mod common;
+
+use atrest::engine::Outcome;
+use atrest::report::UnknownMode;
+use std::collections::BTreeSet;
+use std::fs;
+
+type Expected = BTreeSet<(String, u32, u32, &'static str)>;
+
+fn parse_expected(dir: &std::path::Path) -> (Expected, BTreeSet<String>) {
+    let text = fs::read_to_string(dir.join("expected.txt")).expect("expected.txt");
+    let mut findings = Expected::new();
+    let mut files = BTreeSet::new();
+    for line in text.lines() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let cols: Vec<&str> = line.split_whitespace().collect();
+        files.insert(cols[0].to_owned());
+        if cols[1] == "-" {
+            continue;
+        }
+        let (l, c) = cols[1].split_once(':').expect("line:column");
+        let outcome = match cols[2] {
+            "fail" => "fail",
+            "unknown" => "unknown",
+            other => panic!("bad outcome {other} in {}", dir.display()),
+        };
+        findings.insert((
+            cols[0].to_owned(),
+            l.parse().unwrap(),
+            c.parse().unwrap(),
+            outcome,
+        ));
+    }
+    (findings, files)
+}
+
+#[test]
+fn every_rule_fires_exactly_where_its_fixtures_say() {
+    let root = common::manifest_dir().join("fixtures/rules");
+    let mut dirs: Vec<_> = fs::read_dir(&root)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    dirs.sort();
+    assert!(!dirs.is_empty());
+    let rules = &common::builtin().rules;
+    for rule in rules {
+        assert!(
+            root.join(&rule.id).is_dir(),
+            "rule {} has no fixtures in fixtures/rules/{}",
+            rule.id,
+            rule.id
+        );
+    }
+    let mut checked = 0;
+    for dir in dirs {
+        let rule_id = dir.file_name().unwrap().to_string_lossy().to_string();
+        let (expected, listed) = parse_expected(&dir);
+        let mut on_disk = BTreeSet::new();
+        for entry in fs::read_dir(&dir).unwrap() {
+            let name = entry.unwrap().file_name().to_string_lossy().to_string();
+            if name != "expected.txt" {
+                on_disk.insert(name);
+            }
+        }
+        assert_eq!(
+            listed, on_disk,
+            "{rule_id}: expected.txt must list every fixture"
+        );
+        assert!(
+            listed.iter().any(|f| f.starts_with("fail"))
+                && listed.iter().any(|f| f.starts_with("pass")),
+            "{rule_id}: needs fixtures that fire and fixtures that must not"
+        );
+
+        let result = common::scan_paths(std::slice::from_ref(&dir));
+        assert!(
+            result.errors.is_empty(),
+            "{rule_id}: fixture errors {:?}",
+            result.errors
+        );
+        assert_eq!(
+            result.scanned.len(),
+            listed.len(),
+            "{rule_id}: every fixture is read"
+        );
+        let actual: Expected = result
+            .findings
+            .iter()
+            .filter(|f| rules[f.finding.rule].id == rule_id)
+            .map(|f| {
+                let loc = f
+                    .finding
+                    .location
+                    .as_ref()
+                    .expect("every finding has a location");
+                let file = f.path.rsplit('/').next().unwrap().to_owned();
+                let outcome = match f.finding.outcome {
+                    Outcome::Fail => "fail",
+                    Outcome::Unknown => "unknown",
+                };
+                (file, loc.span.start.line, loc.span.start.col, outcome)
+            })
+            .collect();
+        assert_eq!(
+            actual, expected,
+            "{rule_id}: findings differ from expected.txt"
+        );
+        for mode in [UnknownMode::Warn, UnknownMode::Fail] {
+            common::assert_valid_sarif(&common::sarif_of(&result, mode));
+        }
+        checked += 1;
+    }
+    assert!(checked >= rules.len());
+}
