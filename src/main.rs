@@ -289,7 +289,7 @@ fn run_model(paths: &[PathBuf]) -> Result<ExitCode, String> {
         let shown = scan::display_path(&file, &root);
         match atrest::read::read_input(&file, &Limits::default()) {
             atrest::read::ReadOutcome::Input(input) => {
-                let model = scan::model_of(&input);
+                let model = scan::model_of(&shown.as_str().into(), &input);
                 models.push(serde_json::json!({
                     "file": shown,
                     "kind": input.kind.name(),

@@ -2,7 +2,7 @@
 //! in parallel, and collect findings and errors in a deterministic order.
 
 use crate::engine::{Finding, PolicyError, PolicySet};
-use crate::model::{Inventory, cfn};
+use crate::model::{FileId, Inventory, cfn};
 use crate::read::{Input, InputKind, Limits, ReadError, ReadOutcome, read_input};
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
@@ -134,85 +134,98 @@ pub fn collect_files(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<InputError>) {
     (files, errors)
 }
 
-enum FileResult {
-    Skipped,
-    Scanned {
-        kind: InputKind,
-        findings: Vec<Finding>,
-        errors: Vec<InputError>,
-    },
-    Failed(InputError),
+/// One evaluation: the inventory built from one or more inputs. A CloudFormation template is
+/// a unit of its own; inputs that describe one system together are grouped into one unit.
+pub struct Unit {
+    pub inventory: Inventory,
+    /// The files the inventory came from; findings without a location name the first.
+    pub files: Vec<FileId>,
 }
 
 /// The model of one input.
-pub fn model_of(input: &Input) -> Inventory {
+pub fn model_of(file: &FileId, input: &Input) -> Inventory {
     match input.kind {
-        InputKind::CloudFormation { sam } => cfn::inventory(&input.root, sam),
+        InputKind::CloudFormation { sam } => cfn::inventory(file, &input.root, sam),
     }
+}
+
+/// Groups read inputs into evaluation units.
+fn units(inputs: Vec<(FileId, Input)>) -> Vec<Unit> {
+    inputs
+        .into_iter()
+        .map(|(file, input)| Unit {
+            inventory: model_of(&file, &input),
+            files: vec![file],
+        })
+        .collect()
 }
 
 pub fn scan(opts: &ScanOptions, policies: &PolicySet) -> ScanResult {
     let root = scan_root();
     let (files, mut errors) = collect_files(&opts.paths);
-    let results: Vec<(String, FileResult)> = files
+    let reads: Vec<(FileId, ReadOutcome)> = files
         .par_iter()
-        .map_init(
-            || policies.evaluator(),
-            |eval, file| {
-                let shown = display_path(file, &root);
-                let result = match read_input(file, &opts.limits) {
-                    ReadOutcome::Skipped => FileResult::Skipped,
-                    ReadOutcome::Failed(e) => FileResult::Failed(InputError::read(&shown, e)),
-                    ReadOutcome::Input(input) => {
-                        let inventory = model_of(&input);
-                        let mut errors: Vec<InputError> = input
-                            .problems
-                            .into_iter()
-                            .map(|e| InputError::read(&shown, e))
-                            .collect();
-                        let findings = match eval.evaluate(&inventory) {
-                            Ok(f) => f,
-                            Err(message) => {
-                                errors.push(InputError {
-                                    path: shown.clone(),
-                                    line: None,
-                                    column: None,
-                                    message: format!("policy evaluation failed: {message}"),
-                                });
-                                Vec::new()
-                            }
-                        };
-                        FileResult::Scanned {
-                            kind: input.kind,
-                            findings,
-                            errors,
-                        }
-                    }
-                };
-                (shown, result)
-            },
-        )
+        .map(|file| {
+            let shown: FileId = display_path(file, &root).into();
+            let outcome = read_input(file, &opts.limits);
+            (shown, outcome)
+        })
         .collect();
 
     let mut out = ScanResult::default();
-    for (path, result) in results {
-        match result {
-            FileResult::Skipped => out.skipped += 1,
-            FileResult::Failed(e) => errors.push(e),
-            FileResult::Scanned {
-                kind,
-                findings,
-                errors: errs,
-            } => {
-                out.scanned.push((path.clone(), kind));
-                errors.extend(errs);
-                out.findings
-                    .extend(findings.into_iter().map(|finding| FileFinding {
-                        path: path.clone(),
-                        finding,
-                    }));
+    let mut inputs = Vec::new();
+    for (file, outcome) in reads {
+        match outcome {
+            ReadOutcome::Skipped => out.skipped += 1,
+            ReadOutcome::Failed(e) => errors.push(InputError::read(&file, e)),
+            ReadOutcome::Input(mut input) => {
+                errors.extend(
+                    std::mem::take(&mut input.problems)
+                        .into_iter()
+                        .map(|e| InputError::read(&file, e)),
+                );
+                out.scanned.push((file.to_string(), input.kind));
+                inputs.push((file, input));
             }
         }
+    }
+
+    let units = units(inputs);
+    let evaluated: Vec<(Vec<Finding>, Option<InputError>)> = units
+        .par_iter()
+        .map_init(
+            || policies.evaluator(),
+            |eval, unit| match eval.evaluate(&unit.inventory) {
+                Ok(findings) => (findings, None),
+                Err(message) => (
+                    Vec::new(),
+                    Some(InputError {
+                        path: unit
+                            .files
+                            .first()
+                            .map(|f| f.to_string())
+                            .unwrap_or_default(),
+                        line: None,
+                        column: None,
+                        message: format!("policy evaluation failed: {message}"),
+                    }),
+                ),
+            },
+        )
+        .collect();
+    for (unit, (findings, error)) in units.iter().zip(evaluated) {
+        errors.extend(error);
+        out.findings.extend(findings.into_iter().map(|finding| {
+            FileFinding {
+                path: finding
+                    .location
+                    .as_ref()
+                    .map(|l| l.file.to_string())
+                    .or_else(|| unit.files.first().map(|f| f.to_string()))
+                    .unwrap_or_default(),
+                finding,
+            }
+        }));
     }
     out.findings.sort_by(|a, b| {
         let key = |f: &FileFinding| {

@@ -20,7 +20,8 @@ fn check(paths: &[PathBuf]) -> usize {
     let mut n = 0;
     for f in files {
         if let ReadOutcome::Input(input) = read_input(&f, &Limits::default()) {
-            let model = serde_json::to_value(model_of(&input)).unwrap();
+            let model =
+                serde_json::to_value(model_of(&f.display().to_string().into(), &input)).unwrap();
             let errors: Vec<String> = v
                 .iter_errors(&model)
                 .map(|e| format!("{e} at {}", e.instance_path()))

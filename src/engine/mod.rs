@@ -13,26 +13,9 @@ use crate::model::{Inventory, Loc};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
-/// The built-in policies, embedded in the binary. Files without `# METADATA` are helper
-/// libraries.
-const BUILTIN_POLICIES: &[(&str, &str)] = &[
-    (
-        "policies/lib/keys.rego",
-        include_str!("../../policies/lib/keys.rego"),
-    ),
-    (
-        "policies/lambda/function_env_cmk.rego",
-        include_str!("../../policies/lambda/function_env_cmk.rego"),
-    ),
-    (
-        "policies/lambda/esm_filter_cmk.rego",
-        include_str!("../../policies/lambda/esm_filter_cmk.rego"),
-    ),
-    (
-        "policies/kms/key_rotation_enabled.rego",
-        include_str!("../../policies/kms/key_rotation_enabled.rego"),
-    ),
-];
+// The built-in policies, embedded in the binary by build.rs. Files without `# METADATA` are
+// helper libraries; `*_test.rego` files hold Rego unit tests.
+include!(concat!(env!("OUT_DIR"), "/builtin_policies.rs"));
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -97,7 +80,10 @@ impl PolicySet {
         let mut sources: Vec<(String, String, bool)> = Vec::new();
         let mut errors = Vec::new();
         if opts.builtin {
-            for (path, text) in BUILTIN_POLICIES {
+            for (path, text) in BUILTIN_POLICIES
+                .iter()
+                .filter(|(p, _)| !p.ends_with("_test.rego"))
+            {
                 sources.push((path.to_string(), text.to_string(), true));
             }
         }

@@ -7,10 +7,10 @@
 
 use super::keys::{KeyRef, KeyState, is_aws_managed_alias};
 use super::{
-    EnvVar, Environment, EventSourceMapping, FilterCriteria, Function, Inventory, KmsAlias, KmsKey,
-    Loc, Locations, LogGroup, Origin, Tri,
+    EnvVar, Environment, EventSourceMapping, FileId, FilterCriteria, Function, Inventory, KmsAlias,
+    KmsKey, Loc, Locations, LogGroup, Origin, Tri,
 };
-use crate::read::{Entry, Node, Value};
+use crate::read::{Entry, Node, Span, Value};
 use std::collections::BTreeMap;
 
 /// Event types SAM turns into an `AWS::Lambda::EventSourceMapping`, with the property that
@@ -80,8 +80,8 @@ impl Resolved {
     }
 }
 
-pub fn inventory(root: &Node, sam: bool) -> Inventory {
-    let t = Template::new(root, sam);
+pub fn inventory(file: &FileId, root: &Node, sam: bool) -> Inventory {
+    let t = Template::new(file, root, sam);
     let mut inv = Inventory::default();
     for entry in t.resources {
         let Some(ty) = entry.value.get("Type").and_then(Node::as_str) else {
@@ -109,6 +109,7 @@ pub fn inventory(root: &Node, sam: bool) -> Inventory {
 }
 
 struct Template<'a> {
+    file: &'a FileId,
     root: &'a Node,
     resources: &'a [Entry],
     /// `Globals.Function` of a SAM template.
@@ -122,22 +123,14 @@ struct Prop<'a> {
     pointer: String,
 }
 
-impl Prop<'_> {
-    fn loc(&self) -> Loc {
-        Loc {
-            pointer: self.pointer.clone(),
-            span: self.entry.key_span,
-        }
-    }
-}
-
 fn pointer_escape(s: &str) -> String {
     s.replace('~', "~0").replace('/', "~1")
 }
 
 impl<'a> Template<'a> {
-    fn new(root: &'a Node, sam: bool) -> Self {
+    fn new(file: &'a FileId, root: &'a Node, sam: bool) -> Self {
         Template {
+            file,
             root,
             resources: root.get("Resources").map(Node::entries).unwrap_or(&[]),
             globals: if sam {
@@ -146,6 +139,14 @@ impl<'a> Template<'a> {
                 None
             },
             source: if sam { "sam" } else { "cloudformation" },
+        }
+    }
+
+    fn loc(&self, pointer: &str, span: Span) -> Loc {
+        Loc {
+            file: self.file.clone(),
+            pointer: pointer.to_owned(),
+            span,
         }
     }
 
@@ -162,6 +163,7 @@ impl<'a> Template<'a> {
         locations.insert(
             String::new(),
             Loc {
+                file: self.file.clone(),
                 pointer: format!("/Resources/{}", pointer_escape(&entry.key)),
                 span: entry.key_span,
             },
@@ -592,7 +594,9 @@ impl<'a> Template<'a> {
 
         let kms = self.prop(entry, "KmsKeyArn", g);
         if let Some(p) = &kms {
-            origin.locations.insert("kms_key".into(), p.loc());
+            origin
+                .locations
+                .insert("kms_key".into(), self.loc(&p.pointer, p.entry.key_span));
         }
         let kms_key = self.key_ref(kms.as_ref(), "KmsKeyArn");
 
@@ -607,19 +611,26 @@ impl<'a> Template<'a> {
             };
             for code in ["CodeUri", "InlineCode", "ImageUri"] {
                 if let Some(p) = self.prop(entry, code, g) {
-                    origin.locations.insert("code".into(), p.loc());
+                    origin
+                        .locations
+                        .insert("code".into(), self.loc(&p.pointer, p.entry.key_span));
                     break;
                 }
             }
             let src = self.prop(entry, "SourceKMSKeyArn", g);
             if let Some(p) = &src {
-                origin.locations.insert("code_kms_key".into(), p.loc());
+                origin.locations.insert(
+                    "code_kms_key".into(),
+                    self.loc(&p.pointer, p.entry.key_span),
+                );
             }
             (package_type, self.key_ref(src.as_ref(), "SourceKMSKeyArn"))
         } else {
             let code = self.prop(entry, "Code", false);
             if let Some(p) = &code {
-                origin.locations.insert("code".into(), p.loc());
+                origin
+                    .locations
+                    .insert("code".into(), self.loc(&p.pointer, p.entry.key_span));
             }
             let image = code
                 .as_ref()
@@ -638,7 +649,10 @@ impl<'a> Template<'a> {
                 })
             });
             if let Some(p) = &src {
-                origin.locations.insert("code_kms_key".into(), p.loc());
+                origin.locations.insert(
+                    "code_kms_key".into(),
+                    self.loc(&p.pointer, p.entry.key_span),
+                );
             }
             (
                 package_type,
@@ -651,6 +665,7 @@ impl<'a> Template<'a> {
             origin.locations.insert(
                 "log_group".into(),
                 Loc {
+                    file: self.file.clone(),
                     pointer: format!("{}/LogGroup", lc.pointer),
                     span: e.key_span,
                 },
@@ -699,7 +714,10 @@ impl<'a> Template<'a> {
             None
         };
         let trigger = own.as_ref().or(global.as_ref())?;
-        locations.insert("environment".into(), trigger.loc());
+        locations.insert(
+            "environment".into(),
+            self.loc(&trigger.pointer, trigger.entry.key_span),
+        );
         let mut env = Environment {
             variables: BTreeMap::new(),
             variables_unknown: false,
@@ -719,6 +737,7 @@ impl<'a> Template<'a> {
                         locations.insert(
                             format!("environment.variables.{}", v.key),
                             Loc {
+                                file: self.file.clone(),
                                 pointer: format!(
                                     "{}/Variables/{}",
                                     source.pointer,
@@ -781,12 +800,17 @@ impl<'a> Template<'a> {
         let mut origin = self.origin(entry, "AWS::Lambda::EventSourceMapping");
         let fc = self.prop(entry, "FilterCriteria", false);
         if let Some(p) = &fc {
-            origin.locations.insert("filter_criteria".into(), p.loc());
+            origin.locations.insert(
+                "filter_criteria".into(),
+                self.loc(&p.pointer, p.entry.key_span),
+            );
         }
         let (filter_criteria, filter_patterns) = self.filter_criteria(fc.as_ref());
         let kms = self.prop(entry, "KmsKeyArn", false);
         if let Some(p) = &kms {
-            origin.locations.insert("kms_key".into(), p.loc());
+            origin
+                .locations
+                .insert("kms_key".into(), self.loc(&p.pointer, p.entry.key_span));
         }
         let function = self.prop(entry, "FunctionName", false).and_then(|p| {
             match self.resolve(&p.entry.value, &mut Vec::new(), 0) {
@@ -836,6 +860,7 @@ impl<'a> Template<'a> {
             locations.insert(
                 String::new(),
                 Loc {
+                    file: self.file.clone(),
                     pointer: base.clone(),
                     span: ev.key_span,
                 },
@@ -849,11 +874,14 @@ impl<'a> Template<'a> {
             };
             let fc = prop("FilterCriteria");
             if let Some(p) = &fc {
-                locations.insert("filter_criteria".into(), p.loc());
+                locations.insert(
+                    "filter_criteria".into(),
+                    self.loc(&p.pointer, p.entry.key_span),
+                );
             }
             let kms = prop("KmsKeyArn");
             if let Some(p) = &kms {
-                locations.insert("kms_key".into(), p.loc());
+                locations.insert("kms_key".into(), self.loc(&p.pointer, p.entry.key_span));
             }
             let (filter_criteria, filter_patterns) = self.filter_criteria(fc.as_ref());
             let event_source_arn = if source_prop.is_empty() {
@@ -892,7 +920,9 @@ impl<'a> Template<'a> {
             ("policy", &policy),
         ] {
             if let Some(p) = p {
-                origin.locations.insert(path.into(), p.loc());
+                origin
+                    .locations
+                    .insert(path.into(), self.loc(&p.pointer, p.entry.key_span));
             }
         }
         let key_spec = self
@@ -932,7 +962,9 @@ impl<'a> Template<'a> {
         let mut origin = self.origin(entry, "AWS::Logs::LogGroup");
         let kms = self.prop(entry, "KmsKeyId", false);
         if let Some(p) = &kms {
-            origin.locations.insert("kms_key".into(), p.loc());
+            origin
+                .locations
+                .insert("kms_key".into(), self.loc(&p.pointer, p.entry.key_span));
         }
         LogGroup {
             origin,
@@ -988,7 +1020,7 @@ mod tests {
     fn inv(text: &str) -> Inventory {
         let doc = yaml::parse(text, &Limits::default()).unwrap();
         let sam = text.contains("Serverless");
-        inventory(&doc.root, sam)
+        inventory(&FileId::from("t.yaml"), &doc.root, sam)
     }
 
     #[test]

@@ -14,9 +14,14 @@ use std::collections::BTreeMap;
 
 pub use keys::{KeyRef, KeyState};
 
+/// A file as shown to the user (relative to the scan root where possible). Shared, because
+/// every location in a file names it.
+pub type FileId = std::sync::Arc<str>;
+
 /// Where in its source file a model value was set.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Loc {
+    pub file: FileId,
     /// JSON-pointer-like path in the source document, e.g. `/Resources/Fn/Properties/KmsKeyArn`.
     pub pointer: String,
     pub span: Span,
