@@ -153,9 +153,20 @@ fn run_scan(args: ScanArgs) -> Result<ExitCode, String> {
         only: args.rules.clone(),
         skip: args.skip_rules.clone(),
     });
-    for id in args.rules.iter().chain(&args.skip_rules) {
-        if !policies.rules.iter().any(|r| &r.id == id) && !args.skip_rules.contains(id) {
-            return Err(format!("--rule {id}: no such rule (see `atrest rules`)"));
+    // A typo in --rule or --skip-rule would silently run the wrong rules.
+    let (known, _) = PolicySet::load(&PolicyOptions {
+        builtin: !args.no_builtin,
+        dirs: args.policy.clone(),
+        ..Default::default()
+    });
+    for (flag, id) in args
+        .rules
+        .iter()
+        .map(|id| ("--rule", id))
+        .chain(args.skip_rules.iter().map(|id| ("--skip-rule", id)))
+    {
+        if !known.rules.iter().any(|r| &r.id == id) {
+            return Err(format!("{flag} {id}: no such rule (see `atrest rules`)"));
         }
     }
     let mut result = scan::scan(

@@ -256,13 +256,29 @@ impl Evaluator<'_> {
     }
 }
 
-fn first_line(s: &str) -> &str {
-    s.lines().find(|l| !l.trim().is_empty()).unwrap_or(s).trim()
+/// One line of a regorus error: the line naming the error, not the source excerpt around it.
+fn first_line(s: &str) -> String {
+    let lines: Vec<&str> = s.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    let place = lines
+        .iter()
+        .find(|l| l.starts_with("-->"))
+        .map(|l| l.trim_start_matches("-->").trim());
+    let error = lines.iter().find(|l| l.contains("error:")).map(|l| {
+        l[l.find("error:").unwrap_or(0)..]
+            .trim_start_matches("error:")
+            .trim()
+    });
+    match (place, error) {
+        (Some(p), Some(e)) => format!("{p}: {e}"),
+        (None, Some(e)) => e.to_owned(),
+        _ => lines.first().copied().unwrap_or(s).to_owned(),
+    }
 }
 
 /// regorus reports `path:line:col: error: message` followed by a source excerpt; keep one line.
 fn regorus_error(path: &str, msg: &str) -> PolicyError {
     let line_text = first_line(msg);
+    let line_text = line_text.as_str();
     let after_path = line_text
         .strip_prefix(path)
         .and_then(|r| r.strip_prefix(':'));
