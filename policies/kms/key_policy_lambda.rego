@@ -42,7 +42,9 @@ decrypts(st) if {
 	glob.match(lower(a), [], "kms:decrypt")
 }
 
-account_root(p) if regex.match(`^(arn:[^:]+:iam::[^:]+:root|[0-9]{12}|\$\{AWS::AccountId\})$`, p)
+# An account principal, also when written with pseudo parameters
+# (`arn:${AWS::Partition}:iam::${AWS::AccountId}:root`).
+account_root(p) if regex.match(`^(arn:([^:$]+|\$\{[^}]+\}):iam::([0-9]{12}|\$\{[^}]+\}):root|[0-9]{12}|\$\{AWS::AccountId\})$`, p)
 
 usable_by(st, f) if st.any_principal
 
