@@ -94,11 +94,9 @@ restricting_condition(st) if {
 	}
 }
 
-lambda_key(k) if count(k.used_by) > 0
-
 deny contains finding if {
 	some k in input.kms_keys
-	lambda_key(k)
+	count(k.used_by) > 0
 	some st in k.policy_statements
 	decrypts(st)
 	st.any_principal

@@ -30,11 +30,6 @@ package atrest.rules.kms.key_rotation_enabled
 
 import rego.v1
 
-lambda_key(k) if {
-	k.manager == "customer"
-	count(k.used_by) > 0
-}
-
 # Rotation applies to symmetric encryption keys only, the only kind Lambda can use.
 symmetric(k) if not k.key_spec
 
@@ -44,7 +39,8 @@ users(k) := concat(", ", k.used_by)
 
 deny contains finding if {
 	some k in input.kms_keys
-	lambda_key(k)
+	k.manager == "customer"
+	count(k.used_by) > 0
 	symmetric(k)
 	k.rotation_enabled == false
 	finding := {
@@ -56,7 +52,8 @@ deny contains finding if {
 
 deny contains finding if {
 	some k in input.kms_keys
-	lambda_key(k)
+	k.manager == "customer"
+	count(k.used_by) > 0
 	symmetric(k)
 	k.rotation_enabled == "unknown"
 	finding := {
@@ -69,7 +66,8 @@ deny contains finding if {
 
 deny contains finding if {
 	some k in input.kms_keys
-	lambda_key(k)
+	k.manager == "customer"
+	count(k.used_by) > 0
 	k.enabled == false
 	finding := {
 		"resource": k.id,
@@ -80,7 +78,8 @@ deny contains finding if {
 
 deny contains finding if {
 	some k in input.kms_keys
-	lambda_key(k)
+	k.manager == "customer"
+	count(k.used_by) > 0
 	k.pending_deletion == true
 	finding := {
 		"resource": k.id,

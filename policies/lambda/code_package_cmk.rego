@@ -32,7 +32,7 @@ import rego.v1
 deny contains finding if {
 	some f in input.functions
 	f.package_type == "Zip"
-	keys.not_customer_managed(f.code_kms_key)
+	f.code_kms_key.state in {"absent", "aws_managed"}
 	finding := {
 		"resource": f.id,
 		"property": "code_kms_key",
@@ -44,7 +44,7 @@ deny contains finding if {
 deny contains finding if {
 	some f in input.functions
 	f.package_type in {"Zip", "unknown"}
-	keys.undecided(f.code_kms_key)
+	f.code_kms_key.state == "unknown"
 	finding := {
 		"resource": f.id,
 		"property": "code_kms_key",
@@ -57,7 +57,7 @@ deny contains finding if {
 deny contains finding if {
 	some f in input.functions
 	f.package_type == "unknown"
-	keys.not_customer_managed(f.code_kms_key)
+	f.code_kms_key.state in {"absent", "aws_managed"}
 	finding := {
 		"resource": f.id,
 		"property": "code_kms_key",

@@ -28,7 +28,7 @@ import rego.v1
 
 deny contains finding if {
 	some f in input.functions
-	keys.not_customer_managed(f.durable.kms_key)
+	f.durable.kms_key.state in {"absent", "aws_managed"}
 	finding := {
 		"resource": f.id,
 		"property": "durable.kms_key",
@@ -39,7 +39,7 @@ deny contains finding if {
 
 deny contains finding if {
 	some f in input.functions
-	keys.undecided(f.durable.kms_key)
+	f.durable.kms_key.state == "unknown"
 	finding := {
 		"resource": f.id,
 		"property": "durable.kms_key",

@@ -29,12 +29,10 @@ package atrest.rules.lambda.esm_filter_cmk
 import data.atrest.lib.keys
 import rego.v1
 
-has_filters(m) if m.filter_criteria in {"present", "encrypted"}
-
 deny contains finding if {
 	some m in input.event_source_mappings
-	has_filters(m)
-	keys.not_customer_managed(m.kms_key)
+	m.filter_criteria in {"present", "encrypted"}
+	m.kms_key.state in {"absent", "aws_managed"}
 	finding := {
 		"resource": m.id,
 		"property": "kms_key",
@@ -45,8 +43,8 @@ deny contains finding if {
 
 deny contains finding if {
 	some m in input.event_source_mappings
-	has_filters(m)
-	keys.undecided(m.kms_key)
+	m.filter_criteria in {"present", "encrypted"}
+	m.kms_key.state == "unknown"
 	finding := {
 		"resource": m.id,
 		"property": "kms_key",

@@ -31,17 +31,13 @@ package atrest.rules.lambda.function_env_cmk
 import data.atrest.lib.keys
 import rego.v1
 
-has_variables(f) if count(f.environment.variables) > 0
-
-maybe_variables(f) if {
-	not has_variables(f)
-	f.environment.variables_unknown
-}
+# Conditions are written inline rather than as helper functions: regorus pays a path lookup for
+# every function call, and these run once per function of the input.
 
 deny contains finding if {
 	some f in input.functions
-	has_variables(f)
-	keys.not_customer_managed(f.kms_key)
+	count(f.environment.variables) > 0
+	f.kms_key.state in {"absent", "aws_managed"}
 	finding := {
 		"resource": f.id,
 		"property": "kms_key",
@@ -52,8 +48,8 @@ deny contains finding if {
 
 deny contains finding if {
 	some f in input.functions
-	has_variables(f)
-	keys.undecided(f.kms_key)
+	count(f.environment.variables) > 0
+	f.kms_key.state == "unknown"
 	finding := {
 		"resource": f.id,
 		"property": "kms_key",
@@ -65,7 +61,8 @@ deny contains finding if {
 
 deny contains finding if {
 	some f in input.functions
-	maybe_variables(f)
+	count(f.environment.variables) == 0
+	f.environment.variables_unknown
 	not f.kms_key.state == "customer_managed"
 	finding := {
 		"resource": f.id,

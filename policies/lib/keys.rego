@@ -4,10 +4,9 @@ package atrest.lib.keys
 
 import rego.v1
 
-# Lambda would fall back to its AWS managed key: nothing set, empty, or alias/aws/*.
-not_customer_managed(ref) if ref.state in {"absent", "aws_managed"}
-
-undecided(ref) if ref.state == "unknown"
+# Rules test a reference's `state` inline (`ref.state in {"absent", "aws_managed"}`: Lambda
+# falls back to a key AWS controls): regorus pays a path lookup for every function call, and
+# those checks run once per resource. These helpers build messages, for findings only.
 
 # "KmsKeyArn <- !Ref KeyParam <- default "alias/aws/lambda"".
 chain(ref) := concat(" <- ", ref.chain)

@@ -38,7 +38,7 @@ import rego.v1
 deny contains finding if {
 	some lg in input.log_groups
 	count(lg.written_by) > 0
-	keys.not_customer_managed(lg.kms_key)
+	lg.kms_key.state in {"absent", "aws_managed"}
 	finding := {
 		"resource": lg.id,
 		"property": "kms_key",
@@ -49,7 +49,7 @@ deny contains finding if {
 deny contains finding if {
 	some lg in input.log_groups
 	count(lg.written_by) > 0
-	keys.undecided(lg.kms_key)
+	lg.kms_key.state == "unknown"
 	finding := {
 		"resource": lg.id,
 		"property": "kms_key",

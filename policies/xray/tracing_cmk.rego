@@ -28,13 +28,11 @@ package atrest.rules.xray.tracing_cmk
 import data.atrest.lib.keys
 import rego.v1
 
-active(f) if f.tracing_mode == "Active"
-
-traced := [f.logical_id | some f in input.functions; active(f)]
+traced := [f.logical_id | some f in input.functions; f.tracing_mode == "Active"]
 
 deny contains finding if {
 	some f in input.functions
-	active(f)
+	f.tracing_mode == "Active"
 	count(input.xray_encryption) == 0
 	finding := {
 		"resource": f.id,
@@ -59,7 +57,7 @@ deny contains finding if {
 	count(traced) > 0
 	some x in input.xray_encryption
 	x.type == "KMS"
-	keys.not_customer_managed(x.kms_key)
+	x.kms_key.state in {"absent", "aws_managed"}
 	finding := {
 		"resource": x.id,
 		"property": "kms_key",

@@ -145,10 +145,10 @@ impl PolicySet {
                     continue;
                 }
             }
-            // Add to a scratch copy first, so one broken file does not poison the engine.
-            let mut trial = engine.clone();
-            match trial.add_policy(path.clone(), text) {
-                Ok(_) => engine = trial,
+            // regorus parses the whole file before changing the engine, so a file with a syntax
+            // error leaves the engine as it was and the other policies still load.
+            match engine.add_policy(path.clone(), text) {
+                Ok(_) => {}
                 Err(e) => {
                     errors.push(regorus_error(&path, &e.to_string()));
                     continue;
@@ -198,10 +198,7 @@ impl Evaluator<'_> {
         if inv.is_empty() || self.set.rules.is_empty() {
             return (Vec::new(), Vec::new());
         }
-        let input = match serde_json::to_value(inv)
-            .map_err(|e| e.to_string())
-            .and_then(|v| regorus::Value::deserialize(v).map_err(|e| e.to_string()))
-        {
+        let input = match to_rego(inv) {
             Ok(v) => v,
             Err(e) => {
                 return (
@@ -295,6 +292,12 @@ impl Evaluator<'_> {
         }
         Ok(findings)
     }
+}
+
+/// The model as the Rego value policies read as `input`.
+pub fn to_rego(inv: &Inventory) -> Result<regorus::Value, String> {
+    let json = serde_json::to_value(inv).map_err(|e| e.to_string())?;
+    regorus::Value::deserialize(json).map_err(|e| e.to_string())
 }
 
 /// One line of a regorus error: the line naming the error, not the source excerpt around it.

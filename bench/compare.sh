@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Side-by-side speed and memory of atrest and Checkov on the shared corpus, measured in one run
+# with alternating executions, so machine noise hits both tools alike.
+#
+#   bench/compare.sh [RUNS]        (default 5 runs per tool and corpus)
+#
+# Needs ../shared/corpus beside the repository, python3 (for the Checkov virtualenv) and
+# /usr/bin/time. Prints median wall time, median peak RSS and the ratio per corpus.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+runs=${1:-5}
+corpus=../shared/corpus
+[ -d "$corpus" ] || { echo "skipping: $corpus is absent"; exit 0; }
+command -v /usr/bin/time >/dev/null || { echo "needs /usr/bin/time (Debian package 'time')"; exit 1; }
+
+echo "== building atrest (release)"
+cargo build --release --quiet
+atrest=$PWD/target/release/atrest
+
+venv=target/bench/checkov-venv
+if [ ! -x "$venv/bin/checkov" ]; then
+  echo "== installing Checkov into $venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check checkov
+fi
+checkov=$PWD/$venv/bin/checkov
+echo "atrest $("$atrest" --version | cut -d' ' -f2), checkov $("$checkov" --version)"
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+# One directory per corpus, so each tool sees exactly the same files.
+mkdir -p "$work/iac" "$work/terraform"
+cp -r "$corpus/cfn" "$corpus/sam" "$work/iac/"
+cp -r "$corpus/terraform" "$work/terraform/"
+
+# measure TOOL DIR -> "seconds kilobytes" (exit codes for findings are expected)
+measure() {
+  local out
+  out=$(/usr/bin/time -f "%e %M" "$@" 2>&1 >/dev/null | tail -n 1)
+  echo "$out"
+}
+
+median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
+
+printf '\n%-10s %-8s %12s %12s\n' corpus tool "median s" "peak RSS MB"
+for name in iac terraform; do
+  dir="$work/$name"
+  frameworks=cloudformation
+  [ "$name" = terraform ] && frameworks="terraform terraform_plan"
+  : > "$work/a.t"; : > "$work/a.m"; : > "$work/c.t"; : > "$work/c.m"
+  for _ in $(seq "$runs"); do
+    read -r t m < <(measure "$atrest" scan --quiet --format json --output /dev/null "$dir")
+    echo "$t" >> "$work/a.t"; echo "$m" >> "$work/a.m"
+    # shellcheck disable=SC2086
+    read -r t m < <(measure "$checkov" --quiet --compact -o json --framework $frameworks -d "$dir")
+    echo "$t" >> "$work/c.t"; echo "$m" >> "$work/c.m"
+  done
+  at=$(median < "$work/a.t"); am=$(median < "$work/a.m")
+  ct=$(median < "$work/c.t"); cm=$(median < "$work/c.m")
+  awk -v n="$name" -v at="$at" -v am="$am" -v ct="$ct" -v cm="$cm" 'BEGIN {
+    printf "%-10s %-8s %12.3f %12.1f\n", n, "atrest", at, am / 1024
+    printf "%-10s %-8s %12.3f %12.1f\n", n, "checkov", ct, cm / 1024
+    printf "%-10s %-8s %11.1fx\n", n, "speed-up", ct / (at > 0 ? at : 0.005)
+  }' 
+done
+
+if [ -x target/release/cloudtrail-bench ] || grep -q 'name = "cloudtrail"' Cargo.toml 2>/dev/null; then
+  echo
+  echo "== CloudTrail: atrest against the decompress+parse floor (cargo bench --bench cloudtrail)"
+  cargo bench --quiet --bench cloudtrail
+fi
