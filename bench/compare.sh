@@ -36,7 +36,7 @@ cp -r "$corpus/terraform" "$work/terraform/"
 # measure TOOL DIR -> "seconds kilobytes" (exit codes for findings are expected)
 measure() {
   local out
-  out=$(/usr/bin/time -f "%e %M" "$@" 2>&1 >/dev/null | tail -n 1)
+  out=$(/usr/bin/time -f "%e %M" "$@" 2>&1 >/dev/null | tail -n 1 || true)
   echo "$out"
 }
 
