@@ -18,6 +18,8 @@ pub struct FileFinding {
     /// Path as shown to the user: relative to the scan root where it is inside it.
     pub path: String,
     pub finding: Finding,
+    /// Set by [`crate::triage`] when the user has accepted the finding.
+    pub suppression: Option<crate::triage::Suppression>,
 }
 
 /// An input that could not be read, or a policy that could not be loaded or evaluated.
@@ -224,6 +226,7 @@ pub fn scan(opts: &ScanOptions, policies: &PolicySet) -> ScanResult {
                     .or_else(|| unit.files.first().map(|f| f.to_string()))
                     .unwrap_or_default(),
                 finding,
+                suppression: None,
             }
         }));
     }

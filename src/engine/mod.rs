@@ -6,6 +6,8 @@
 //! deal with lines.
 
 pub mod metadata;
+pub mod scaffold;
+pub mod testing;
 
 pub use metadata::{PolicyError, Rule, Severity};
 
@@ -39,6 +41,9 @@ pub struct Finding {
     pub source: &'static str,
     pub property: String,
     pub location: Option<Loc>,
+    /// How the property's key reference was resolved (`KmsKeyArn <- !Ref K <- default ...`),
+    /// when the property is one; empty otherwise.
+    pub chain: Vec<String>,
 }
 
 /// What a policy's `deny` set holds.
@@ -88,24 +93,8 @@ impl PolicySet {
             }
         }
         for dir in &opts.dirs {
-            match policy_files(dir) {
-                Ok(files) => {
-                    for f in files {
-                        match std::fs::read_to_string(&f) {
-                            Ok(t) => sources.push((f.display().to_string(), t, false)),
-                            Err(e) => errors.push(PolicyError {
-                                path: f.display().to_string(),
-                                line: None,
-                                message: format!("cannot read: {e}"),
-                            }),
-                        }
-                    }
-                }
-                Err(e) => errors.push(PolicyError {
-                    path: dir.display().to_string(),
-                    line: None,
-                    message: e,
-                }),
+            for (path, text) in read_rego_files(dir, false, &mut errors) {
+                sources.push((path, text, false));
             }
         }
 
@@ -183,8 +172,8 @@ impl Evaluator<'_> {
         if inv.is_empty() || self.set.rules.is_empty() {
             return Ok(Vec::new());
         }
-        let input = serde_json::to_value(inv).map_err(|e| e.to_string())?;
-        let input = regorus::Value::deserialize(input).map_err(|e| e.to_string())?;
+        let input_json = serde_json::to_value(inv).map_err(|e| e.to_string())?;
+        let input = regorus::Value::deserialize(&input_json).map_err(|e| e.to_string())?;
         self.engine.set_input(input);
         let mut findings = Vec::new();
         for (index, rule) in self.set.rules.iter().enumerate() {
@@ -248,12 +237,39 @@ impl Evaluator<'_> {
                         .or_else(|| pf.trigger.as_deref().and_then(|t| origin.locate(t)))
                         .or_else(|| origin.declared_at())
                         .cloned(),
+                    chain: key_chain(&input_json, &pf.resource, &pf.property),
                     property: pf.property,
                 });
             }
         }
         Ok(findings)
     }
+}
+
+/// The `chain` of the key reference at `property` of the model object `resource`, if that
+/// property is a key reference.
+fn key_chain(input: &serde_json::Value, resource: &str, property: &str) -> Vec<String> {
+    let object = input
+        .as_object()
+        .into_iter()
+        .flat_map(|o| o.values())
+        .filter_map(serde_json::Value::as_array)
+        .flatten()
+        .find(|o| o.get("id").and_then(serde_json::Value::as_str) == Some(resource));
+    let mut value = object;
+    for step in property.split('.') {
+        value = value.and_then(|v| v.get(step));
+    }
+    value
+        .and_then(|v| v.get("chain"))
+        .and_then(serde_json::Value::as_array)
+        .map(|steps| {
+            steps
+                .iter()
+                .filter_map(|s| s.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// One line of a regorus error: the line naming the error, not the source excerpt around it.
@@ -301,8 +317,40 @@ fn regorus_error(path: &str, msg: &str) -> PolicyError {
     }
 }
 
-/// `.rego` files under a directory, sorted, skipping `*_test.rego`.
-fn policy_files(dir: &Path) -> Result<Vec<std::path::PathBuf>, String> {
+/// (path, text) of the `.rego` files under `dir` (see [`rego_files`]); what cannot be read is
+/// reported in `errors`.
+fn read_rego_files(
+    dir: &Path,
+    tests: bool,
+    errors: &mut Vec<PolicyError>,
+) -> Vec<(String, String)> {
+    let files = match rego_files(dir, tests) {
+        Ok(files) => files,
+        Err(message) => {
+            errors.push(PolicyError {
+                path: dir.display().to_string(),
+                line: None,
+                message,
+            });
+            return Vec::new();
+        }
+    };
+    let mut out = Vec::new();
+    for f in files {
+        match std::fs::read_to_string(&f) {
+            Ok(t) => out.push((f.display().to_string(), t)),
+            Err(e) => errors.push(PolicyError {
+                path: f.display().to_string(),
+                line: None,
+                message: format!("cannot read: {e}"),
+            }),
+        }
+    }
+    out
+}
+
+/// `.rego` files under a directory, sorted; `*_test.rego` only when `tests` is set.
+fn rego_files(dir: &Path, tests: bool) -> Result<Vec<std::path::PathBuf>, String> {
     if dir.is_file() {
         return Ok(vec![dir.to_path_buf()]);
     }
@@ -313,14 +361,15 @@ fn policy_files(dir: &Path) -> Result<Vec<std::path::PathBuf>, String> {
         .build()
         .filter_map(Result::ok)
         .map(|e| e.into_path())
-        .filter(|p| {
-            p.extension().is_some_and(|e| e == "rego")
-                && !p
-                    .file_name()
-                    .and_then(|n| n.to_str())
-                    .is_some_and(|n| n.ends_with("_test.rego"))
-        })
+        .filter(|p| p.extension().is_some_and(|e| e == "rego") && (tests || !is_test_file(p)))
         .collect();
     files.sort();
     Ok(files)
+}
+
+/// `*_test.rego`: Rego unit tests, run by `atrest test`, never loaded as rules.
+pub fn is_test_file(path: &Path) -> bool {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.ends_with("_test.rego"))
 }

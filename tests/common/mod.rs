@@ -36,11 +36,7 @@ pub fn scan_paths(paths: &[PathBuf]) -> ScanResult {
 }
 
 pub fn sarif_of(result: &ScanResult, unknown: UnknownMode) -> String {
-    let report = Report {
-        result,
-        rules: &builtin().rules,
-        unknown,
-    };
+    let report = Report::new(result, &builtin().rules, unknown);
     atrest::report::sarif::render(&report, &scan::scan_root())
 }
 
