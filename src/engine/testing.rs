@@ -72,11 +72,18 @@ pub fn sources(builtin: bool, dirs: &[PathBuf]) -> (Vec<Source>, Vec<PolicyError
     let mut out = Vec::new();
     let mut errors = Vec::new();
     if builtin {
-        out.extend(BUILTIN_POLICIES.iter().map(|(path, text)| Source {
-            path: path.to_string(),
-            text: text.to_string(),
-            target: dirs.is_empty(),
-        }));
+        // With directories to test, the built-in tests stay out: a test rule of the same name
+        // in the same package would be merged with the user's.
+        out.extend(
+            BUILTIN_POLICIES
+                .iter()
+                .filter(|(path, _)| dirs.is_empty() || !is_test_file(Path::new(path)))
+                .map(|(path, text)| Source {
+                    path: path.to_string(),
+                    text: text.to_string(),
+                    target: dirs.is_empty(),
+                }),
+        );
     }
     for dir in dirs {
         out.extend(
@@ -174,6 +181,16 @@ pub fn run(sources: &[Source], coverage: bool) -> TestRun {
                 not_covered: f.not_covered,
             })
             .collect();
+        // regorus reports only files something ran in; the others ran not at all.
+        for path in targets {
+            if !run.coverage.iter().any(|c| c.path == path) {
+                run.coverage.push(FileCoverage {
+                    path: path.to_owned(),
+                    covered: BTreeSet::new(),
+                    not_covered: BTreeSet::new(),
+                });
+            }
+        }
         run.coverage.sort_by(|a, b| a.path.cmp(&b.path));
     }
     run
@@ -224,11 +241,11 @@ pub fn render(run: &TestRun) -> String {
         out.push_str("\ncoverage (lines of policy code that ran):\n");
         for f in &run.coverage {
             let total = f.covered.len() + f.not_covered.len();
-            let pct = if total == 0 {
-                100.0
-            } else {
-                100.0 * f.covered.len() as f64 / total as f64
-            };
+            if total == 0 {
+                out.push_str(&format!("  {}  no test ran it\n", f.path));
+                continue;
+            }
+            let pct = 100.0 * f.covered.len() as f64 / total as f64;
             out.push_str(&format!(
                 "  {}  {pct:.1}% ({} of {total} lines)\n",
                 f.path,
