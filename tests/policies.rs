@@ -4,8 +4,8 @@
 
 mod common;
 
-use assert_cmd::Command;
 use atrest::engine::testing::{self, Verdict};
+use common::atrest;
 use std::fs;
 
 #[test]
@@ -43,12 +43,6 @@ fn built_in_policy_tests_pass() {
             rule.id
         );
     }
-}
-
-fn atrest(dir: &std::path::Path) -> Command {
-    let mut cmd = Command::cargo_bin("atrest").unwrap();
-    cmd.current_dir(dir).env("NO_COLOR", "1");
-    cmd
 }
 
 #[test]

@@ -142,10 +142,26 @@ fn part_of(resource_id: &str, name: &str) -> bool {
             .is_some_and(|rest| rest.starts_with('.'))
 }
 
+/// `path` with `.` and `..` resolved lexically (`a/b/../c` is `a/c`), as paths given on the
+/// command line (`--baseline ../baseline.json`) must compare with walked ones.
+pub fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir if out.file_name().is_some() => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
 /// `path` (as shown, relative to `root` or absolute) relative to `base`, with `/` separators.
 pub fn relative_to(path: &str, root: &Path, base: &Path) -> Option<String> {
-    let abs = root.join(path);
-    let rel = abs.strip_prefix(base).ok()?;
+    let abs = normalize(&root.join(path));
+    let rel = abs.strip_prefix(normalize(base)).ok()?;
     Some(
         rel.components()
             .map(|c| c.as_os_str().to_string_lossy())

@@ -78,6 +78,24 @@ pub fn shared_corpus(sub: &str) -> Option<PathBuf> {
     }
 }
 
+/// The `atrest` binary, run in `dir`, without colour.
+pub fn atrest(dir: &Path) -> assert_cmd::Command {
+    let mut cmd = assert_cmd::Command::cargo_bin("atrest").unwrap();
+    cmd.current_dir(dir).env("NO_COLOR", "1");
+    cmd
+}
+
+/// A temporary directory holding `files` (path, text).
+pub fn project(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in files {
+        let path = dir.path().join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    dir
+}
+
 pub fn rel(path: &Path) -> String {
     scan::display_path(path, &scan::scan_root())
 }
