@@ -10,7 +10,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::time::Instant;
 
@@ -42,21 +42,6 @@ fn run(cmd: &mut Command) -> Output {
     out
 }
 
-fn git(dir: &Path, args: &[&str]) {
-    let out = run(Command::new("git")
-        .current_dir(dir)
-        .args([
-            "-c",
-            "user.name=t",
-            "-c",
-            "user.email=t@example.com",
-            "-c",
-            "commit.gpgsign=false",
-        ])
-        .args(args));
-    assert!(out.status.success());
-}
-
 const FAILING: &str = "Resources:\n  Fn:\n    Type: AWS::Lambda::Function\n    Properties:\n      Code: {ZipFile: x}\n      Environment:\n        Variables: {A: b}\n";
 const PASSING: &str = "Resources:\n  Topic:\n    Type: AWS::SNS::Topic\n";
 
@@ -77,8 +62,8 @@ fn the_hooks_fail_on_findings_and_pass_without() {
     std::fs::write(dir.join("failing.yaml"), FAILING).unwrap();
     std::fs::write(dir.join("passing.yaml"), PASSING).unwrap();
     std::fs::create_dir_all(dir.join("policies")).unwrap();
-    git(dir, &["init", "-q"]);
-    git(dir, &["add", "."]);
+    common::git(dir, &["init", "-q"]);
+    common::git(dir, &["add", "."]);
 
     let try_repo = |hook: &str, args: &[&str]| {
         let mut cmd = Command::new(&pre_commit);
@@ -121,7 +106,7 @@ fn the_hooks_fail_on_findings_and_pass_without() {
         .output()
         .unwrap();
     assert!(scaffold.status.success());
-    git(dir, &["add", "."]);
+    common::git(dir, &["add", "."]);
     let out = try_repo("atrest-test", &["--all-files"]);
     assert_eq!(out.status.code(), Some(0), "the scaffold's tests pass");
 }

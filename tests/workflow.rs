@@ -494,32 +494,15 @@ fn the_baseline_survives_reformatting_and_never_matches_another_file() {
     );
 }
 
-fn git(dir: &Path, args: &[&str]) {
-    let out = std::process::Command::new("git")
-        .current_dir(dir)
-        .args([
-            "-c",
-            "user.name=t",
-            "-c",
-            "user.email=t@example.com",
-            "-c",
-            "commit.gpgsign=false",
-        ])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "git {args:?}: {}", stderr(&out));
-}
-
 #[test]
 fn diff_base_reports_only_changed_files() {
     let dir = project(&[
         ("old.yaml", &format!("Resources:\n{}", function("Fn"))),
         ("edited.yaml", &format!("Resources:\n{}", function("Fn"))),
     ]);
-    git(dir.path(), &["init", "-q"]);
-    git(dir.path(), &["add", "."]);
-    git(dir.path(), &["commit", "-qm", "base"]);
+    common::git(dir.path(), &["init", "-q"]);
+    common::git(dir.path(), &["add", "."]);
+    common::git(dir.path(), &["commit", "-qm", "base"]);
     fs::write(
         dir.path().join("edited.yaml"),
         format!("Resources:\n{}{}", function("Fn"), function("Fn2")),
