@@ -725,3 +725,19 @@ resource "aws_lambda_function" "open" {
         .unwrap();
     assert_eq!((place.line, place.column), (10, 20));
 }
+
+/// The configuration example in README.md is a valid configuration.
+#[test]
+fn the_readme_config_example_loads() {
+    let readme = fs::read_to_string(common::manifest_dir().join("README.md")).unwrap();
+    let section = readme.split("## Configuration file").nth(1).unwrap();
+    let example = section
+        .split("```yaml\n")
+        .nth(1)
+        .and_then(|s| s.split("```").next())
+        .unwrap();
+    let dir = project(&[(".atrest.yaml", example), ("t.yaml", &function("Fn"))]);
+    fs::create_dir_all(dir.path().join("org-policies")).unwrap();
+    let out = atrest(dir.path()).args(["scan"]).output().unwrap();
+    assert_ne!(out.status.code(), Some(2), "{}", stderr(&out));
+}
