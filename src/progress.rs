@@ -19,7 +19,8 @@ pub fn while_running<T>(enabled: bool, files: usize, work: impl FnOnce() -> T) -
         ) {
             return;
         }
-        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr())
+            .with_elapsed(Duration::from_secs(1));
         bar.set_style(
             ProgressStyle::with_template("{spinner} scanning {msg} files ({elapsed})")
                 .unwrap_or_else(|_| ProgressStyle::default_spinner()),

@@ -741,3 +741,37 @@ fn the_readme_config_example_loads() {
     let out = atrest(dir.path()).args(["scan"]).output().unwrap();
     assert_ne!(out.status.code(), Some(2), "{}", stderr(&out));
 }
+
+/// A report cut to GitHub's limits is still valid SARIF and says what it left out.
+#[test]
+fn sarif_cut_to_upload_limits_stays_valid() {
+    let dir = project(&[
+        ("a.yaml", COMMENTED),
+        ("b.yaml", &format!("Resources:\n{}", function("Fn"))),
+    ]);
+    let (_, doc) = scan_sarif(dir.path(), &[]);
+    let total = doc["runs"][0]["results"].as_array().unwrap().len();
+    let limits = atrest::report::github::Limits {
+        max_results: 2,
+        max_gzip_bytes: usize::MAX,
+    };
+    let text = atrest::report::github::fit_within(doc, limits);
+    common::assert_valid_sarif(&text);
+    let cut: Value = serde_json::from_str(&text).unwrap();
+    let results = cut["runs"][0]["results"].as_array().unwrap();
+    assert_eq!(results.len(), 2);
+    assert!(
+        results.iter().all(|r| r.get("suppressions").is_none()),
+        "open findings are kept first"
+    );
+    let notes = cut["runs"][0]["invocations"][0]["toolExecutionNotifications"]
+        .as_array()
+        .unwrap();
+    assert!(
+        notes.iter().any(|n| n["message"]["text"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("2 of {total}"))),
+        "{notes:?}"
+    );
+}
