@@ -37,6 +37,7 @@ pub struct Config {
     pub fail_on: Option<String>,
     /// `pass`, `warn` or `fail`.
     pub unknown: Option<String>,
+    /// Policy directories, as paths relative to the scan root where they lie inside it.
     pub policy: Vec<PathBuf>,
     pub no_builtin: Option<bool>,
     pub rules: BTreeMap<String, RuleSetting>,
@@ -292,7 +293,14 @@ impl Config {
             shown,
             fail_on: text_of("fail-on"),
             unknown: text_of("unknown"),
-            policy: strings("policy").iter().map(|p| dir.join(p)).collect(),
+            // Shown like paths given on the command line: relative to the scan root.
+            policy: strings("policy")
+                .iter()
+                .map(|p| match crate::scan::display_path(&dir.join(p), root) {
+                    shown if shown.is_empty() => PathBuf::from("."),
+                    shown => PathBuf::from(shown),
+                })
+                .collect(),
             no_builtin: text_of("no-builtin").map(|b| b == "true"),
             tfvars: strings("tfvars").iter().map(|p| dir.join(p)).collect(),
             rules,
