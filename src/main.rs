@@ -277,7 +277,8 @@ fn settings(args: &ScanArgs, config: Option<&Config>) -> Result<Settings, String
 /// `--skip-rule ID[=REASON]` as a suppression of every finding of the rule.
 fn skip_rule_directive(arg: &str) -> Directive {
     let (id, reason) = match arg.split_once('=') {
-        Some((id, reason)) => (id, reason.to_owned()),
+        Some((id, reason)) if !reason.trim().is_empty() => (id, reason.trim().to_owned()),
+        Some((id, _)) => (id, format!("skipped with --skip-rule {id}")),
         None => (arg, format!("skipped with --skip-rule {arg}")),
     };
     Directive {
