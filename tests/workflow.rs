@@ -496,8 +496,13 @@ fn the_baseline_survives_reformatting_and_never_matches_another_file() {
 
 #[test]
 fn diff_base_reports_only_changed_files() {
+    // old.yaml keeps a stale suppression and an expired one: not this change's business.
+    let old = format!(
+        "Resources:\n  # atrest:ignore ATR-L002 reason=\"stale\"\n  # atrest:ignore ATR-L001 reason=\"gone\" until=2001-01-01\n{}",
+        function("Fn")
+    );
     let dir = project(&[
-        ("old.yaml", &format!("Resources:\n{}", function("Fn"))),
+        ("old.yaml", &old),
         ("edited.yaml", &format!("Resources:\n{}", function("Fn"))),
     ]);
     common::git(dir.path(), &["init", "-q"]);
@@ -513,7 +518,17 @@ fn diff_base_reports_only_changed_files() {
         format!("Resources:\n{}", function("Fn")),
     )
     .unwrap();
-    let (_, doc) = scan_json(dir.path(), &["--rule", "ATR-L001", "--diff-base", "HEAD"]);
+    let (_, doc) = scan_json(
+        dir.path(),
+        &[
+            "--rule",
+            "ATR-L001",
+            "--diff-base",
+            "HEAD",
+            "--report-unused-suppressions",
+        ],
+    );
+    assert_eq!(doc["notices"], serde_json::json!([]), "{doc}");
     assert_eq!(
         ids(&doc, "findings"),
         [

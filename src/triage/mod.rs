@@ -257,9 +257,9 @@ pub struct Triage<'a> {
 /// Order of precedence when several match: comments, `Metadata`, config, `--skip-rule`, then
 /// the baseline. An expired suppression does not suppress; the next one that matches may.
 pub fn apply(result: &mut ScanResult, rules: &[Rule], root: &Path, t: Triage) -> Vec<Notice> {
-    if let Some(changed) = t.changed {
-        result.findings.retain(|f| changed.contains(&f.path));
-    }
+    // With --diff-base, findings elsewhere still mark suppressions as used (they are not
+    // stale), but only changed files get notices and findings.
+    let in_scope = |file: &str| t.changed.is_none_or(|c| c.contains(file));
     let mut notices = Vec::new();
     let mut files: BTreeSet<&str> = result.findings.iter().map(|f| f.path.as_str()).collect();
     if t.report_unused {
@@ -269,7 +269,9 @@ pub fn apply(result: &mut ScanResult, rules: &[Rule], root: &Path, t: Triage) ->
     for file in files {
         let (found, problems) = inline::directives(file, root);
         directives.extend(found);
-        notices.extend(problems);
+        if in_scope(file) {
+            notices.extend(problems);
+        }
     }
     directives.extend(t.external);
 
@@ -284,7 +286,9 @@ pub fn apply(result: &mut ScanResult, rules: &[Rule], root: &Path, t: Triage) ->
             }
             used[i] = true;
             if d.suppression.expired(t.today) {
-                *expired_seen.entry(i).or_default() += 1;
+                if in_scope(&f.path) {
+                    *expired_seen.entry(i).or_default() += 1;
+                }
             } else if chosen.is_none() {
                 chosen = Some(d.suppression.clone());
             }
@@ -315,7 +319,16 @@ pub fn apply(result: &mut ScanResult, rules: &[Rule], root: &Path, t: Triage) ->
         });
     }
     if t.report_unused {
-        for (d, _) in directives.iter().zip(&used).filter(|(_, u)| !**u) {
+        let stale = directives.iter().zip(&used).filter(|(d, used)| {
+            let in_source = matches!(d.suppression.kind, SuppressionKind::InSource);
+            !**used
+                && (!in_source
+                    || d.suppression
+                        .place
+                        .as_ref()
+                        .is_none_or(|p| in_scope(&p.file)))
+        });
+        for (d, _) in stale {
             notices.push(Notice {
                 kind: NoticeKind::Unused,
                 place: d.suppression.place.clone(),
@@ -326,6 +339,7 @@ pub fn apply(result: &mut ScanResult, rules: &[Rule], root: &Path, t: Triage) ->
             notices.extend(b.unused(&baseline_used));
         }
     }
+    result.findings.retain(|f| in_scope(&f.path));
     notices.sort_by(|a, b| (&a.place, a.kind).cmp(&(&b.place, b.kind)));
     notices
 }
