@@ -30,6 +30,7 @@ pub enum Verdict {
     Error(String),
 }
 
+/// One test's outcome, with where the test is written.
 #[derive(Debug, Clone)]
 pub struct TestResult {
     pub path: String,
@@ -48,6 +49,7 @@ pub struct FileCoverage {
     pub not_covered: BTreeSet<u32>,
 }
 
+/// Everything one `atrest test` run found.
 #[derive(Debug, Default)]
 pub struct TestRun {
     pub results: Vec<TestResult>,
@@ -58,6 +60,7 @@ pub struct TestRun {
 }
 
 impl TestRun {
+    /// Tests that did not pass (failed or errored): any makes `atrest test` exit 1.
     pub fn failed(&self) -> usize {
         self.results
             .iter()

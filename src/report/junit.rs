@@ -94,6 +94,7 @@ fn case(report: &Report, f: &FileFinding, suite: &mut Suite) {
     suite.cases.push_str("    </testcase>\n");
 }
 
+/// The whole report as one JUnit XML document.
 pub fn render(report: &Report) -> String {
     let mut suites: BTreeMap<&str, Suite> = BTreeMap::new();
     for (path, _) in &report.result.scanned {

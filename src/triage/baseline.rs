@@ -120,6 +120,8 @@ impl Baseline {
             .copied()
     }
 
+    /// The suppression a finding accepted by entry `entry` carries: external, pointing at the
+    /// entry's line in the baseline.
     pub fn suppression(&self, entry: usize) -> Suppression {
         Suppression {
             kind: SuppressionKind::External,

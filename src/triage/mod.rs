@@ -53,6 +53,7 @@ pub enum Via {
 }
 
 impl Via {
+    /// The name reports use (`comment`, `metadata`, `config`, `command-line`, `baseline`).
     pub fn name(self) -> &'static str {
         match self {
             Via::Comment => "comment",
