@@ -43,7 +43,7 @@ struct Cli {
 enum Command {
     /// Scan templates for Lambda data at rest without a customer managed key
     #[command(after_help = EXAMPLES)]
-    Scan(ScanArgs),
+    Scan(Box<ScanArgs>),
     /// List the rules, or show one rule's full help
     Rules(RulesArgs),
     /// Print the resource model policies see for each input (JSON), for policy authors
@@ -190,6 +190,15 @@ struct ScanArgs {
     /// Worker threads (default: one per core)
     #[arg(long, short, value_name = "N")]
     jobs: Option<usize>,
+    /// Refuse templates nested deeper than this (maps and lists)
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_depth)]
+    max_depth: usize,
+    /// Refuse templates larger than this many bytes
+    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_template_bytes)]
+    max_file_size: u64,
+    /// Stop a rule that runs longer than this on one input (milliseconds; 0 = no limit)
+    #[arg(long, value_name = "MS", default_value_t = 10_000)]
+    policy_timeout: u64,
 }
 
 #[derive(clap::Args)]
@@ -213,7 +222,7 @@ enum RulesAction {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Scan(args) => run_scan(args),
+        Command::Scan(args) => run_scan(*args),
         Command::Rules(args) => run_rules(args),
         Command::Model { paths } => run_model(&paths),
         Command::Test(args) => run_test(args),
@@ -270,6 +279,8 @@ fn settings(args: &ScanArgs, config: Option<&Config>) -> Result<Settings, String
             dirs,
             only: args.rules.clone(),
             skip,
+            timeout: (args.policy_timeout > 0)
+                .then(|| std::time::Duration::from_millis(args.policy_timeout)),
         },
     })
 }
@@ -358,7 +369,10 @@ fn run_scan(args: ScanArgs) -> Result<ExitCode, String> {
         scan::scan(
             &ScanOptions {
                 paths: files,
-                limits: Limits::default(),
+                limits: Limits {
+                    max_depth: args.max_depth,
+                    max_template_bytes: args.max_file_size,
+                },
             },
             &policies,
         )

@@ -193,38 +193,31 @@ pub fn scan(opts: &ScanOptions, policies: &PolicySet) -> ScanResult {
     }
 
     let units = units(inputs);
-    let evaluated: Vec<(Vec<Finding>, Option<InputError>)> = units
+    let evaluated: Vec<(Vec<Finding>, Vec<String>)> = units
         .par_iter()
         .map_init(
             || policies.evaluator(),
-            |eval, unit| match eval.evaluate(&unit.inventory) {
-                Ok(findings) => (findings, None),
-                Err(message) => (
-                    Vec::new(),
-                    Some(InputError {
-                        path: unit
-                            .files
-                            .first()
-                            .map(|f| f.to_string())
-                            .unwrap_or_default(),
-                        line: None,
-                        column: None,
-                        message: format!("policy evaluation failed: {message}"),
-                    }),
-                ),
-            },
+            |eval, unit| eval.evaluate(&unit.inventory),
         )
         .collect();
-    for (unit, (findings, error)) in units.iter().zip(evaluated) {
-        errors.extend(error);
+    for (unit, (findings, failures)) in units.iter().zip(evaluated) {
+        let first_file = unit
+            .files
+            .first()
+            .map(|f| f.to_string())
+            .unwrap_or_default();
+        errors.extend(failures.into_iter().map(|message| InputError {
+            path: first_file.clone(),
+            line: None,
+            column: None,
+            message: format!("policy evaluation failed: {message}"),
+        }));
         out.findings.extend(findings.into_iter().map(|finding| {
             FileFinding {
                 path: finding
                     .location
                     .as_ref()
-                    .map(|l| l.file.to_string())
-                    .or_else(|| unit.files.first().map(|f| f.to_string()))
-                    .unwrap_or_default(),
+                    .map_or_else(|| first_file.clone(), |l| l.file.to_string()),
                 finding,
                 suppression: None,
             }

@@ -8,7 +8,7 @@ customer := {"state": "customer_managed", "key": "LogsKey", "chain": ["KmsKeyId"
 
 writer := {"id": "Fn", "logical_id": "Fn", "log_group_resource": "Logs"}
 
-log_group(key) := {"id": "Logs", "logical_id": "Logs", "kms_key": key}
+log_group(key) := {"id": "Logs", "logical_id": "Logs", "kms_key": key, "written_by": ["Fn"]}
 
 test_a_function_log_group_without_a_key_fails if {
 	findings := deny with input as {"functions": [writer], "log_groups": [log_group(absent)]}
@@ -24,7 +24,8 @@ test_a_function_log_group_under_a_customer_managed_key_passes if {
 }
 
 test_a_log_group_no_function_writes_to_passes if {
-	count(deny) == 0 with input as {"functions": [], "log_groups": [log_group(absent)]}
+	unused := object.union(log_group(absent), {"written_by": []})
+	count(deny) == 0 with input as {"functions": [], "log_groups": [unused]}
 }
 
 test_an_undeclared_log_group_is_unknown if {

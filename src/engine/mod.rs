@@ -11,8 +11,9 @@ pub mod testing;
 
 pub use metadata::{PolicyError, Rule, Severity};
 
-use crate::model::{Inventory, Loc};
+use crate::model::{Inventory, Loc, Origin};
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use std::path::Path;
 
 // The built-in policies, embedded in the binary by build.rs. Files without `# METADATA` are
@@ -77,6 +78,8 @@ pub struct PolicyOptions {
     /// Only these rule ids (empty: all).
     pub only: Vec<String>,
     pub skip: Vec<String>,
+    /// Wall-clock limit for evaluating one rule on one input; `None`: no limit.
+    pub timeout: Option<std::time::Duration>,
 }
 
 impl PolicySet {
@@ -99,6 +102,14 @@ impl PolicySet {
         }
 
         let mut engine = regorus::Engine::new();
+        if let Some(limit) = opts.timeout {
+            // Checked every few hundred evaluation steps: cheap, and a runaway rule stops
+            // within milliseconds of the limit.
+            engine.set_execution_timer_config(regorus::utils::limits::ExecutionTimerConfig {
+                limit,
+                check_interval: std::num::NonZeroU32::new(256).expect("non-zero"),
+            });
+        }
         let mut rules: Vec<Rule> = Vec::new();
         for (path, text, builtin) in sources {
             let rule = match metadata::parse(&path, &text) {
@@ -137,6 +148,9 @@ impl PolicySet {
                 rules.push(r);
             }
         }
+        // Ordered by id: `atrest rules`, SARIF's rule table and ruleIndex are stable whatever
+        // the file layout.
+        rules.sort_by(|a, b| a.id.cmp(&b.id));
         let queries = rules
             .iter()
             .map(|r| format!("data.{}.deny", r.package))
@@ -167,80 +181,112 @@ pub struct Evaluator<'a> {
 }
 
 impl Evaluator<'_> {
-    /// Evaluates every rule against one inventory. An error names the rule that failed.
-    pub fn evaluate(&mut self, inv: &Inventory) -> Result<Vec<Finding>, String> {
+    /// Evaluates every rule against one inventory. A rule that fails (an error, a time-out, a
+    /// malformed finding) is reported by name; the other rules' findings are kept.
+    pub fn evaluate(&mut self, inv: &Inventory) -> (Vec<Finding>, Vec<String>) {
         if inv.is_empty() || self.set.rules.is_empty() {
-            return Ok(Vec::new());
+            return (Vec::new(), Vec::new());
         }
-        let input_json = serde_json::to_value(inv).map_err(|e| e.to_string())?;
-        let input = regorus::Value::deserialize(&input_json).map_err(|e| e.to_string())?;
-        self.engine.set_input(input);
-        let mut findings = Vec::new();
-        for (index, rule) in self.set.rules.iter().enumerate() {
-            let value = self
-                .engine
-                .eval_rule(self.set.queries[index].clone())
-                .map_err(|e| {
-                    format!(
-                        "rule {} ({}): {}",
-                        rule.id,
-                        rule.path,
-                        first_line(&e.to_string())
-                    )
-                })?;
-            if value == regorus::Value::Undefined {
-                continue;
+        // Kept as JSON too: findings quote the key resolution chain from it.
+        let converted = serde_json::to_value(inv)
+            .map_err(|e| e.to_string())
+            .and_then(|json| {
+                let value = regorus::Value::deserialize(&json).map_err(|e| e.to_string())?;
+                Ok((json, value))
+            });
+        let (input_json, input) = match converted {
+            Ok(v) => v,
+            Err(e) => {
+                return (
+                    Vec::new(),
+                    vec![format!("the model cannot be handed to Rego: {e}")],
+                );
             }
-            let json = serde_json::to_value(&value).map_err(|e| e.to_string())?;
-            let items: Vec<serde_json::Value> = match json {
-                serde_json::Value::Array(items) => items,
-                other => {
+        };
+        self.engine.set_input(input);
+        let origins: HashMap<&str, &Origin> = inv.origins().map(|o| (o.id.as_str(), o)).collect();
+        let mut findings = Vec::new();
+        let mut errors = Vec::new();
+        for index in 0..self.set.rules.len() {
+            match self.evaluate_rule(index, &origins, &input_json) {
+                Ok(f) => findings.extend(f),
+                Err(e) => errors.push(e),
+            }
+        }
+        (findings, errors)
+    }
+
+    fn evaluate_rule(
+        &mut self,
+        index: usize,
+        origins: &HashMap<&str, &Origin>,
+        input: &serde_json::Value,
+    ) -> Result<Vec<Finding>, String> {
+        let rule = &self.set.rules[index];
+        let mut findings = Vec::new();
+        let value = self
+            .engine
+            .eval_rule(self.set.queries[index].clone())
+            .map_err(|e| {
+                format!(
+                    "rule {} ({}): {}",
+                    rule.id,
+                    rule.path,
+                    first_line(&e.to_string())
+                )
+            })?;
+        if value == regorus::Value::Undefined {
+            return Ok(findings);
+        }
+        let json = serde_json::to_value(&value).map_err(|e| e.to_string())?;
+        let items: Vec<serde_json::Value> = match json {
+            serde_json::Value::Array(items) => items,
+            other => {
+                return Err(format!(
+                    "rule {}: deny must be a set of objects, got {other}",
+                    rule.id
+                ));
+            }
+        };
+        for item in items {
+            let pf: PolicyFinding = serde_json::from_value(item.clone()).map_err(|e| {
+                format!(
+                    "rule {}: a finding must have resource and message ({e}): {item}",
+                    rule.id
+                )
+            })?;
+            let origin = origins.get(pf.resource.as_str()).ok_or_else(|| {
+                format!(
+                    "rule {}: finding names resource {:?}, which is not in the input",
+                    rule.id, pf.resource
+                )
+            })?;
+            let outcome = match pf.outcome.as_deref() {
+                None | Some("fail") => Outcome::Fail,
+                Some("unknown") => Outcome::Unknown,
+                Some(o) => {
                     return Err(format!(
-                        "rule {}: deny must be a set of objects, got {other}",
+                        "rule {}: outcome must be \"fail\" or \"unknown\", got {o:?}",
                         rule.id
                     ));
                 }
             };
-            for item in items {
-                let pf: PolicyFinding = serde_json::from_value(item.clone()).map_err(|e| {
-                    format!(
-                        "rule {}: a finding must have resource and message ({e}): {item}",
-                        rule.id
-                    )
-                })?;
-                let origin = inv.origin(&pf.resource).ok_or_else(|| {
-                    format!(
-                        "rule {}: finding names resource {:?}, which is not in the input",
-                        rule.id, pf.resource
-                    )
-                })?;
-                let outcome = match pf.outcome.as_deref() {
-                    None | Some("fail") => Outcome::Fail,
-                    Some("unknown") => Outcome::Unknown,
-                    Some(o) => {
-                        return Err(format!(
-                            "rule {}: outcome must be \"fail\" or \"unknown\", got {o:?}",
-                            rule.id
-                        ));
-                    }
-                };
-                findings.push(Finding {
-                    rule: index,
-                    outcome,
-                    message: pf.message,
-                    resource_id: pf.resource.clone(),
-                    logical_id: origin.logical_id.clone(),
-                    resource_type: origin.resource_type.clone(),
-                    source: origin.source,
-                    location: origin
-                        .locate(&pf.property)
-                        .or_else(|| pf.trigger.as_deref().and_then(|t| origin.locate(t)))
-                        .or_else(|| origin.declared_at())
-                        .cloned(),
-                    chain: key_chain(&input_json, &pf.resource, &pf.property),
-                    property: pf.property,
-                });
-            }
+            findings.push(Finding {
+                rule: index,
+                outcome,
+                message: pf.message,
+                resource_id: pf.resource.clone(),
+                logical_id: origin.logical_id.clone(),
+                resource_type: origin.resource_type.clone(),
+                source: origin.source,
+                location: origin
+                    .locate(&pf.property)
+                    .or_else(|| pf.trigger.as_deref().and_then(|t| origin.locate(t)))
+                    .or_else(|| origin.declared_at())
+                    .cloned(),
+                chain: key_chain(input, &pf.resource, &pf.property),
+                property: pf.property,
+            });
         }
         Ok(findings)
     }

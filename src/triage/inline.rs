@@ -19,7 +19,7 @@
 
 use super::comments::{self, Comment};
 use super::{Directive, Notice, NoticeKind, Place, Suppression, SuppressionKind, Target, Via};
-use crate::read::detect::{ReadOutcome, classify};
+use crate::read::detect::{NameHint, ReadOutcome, classify};
 use crate::read::{Limits, Node, Value};
 use std::path::Path;
 
@@ -62,7 +62,7 @@ pub fn directives(file: &str, root: &Path) -> (Vec<Directive>, Vec<Notice>) {
             .collect();
         (found, extents)
     } else {
-        let tree = match classify(&bytes, true, &Limits::default()) {
+        let tree = match classify(&bytes, NameHint::Template, &Limits::default()) {
             ReadOutcome::Input(input) => Some(input.root),
             _ => None,
         };
