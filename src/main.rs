@@ -285,6 +285,13 @@ fn settings(args: &ScanArgs, config: Option<&Config>) -> Result<Settings, String
     })
 }
 
+fn limits(args: &ScanArgs) -> Limits {
+    Limits {
+        max_depth: args.max_depth,
+        max_template_bytes: args.max_file_size,
+    }
+}
+
 /// `--skip-rule ID[=REASON]` as a suppression of every finding of the rule.
 fn skip_rule_directive(arg: &str) -> Directive {
     let (id, reason) = match arg.split_once('=') {
@@ -369,10 +376,7 @@ fn run_scan(args: ScanArgs) -> Result<ExitCode, String> {
         scan::scan(
             &ScanOptions {
                 paths: files,
-                limits: Limits {
-                    max_depth: args.max_depth,
-                    max_template_bytes: args.max_file_size,
-                },
+                limits: limits(&args),
             },
             &policies,
         )
@@ -477,6 +481,7 @@ fn triage_findings(
             changed: changed.as_ref(),
             report_unused: args.report_unused_suppressions,
             today: Date::today(),
+            limits: limits(args),
         },
     );
     if let Some(path) = &args.write_baseline {

@@ -715,6 +715,7 @@ resource "aws_lambda_function" "open" {
             changed: None,
             report_unused: false,
             today: Date::today(),
+            limits: Default::default(),
         },
     );
     assert!(notices.is_empty(), "{notices:?}");

@@ -34,7 +34,7 @@ struct Extent {
 
 /// The suppressions written in one file (shown as `file`, read from `root.join(file)`), and
 /// notices for the malformed ones.
-pub fn directives(file: &str, root: &Path) -> (Vec<Directive>, Vec<Notice>) {
+pub fn directives(file: &str, root: &Path, limits: &Limits) -> (Vec<Directive>, Vec<Notice>) {
     let Ok(bytes) = std::fs::read(root.join(file)) else {
         return (Vec::new(), Vec::new());
     };
@@ -62,7 +62,7 @@ pub fn directives(file: &str, root: &Path) -> (Vec<Directive>, Vec<Notice>) {
             .collect();
         (found, extents)
     } else {
-        let tree = match classify(&bytes, NameHint::Template, &Limits::default()) {
+        let tree = match classify(&bytes, NameHint::Template, limits) {
             ReadOutcome::Input(input) => Some(input.root),
             _ => None,
         };

@@ -251,6 +251,8 @@ pub struct Triage<'a> {
     /// Look for suppressions that match nothing, in every scanned file.
     pub report_unused: bool,
     pub today: Date,
+    /// The limits the scan read templates with; files are read again with the same.
+    pub limits: crate::read::Limits,
 }
 
 /// Marks suppressed findings and returns what to tell the user about the suppressions.
@@ -268,7 +270,7 @@ pub fn apply(result: &mut ScanResult, rules: &[Rule], root: &Path, t: Triage) ->
     }
     let mut directives = Vec::new();
     for file in files {
-        let (found, problems) = inline::directives(file, root);
+        let (found, problems) = inline::directives(file, root, &t.limits);
         directives.extend(found);
         if in_scope(file) {
             notices.extend(problems);
