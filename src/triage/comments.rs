@@ -161,21 +161,29 @@ pub fn hcl(text: &str) -> (Vec<Comment>, Vec<Block>) {
 }
 
 /// Skips an HCL string, including `${ ... }` interpolations that hold strings of their own.
+/// Iterative: a hostile file cannot exhaust the stack with nested interpolations.
 fn skip_hcl_string(bytes: &[u8], mut i: usize) -> usize {
-    let mut interp = 0;
+    // One entry per open string: how many interpolations are open inside it.
+    let mut strings: Vec<u32> = vec![0];
     while i < bytes.len() {
+        let Some(open) = strings.last_mut() else {
+            break;
+        };
         match bytes[i] {
-            b'\\' => i += 1,
-            b'$' if bytes.get(i + 1) == Some(&b'{') => {
-                interp += 1;
+            b'\\' if *open == 0 => i += 1,
+            b'$' if *open == 0 && bytes.get(i + 1) == Some(&b'{') => {
+                *open += 1;
                 i += 1;
             }
-            b'"' if interp > 0 => {
-                i = skip_hcl_string(bytes, i + 1);
-                continue;
+            b'{' if *open > 0 => *open += 1,
+            b'}' if *open > 0 => *open -= 1,
+            b'"' if *open > 0 => strings.push(0),
+            b'"' => {
+                strings.pop();
+                if strings.is_empty() {
+                    return i + 1;
+                }
             }
-            b'}' if interp > 0 => interp -= 1,
-            b'"' => return i + 1,
             _ => {}
         }
         i += 1;
@@ -265,6 +273,16 @@ module "m" {
                 (3, "slash", false),
                 (4, "after interpolation", false),
             ]
+        );
+        let deep = format!(
+            "x = \"{}{}\" # after\n",
+            "${\"".repeat(100_000),
+            "\"}".repeat(100_000)
+        );
+        assert_eq!(
+            hcl(&deep).0.len(),
+            1,
+            "nested interpolations do not recurse"
         );
         assert_eq!(
             blocks,
