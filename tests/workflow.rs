@@ -644,11 +644,7 @@ fn docs_rules_md_is_generated_from_the_policies() {
 /// like these, and the same comment suppressions apply to them.
 #[test]
 fn hcl_comments_suppress_terraform_findings() {
-    use atrest::engine::{Finding, Outcome};
-    use atrest::model::Loc;
-    use atrest::read::{Pos, Span};
-    use atrest::scan::{FileFinding, ScanResult};
-    use atrest::triage::{self, Date};
+    use atrest::scan::ScanResult;
 
     let tf = r##"# atrest:ignore ATR-L001 reason="no data in these variables"
 resource "aws_lambda_function" "api" {
@@ -674,28 +670,13 @@ resource "aws_lambda_function" "open" {
     let dir = project(&[("main.tf", tf)]);
     let rules = &common::builtin().rules;
     let l001 = rules.iter().position(|r| r.id == "ATR-L001").unwrap();
-    let finding = |name: &str, line: u32| FileFinding {
-        path: "main.tf".into(),
-        finding: Finding {
-            rule: l001,
-            outcome: Outcome::Fail,
-            message: format!("Function {name} has environment variables but no key."),
-            resource_id: format!("aws_lambda_function.{name}"),
-            logical_id: format!("aws_lambda_function.{name}"),
-            resource_type: "aws_lambda_function".into(),
-            source: "terraform",
-            property: "kms_key".into(),
-            location: Some(Loc {
-                file: "main.tf".into(),
-                pointer: String::new(),
-                span: Span {
-                    start: Pos { line, col: 3 },
-                    end: Pos { line, col: 14 },
-                },
-            }),
-            chain: Vec::new(),
-        },
-        suppression: None,
+    let finding = |name: &str, line: u32| {
+        synthetic_finding(
+            "main.tf",
+            &format!("aws_lambda_function.{name}"),
+            line,
+            l001,
+        )
     };
     let mut result = ScanResult {
         findings: vec![
@@ -705,19 +686,7 @@ resource "aws_lambda_function" "open" {
         ],
         ..Default::default()
     };
-    let notices = triage::apply(
-        &mut result,
-        rules,
-        dir.path(),
-        triage::Triage {
-            external: Vec::new(),
-            baseline: None,
-            changed: None,
-            report_unused: false,
-            today: Date::today(),
-            limits: Default::default(),
-        },
-    );
+    let notices = triage_only(&mut result, dir.path());
     assert!(notices.is_empty(), "{notices:?}");
     let justifications: Vec<Option<&str>> = result
         .findings
@@ -790,4 +759,98 @@ fn sarif_cut_to_upload_limits_stays_valid() {
             .contains(&format!("2 of {total}"))),
         "{notes:?}"
     );
+}
+
+/// A finding of rule `rule` (an index into the built-in rules) on `resource`, located at
+/// `line` of `file`: what a reader this tree does not have yet (Terraform) will produce.
+fn synthetic_finding(
+    file: &str,
+    resource: &str,
+    line: u32,
+    rule: usize,
+) -> atrest::scan::FileFinding {
+    use atrest::read::{Pos, Span};
+    atrest::scan::FileFinding {
+        path: file.into(),
+        finding: atrest::engine::Finding {
+            rule,
+            outcome: atrest::engine::Outcome::Fail,
+            message: format!("{resource} has environment variables but no key."),
+            resource_id: resource.into(),
+            logical_id: resource.into(),
+            resource_type: "aws_lambda_function".into(),
+            source: "terraform",
+            property: "kms_key".into(),
+            location: Some(atrest::model::Loc {
+                file: file.into(),
+                pointer: String::new(),
+                span: Span {
+                    start: Pos { line, col: 3 },
+                    end: Pos { line, col: 14 },
+                },
+            }),
+            chain: Vec::new(),
+        },
+        suppression: None,
+    }
+}
+
+/// Triage alone, with in-source suppressions only.
+fn triage_only(result: &mut atrest::scan::ScanResult, root: &Path) -> Vec<atrest::triage::Notice> {
+    atrest::triage::apply(
+        result,
+        &common::builtin().rules,
+        root,
+        atrest::triage::Triage {
+            external: Vec::new(),
+            baseline: None,
+            changed: None,
+            report_unused: false,
+            today: atrest::triage::Date::today(),
+            limits: Default::default(),
+        },
+    )
+}
+
+/// Many suppressions and many findings in one file cost a lookup each, not a comparison of
+/// every pair.
+#[test]
+fn many_suppressions_and_findings_in_one_file_stay_fast() {
+    const N: u32 = 20_000;
+    let mut text = String::new();
+    for i in 0..N {
+        text.push_str(&format!(
+            "# atrest:ignore ATR-L001 reason=\"generated {i}\"\nresource \"aws_lambda_function\" \"f{i}\" {{\n  kms_key_arn = \"\"\n}}\n"
+        ));
+    }
+    let dir = project(&[("main.tf", &text)]);
+    let rules = &common::builtin().rules;
+    let l001 = rules.iter().position(|r| r.id == "ATR-L001").unwrap();
+    let mut result = atrest::scan::ScanResult {
+        findings: (0..N)
+            .map(|i| {
+                synthetic_finding(
+                    "main.tf",
+                    &format!("aws_lambda_function.f{i}"),
+                    4 * i + 3,
+                    l001,
+                )
+            })
+            .collect(),
+        ..Default::default()
+    };
+    let start = std::time::Instant::now();
+    let notices = triage_only(&mut result, dir.path());
+    let elapsed = start.elapsed();
+    assert!(notices.is_empty(), "{:?}", &notices[..3.min(notices.len())]);
+    assert!(result.findings.iter().all(|f| f.suppression.is_some()));
+    assert_eq!(
+        result.findings[N as usize - 1]
+            .suppression
+            .as_ref()
+            .unwrap()
+            .justification,
+        format!("generated {}", N - 1)
+    );
+    assert!(elapsed.as_secs() < 10, "triage took {elapsed:?}");
 }

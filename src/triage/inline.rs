@@ -69,9 +69,19 @@ pub fn directives(file: &str, root: &Path, limits: &Limits) -> (Vec<Directive>, 
         let mut found = comments::yaml(&text);
         let mut extents = Vec::new();
         if let Some(root_node) = &tree {
-            let mut inside = Vec::new();
-            multi_line_scalars(root_node, &mut inside);
-            found.retain(|c| !inside.iter().any(|(s, e)| c.line > *s && c.line <= *e));
+            // Lines that continue a multi-line scalar; scalars are leaves, so this costs at most
+            // one mark per line.
+            let mut ranges = Vec::new();
+            multi_line_scalars(root_node, &mut ranges);
+            let mut continued = vec![false; text.lines().count() + 2];
+            for (start, end) in ranges {
+                for l in start + 1..=end {
+                    if let Some(slot) = continued.get_mut(l as usize) {
+                        *slot = true;
+                    }
+                }
+            }
+            found.retain(|c| !continued.get(c.line as usize).copied().unwrap_or(false));
             extents = resource_extents(root_node);
             metadata(file, root_node, &mut out, &mut notices);
         }

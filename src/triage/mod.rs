@@ -23,7 +23,7 @@ pub use date::Date;
 use crate::engine::Rule;
 use crate::scan::{FileFinding, ScanResult};
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -213,6 +213,82 @@ impl Directive {
     }
 }
 
+/// Directives by what they can match, so that a file with many suppressions and many findings
+/// costs about one lookup per finding rather than a comparison of every pair.
+struct Index<'a> {
+    /// Not tied to one file: the config file and the command line.
+    global: Vec<usize>,
+    files: HashMap<&'a str, FileIndex<'a>>,
+}
+
+#[derive(Default)]
+struct FileIndex<'a> {
+    lines: HashMap<u32, Vec<usize>>,
+    names: HashMap<&'a str, Vec<usize>>,
+    /// Resource extents by first line: (last line, directives). Extents do not overlap.
+    extents: BTreeMap<u32, (u32, Vec<usize>)>,
+}
+
+impl<'a> Index<'a> {
+    fn new(directives: &'a [Directive]) -> Self {
+        let mut index = Index {
+            global: Vec::new(),
+            files: HashMap::new(),
+        };
+        for (i, d) in directives.iter().enumerate() {
+            match &d.target {
+                Target::Everywhere | Target::Selector { .. } => index.global.push(i),
+                Target::Line { file, line } => index
+                    .files
+                    .entry(file)
+                    .or_default()
+                    .lines
+                    .entry(*line)
+                    .or_default()
+                    .push(i),
+                Target::Resource { file, name, lines } => {
+                    let fi = index.files.entry(file).or_default();
+                    fi.names.entry(name).or_default().push(i);
+                    let extent = fi.extents.entry(lines.0).or_insert((lines.1, Vec::new()));
+                    extent.0 = extent.0.max(lines.1);
+                    extent.1.push(i);
+                }
+            }
+        }
+        index
+    }
+
+    /// The directives that may match `f`, in precedence order, each once.
+    fn candidates(&self, f: &FileFinding) -> Vec<usize> {
+        let mut out = self.global.clone();
+        if let Some(fi) = self.files.get(f.path.as_str()) {
+            let line = f.finding.location.as_ref().map(|l| l.span.start.line);
+            if let Some(l) = line {
+                out.extend(fi.lines.get(&l).into_iter().flatten());
+                if let Some((_, (end, ids))) = fi.extents.range(..=l).next_back()
+                    && *end >= l
+                {
+                    out.extend(ids);
+                }
+            }
+            // A resource's name, or any prefix of a part's id (`Fn` of `Fn.Events.Queue`).
+            for id in [&f.finding.resource_id, &f.finding.logical_id] {
+                let mut name = id.as_str();
+                loop {
+                    out.extend(fi.names.get(name).into_iter().flatten());
+                    match name.rfind('.') {
+                        Some(dot) => name = &name[..dot],
+                        None => break,
+                    }
+                }
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+}
+
 /// Something to tell the user about a suppression or the baseline. Never changes the exit code.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Notice {
@@ -278,12 +354,14 @@ pub fn apply(result: &mut ScanResult, rules: &[Rule], root: &Path, t: Triage) ->
     }
     directives.extend(t.external);
 
+    let index = Index::new(&directives);
     let mut used = vec![false; directives.len()];
     let mut expired_seen: BTreeMap<usize, usize> = BTreeMap::new();
     for f in &mut result.findings {
         let rule_id = rules[f.finding.rule].id.as_str();
         let mut chosen = None;
-        for (i, d) in directives.iter().enumerate() {
+        for i in index.candidates(f) {
+            let d = &directives[i];
             if !d.matches(f, rule_id, root) {
                 continue;
             }
