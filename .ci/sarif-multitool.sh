@@ -25,6 +25,16 @@ for input in fixtures examples; do
   set -e
   if [ "$code" -gt 2 ]; then echo "atrest failed on $input (exit $code)"; exit 1; fi
 done
+# Suppressed results (inSource and external), a category and suppression notices.
+examples_with_suppressions=target/sarif-validation-input
+rm -rf "$examples_with_suppressions" && cp -r examples "$examples_with_suppressions"
+sed -i 's/^  FulfilOrderFunction:$/  # atrest:ignore ATR-L001 reason="no data in the variables" until=2999-01-01\n&/' \
+  "$examples_with_suppressions/orders-service/template.yaml"
+set +e
+"$bin" scan --format sarif --output "$out/suppressed.sarif" --sarif-category atrest/ci \
+  --skip-rule "ATR-L004=log groups are encrypted by the platform" --report-unused-suppressions \
+  --skip-rule ATR-L010 "$examples_with_suppressions"
+set -e
 
 status=0
 for sarif in "$out"/*.sarif; do

@@ -51,6 +51,7 @@ fn stages(c: &mut Criterion) {
             .map(|finding| FileFinding {
                 path: "bench.yaml".into(),
                 finding,
+                suppression: None,
             })
             .collect(),
         ..Default::default()
@@ -83,11 +84,7 @@ fn stages(c: &mut Criterion) {
             |b| b.iter(|| eval.evaluate(black_box(&inventory))),
         );
     }
-    let report = Report {
-        result: &result,
-        rules: &policies.rules,
-        unknown: UnknownMode::Warn,
-    };
+    let report = Report::new(&result, &policies.rules, UnknownMode::Warn);
     c.bench_function("report/sarif", |b| {
         b.iter(|| sarif::render(black_box(&report), std::path::Path::new("/src")))
     });

@@ -2,10 +2,14 @@
 //!
 //! Data flows one way: [`read`] (detect and parse, keeping positions) -> [`model`] (one resource
 //! model per AWS concept) -> [`engine`] (Rego policies in regorus) -> [`report`] (text, JSON,
-//! SARIF). [`scan`] wires the stages together.
+//! SARIF, JUnit). [`scan`] wires the stages together. Between the engine and the report,
+//! [`triage`] applies suppressions, baselines and `--diff-base`, as set on the command line and
+//! in [`config`].
 
+pub mod config;
 pub mod engine;
 pub mod model;
 pub mod read;
 pub mod report;
 pub mod scan;
+pub mod triage;

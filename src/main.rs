@@ -1,12 +1,18 @@
 //! The `atrest` command line.
 
-use atrest::engine::{PolicyOptions, PolicySet, Rule, Severity};
+mod progress;
+
+use atrest::config::{self, Config};
+use atrest::engine::scaffold::Scaffold;
+use atrest::engine::{PolicyOptions, PolicySet, Rule, Severity, testing};
 use atrest::read::Limits;
 use atrest::report::{self, Report, UnknownMode};
-use atrest::scan::{self, InputError, ScanOptions};
+use atrest::scan::{self, InputError, ScanOptions, ScanResult};
+use atrest::triage::{self, Date, Directive, Suppression, SuppressionKind, Target, Via};
 use clap::{Parser, Subcommand, ValueEnum};
+use std::collections::BTreeSet;
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 const EXAMPLES: &str = "\
@@ -16,8 +22,10 @@ Examples:
   atrest scan --format sarif --output atrest.sarif .
   atrest scan --fail-on medium --skip-rule ATR-L005 .
   atrest scan --policy my-policies/ .  add your own Rego rules
+  atrest scan --baseline .atrest-baseline.json .   report only new findings
   atrest rules                         list the rules
-  atrest rules show ATR-L001           how to fix one";
+  atrest rules show ATR-L001           how to fix one
+  atrest test my-policies/             run the Rego unit tests of your policies";
 
 #[derive(Parser)]
 #[command(
@@ -35,7 +43,7 @@ struct Cli {
 enum Command {
     /// Scan templates for Lambda data at rest without a customer managed key
     #[command(after_help = EXAMPLES)]
-    Scan(ScanArgs),
+    Scan(Box<ScanArgs>),
     /// List the rules, or show one rule's full help
     Rules(RulesArgs),
     /// Print the resource model policies see for each input (JSON), for policy authors
@@ -44,13 +52,66 @@ enum Command {
         #[arg(default_value = ".")]
         paths: Vec<PathBuf>,
     },
+    /// Run the Rego unit tests (`test_*` rules) of policy directories, or of the built-in
+    /// policies when no directory is given
+    Test(TestArgs),
+    /// Write your own policies
+    Policy {
+        #[command(subcommand)]
+        action: PolicyAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum PolicyAction {
+    /// Create NAME.rego (a rule in the built-in conventions) and NAME_test.rego (its tests)
+    New {
+        /// lower_snake_case name of the policy
+        name: String,
+        /// Directory to write to
+        #[arg(long, default_value = "policies")]
+        dir: PathBuf,
+        /// Rule ID (default: CUSTOM-<NAME>)
+        #[arg(long)]
+        id: Option<String>,
+        /// Rule severity
+        #[arg(long, value_enum, default_value = "medium")]
+        severity: SeverityArg,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
+enum SeverityArg {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+#[derive(clap::Args)]
+struct TestArgs {
+    /// Policy directories (or files) holding policies and their `*_test.rego` files
+    paths: Vec<PathBuf>,
+    /// Print which lines of each policy ran
+    #[arg(long)]
+    coverage: bool,
+    /// Do not load the built-in policies (and their libraries) beside yours
+    #[arg(long)]
+    no_builtin: bool,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Format {
     Text,
     Json,
     Sarif,
+    Junit,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum RulesFormat {
+    Text,
+    Markdown,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -80,12 +141,16 @@ struct ScanArgs {
     /// Write the report to FILE instead of standard output
     #[arg(long, short, value_name = "FILE")]
     output: Option<PathBuf>,
-    /// Exit 1 when a finding has at least this severity
-    #[arg(long, value_enum, default_value = "low")]
-    fail_on: FailOn,
-    /// What to do with findings that cannot be decided statically
-    #[arg(long, value_enum, default_value = "warn")]
-    unknown: UnknownMode,
+    /// Exit 1 when a finding has at least this severity [default: low]
+    #[arg(long, value_enum)]
+    fail_on: Option<FailOn>,
+    /// What to do with findings that cannot be decided statically [default: warn]
+    #[arg(long, value_enum)]
+    unknown: Option<UnknownMode>,
+    /// Settings file (default: .atrest.yaml in the current directory or a parent, up to the
+    /// repository's top)
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
     /// Directory (or file) of extra Rego policies, added to the built-in ones (repeatable)
     #[arg(long, value_name = "DIR")]
     policy: Vec<PathBuf>,
@@ -95,9 +160,27 @@ struct ScanArgs {
     /// Run only this rule (repeatable)
     #[arg(long = "rule", value_name = "ID")]
     rules: Vec<String>,
-    /// Do not run this rule (repeatable)
-    #[arg(long = "skip-rule", value_name = "ID")]
+    /// Suppress this rule's findings, optionally saying why: ID or ID=REASON (repeatable)
+    #[arg(long = "skip-rule", value_name = "ID[=REASON]")]
     skip_rules: Vec<String>,
+    /// Also show suppressed findings in the text report
+    #[arg(long)]
+    show_suppressed: bool,
+    /// Warn about suppressions and baseline entries that match no finding
+    #[arg(long)]
+    report_unused_suppressions: bool,
+    /// Report only findings that are not in this baseline
+    #[arg(long, value_name = "FILE", conflicts_with = "write_baseline")]
+    baseline: Option<PathBuf>,
+    /// Write the open findings to FILE as a baseline (and report none of them)
+    #[arg(long, value_name = "FILE")]
+    write_baseline: Option<PathBuf>,
+    /// Report only findings in files changed since this git revision
+    #[arg(long, value_name = "REV")]
+    diff_base: Option<String>,
+    /// SARIF analysis category (automationDetails.id), e.g. the workflow or stack name
+    #[arg(long, value_name = "NAME")]
+    sarif_category: Option<String>,
     /// Print only findings and errors
     #[arg(long, short)]
     quiet: bool,
@@ -122,6 +205,9 @@ struct ScanArgs {
 struct RulesArgs {
     #[command(subcommand)]
     action: Option<RulesAction>,
+    /// `markdown` writes the rule reference (docs/rules.md)
+    #[arg(long, value_enum, default_value = "text")]
+    format: RulesFormat,
     /// Include rules from this policy directory (repeatable)
     #[arg(long, value_name = "DIR", global = true)]
     policy: Vec<PathBuf>,
@@ -143,9 +229,19 @@ fn main() -> ExitCode {
     }
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Scan(args) => run_scan(args),
+        Command::Scan(args) => run_scan(*args),
         Command::Rules(args) => run_rules(args),
         Command::Model { paths } => run_model(&paths),
+        Command::Test(args) => run_test(args),
+        Command::Policy {
+            action:
+                PolicyAction::New {
+                    name,
+                    dir,
+                    id,
+                    severity,
+                },
+        } => run_policy_new(&name, &dir, id, severity),
     };
     match result {
         Ok(code) => code,
@@ -156,6 +252,86 @@ fn main() -> ExitCode {
     }
 }
 
+/// The settings of one scan: the command line over `.atrest.yaml` over the defaults.
+struct Settings {
+    fail_on: FailOn,
+    unknown: UnknownMode,
+    policy: PolicyOptions,
+}
+
+fn settings(args: &ScanArgs, config: Option<&Config>) -> Result<Settings, String> {
+    let fail_on = match (args.fail_on, config.and_then(|c| c.fail_on.as_ref())) {
+        (Some(f), _) => f,
+        (None, Some(s)) => FailOn::from_str(s, true)?,
+        (None, None) => FailOn::Low,
+    };
+    let unknown = match (args.unknown, config.and_then(|c| c.unknown.as_ref())) {
+        (Some(u), _) => u,
+        (None, Some(s)) => UnknownMode::from_str(s, true)?,
+        (None, None) => UnknownMode::Warn,
+    };
+    let mut dirs = args.policy.clone();
+    let mut skip = Vec::new();
+    let mut builtin = !args.no_builtin;
+    if let Some(c) = config {
+        dirs.extend(c.policy.iter().cloned());
+        skip = c.disabled_rules();
+        builtin &= c.no_builtin != Some(true);
+    }
+    Ok(Settings {
+        fail_on,
+        unknown,
+        policy: PolicyOptions {
+            builtin,
+            dirs,
+            only: args.rules.clone(),
+            skip,
+            timeout: (args.policy_timeout > 0)
+                .then(|| std::time::Duration::from_millis(args.policy_timeout)),
+        },
+    })
+}
+
+fn limits(args: &ScanArgs) -> Limits {
+    Limits {
+        max_depth: args.max_depth,
+        max_template_bytes: args.max_file_size,
+    }
+}
+
+/// `--skip-rule ID[=REASON]` as a suppression of every finding of the rule.
+fn skip_rule_directive(arg: &str) -> Directive {
+    let (id, reason) = match arg.split_once('=') {
+        Some((id, reason)) if !reason.trim().is_empty() => (id, reason.trim().to_owned()),
+        Some((id, _)) => (id, format!("skipped with --skip-rule {id}")),
+        None => (arg, format!("skipped with --skip-rule {arg}")),
+    };
+    Directive {
+        rules: vec![id.to_owned()],
+        target: Target::Everywhere,
+        suppression: Suppression {
+            kind: SuppressionKind::External,
+            via: Via::CommandLine,
+            justification: reason,
+            until: None,
+            place: None,
+        },
+    }
+}
+
+/// The files to scan: the walk of `paths`, less what the config excludes.
+fn files_to_scan(
+    paths: &[PathBuf],
+    config: Option<&Config>,
+    root: &Path,
+) -> (Vec<PathBuf>, Vec<InputError>) {
+    let (mut files, errors) = scan::collect_files(paths);
+    if let Some(c) = config {
+        files.retain(|f| !c.excluded(&scan::display_path(f, root), root));
+    }
+    (files, errors)
+}
+
 fn run_scan(args: ScanArgs) -> Result<ExitCode, String> {
     if let Some(jobs) = args.jobs {
         rayon::ThreadPoolBuilder::new()
@@ -163,49 +339,68 @@ fn run_scan(args: ScanArgs) -> Result<ExitCode, String> {
             .build_global()
             .map_err(|e| e.to_string())?;
     }
-    let (policies, policy_errors) = PolicySet::load(&PolicyOptions {
-        builtin: !args.no_builtin,
-        dirs: args.policy.clone(),
-        only: args.rules.clone(),
-        skip: args.skip_rules.clone(),
-        timeout: (args.policy_timeout > 0)
-            .then(|| std::time::Duration::from_millis(args.policy_timeout)),
-    });
-    // A typo in --rule or --skip-rule would silently run the wrong rules.
+    let root = scan::scan_root();
+    let config_path = match &args.config {
+        Some(p) => Some(p.clone()),
+        None => config::discover(&root),
+    };
+    let config = config_path.map(|p| Config::load(&p, &root)).transpose()?;
+    let settings = settings(&args, config.as_ref())?;
+    let (mut policies, policy_errors) = PolicySet::load(&settings.policy);
+    // A typo in --rule, --skip-rule or the config would silently run the wrong rules.
     let (known, _) = PolicySet::load(&PolicyOptions {
-        builtin: !args.no_builtin,
-        dirs: args.policy.clone(),
-        ..Default::default()
+        only: Vec::new(),
+        skip: Vec::new(),
+        ..settings.policy.clone()
     });
-    for (flag, id) in args
-        .rules
-        .iter()
-        .map(|id| ("--rule", id))
-        .chain(args.skip_rules.iter().map(|id| ("--skip-rule", id)))
+    for (flag, id) in
+        args.rules
+            .iter()
+            .map(|id| ("--rule", id.as_str()))
+            .chain(args.skip_rules.iter().map(|a| {
+                (
+                    "--skip-rule",
+                    a.split_once('=').map_or(a.as_str(), |(id, _)| id),
+                )
+            }))
     {
-        if !known.rules.iter().any(|r| &r.id == id) {
+        if !known.rules.iter().any(|r| r.id == id) {
             return Err(format!("{flag} {id}: no such rule (see `atrest rules`)"));
         }
     }
-    let mut result = scan::scan(
-        &ScanOptions {
-            paths: args.paths.clone(),
-            limits: Limits {
-                max_depth: args.max_depth,
-                max_template_bytes: args.max_file_size,
+    if let Some(c) = &config {
+        c.check_rule_ids(&known.rules)?;
+        c.override_severities(&mut policies.rules);
+    }
+
+    let (files, mut walk_errors) = files_to_scan(&args.paths, config.as_ref(), &root);
+    let show_progress = !args.quiet
+        && std::io::stderr().is_terminal()
+        && std::env::var_os("CI").is_none()
+        && !(args.format == Format::Sarif && args.output.is_none());
+    let file_count = files.len();
+    let mut result = progress::while_running(show_progress, file_count, || {
+        scan::scan(
+            &ScanOptions {
+                paths: files,
+                limits: limits(&args),
             },
-        },
-        &policies,
-    );
+            &policies,
+        )
+    });
     let mut errors: Vec<InputError> = policy_errors.into_iter().map(Into::into).collect();
+    errors.append(&mut walk_errors);
     errors.append(&mut result.errors);
     errors.sort();
     result.errors = errors;
 
+    let notices = triage_findings(&args, config.as_ref(), &policies, &mut result, &root)?;
     let report = Report {
         result: &result,
         rules: &policies.rules,
-        unknown: args.unknown,
+        unknown: settings.unknown,
+        notices: &notices,
+        category: args.sarif_category.as_deref(),
     };
     let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
     let color = match args.color {
@@ -219,10 +414,12 @@ fn run_scan(args: ScanArgs) -> Result<ExitCode, String> {
             report::text::Style {
                 color,
                 quiet: args.quiet,
+                show_suppressed: args.show_suppressed,
             },
         ),
         Format::Json => report::json::render(&report),
-        Format::Sarif => report::sarif::render(&report, &scan::scan_root()),
+        Format::Sarif => report::sarif::render(&report, &root),
+        Format::Junit => report::junit::render(&report),
     };
     match &args.output {
         Some(path) => std::fs::write(path, rendered)
@@ -238,6 +435,9 @@ fn run_scan(args: ScanArgs) -> Result<ExitCode, String> {
         for e in &result.errors {
             eprintln!("error: {e}");
         }
+        for n in &notices {
+            eprintln!("warning: {n}");
+        }
         if !args.quiet && matches!(args.format, Format::Text) {
             eprintln!("{}", report::text::summary(&report));
         }
@@ -246,7 +446,7 @@ fn run_scan(args: ScanArgs) -> Result<ExitCode, String> {
     if !result.errors.is_empty() {
         return Ok(ExitCode::from(2));
     }
-    let threshold = match args.fail_on {
+    let threshold = match settings.fail_on {
         FailOn::None => None,
         FailOn::Low => Some(Severity::Low),
         FailOn::Medium => Some(Severity::Medium),
@@ -255,6 +455,54 @@ fn run_scan(args: ScanArgs) -> Result<ExitCode, String> {
     };
     let failed = matches!((threshold, report.worst()), (Some(t), Some(w)) if w >= t);
     Ok(ExitCode::from(if failed { 1 } else { 0 }))
+}
+
+/// Suppressions, `--diff-base` and the baseline, in that order. With `--write-baseline`, the
+/// findings still open after the suppressions become the baseline.
+fn triage_findings(
+    args: &ScanArgs,
+    config: Option<&Config>,
+    policies: &PolicySet,
+    result: &mut ScanResult,
+    root: &Path,
+) -> Result<Vec<triage::Notice>, String> {
+    let changed: Option<BTreeSet<String>> = args
+        .diff_base
+        .as_deref()
+        .map(|rev| triage::git::changed_files(rev, root))
+        .transpose()?;
+    let baseline = args
+        .baseline
+        .as_deref()
+        .map(|p| triage::baseline::Baseline::load(p, root))
+        .transpose()?;
+    let mut external: Vec<Directive> = config.map(|c| c.ignore().to_vec()).unwrap_or_default();
+    external.extend(args.skip_rules.iter().map(|a| skip_rule_directive(a)));
+    let mut notices = triage::apply(
+        result,
+        &policies.rules,
+        root,
+        triage::Triage {
+            external,
+            baseline: baseline.as_ref(),
+            changed: changed.as_ref(),
+            report_unused: args.report_unused_suppressions,
+            today: Date::today(),
+            limits: limits(args),
+        },
+    );
+    if let Some(path) = &args.write_baseline {
+        let written = triage::baseline::write(path, result, &policies.rules, root)?;
+        let baseline = triage::baseline::Baseline::load(path, root)?;
+        baseline.apply(result, &policies.rules, root);
+        eprintln!(
+            "atrest: wrote {written} finding{} to the baseline {}",
+            if written == 1 { "" } else { "s" },
+            scan::display_path(path, root)
+        );
+    }
+    notices.sort_by(|a, b| (&a.place, a.kind).cmp(&(&b.place, b.kind)));
+    Ok(notices)
 }
 
 fn run_rules(args: RulesArgs) -> Result<ExitCode, String> {
@@ -268,6 +516,9 @@ fn run_rules(args: RulesArgs) -> Result<ExitCode, String> {
     }
     let mut out = String::new();
     match args.action {
+        None if args.format == RulesFormat::Markdown => {
+            out = report::rules_doc::render(&policies.rules);
+        }
         None => {
             out.push_str(&format!("{:<10} {:<9} {}\n", "ID", "SEVERITY", "TITLE"));
             let mut rules: Vec<&Rule> = policies.rules.iter().collect();
@@ -343,4 +594,54 @@ fn run_model(paths: &[PathBuf]) -> Result<ExitCode, String> {
         eprintln!("error: {e}");
     }
     Ok(ExitCode::from(if errors.is_empty() { 0 } else { 2 }))
+}
+
+fn run_test(args: TestArgs) -> Result<ExitCode, String> {
+    let (sources, mut errors) = testing::sources(!args.no_builtin, &args.paths);
+    let mut run = testing::run(&sources, args.coverage);
+    errors.append(&mut run.errors);
+    run.errors = errors;
+    let text = testing::render(&run);
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    if run.results.is_empty() && run.errors.is_empty() {
+        eprintln!("atrest: no tests found (rules named test_* in *_test.rego files)");
+    }
+    Ok(ExitCode::from(if !run.errors.is_empty() {
+        2
+    } else if run.failed() > 0 {
+        1
+    } else {
+        0
+    }))
+}
+
+fn run_policy_new(
+    name: &str,
+    dir: &Path,
+    id: Option<String>,
+    severity: SeverityArg,
+) -> Result<ExitCode, String> {
+    let id =
+        id.unwrap_or_else(|| format!("CUSTOM-{}", name.to_ascii_uppercase().replace('_', "-")));
+    let severity = match severity {
+        SeverityArg::Low => Severity::Low,
+        SeverityArg::Medium => Severity::Medium,
+        SeverityArg::High => Severity::High,
+        SeverityArg::Critical => Severity::Critical,
+    };
+    let written = Scaffold {
+        name,
+        id: &id,
+        severity,
+    }
+    .write(dir)?;
+    for p in &written {
+        println!("created {}", p.display());
+    }
+    println!(
+        "next: edit the rule, then `atrest test {}` and `atrest scan --policy {} .`",
+        dir.display(),
+        dir.display()
+    );
+    Ok(ExitCode::SUCCESS)
 }

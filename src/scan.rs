@@ -18,6 +18,8 @@ pub struct FileFinding {
     /// Path as shown to the user: relative to the scan root where it is inside it.
     pub path: String,
     pub finding: Finding,
+    /// Set by [`crate::triage`] when the user has accepted the finding.
+    pub suppression: Option<crate::triage::Suppression>,
 }
 
 /// An input that could not be read, or a policy that could not be loaded or evaluated.
@@ -217,6 +219,7 @@ pub fn scan(opts: &ScanOptions, policies: &PolicySet) -> ScanResult {
                     .as_ref()
                     .map_or_else(|| first_file.clone(), |l| l.file.to_string()),
                 finding,
+                suppression: None,
             }
         }));
     }

@@ -2,29 +2,13 @@
 
 mod common;
 
-use assert_cmd::Command;
+use common::{atrest, project};
 use std::fs;
 use std::path::Path;
-
-fn atrest(dir: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("atrest").unwrap();
-    cmd.current_dir(dir).env("NO_COLOR", "1");
-    cmd
-}
 
 const FAILING: &str = "Resources:\n  Fn:\n    Type: AWS::Lambda::Function\n    Properties:\n      Code: {ZipFile: x}\n      Environment:\n        Variables: {A: b}\n";
 const PASSING: &str = "Resources:\n  Key:\n    Type: AWS::KMS::Key\n    Properties: {EnableKeyRotation: true}\n  Fn:\n    Type: AWS::Lambda::Function\n    Properties:\n      KmsKeyArn: !GetAtt Key.Arn\n      Environment:\n        Variables: {A: b}\n";
 const UNKNOWN_ONLY: &str = "Parameters:\n  K: {Type: String}\nResources:\n  Fn:\n    Type: AWS::Lambda::Function\n    Properties:\n      KmsKeyArn: !Ref K\n      Environment:\n        Variables: {A: b}\n";
-
-fn project(files: &[(&str, &str)]) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    for (name, text) in files {
-        let path = dir.path().join(name);
-        fs::create_dir_all(path.parent().unwrap()).unwrap();
-        fs::write(path, text).unwrap();
-    }
-    dir
-}
 
 fn stdout(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()

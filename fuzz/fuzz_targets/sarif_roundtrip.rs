@@ -34,11 +34,7 @@ fuzz_target!(|data: &[u8]| {
         },
         policies(),
     );
-    let report = Report {
-        result: &result,
-        rules: &policies().rules,
-        unknown: UnknownMode::Warn,
-    };
+    let report = Report::new(&result, &policies().rules, UnknownMode::Warn);
     let text = sarif::render(&report, &dir);
     let doc: serde_json::Value = serde_json::from_str(&text).expect("SARIF is JSON");
     for r in doc["runs"][0]["results"].as_array().expect("results") {

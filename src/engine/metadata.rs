@@ -153,7 +153,7 @@ pub fn parse(path: &str, rego: &str) -> Result<Option<Rule>, PolicyError> {
 }
 
 /// GitHub's bands: low < 4.0 <= medium < 7.0 <= high < 9.0 <= critical.
-fn default_security_severity(s: Severity) -> &'static str {
+pub fn default_security_severity(s: Severity) -> &'static str {
     match s {
         Severity::Low => "3.0",
         Severity::Medium => "5.5",

@@ -6,6 +6,8 @@
 //! deal with lines.
 
 pub mod metadata;
+pub mod scaffold;
+pub mod testing;
 
 pub use metadata::{PolicyError, Rule, Severity};
 
@@ -40,6 +42,9 @@ pub struct Finding {
     pub source: &'static str,
     pub property: String,
     pub location: Option<Loc>,
+    /// How the property's key reference was resolved (`KmsKeyArn <- !Ref K <- default ...`),
+    /// when the property is one; empty otherwise.
+    pub chain: Vec<String>,
 }
 
 /// What a policy's `deny` set holds.
@@ -91,24 +96,8 @@ impl PolicySet {
             }
         }
         for dir in &opts.dirs {
-            match policy_files(dir) {
-                Ok(files) => {
-                    for f in files {
-                        match std::fs::read_to_string(&f) {
-                            Ok(t) => sources.push((f.display().to_string(), t, false)),
-                            Err(e) => errors.push(PolicyError {
-                                path: f.display().to_string(),
-                                line: None,
-                                message: format!("cannot read: {e}"),
-                            }),
-                        }
-                    }
-                }
-                Err(e) => errors.push(PolicyError {
-                    path: dir.display().to_string(),
-                    line: None,
-                    message: e,
-                }),
+            for (path, text) in read_rego_files(dir, false, &mut errors) {
+                sources.push((path, text, false));
             }
         }
 
@@ -198,7 +187,14 @@ impl Evaluator<'_> {
         if inv.is_empty() || self.set.rules.is_empty() {
             return (Vec::new(), Vec::new());
         }
-        let input = match to_rego(inv) {
+        // Kept as JSON too: findings quote the key resolution chain from it.
+        let converted = serde_json::to_value(inv)
+            .map_err(|e| e.to_string())
+            .and_then(|json| {
+                let value = regorus::Value::deserialize(&json).map_err(|e| e.to_string())?;
+                Ok((json, value))
+            });
+        let (input_json, input) = match converted {
             Ok(v) => v,
             Err(e) => {
                 return (
@@ -209,10 +205,11 @@ impl Evaluator<'_> {
         };
         self.engine.set_input(input);
         let origins: HashMap<&str, &Origin> = inv.origins().map(|o| (o.id.as_str(), o)).collect();
+        let objects = json_by_id(&input_json);
         let mut findings = Vec::new();
         let mut errors = Vec::new();
         for index in 0..self.set.rules.len() {
-            match self.evaluate_rule(index, &origins) {
+            match self.evaluate_rule(index, &origins, &objects) {
                 Ok(f) => findings.extend(f),
                 Err(e) => errors.push(e),
             }
@@ -224,6 +221,7 @@ impl Evaluator<'_> {
         &mut self,
         index: usize,
         origins: &HashMap<&str, &Origin>,
+        objects: &HashMap<&str, &serde_json::Value>,
     ) -> Result<Vec<Finding>, String> {
         let rule = &self.set.rules[index];
         let mut findings = Vec::new();
@@ -287,6 +285,7 @@ impl Evaluator<'_> {
                     .or_else(|| pf.trigger.as_deref().and_then(|t| origin.locate(t)))
                     .or_else(|| origin.declared_at())
                     .cloned(),
+                chain: key_chain(objects, &pf.resource, &pf.property),
                 property: pf.property,
             });
         }
@@ -298,6 +297,41 @@ impl Evaluator<'_> {
 pub fn to_rego(inv: &Inventory) -> Result<regorus::Value, String> {
     let json = serde_json::to_value(inv).map_err(|e| e.to_string())?;
     regorus::Value::deserialize(json).map_err(|e| e.to_string())
+}
+
+/// The model's objects as JSON, by id: findings quote key resolution chains from them.
+fn json_by_id(input: &serde_json::Value) -> HashMap<&str, &serde_json::Value> {
+    input
+        .as_object()
+        .into_iter()
+        .flat_map(|o| o.values())
+        .filter_map(serde_json::Value::as_array)
+        .flatten()
+        .filter_map(|o| Some((o.get("id")?.as_str()?, o)))
+        .collect()
+}
+
+/// The `chain` of the key reference at `property` of the model object `resource`, if that
+/// property is a key reference.
+fn key_chain(
+    objects: &HashMap<&str, &serde_json::Value>,
+    resource: &str,
+    property: &str,
+) -> Vec<String> {
+    let mut value = objects.get(resource).copied();
+    for step in property.split('.') {
+        value = value.and_then(|v| v.get(step));
+    }
+    value
+        .and_then(|v| v.get("chain"))
+        .and_then(serde_json::Value::as_array)
+        .map(|steps| {
+            steps
+                .iter()
+                .filter_map(|s| s.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// One line of a regorus error: the line naming the error, not the source excerpt around it.
@@ -345,8 +379,40 @@ fn regorus_error(path: &str, msg: &str) -> PolicyError {
     }
 }
 
-/// `.rego` files under a directory, sorted, skipping `*_test.rego`.
-fn policy_files(dir: &Path) -> Result<Vec<std::path::PathBuf>, String> {
+/// (path, text) of the `.rego` files under `dir` (see [`rego_files`]); what cannot be read is
+/// reported in `errors`.
+fn read_rego_files(
+    dir: &Path,
+    tests: bool,
+    errors: &mut Vec<PolicyError>,
+) -> Vec<(String, String)> {
+    let files = match rego_files(dir, tests) {
+        Ok(files) => files,
+        Err(message) => {
+            errors.push(PolicyError {
+                path: dir.display().to_string(),
+                line: None,
+                message,
+            });
+            return Vec::new();
+        }
+    };
+    let mut out = Vec::new();
+    for f in files {
+        match std::fs::read_to_string(&f) {
+            Ok(t) => out.push((f.display().to_string(), t)),
+            Err(e) => errors.push(PolicyError {
+                path: f.display().to_string(),
+                line: None,
+                message: format!("cannot read: {e}"),
+            }),
+        }
+    }
+    out
+}
+
+/// `.rego` files under a directory, sorted; `*_test.rego` only when `tests` is set.
+fn rego_files(dir: &Path, tests: bool) -> Result<Vec<std::path::PathBuf>, String> {
     if dir.is_file() {
         return Ok(vec![dir.to_path_buf()]);
     }
@@ -357,14 +423,15 @@ fn policy_files(dir: &Path) -> Result<Vec<std::path::PathBuf>, String> {
         .build()
         .filter_map(Result::ok)
         .map(|e| e.into_path())
-        .filter(|p| {
-            p.extension().is_some_and(|e| e == "rego")
-                && !p
-                    .file_name()
-                    .and_then(|n| n.to_str())
-                    .is_some_and(|n| n.ends_with("_test.rego"))
-        })
+        .filter(|p| p.extension().is_some_and(|e| e == "rego") && (tests || !is_test_file(p)))
         .collect();
     files.sort();
     Ok(files)
+}
+
+/// `*_test.rego`: Rego unit tests, run by `atrest test`, never loaded as rules.
+pub fn is_test_file(path: &Path) -> bool {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.ends_with("_test.rego"))
 }

@@ -1,20 +1,18 @@
 //! The JSON report: stable field names, documented in README.md ("JSON output").
 
-use super::{Report, fingerprint};
+use super::{Report, fingerprint, outcome_name};
 use crate::engine::Outcome;
+use crate::scan::FileFinding;
 use serde_json::{Value, json};
 
-pub fn render(report: &Report) -> String {
-    let findings: Vec<Value> = report
-        .findings()
-        .map(|f| {
-            let rule = report.rule(f);
-            let loc = f.finding.location.as_ref();
-            json!({
+fn finding(report: &Report, f: &FileFinding) -> Value {
+    let rule = report.rule(f);
+    let loc = f.finding.location.as_ref();
+    let mut v = json!({
                 "rule_id": rule.id,
                 "title": rule.title,
                 "severity": rule.severity,
-                "outcome": match f.finding.outcome { Outcome::Fail => "fail", Outcome::Unknown => "unknown" },
+                "outcome": outcome_name(f.finding.outcome),
                 "message": f.finding.message,
                 "file": f.path,
                 "line": loc.map(|l| l.span.start.line),
@@ -29,10 +27,18 @@ pub fn render(report: &Report) -> String {
                     "source": f.finding.source,
                 },
                 "property": f.finding.property,
+                "chain": f.finding.chain,
                 "fingerprint": fingerprint(f, rule),
-            })
-        })
-        .collect();
+    });
+    if let Some(s) = &f.suppression {
+        v["suppression"] = json!(s);
+    }
+    v
+}
+
+pub fn render(report: &Report) -> String {
+    let findings: Vec<Value> = report.findings().map(|f| finding(report, f)).collect();
+    let suppressed: Vec<Value> = report.suppressed().map(|f| finding(report, f)).collect();
     let errors: Vec<Value> = report
         .result
         .errors
@@ -55,11 +61,14 @@ pub fn render(report: &Report) -> String {
             "files_skipped": report.result.skipped,
             "fail": fails,
             "unknown": report.unknown_count(),
+            "suppressed": suppressed.len(),
             "by_severity": by_severity,
             "errors": report.result.errors.len(),
         },
         "findings": findings,
+        "suppressed": suppressed,
         "errors": errors,
+        "notices": report.notices,
     });
     let mut s = serde_json::to_string_pretty(&doc).expect("JSON values always serialize");
     s.push('\n');

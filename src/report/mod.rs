@@ -1,12 +1,17 @@
-//! Report: turn a scan's findings and errors into text, JSON or SARIF. Reporters never read
-//! templates; they get positions from the findings.
+//! Report: turn a scan's findings and errors into text, JSON, SARIF or JUnit. Reporters never
+//! read templates; they get positions from the findings. Suppressions are decided before
+//! (in [`crate::triage`]); a reporter only renders them.
 
+pub mod github;
 pub mod json;
+pub mod junit;
+pub mod rules_doc;
 pub mod sarif;
 pub mod text;
 
 use crate::engine::{Outcome, Rule, Severity};
 use crate::scan::{FileFinding, ScanResult};
+use crate::triage::Notice;
 
 /// What to do with findings a rule could not decide.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -24,6 +29,31 @@ pub struct Report<'a> {
     pub result: &'a ScanResult,
     pub rules: &'a [Rule],
     pub unknown: UnknownMode,
+    /// What triage has to say about suppressions and the baseline.
+    pub notices: &'a [Notice],
+    /// The analysis category (SARIF `automationDetails.id`), e.g. `atrest` or `atrest/prod`.
+    pub category: Option<&'a str>,
+}
+
+impl<'a> Report<'a> {
+    /// A report without notices or category.
+    pub fn new(result: &'a ScanResult, rules: &'a [Rule], unknown: UnknownMode) -> Self {
+        Report {
+            result,
+            rules,
+            unknown,
+            notices: &[],
+            category: None,
+        }
+    }
+}
+
+/// `fail` or `unknown`, as every format names outcomes.
+pub fn outcome_name(o: Outcome) -> &'static str {
+    match o {
+        Outcome::Fail => "fail",
+        Outcome::Unknown => "unknown",
+    }
 }
 
 impl Report<'_> {
@@ -36,12 +66,23 @@ impl Report<'_> {
         f.finding.outcome == Outcome::Fail || self.unknown == UnknownMode::Fail
     }
 
-    /// Findings that are reported at all (unknowns are dropped with `--unknown pass`).
-    pub fn findings(&self) -> impl Iterator<Item = &FileFinding> {
+    /// Every finding that is reported at all, suppressed or not (unknowns are dropped with
+    /// `--unknown pass`), in file order.
+    pub fn results(&self) -> impl Iterator<Item = &FileFinding> {
         self.result
             .findings
             .iter()
             .filter(|f| f.finding.outcome == Outcome::Fail || self.unknown != UnknownMode::Pass)
+    }
+
+    /// Reported findings that no suppression or baseline accepts: what the user must act on.
+    pub fn findings(&self) -> impl Iterator<Item = &FileFinding> {
+        self.results().filter(|f| f.suppression.is_none())
+    }
+
+    /// Reported findings that a suppression or the baseline accepts.
+    pub fn suppressed(&self) -> impl Iterator<Item = &FileFinding> {
+        self.results().filter(|f| f.suppression.is_some())
     }
 
     /// The highest severity among counted findings.

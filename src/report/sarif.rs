@@ -1,13 +1,29 @@
 //! SARIF 2.1.0 as GitHub code scanning ingests it: one run, every rule in `tool.driver.rules`,
 //! paths relative to `%SRCROOT%`, fingerprints that survive moved lines, and input errors as
-//! `toolExecutionNotifications`.
+//! `toolExecutionNotifications`. Suppressed findings are results with `suppressions`, so code
+//! scanning shows them as closed; notices about suppressions are warning notifications.
 
-use super::{Report, UnknownMode, fingerprint};
+use super::{Report, UnknownMode, fingerprint, outcome_name};
 use crate::engine::{Outcome, Rule, Severity};
+use crate::triage::{Place, Suppression, SuppressionKind};
 use serde_json::{Value, json};
 use std::path::Path;
 
 const INFORMATION_URI: &str = "https://github.com/atrest-dev/atrest";
+
+/// Where the generated rule reference (`docs/rules.md`) is published; built-in rules link to
+/// their section of it.
+pub const RULES_DOC_URI: &str = "https://github.com/atrest-dev/atrest/blob/main/docs/rules.md";
+
+/// The help link of a rule: its section of the rule reference for built-in rules, else the
+/// policy's first reference.
+pub fn help_uri(rule: &Rule) -> Option<String> {
+    if rule.builtin {
+        Some(format!("{RULES_DOC_URI}#{}", rule.id.to_ascii_lowercase()))
+    } else {
+        rule.references.first().map(|r| r.url.clone())
+    }
+}
 
 pub fn level(severity: Severity) -> &'static str {
     match severity {
@@ -74,8 +90,8 @@ fn rule_descriptor(rule: &Rule) -> Value {
             "precision": "high",
         },
     });
-    if let Some(r) = rule.references.first() {
-        d["helpUri"] = json!(r.url);
+    if let Some(uri) = help_uri(rule) {
+        d["helpUri"] = json!(uri);
     }
     d
 }
@@ -99,9 +115,44 @@ fn artifact(path: &str) -> Value {
     }
 }
 
+fn physical_place(p: &Place) -> Value {
+    json!({
+        "artifactLocation": artifact(&p.file),
+        "region": {"startLine": p.line.max(1), "startColumn": p.column.max(1)},
+    })
+}
+
+fn suppression(s: &Suppression) -> Value {
+    let mut v = json!({
+        "kind": match s.kind {
+            SuppressionKind::InSource => "inSource",
+            SuppressionKind::External => "external",
+        },
+        "status": "accepted",
+        "justification": s.justification,
+        "properties": {"via": s.via.name()},
+    });
+    if let Some(until) = s.until {
+        v["properties"]["until"] = json!(until.to_string());
+    }
+    if let Some(p) = &s.place {
+        v["location"] = json!({"physicalLocation": physical_place(p)});
+    }
+    v
+}
+
+/// A `toolExecutionNotification` at a place in a file.
+fn notification(level: &str, message: &str, place: Option<Value>) -> Value {
+    let mut n = json!({"level": level, "message": {"text": message}});
+    if let Some(p) = place {
+        n["locations"] = json!([{"physicalLocation": p}]);
+    }
+    n
+}
+
 pub fn render(report: &Report, root: &Path) -> String {
     let results: Vec<Value> = report
-        .findings()
+        .results()
         .map(|f| {
             let rule = report.rule(f);
             let level = match f.finding.outcome {
@@ -129,7 +180,7 @@ pub fn render(report: &Report, root: &Path) -> String {
                 .iter()
                 .position(|r| r.id == rule.id)
                 .unwrap_or(f.finding.rule);
-            json!({
+            let mut result = json!({
                 "ruleId": rule.id,
                 "ruleIndex": index,
                 "level": level,
@@ -144,14 +195,18 @@ pub fn render(report: &Report, root: &Path) -> String {
                 }],
                 "partialFingerprints": {"atrestFindingIdentity/v1": fingerprint(f, rule)},
                 "properties": {
-                    "outcome": match f.finding.outcome { Outcome::Fail => "fail", Outcome::Unknown => "unknown" },
+                    "outcome": outcome_name(f.finding.outcome),
                     "resourceType": f.finding.resource_type,
                     "property": f.finding.property,
                 },
-            })
+            });
+            if let Some(s) = &f.suppression {
+                result["suppressions"] = json!([suppression(s)]);
+            }
+            result
         })
         .collect();
-    let notifications: Vec<Value> = report
+    let mut notifications: Vec<Value> = report
         .result
         .errors
         .iter()
@@ -161,14 +216,16 @@ pub fn render(report: &Report, root: &Path) -> String {
                 physical["region"] =
                     json!({"startLine": line.max(1), "startColumn": e.column.unwrap_or(1).max(1)});
             }
-            json!({
-                "level": "error",
-                "message": {"text": e.message},
-                "locations": [{"physicalLocation": physical}],
-            })
+            notification("error", &e.message, Some(physical))
         })
         .collect();
-    let doc = json!({
+    notifications.extend(
+        report
+            .notices
+            .iter()
+            .map(|n| notification("warning", &n.message, n.place.as_ref().map(physical_place))),
+    );
+    let mut doc = json!({
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
         "runs": [{
@@ -188,9 +245,16 @@ pub fn render(report: &Report, root: &Path) -> String {
             "results": results,
         }],
     });
-    let mut s = serde_json::to_string_pretty(&doc).expect("JSON values always serialize");
-    s.push('\n');
-    s
+    if let Some(category) = report.category {
+        // Code scanning takes the part before the last `/` as the category.
+        let id = if category.ends_with('/') {
+            category.to_owned()
+        } else {
+            format!("{category}/")
+        };
+        doc["runs"][0]["automationDetails"] = json!({"id": id});
+    }
+    super::github::fit(doc)
 }
 
 #[cfg(test)]

@@ -1,5 +1,7 @@
 //! The terminal report: findings grouped by file, each with the source line, a caret under the
-//! spot to change, and the first line of the fix; a one-line summary at the end.
+//! spot to change, how a key reference was resolved, and the first line of the fix; notices
+//! about suppressions; a one-line summary at the end. Suppressed findings are shown only when
+//! asked for.
 
 use super::{Report, remediation};
 use crate::engine::{Outcome, Severity};
@@ -10,6 +12,8 @@ use std::fmt::Write as _;
 pub struct Style {
     pub color: bool,
     pub quiet: bool,
+    /// Also list suppressed findings, with their justification.
+    pub show_suppressed: bool,
 }
 
 impl Style {
@@ -41,7 +45,10 @@ pub fn render(report: &Report, style: Style) -> String {
     let mut out = String::new();
     let mut sources: HashMap<&str, Option<Vec<String>>> = HashMap::new();
     let mut current: Option<&str> = None;
-    for f in report.findings() {
+    for f in report
+        .results()
+        .filter(|f| style.show_suppressed || f.suppression.is_none())
+    {
         let rule = report.rule(f);
         if current != Some(f.path.as_str()) {
             if current.is_some() {
@@ -55,9 +62,12 @@ pub fn render(report: &Report, style: Style) -> String {
             .location
             .as_ref()
             .map_or((0, 0), |l| (l.span.start.line, l.span.start.col));
-        let tag = match f.finding.outcome {
-            Outcome::Fail => style.paint(severity_color(rule.severity), &rule.severity.to_string()),
-            Outcome::Unknown => style.paint("2", "unknown"),
+        let tag = match (f.finding.outcome, &f.suppression) {
+            (_, Some(_)) => style.paint("2", &format!("{} suppressed", rule.severity)),
+            (Outcome::Fail, None) => {
+                style.paint(severity_color(rule.severity), &rule.severity.to_string())
+            }
+            (Outcome::Unknown, None) => style.paint("2", "unknown"),
         };
         let _ = writeln!(
             out,
@@ -66,7 +76,23 @@ pub fn render(report: &Report, style: Style) -> String {
             style.paint("1", &rule.id),
             f.finding.message
         );
+        let suppressed = f.suppression.as_ref().map(|s| {
+            let place = s
+                .place
+                .as_ref()
+                .map(|p| format!(" at {p}"))
+                .unwrap_or_default();
+            let until = s.until.map(|u| format!(", until {u}")).unwrap_or_default();
+            format!(
+                "suppressed by {}{place}{until}: {}",
+                s.via.name(),
+                s.justification
+            )
+        });
         if style.quiet {
+            if let Some(s) = suppressed {
+                let _ = writeln!(out, "      = {s}");
+            }
             continue;
         }
         let lines = sources
@@ -95,6 +121,9 @@ pub fn render(report: &Report, style: Style) -> String {
                 "   {pad} | {}",
                 style.paint(severity_color(rule.severity), &caret)
             );
+            if f.finding.chain.len() > 1 {
+                let _ = writeln!(out, "   {pad} = resolved: {}", f.finding.chain.join(" <- "));
+            }
             if let Some((source, fix)) = remediation(rule, f.finding.source) {
                 // The first paragraph, on one line.
                 let first: Vec<&str> = fix
@@ -104,6 +133,11 @@ pub fn render(report: &Report, style: Style) -> String {
                     .collect();
                 let _ = writeln!(out, "   {pad} = fix ({source}): {}", first.join(" "));
             }
+            if let Some(s) = &suppressed {
+                let _ = writeln!(out, "   {pad} = {s}");
+            }
+        } else if let Some(s) = &suppressed {
+            let _ = writeln!(out, "      = {s}");
         }
     }
     if !report.result.errors.is_empty() {
@@ -112,6 +146,14 @@ pub fn render(report: &Report, style: Style) -> String {
         }
         for e in &report.result.errors {
             let _ = writeln!(out, "{}: {e}", style.paint("1;31", "error"));
+        }
+    }
+    if !report.notices.is_empty() {
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        for n in report.notices {
+            let _ = writeln!(out, "{}: {n}", style.paint("1;33", "warning"));
         }
     }
     if !style.quiet {
@@ -149,6 +191,10 @@ pub fn summary(report: &Report) -> String {
         .count();
     if unknown > 0 {
         s.push_str(&format!(", {unknown} unknown"));
+    }
+    let suppressed = report.suppressed().count();
+    if suppressed > 0 {
+        s.push_str(&format!(", {suppressed} suppressed"));
     }
     s.push_str(&format!(
         " in {inputs} input{}",

@@ -36,11 +36,7 @@ pub fn scan_paths(paths: &[PathBuf]) -> ScanResult {
 }
 
 pub fn sarif_of(result: &ScanResult, unknown: UnknownMode) -> String {
-    let report = Report {
-        result,
-        rules: &builtin().rules,
-        unknown,
-    };
+    let report = Report::new(result, &builtin().rules, unknown);
     atrest::report::sarif::render(&report, &scan::scan_root())
 }
 
@@ -80,6 +76,40 @@ pub fn shared_corpus(sub: &str) -> Option<PathBuf> {
         );
         None
     }
+}
+
+/// The `atrest` binary, run in `dir`, without colour.
+pub fn atrest(dir: &Path) -> assert_cmd::Command {
+    let mut cmd = assert_cmd::Command::cargo_bin("atrest").unwrap();
+    cmd.current_dir(dir).env("NO_COLOR", "1");
+    cmd
+}
+
+/// A temporary directory holding `files` (path, text).
+pub fn project(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in files {
+        let path = dir.path().join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    dir
+}
+
+/// Runs git in `dir` with a throwaway identity; fails the test if git fails.
+pub fn git(dir: &Path, args: &[&str]) {
+    let out = std::process::Command::new("git")
+        .current_dir(dir)
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+        .args(["-c", "commit.gpgsign=false"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 pub fn rel(path: &Path) -> String {
