@@ -38,7 +38,8 @@ enum Command {
     Scan(ScanArgs),
     /// List the rules, or show one rule's full help
     Rules(RulesArgs),
-    /// Print the resource model policies see for each input (JSON), for policy authors
+    /// Print the resource model policies see for each input (JSON), for policy authors; all
+    /// deployed-state inputs form one model
     Model {
         /// Files or directories
         #[arg(default_value = ".")]
@@ -293,33 +294,33 @@ fn run_rules(args: RulesArgs) -> Result<ExitCode, String> {
 }
 
 fn run_model(paths: &[PathBuf]) -> Result<ExitCode, String> {
-    let root = scan::scan_root();
-    let (files, mut errors) = scan::collect_files(paths);
-    let mut models = Vec::new();
-    for file in files {
-        let shown = scan::display_path(&file, &root);
-        match atrest::read::read_input(&file, &Limits::default()) {
-            atrest::read::ReadOutcome::Input(input) => {
-                let model = scan::model_of(&shown.as_str().into(), &input);
-                models.push(serde_json::json!({
-                    "file": shown,
-                    "kind": input.kind.name(),
-                    "model": model,
-                }));
-            }
-            atrest::read::ReadOutcome::Skipped => {}
-            atrest::read::ReadOutcome::Failed(e) => errors.push(InputError {
-                path: shown,
-                line: e.line,
-                column: e.column,
-                message: e.message,
-            }),
-        }
-    }
+    let loaded = scan::load(&ScanOptions {
+        paths: paths.to_vec(),
+        limits: Limits::default(),
+    });
+    // One entry per evaluation unit: a template, or all deployed-state inputs together.
+    let models: Vec<serde_json::Value> = loaded
+        .units
+        .iter()
+        .map(|unit| {
+            let kinds: std::collections::BTreeSet<&str> = unit
+                .files
+                .iter()
+                .filter_map(|f| loaded.scanned.iter().find(|(p, _)| p == &**f))
+                .map(|(_, kind)| kind.name())
+                .collect();
+            serde_json::json!({
+                "file": unit.files.first().map(|f| f.to_string()),
+                "files": unit.files.iter().map(|f| f.to_string()).collect::<Vec<_>>(),
+                "kind": kinds.into_iter().collect::<Vec<_>>().join(","),
+                "model": unit.inventory,
+            })
+        })
+        .collect();
     let text = serde_json::to_string_pretty(&models).map_err(|e| e.to_string())?;
     let _ = writeln!(std::io::stdout().lock(), "{text}");
-    for e in &errors {
+    for e in &loaded.errors {
         eprintln!("error: {e}");
     }
-    Ok(ExitCode::from(if errors.is_empty() { 0 } else { 2 }))
+    Ok(ExitCode::from(if loaded.errors.is_empty() { 0 } else { 2 }))
 }

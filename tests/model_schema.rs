@@ -38,6 +38,25 @@ fn fixture_models_match_the_schema() {
     assert!(check(&[common::manifest_dir().join("fixtures")]) > 10);
 }
 
+/// Deployed-state inputs are modelled together: those unit models match the schema too.
+#[test]
+fn unit_models_match_the_schema() {
+    let v = validator();
+    let loaded = atrest::scan::load(&atrest::scan::ScanOptions {
+        paths: vec![common::manifest_dir().join("fixtures")],
+        limits: atrest::read::Limits::default(),
+    });
+    for unit in &loaded.units {
+        let model = serde_json::to_value(&unit.inventory).unwrap();
+        let errors: Vec<String> = v
+            .iter_errors(&model)
+            .map(|e| format!("{e} at {}", e.instance_path()))
+            .collect();
+        assert!(errors.is_empty(), "{:?}: {}", unit.files, errors.join("\n"));
+    }
+    assert!(loaded.units.len() > 10);
+}
+
 #[test]
 fn schema_rejects_a_model_that_breaks_it() {
     let bad = serde_json::json!({"functions": [{"id": "f"}], "event_source_mappings": [], "kms_keys": [], "kms_aliases": [], "log_groups": []});

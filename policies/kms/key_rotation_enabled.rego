@@ -40,7 +40,18 @@ symmetric(k) if not k.key_spec
 
 symmetric(k) if k.key_spec == "SYMMETRIC_DEFAULT"
 
-users(k) := concat(", ", k.used_by)
+# The names of the functions and mappings a key protects (ids are ARNs in deployed state).
+name_of(id) := f.logical_id if {
+	some f in input.functions
+	f.id == id
+}
+
+name_of(id) := m.logical_id if {
+	some m in input.event_source_mappings
+	m.id == id
+}
+
+users(k) := concat(", ", [name_of(u) | some u in k.used_by])
 
 deny contains finding if {
 	some k in input.kms_keys
@@ -63,7 +74,7 @@ deny contains finding if {
 		"resource": k.id,
 		"property": "rotation_enabled",
 		"outcome": "unknown",
-		"message": sprintf("KMS key %s protects Lambda data (%s) and whether its rotation is enabled cannot be resolved statically.", [k.logical_id, users(k)]),
+		"message": sprintf("KMS key %s protects Lambda data (%s) and whether its rotation is enabled is not known from the input.", [k.logical_id, users(k)]),
 	}
 }
 

@@ -5,8 +5,10 @@
 //!
 //! The JSON Schema of what policies see is `schemas/model.schema.json`.
 
+pub mod api;
 pub mod cfn;
 pub mod keys;
+pub mod policy;
 
 use crate::read::Span;
 use serde::Serialize;
@@ -48,12 +50,19 @@ impl Serialize for Tri {
     }
 }
 
+impl From<bool> for Tri {
+    fn from(b: bool) -> Self {
+        if b { Tri::Yes } else { Tri::No }
+    }
+}
+
 /// What every model object shares: who it is and where it came from.
 #[derive(Debug, Clone, Serialize)]
 pub struct Origin {
     /// Unique within one inventory; findings name objects by it.
     pub id: String,
-    /// `cloudformation` or `sam` (later: `terraform`, `aws-api`): for messages only.
+    /// `cloudformation`, `sam` or `aws-api` (deployed state; later: `terraform`): for messages
+    /// only.
     pub source: &'static str,
     /// The resource's name where the source gives one (logical ID, Terraform address, ARN).
     pub logical_id: String,
@@ -182,6 +191,27 @@ pub enum FilterCriteria {
     /// Lambda returns `FilterCriteria: null` for criteria encrypted with a CMK.
     Encrypted,
     Unknown,
+}
+
+impl FilterCriteria {
+    /// The criteria of a list of `{"Pattern": "..."}` filters, with each pattern as text.
+    pub fn of_filters(filters: &[crate::read::Node]) -> (FilterCriteria, Vec<String>) {
+        let patterns: Vec<String> = filters
+            .iter()
+            .map(|item| match item.get("Pattern") {
+                Some(p) => p
+                    .as_str()
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| p.to_json().to_string()),
+                None => item.to_json().to_string(),
+            })
+            .collect();
+        if patterns.is_empty() {
+            (FilterCriteria::Absent, patterns)
+        } else {
+            (FilterCriteria::Present, patterns)
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
