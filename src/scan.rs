@@ -2,7 +2,7 @@
 //! in parallel, and collect findings and errors in a deterministic order.
 
 use crate::engine::{Finding, PolicyError, PolicySet};
-use crate::model::{FileId, Inventory, api, cfn};
+use crate::model::{FileId, Inventory, api, cfn, drift};
 use crate::read::{Input, InputKind, Limits, ReadError, ReadOutcome, read_input};
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
@@ -152,7 +152,8 @@ pub fn model_of(file: &FileId, input: &Input) -> Inventory {
 }
 
 /// Groups read inputs into evaluation units: each template alone, every AWS API input
-/// together.
+/// together. Functions both describe are then paired ([`drift::correlate`]), so the deployed
+/// state's unit can report where it differs from a template.
 pub fn units(inputs: Vec<(FileId, Input)>) -> Vec<Unit> {
     let (deployed, templates): (Vec<_>, Vec<_>) = inputs
         .into_iter()
@@ -166,7 +167,9 @@ pub fn units(inputs: Vec<(FileId, Input)>) -> Vec<Unit> {
         .collect();
     if !deployed.is_empty() {
         let refs: Vec<(FileId, &Input)> = deployed.iter().map(|(f, i)| (f.clone(), i)).collect();
-        let inventory = api::inventory(&refs);
+        let mut inventory = api::inventory(&refs);
+        let others: Vec<&Inventory> = units.iter().map(|u| &u.inventory).collect();
+        drift::correlate(&mut inventory, &others);
         units.push(Unit {
             inventory,
             files: deployed.into_iter().map(|(f, _)| f).collect(),

@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod cfn;
+pub mod drift;
 pub mod keys;
 pub mod policy;
 
@@ -275,6 +276,43 @@ pub struct LogGroup {
     pub kms_key: KeyRef,
 }
 
+/// A function that a template declares and the deployed state (AWS API input) also shows: for
+/// each of its keys, what each side says. Made by [`drift::correlate`]; ATR-L011 reads it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Deployment {
+    /// `source` is `aws-api`; locations are the deployed function's.
+    #[serde(flatten)]
+    pub origin: Origin,
+    /// Id of the deployed function in `functions`.
+    pub function: String,
+    pub template: TemplateFunction,
+    pub keys: Vec<KeyPair>,
+}
+
+/// The template side of a [`Deployment`].
+#[derive(Debug, Clone, Serialize)]
+pub struct TemplateFunction {
+    /// `cloudformation`, `sam`, `terraform`.
+    pub source: &'static str,
+    pub logical_id: String,
+    pub file: String,
+}
+
+/// One key of a function, as the template and the deployed state give it.
+#[derive(Debug, Clone, Serialize)]
+pub struct KeyPair {
+    /// The function's property: `kms_key`, `code_kms_key` or `durable.kms_key`.
+    pub property: String,
+    pub template: KeyRef,
+    /// `file:line:column` of the template's setting, or of the function where it is not written.
+    pub template_at: String,
+    pub deployed: KeyRef,
+    /// Whether both are the same key: `false` when one side is a customer managed key and the
+    /// other is not, or when they name different customer managed keys; `unknown` where either
+    /// side cannot be resolved to a key id.
+    pub same: Tri,
+}
+
 /// Everything one input describes, in the shape policies read as `input`.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Inventory {
@@ -285,6 +323,9 @@ pub struct Inventory {
     pub log_groups: Vec<LogGroup>,
     /// Account-level X-Ray encryption settings; empty where the input cannot show them.
     pub xray_encryption: Vec<XrayEncryption>,
+    /// Functions both a template and the deployed state describe (only in the inventory of the
+    /// deployed state).
+    pub deployments: Vec<Deployment>,
 }
 
 impl Inventory {
@@ -296,11 +337,13 @@ impl Inventory {
         let a = self.kms_aliases.iter().map(|x| &x.origin);
         let l = self.log_groups.iter().map(|x| &x.origin);
         let x = self.xray_encryption.iter().map(|x| &x.origin);
+        let d = self.deployments.iter().map(|x| &x.origin);
         f.chain(e)
             .chain(k)
             .chain(a)
             .chain(l)
             .chain(x)
+            .chain(d)
             .find(|o| o.id == id)
     }
 
@@ -341,6 +384,7 @@ impl Inventory {
             && self.kms_aliases.is_empty()
             && self.log_groups.is_empty()
             && self.xray_encryption.is_empty()
+            && self.deployments.is_empty()
     }
 }
 
