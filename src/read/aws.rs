@@ -148,8 +148,7 @@ pub fn detect(root: &Node) -> Option<ApiShape> {
         ],
     ) {
         ApiShape::GetKeyRotationStatus
-    } else if keys_within(root, &["Policy", "PolicyName"]) {
-        // Lambda's get-policy prints `Policy` with a `RevisionId`, so it does not match.
+    } else if keys_within(root, &["Policy", "PolicyName"]) && !grants_lambda_actions(root) {
         ApiShape::GetKeyPolicy
     } else if is_list(root, "Aliases")
         && keys_within(root, &["Aliases", "NextMarker", "Truncated"])
@@ -178,6 +177,31 @@ pub fn detect(root: &Node) -> Option<ApiShape> {
         return None;
     };
     Some(shape)
+}
+
+/// Lambda's `get-policy` also prints a `Policy` (with a `RevisionId`, except in old versions):
+/// a function's resource policy grants `lambda:` actions, a key policy does not.
+fn grants_lambda_actions(root: &Node) -> bool {
+    let Some(text) = root.get("Policy").and_then(Node::as_str) else {
+        return false;
+    };
+    let Ok(doc) = serde_json::from_str::<serde_json::Value>(text) else {
+        return false;
+    };
+    let statements = match &doc["Statement"] {
+        serde_json::Value::Array(list) => list.iter().collect(),
+        other => vec![other],
+    };
+    statements.iter().any(|st| {
+        let actions = match &st["Action"] {
+            serde_json::Value::Array(list) => list.iter().collect(),
+            other => vec![other],
+        };
+        actions
+            .iter()
+            .filter_map(|a| a.as_str())
+            .any(|a| a.to_ascii_lowercase().starts_with("lambda:"))
+    })
 }
 
 /// KMS and Lambda both print `Aliases`: KMS aliases have `AliasName`, Lambda's `Name` and
@@ -495,6 +519,10 @@ mod tests {
             ),
             // Lambda's own get-policy and list-aliases, and things that are not API output.
             (r#"{"Policy": "{}", "RevisionId": "r"}"#, None),
+            (
+                r#"{"Policy": "{\"Statement\": [{\"Action\": \"lambda:InvokeFunction\"}]}"}"#,
+                None,
+            ),
             (
                 r#"{"Aliases": [{"Name": "live", "FunctionVersion": "1"}]}"#,
                 None,
