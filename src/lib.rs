@@ -4,6 +4,7 @@
 //! model per AWS concept) -> [`engine`] (Rego policies in regorus) -> [`report`] (text, JSON,
 //! SARIF). [`scan`] wires the stages together.
 
+pub mod collect;
 pub mod engine;
 pub mod model;
 pub mod read;

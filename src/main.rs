@@ -1,5 +1,6 @@
 //! The `atrest` command line.
 
+use atrest::collect::{self, CollectOptions, CollectReport};
 use atrest::engine::{PolicyOptions, PolicySet, Rule, Severity};
 use atrest::read::Limits;
 use atrest::report::{self, Report, UnknownMode};
@@ -17,7 +18,9 @@ Examples:
   atrest scan --fail-on medium --skip-rule ATR-L005 .
   atrest scan --policy my-policies/ .  add your own Rego rules
   atrest rules                         list the rules
-  atrest rules show ATR-L001           how to fix one";
+  atrest rules show ATR-L001           how to fix one
+  atrest collect --region eu-west-1    fetch the deployed state into aws-state/
+  atrest scan --aws --region eu-west-1 collect and scan in one go";
 
 #[derive(Parser)]
 #[command(
@@ -33,9 +36,11 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Scan templates for Lambda data at rest without a customer managed key
+    /// Scan templates and deployed state for Lambda data at rest without a customer managed key
     #[command(after_help = EXAMPLES)]
     Scan(ScanArgs),
+    /// Fetch the deployed state of an account (read-only calls) as AWS CLI output files
+    Collect(CollectArgs),
     /// List the rules, or show one rule's full help
     Rules(RulesArgs),
     /// Print the resource model policies see for each input (JSON), for policy authors; all
@@ -45,6 +50,71 @@ enum Command {
         #[arg(default_value = ".")]
         paths: Vec<PathBuf>,
     },
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Service {
+    Lambda,
+    Kms,
+    Logs,
+    Xray,
+}
+
+/// Where and how to call AWS (`collect`, `scan --aws`).
+#[derive(clap::Args, Clone)]
+struct AwsArgs {
+    /// Region to collect (repeatable; default: the profile's or AWS_REGION)
+    #[arg(long = "region", value_name = "REGION")]
+    regions: Vec<String>,
+    /// Named profile of the AWS config files (default: the default credential chain)
+    #[arg(long, value_name = "NAME")]
+    profile: Option<String>,
+    /// Send the calls to this endpoint instead of AWS (an emulator such as moto)
+    #[arg(long, value_name = "URL")]
+    endpoint_url: Option<String>,
+    /// The services to collect, comma-separated
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        value_name = "LIST",
+        default_value = "lambda,kms,logs,xray"
+    )]
+    services: Vec<Service>,
+}
+
+impl AwsArgs {
+    fn options(&self, out_dir: PathBuf, progress: bool) -> CollectOptions {
+        CollectOptions {
+            regions: self.regions.clone(),
+            profile: self.profile.clone(),
+            endpoint_url: self.endpoint_url.clone(),
+            services: self
+                .services
+                .iter()
+                .map(|s| match s {
+                    Service::Lambda => collect::Service::Lambda,
+                    Service::Kms => collect::Service::Kms,
+                    Service::Logs => collect::Service::Logs,
+                    Service::Xray => collect::Service::Xray,
+                })
+                .collect(),
+            out_dir,
+            progress,
+        }
+    }
+}
+
+#[derive(clap::Args)]
+struct CollectArgs {
+    #[command(flatten)]
+    aws: AwsArgs,
+    /// Directory to write to, one subdirectory per region
+    #[arg(long, short, value_name = "DIR", default_value = "aws-state")]
+    output_dir: PathBuf,
+    /// Print only errors
+    #[arg(long, short)]
+    quiet: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -72,8 +142,8 @@ enum Color {
 
 #[derive(clap::Args)]
 struct ScanArgs {
-    /// Files or directories to scan (directories are walked, honouring .gitignore)
-    #[arg(default_value = ".")]
+    /// Files or directories to scan (directories are walked, honouring .gitignore; default: .,
+    /// or with --aws only the account)
     paths: Vec<PathBuf>,
     /// Output format
     #[arg(long, value_enum, default_value = "text")]
@@ -108,6 +178,14 @@ struct ScanArgs {
     /// Worker threads (default: one per core)
     #[arg(long, short, value_name = "N")]
     jobs: Option<usize>,
+    /// Also collect the deployed state from AWS (as `atrest collect`) and scan it
+    #[arg(long)]
+    aws: bool,
+    #[command(flatten)]
+    aws_args: AwsArgs,
+    /// With --aws: keep the collected files in DIR (default: a temporary directory)
+    #[arg(long, value_name = "DIR", requires = "aws")]
+    aws_dir: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -129,6 +207,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Scan(args) => run_scan(args),
+        Command::Collect(args) => run_collect(args),
         Command::Rules(args) => run_rules(args),
         Command::Model { paths } => run_model(&paths),
     };
@@ -170,14 +249,50 @@ fn run_scan(args: ScanArgs) -> Result<ExitCode, String> {
             return Err(format!("{flag} {id}: no such rule (see `atrest rules`)"));
         }
     }
+    let mut paths = args.paths.clone();
+    if paths.is_empty() && !args.aws {
+        paths.push(PathBuf::from("."));
+    }
+    let mut collect_errors = Vec::new();
+    // Removed when the scan is reported (it outlives the rendering, which reads the files).
+    let mut temporary = None;
+    if args.aws {
+        let dir = match &args.aws_dir {
+            Some(d) => d.clone(),
+            None => {
+                let d = std::env::temp_dir().join(format!("atrest-aws-{}", std::process::id()));
+                temporary = Some(TempDir(d.clone()));
+                d
+            }
+        };
+        let progress = !args.quiet && args.output.is_none();
+        let report = collect::collect(&args.aws_args.options(dir, progress))?;
+        paths.extend(report.dirs.iter().cloned());
+        collect_errors = report
+            .errors
+            .iter()
+            .map(|e| InputError {
+                path: format!("aws:{}", e.region),
+                line: None,
+                column: None,
+                message: format!("{}: {}", e.call, e.message),
+            })
+            .collect();
+    } else if !args.aws_args.regions.is_empty()
+        || args.aws_args.profile.is_some()
+        || args.aws_args.endpoint_url.is_some()
+    {
+        return Err("--region, --profile and --endpoint-url need --aws".into());
+    }
     let mut result = scan::scan(
         &ScanOptions {
-            paths: args.paths.clone(),
+            paths,
             limits: Limits::default(),
         },
         &policies,
     );
     let mut errors: Vec<InputError> = policy_errors.into_iter().map(Into::into).collect();
+    errors.append(&mut collect_errors);
     errors.append(&mut result.errors);
     errors.sort();
     result.errors = errors;
@@ -223,6 +338,7 @@ fn run_scan(args: ScanArgs) -> Result<ExitCode, String> {
         }
     }
 
+    drop(temporary);
     if !result.errors.is_empty() {
         return Ok(ExitCode::from(2));
     }
@@ -235,6 +351,41 @@ fn run_scan(args: ScanArgs) -> Result<ExitCode, String> {
     };
     let failed = matches!((threshold, report.worst()), (Some(t), Some(w)) if w >= t);
     Ok(ExitCode::from(if failed { 1 } else { 0 }))
+}
+
+/// A directory removed when dropped.
+struct TempDir(PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn run_collect(args: CollectArgs) -> Result<ExitCode, String> {
+    let report = collect::collect(&args.aws.options(args.output_dir.clone(), !args.quiet))?;
+    for e in &report.errors {
+        eprintln!("error: {e}");
+    }
+    if !args.quiet {
+        eprintln!("{}", collect_summary(&report, &args.output_dir));
+    }
+    Ok(ExitCode::from(if report.errors.is_empty() { 0 } else { 2 }))
+}
+
+fn collect_summary(report: &CollectReport, dir: &std::path::Path) -> String {
+    let failed = match report.errors.len() {
+        0 => String::new(),
+        1 => ", 1 failed".into(),
+        n => format!(", {n} failed"),
+    };
+    format!(
+        "Wrote {} files from {} calls{failed} into {}; scan them with `atrest scan {}`.",
+        report.files,
+        report.calls,
+        dir.display(),
+        dir.display()
+    )
 }
 
 fn run_rules(args: RulesArgs) -> Result<ExitCode, String> {

@@ -377,3 +377,30 @@ fn aws_cli_output_is_scanned_and_its_type_errors_are_named() {
     );
     assert!(text.contains("functions.json:6:13 ATR-L001"), "{text}");
 }
+
+#[test]
+fn aws_options_need_aws() {
+    let dir = project(&[("t.yaml", PASSING)]);
+    let out = atrest(dir.path())
+        .args(["scan", "--region", "eu-west-1"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("need --aws"));
+}
+
+/// Without the `aws` feature, `collect` says how to get it instead of failing obscurely.
+#[cfg(not(feature = "aws"))]
+#[test]
+fn collect_without_the_aws_feature_says_how_to_build_it() {
+    let dir = project(&[]);
+    for args in [
+        &["collect", "--region", "eu-west-1"][..],
+        &["scan", "--aws", "--region", "eu-west-1"][..],
+    ] {
+        let out = atrest(dir.path()).args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("--features aws"), "{stderr}");
+    }
+}

@@ -10,7 +10,6 @@
 
 mod common;
 
-use atrest::engine::Outcome;
 use atrest::read::InputKind;
 use atrest::scan::ScanResult;
 use std::collections::{BTreeMap, BTreeSet};
@@ -85,10 +84,7 @@ fn tally(scans: &[Scanned]) -> BTreeMap<(String, &'static str), usize> {
     let mut out = BTreeMap::new();
     for s in scans {
         for f in &s.result.findings {
-            let outcome = match f.finding.outcome {
-                Outcome::Fail => "fail",
-                Outcome::Unknown => "unknown",
-            };
+            let outcome = common::outcome_name(f.finding.outcome);
             *out.entry((rules[f.finding.rule].id.clone(), outcome))
                 .or_insert(0) += 1;
         }
@@ -141,26 +137,11 @@ fn lambda_api_corpus_reads_and_every_error_is_explained() {
 
 /// (rule, logical id, outcome) of one scan.
 fn fired(scans: &[Scanned], name: &str) -> BTreeSet<(String, String, &'static str)> {
-    let rules = &common::builtin().rules;
     let scan = scans
         .iter()
         .find(|s| s.name == name)
         .unwrap_or_else(|| panic!("no scan {name}"));
-    scan.result
-        .findings
-        .iter()
-        .map(|f| {
-            let outcome = match f.finding.outcome {
-                Outcome::Fail => "fail",
-                Outcome::Unknown => "unknown",
-            };
-            (
-                rules[f.finding.rule].id.clone(),
-                f.finding.logical_id.clone(),
-                outcome,
-            )
-        })
-        .collect()
+    common::fired(&scan.result)
 }
 
 #[test]

@@ -85,3 +85,26 @@ pub fn shared_corpus(sub: &str) -> Option<PathBuf> {
 pub fn rel(path: &Path) -> String {
     scan::display_path(path, &scan::scan_root())
 }
+
+pub fn outcome_name(o: atrest::engine::Outcome) -> &'static str {
+    match o {
+        atrest::engine::Outcome::Fail => "fail",
+        atrest::engine::Outcome::Unknown => "unknown",
+    }
+}
+
+/// (rule, resource logical id, outcome) of every finding.
+pub fn fired(result: &ScanResult) -> std::collections::BTreeSet<(String, String, &'static str)> {
+    let rules = &builtin().rules;
+    result
+        .findings
+        .iter()
+        .map(|f| {
+            (
+                rules[f.finding.rule].id.clone(),
+                f.finding.logical_id.clone(),
+                outcome_name(f.finding.outcome),
+            )
+        })
+        .collect()
+}
