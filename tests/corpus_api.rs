@@ -61,12 +61,14 @@ fn scan_corpus() -> Option<&'static Vec<Scanned>> {
             let name = dir.file_name().unwrap().to_string_lossy().to_string();
             let out = tmp.path().join(&name);
             unwrap_recording(&dir, &out);
+            validate_models(&out);
             scans.push(Scanned {
                 name: format!("cloud-custodian/{name}"),
                 result: common::scan_paths(&[out]),
             });
         }
         for folder in ["aws-cli", "aws-lambda-developer-guide", "botocore"] {
+            validate_models(&root.join(folder));
             scans.push(Scanned {
                 name: folder.to_owned(),
                 result: common::scan_paths(&[root.join(folder)]),
@@ -76,6 +78,17 @@ fn scan_corpus() -> Option<&'static Vec<Scanned>> {
         drop(tmp);
         scans
     }))
+}
+
+/// The models of real responses match the schema policies rely on.
+fn validate_models(path: &Path) {
+    let loaded = atrest::scan::load(&atrest::scan::ScanOptions {
+        paths: vec![path.to_path_buf()],
+        limits: atrest::read::Limits::default(),
+    });
+    for unit in &loaded.units {
+        common::assert_model_valid(unit);
+    }
 }
 
 /// (rule, outcome) -> number of findings, over every scan.

@@ -7,11 +7,8 @@ use atrest::read::{Limits, ReadOutcome, read_input};
 use atrest::scan::{collect_files, model_of};
 use std::path::PathBuf;
 
-fn validator() -> jsonschema::Validator {
-    let text =
-        std::fs::read_to_string(common::manifest_dir().join("schemas/model.schema.json")).unwrap();
-    let schema: serde_json::Value = serde_json::from_str(&text).unwrap();
-    jsonschema::draft7::new(&schema).expect("model schema compiles")
+fn validator() -> &'static jsonschema::Validator {
+    common::model_validator()
 }
 
 fn check(paths: &[PathBuf]) -> usize {
@@ -42,19 +39,13 @@ fn fixture_models_match_the_schema() {
 /// models match the schema too.
 #[test]
 fn unit_models_match_the_schema() {
-    let v = validator();
     let loaded = atrest::scan::load(&atrest::scan::ScanOptions {
         paths: vec![common::manifest_dir().join("fixtures")],
         limits: atrest::read::Limits::default(),
     });
     let mut deployments = 0;
     for unit in &loaded.units {
-        let model = serde_json::to_value(&unit.inventory).unwrap();
-        let errors: Vec<String> = v
-            .iter_errors(&model)
-            .map(|e| format!("{e} at {}", e.instance_path()))
-            .collect();
-        assert!(errors.is_empty(), "{:?}: {}", unit.files, errors.join("\n"));
+        common::assert_model_valid(unit);
         deployments += unit.inventory.deployments.len();
     }
     assert!(
