@@ -6,6 +6,7 @@
 //! [`triage`] applies suppressions, baselines and `--diff-base`, as set on the command line and
 //! in [`config`].
 
+pub mod collect;
 pub mod config;
 pub mod engine;
 pub mod model;

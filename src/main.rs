@@ -2,6 +2,7 @@
 
 mod progress;
 
+use atrest::collect::{self, CollectOptions, CollectReport};
 use atrest::config::{self, Config};
 use atrest::engine::scaffold::Scaffold;
 use atrest::engine::{PolicyOptions, PolicySet, Rule, Severity, testing};
@@ -25,7 +26,9 @@ Examples:
   atrest scan --baseline .atrest-baseline.json .   report only new findings
   atrest rules                         list the rules
   atrest rules show ATR-L001           how to fix one
-  atrest test my-policies/             run the Rego unit tests of your policies";
+  atrest test my-policies/             run the Rego unit tests of your policies
+  atrest collect --region eu-west-1    fetch the deployed state into aws-state/
+  atrest scan --aws --region eu-west-1 collect and scan in one go";
 
 #[derive(Parser)]
 #[command(
@@ -41,12 +44,15 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Scan templates for Lambda data at rest without a customer managed key
+    /// Scan templates and deployed state for Lambda data at rest without a customer managed key
     #[command(after_help = EXAMPLES)]
     Scan(Box<ScanArgs>),
+    /// Fetch the deployed state of an account (read-only calls) as AWS CLI output files
+    Collect(CollectArgs),
     /// List the rules, or show one rule's full help
     Rules(RulesArgs),
-    /// Print the resource model policies see for each input (JSON), for policy authors
+    /// Print the resource model policies see for each input (JSON), for policy authors; all
+    /// deployed-state inputs form one model
     Model {
         /// Files or directories
         #[arg(default_value = ".")]
@@ -78,6 +84,71 @@ enum PolicyAction {
         #[arg(long, value_enum, default_value = "medium")]
         severity: SeverityArg,
     },
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Service {
+    Lambda,
+    Kms,
+    Logs,
+    Xray,
+}
+
+/// Where and how to call AWS (`collect`, `scan --aws`).
+#[derive(clap::Args, Clone)]
+struct AwsArgs {
+    /// Region to collect (repeatable; default: the profile's or AWS_REGION)
+    #[arg(long = "region", value_name = "REGION")]
+    regions: Vec<String>,
+    /// Named profile of the AWS config files (default: the default credential chain)
+    #[arg(long, value_name = "NAME")]
+    profile: Option<String>,
+    /// Send the calls to this endpoint instead of AWS (an emulator such as moto)
+    #[arg(long, value_name = "URL")]
+    endpoint_url: Option<String>,
+    /// The services to collect, comma-separated
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        value_name = "LIST",
+        default_value = "lambda,kms,logs,xray"
+    )]
+    services: Vec<Service>,
+}
+
+impl AwsArgs {
+    fn options(&self, out_dir: PathBuf, progress: bool) -> CollectOptions {
+        CollectOptions {
+            regions: self.regions.clone(),
+            profile: self.profile.clone(),
+            endpoint_url: self.endpoint_url.clone(),
+            services: self
+                .services
+                .iter()
+                .map(|s| match s {
+                    Service::Lambda => collect::Service::Lambda,
+                    Service::Kms => collect::Service::Kms,
+                    Service::Logs => collect::Service::Logs,
+                    Service::Xray => collect::Service::Xray,
+                })
+                .collect(),
+            out_dir,
+            progress,
+        }
+    }
+}
+
+#[derive(clap::Args)]
+struct CollectArgs {
+    #[command(flatten)]
+    aws: AwsArgs,
+    /// Directory to write to, one subdirectory per region
+    #[arg(long, short, value_name = "DIR", default_value = "aws-state")]
+    output_dir: PathBuf,
+    /// Print only errors
+    #[arg(long, short)]
+    quiet: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -132,8 +203,8 @@ enum Color {
 
 #[derive(clap::Args)]
 struct ScanArgs {
-    /// Files or directories to scan (directories are walked, honouring .gitignore)
-    #[arg(default_value = ".")]
+    /// Files or directories to scan (directories are walked, honouring .gitignore; default: .,
+    /// or with --aws only the account)
     paths: Vec<PathBuf>,
     /// Output format
     #[arg(long, value_enum, default_value = "text")]
@@ -199,6 +270,14 @@ struct ScanArgs {
     /// Stop a rule that runs longer than this on one input (milliseconds; 0 = no limit)
     #[arg(long, value_name = "MS", default_value_t = 10_000)]
     policy_timeout: u64,
+    /// Also collect the deployed state from AWS (as `atrest collect`) and scan it
+    #[arg(long)]
+    aws: bool,
+    #[command(flatten)]
+    aws_args: AwsArgs,
+    /// With --aws: keep the collected files in DIR (default: a temporary directory)
+    #[arg(long, value_name = "DIR", requires = "aws")]
+    aws_dir: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -230,6 +309,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Scan(args) => run_scan(*args),
+        Command::Collect(args) => run_collect(args),
         Command::Rules(args) => run_rules(args),
         Command::Model { paths } => run_model(&paths),
         Command::Test(args) => run_test(args),
@@ -373,7 +453,42 @@ fn run_scan(args: ScanArgs) -> Result<ExitCode, String> {
         c.override_severities(&mut policies.rules);
     }
 
-    let (files, mut walk_errors) = files_to_scan(&args.paths, config.as_ref(), &root);
+    let mut paths = args.paths.clone();
+    if paths.is_empty() && !args.aws {
+        paths.push(PathBuf::from("."));
+    }
+    let mut collect_errors = Vec::new();
+    // Removed when the scan is reported (it outlives the rendering, which reads the files).
+    let mut temporary = None;
+    if args.aws {
+        let dir = match &args.aws_dir {
+            Some(d) => d.clone(),
+            None => {
+                let d = std::env::temp_dir().join(format!("atrest-aws-{}", std::process::id()));
+                temporary = Some(TempDir(d.clone()));
+                d
+            }
+        };
+        let progress = !args.quiet && args.output.is_none();
+        let report = collect::collect(&args.aws_args.options(dir, progress))?;
+        paths.extend(report.dirs.iter().cloned());
+        collect_errors = report
+            .errors
+            .iter()
+            .map(|e| InputError {
+                path: format!("aws:{}", e.region),
+                line: None,
+                column: None,
+                message: format!("{}: {}", e.call, e.message),
+            })
+            .collect();
+    } else if !args.aws_args.regions.is_empty()
+        || args.aws_args.profile.is_some()
+        || args.aws_args.endpoint_url.is_some()
+    {
+        return Err("--region, --profile and --endpoint-url need --aws".into());
+    }
+    let (files, mut walk_errors) = files_to_scan(&paths, config.as_ref(), &root);
     let show_progress = !args.quiet
         && std::io::stderr().is_terminal()
         && std::env::var_os("CI").is_none()
@@ -389,6 +504,7 @@ fn run_scan(args: ScanArgs) -> Result<ExitCode, String> {
         )
     });
     let mut errors: Vec<InputError> = policy_errors.into_iter().map(Into::into).collect();
+    errors.append(&mut collect_errors);
     errors.append(&mut walk_errors);
     errors.append(&mut result.errors);
     errors.sort();
@@ -443,6 +559,7 @@ fn run_scan(args: ScanArgs) -> Result<ExitCode, String> {
         }
     }
 
+    drop(temporary);
     if !result.errors.is_empty() {
         return Ok(ExitCode::from(2));
     }
@@ -505,6 +622,41 @@ fn triage_findings(
     Ok(notices)
 }
 
+/// A directory removed when dropped.
+struct TempDir(PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn run_collect(args: CollectArgs) -> Result<ExitCode, String> {
+    let report = collect::collect(&args.aws.options(args.output_dir.clone(), !args.quiet))?;
+    for e in &report.errors {
+        eprintln!("error: {e}");
+    }
+    if !args.quiet {
+        eprintln!("{}", collect_summary(&report, &args.output_dir));
+    }
+    Ok(ExitCode::from(if report.errors.is_empty() { 0 } else { 2 }))
+}
+
+fn collect_summary(report: &CollectReport, dir: &std::path::Path) -> String {
+    let failed = match report.errors.len() {
+        0 => String::new(),
+        1 => ", 1 failed".into(),
+        n => format!(", {n} failed"),
+    };
+    format!(
+        "Wrote {} files from {} calls{failed} into {}; scan them with `atrest scan {}`.",
+        report.files,
+        report.calls,
+        dir.display(),
+        dir.display()
+    )
+}
+
 fn run_rules(args: RulesArgs) -> Result<ExitCode, String> {
     let (policies, errors) = PolicySet::load(&PolicyOptions {
         builtin: true,
@@ -565,35 +717,35 @@ fn run_rules(args: RulesArgs) -> Result<ExitCode, String> {
 }
 
 fn run_model(paths: &[PathBuf]) -> Result<ExitCode, String> {
-    let root = scan::scan_root();
-    let (files, mut errors) = scan::collect_files(paths);
-    let mut models = Vec::new();
-    for file in files {
-        let shown = scan::display_path(&file, &root);
-        match atrest::read::read_input(&file, &Limits::default()) {
-            atrest::read::ReadOutcome::Input(input) => {
-                let model = scan::model_of(&shown.as_str().into(), &input);
-                models.push(serde_json::json!({
-                    "file": shown,
-                    "kind": input.kind.name(),
-                    "model": model,
-                }));
-            }
-            atrest::read::ReadOutcome::Skipped => {}
-            atrest::read::ReadOutcome::Failed(e) => errors.push(InputError {
-                path: shown,
-                line: e.line,
-                column: e.column,
-                message: e.message,
-            }),
-        }
-    }
+    let loaded = scan::load(&ScanOptions {
+        paths: paths.to_vec(),
+        limits: Limits::default(),
+    });
+    // One entry per evaluation unit: a template, or all deployed-state inputs together.
+    let models: Vec<serde_json::Value> = loaded
+        .units
+        .iter()
+        .map(|unit| {
+            let kinds: std::collections::BTreeSet<&str> = unit
+                .files
+                .iter()
+                .filter_map(|f| loaded.scanned.iter().find(|(p, _)| p == &**f))
+                .map(|(_, kind)| kind.name())
+                .collect();
+            serde_json::json!({
+                "file": unit.files.first().map(|f| f.to_string()),
+                "files": unit.files.iter().map(|f| f.to_string()).collect::<Vec<_>>(),
+                "kind": kinds.into_iter().collect::<Vec<_>>().join(","),
+                "model": unit.inventory,
+            })
+        })
+        .collect();
     let text = serde_json::to_string_pretty(&models).map_err(|e| e.to_string())?;
     let _ = writeln!(std::io::stdout().lock(), "{text}");
-    for e in &errors {
+    for e in &loaded.errors {
         eprintln!("error: {e}");
     }
-    Ok(ExitCode::from(if errors.is_empty() { 0 } else { 2 }))
+    Ok(ExitCode::from(if loaded.errors.is_empty() { 0 } else { 2 }))
 }
 
 fn run_test(args: TestArgs) -> Result<ExitCode, String> {

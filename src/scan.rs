@@ -2,7 +2,7 @@
 //! in parallel, and collect findings and errors in a deterministic order.
 
 use crate::engine::{Finding, PolicyError, PolicySet};
-use crate::model::{FileId, Inventory, cfn};
+use crate::model::{FileId, Inventory, api, cfn, drift};
 use crate::read::{Input, InputKind, Limits, ReadError, ReadOutcome, read_input};
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
@@ -137,32 +137,60 @@ pub fn collect_files(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<InputError>) {
 }
 
 /// One evaluation: the inventory built from one or more inputs. A CloudFormation template is
-/// a unit of its own; inputs that describe one system together are grouped into one unit.
+/// a unit of its own; inputs that describe one system together are grouped into one unit: all
+/// AWS API inputs of a scan are one unit, the deployed state of the account(s) they come from.
 pub struct Unit {
     pub inventory: Inventory,
     /// The files the inventory came from; findings without a location name the first.
     pub files: Vec<FileId>,
 }
 
-/// The model of one input.
+/// The model of one input on its own (an AWS API input without the others of its scan).
 pub fn model_of(file: &FileId, input: &Input) -> Inventory {
     match input.kind {
         InputKind::CloudFormation { sam } => cfn::inventory(file, &input.root, sam),
+        InputKind::AwsApi(_) => api::inventory(&[(file.clone(), input)]),
     }
 }
 
-/// Groups read inputs into evaluation units.
-fn units(inputs: Vec<(FileId, Input)>) -> Vec<Unit> {
-    inputs
+/// Groups read inputs into evaluation units: each template alone, every AWS API input
+/// together. Functions both describe are then paired ([`drift::correlate`]), so the deployed
+/// state's unit can report where it differs from a template.
+pub fn units(inputs: Vec<(FileId, Input)>) -> Vec<Unit> {
+    let (deployed, templates): (Vec<_>, Vec<_>) = inputs
+        .into_iter()
+        .partition(|(_, input)| matches!(input.kind, InputKind::AwsApi(_)));
+    let mut units: Vec<Unit> = templates
         .into_iter()
         .map(|(file, input)| Unit {
             inventory: model_of(&file, &input),
             files: vec![file],
         })
-        .collect()
+        .collect();
+    if !deployed.is_empty() {
+        let refs: Vec<(FileId, &Input)> = deployed.iter().map(|(f, i)| (f.clone(), i)).collect();
+        let mut inventory = api::inventory(&refs);
+        let others: Vec<&Inventory> = units.iter().map(|u| &u.inventory).collect();
+        drift::correlate(&mut inventory, &others);
+        units.push(Unit {
+            inventory,
+            files: deployed.into_iter().map(|(f, _)| f).collect(),
+        });
+    }
+    units
 }
 
-pub fn scan(opts: &ScanOptions, policies: &PolicySet) -> ScanResult {
+/// The inputs under the given paths, read, modelled and grouped into evaluation units.
+pub struct Loaded {
+    pub units: Vec<Unit>,
+    /// Inputs understood, by kind.
+    pub scanned: Vec<(String, InputKind)>,
+    pub skipped: usize,
+    pub errors: Vec<InputError>,
+}
+
+/// Walks, reads and models: everything before the policies.
+pub fn load(opts: &ScanOptions) -> Loaded {
     let root = scan_root();
     let (files, mut errors) = collect_files(&opts.paths);
     let reads: Vec<(FileId, ReadOutcome)> = files
@@ -173,12 +201,12 @@ pub fn scan(opts: &ScanOptions, policies: &PolicySet) -> ScanResult {
             (shown, outcome)
         })
         .collect();
-
-    let mut out = ScanResult::default();
+    let mut scanned = Vec::new();
+    let mut skipped = 0;
     let mut inputs = Vec::new();
     for (file, outcome) in reads {
         match outcome {
-            ReadOutcome::Skipped => out.skipped += 1,
+            ReadOutcome::Skipped => skipped += 1,
             ReadOutcome::Failed(e) => errors.push(InputError::read(&file, e)),
             ReadOutcome::Input(mut input) => {
                 errors.extend(
@@ -186,13 +214,31 @@ pub fn scan(opts: &ScanOptions, policies: &PolicySet) -> ScanResult {
                         .into_iter()
                         .map(|e| InputError::read(&file, e)),
                 );
-                out.scanned.push((file.to_string(), input.kind));
+                scanned.push((file.to_string(), input.kind));
                 inputs.push((file, input));
             }
         }
     }
+    Loaded {
+        units: units(inputs),
+        scanned,
+        skipped,
+        errors,
+    }
+}
 
-    let units = units(inputs);
+pub fn scan(opts: &ScanOptions, policies: &PolicySet) -> ScanResult {
+    let Loaded {
+        units,
+        scanned,
+        skipped,
+        mut errors,
+    } = load(opts);
+    let mut out = ScanResult {
+        scanned,
+        skipped,
+        ..ScanResult::default()
+    };
     let evaluated: Vec<(Vec<Finding>, Vec<String>)> = units
         .par_iter()
         .map_init(

@@ -306,3 +306,85 @@ fn output_does_not_depend_on_thread_count() {
     assert!(!one.is_empty());
     assert_eq!(one, run("4"));
 }
+
+/// `aws lambda list-functions > functions.json` and `atrest scan .`: the deployed state is read
+/// like a template, with the CLI fix; a file of that shape with wrong types is an input error
+/// naming the JSON path and line.
+#[test]
+fn aws_cli_output_is_scanned_and_its_type_errors_are_named() {
+    let functions = r#"{
+    "Functions": [
+        {
+            "FunctionName": "orders-api",
+            "FunctionArn": "arn:aws:lambda:eu-west-1:111122223333:function:orders-api",
+            "Environment": {
+                "Variables": {
+                    "TABLE_NAME": "orders"
+                }
+            }
+        }
+    ]
+}
+"#;
+    let broken = r#"{
+    "Functions": [
+        {"FunctionName": "a", "FunctionArn": "arn:aws:lambda:eu-west-1:1:function:a"},
+        {"FunctionName": 42, "FunctionArn": "arn:aws:lambda:eu-west-1:1:function:b"}
+    ]
+}
+"#;
+    let dir = project(&[("functions.json", functions)]);
+    let out = atrest(dir.path())
+        .args(["scan", "--rule", "ATR-L001"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    assert!(
+        text.contains("functions.json:6:13 ATR-L001 medium: Function orders-api has environment variables but KMSKeyArn is not set"),
+        "{text}"
+    );
+    assert!(
+        text.contains("= fix (cli): aws lambda update-function-configuration"),
+        "{text}"
+    );
+
+    let dir = project(&[("functions.json", functions), ("more.json", broken)]);
+    let out = atrest(dir.path()).args(["scan"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let text = stdout(&out);
+    assert!(
+        text.contains(
+            "error: more.json:4:26: $.Functions[1].FunctionName: 42 is not of type \"string\" (read as `aws lambda list-functions` output)"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("functions.json:6:13 ATR-L001"), "{text}");
+}
+
+#[test]
+fn aws_options_need_aws() {
+    let dir = project(&[("t.yaml", PASSING)]);
+    let out = atrest(dir.path())
+        .args(["scan", "--region", "eu-west-1"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("need --aws"));
+}
+
+/// Without the `aws` feature, `collect` says how to get it instead of failing obscurely.
+#[cfg(not(feature = "aws"))]
+#[test]
+fn collect_without_the_aws_feature_says_how_to_build_it() {
+    let dir = project(&[]);
+    for args in [
+        &["collect", "--region", "eu-west-1"][..],
+        &["scan", "--aws", "--region", "eu-west-1"][..],
+    ] {
+        let out = atrest(dir.path()).args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("--features aws"), "{stderr}");
+    }
+}

@@ -7,11 +7,8 @@ use atrest::read::{Limits, ReadOutcome, read_input};
 use atrest::scan::{collect_files, model_of};
 use std::path::PathBuf;
 
-fn validator() -> jsonschema::Validator {
-    let text =
-        std::fs::read_to_string(common::manifest_dir().join("schemas/model.schema.json")).unwrap();
-    let schema: serde_json::Value = serde_json::from_str(&text).unwrap();
-    jsonschema::draft7::new(&schema).expect("model schema compiles")
+fn validator() -> &'static jsonschema::Validator {
+    common::model_validator()
 }
 
 fn check(paths: &[PathBuf]) -> usize {
@@ -36,6 +33,25 @@ fn check(paths: &[PathBuf]) -> usize {
 #[test]
 fn fixture_models_match_the_schema() {
     assert!(check(&[common::manifest_dir().join("fixtures")]) > 10);
+}
+
+/// Deployed-state inputs are modelled together, with the template/deployed pairs: those unit
+/// models match the schema too.
+#[test]
+fn unit_models_match_the_schema() {
+    let loaded = atrest::scan::load(&atrest::scan::ScanOptions {
+        paths: vec![common::manifest_dir().join("fixtures")],
+        limits: atrest::read::Limits::default(),
+    });
+    let mut deployments = 0;
+    for unit in &loaded.units {
+        common::assert_model_valid(unit);
+        deployments += unit.inventory.deployments.len();
+    }
+    assert!(
+        deployments > 0,
+        "the fixtures pair templates with deployed functions"
+    );
 }
 
 #[test]

@@ -35,7 +35,14 @@ symmetric(k) if not k.key_spec
 
 symmetric(k) if k.key_spec == "SYMMETRIC_DEFAULT"
 
-users(k) := concat(", ", k.used_by)
+# The names of the functions and mappings a key protects (ids are ARNs in deployed state),
+# indexed once; an id with no named object is shown as it is.
+names := object.union(
+	{f.id: f.logical_id | some f in input.functions},
+	{m.id: m.logical_id | some m in input.event_source_mappings},
+)
+
+users(k) := concat(", ", [object.get(names, u, u) | some u in k.used_by])
 
 deny contains finding if {
 	some k in input.kms_keys
@@ -60,7 +67,7 @@ deny contains finding if {
 		"resource": k.id,
 		"property": "rotation_enabled",
 		"outcome": "unknown",
-		"message": sprintf("KMS key %s protects Lambda data (%s) and whether its rotation is enabled cannot be resolved statically.", [k.logical_id, users(k)]),
+		"message": sprintf("KMS key %s protects Lambda data (%s) and whether its rotation is enabled is not known from the input.", [k.logical_id, users(k)]),
 	}
 }
 

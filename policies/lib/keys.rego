@@ -26,6 +26,6 @@ why_not(ref) := sprintf("the key is AWS managed (%s)", [chain(ref)]) if {
 	ref.state == "aws_managed"
 }
 
-why_not(ref) := sprintf("the key cannot be resolved statically (%s)", [chain(ref)]) if {
+why_not(ref) := sprintf("the key cannot be resolved from the input (%s)", [chain(ref)]) if {
 	ref.state == "unknown"
 }

@@ -6,6 +6,7 @@
 //! Anything else is unknown, never guessed.
 
 use super::keys::{KeyRef, KeyState, is_aws_managed_alias};
+use super::policy;
 use super::{
     Durable, EnvVar, Environment, EventSourceMapping, FileId, FilterCriteria, Function, Inventory,
     KmsAlias, KmsKey, Loc, Locations, LogGroup, Origin, PolicyStatement, RoleRef, Tri, ValueSource,
@@ -702,85 +703,21 @@ impl<'a> Template<'a> {
 
     /// A key policy's statements, normalised; `None` when the policy cannot be read statically.
     fn policy_statements(&self, policy: &Node) -> Option<Vec<PolicyStatement>> {
-        let parsed;
-        let policy = match &policy.value {
-            Value::String(text) => {
-                parsed = crate::read::json::parse(text, &crate::read::Limits::default()).ok()?;
-                &parsed.root
-            }
-            _ if policy.intrinsic().is_some() => return None,
-            _ => policy,
-        };
-        let statements = policy.get("Statement")?;
-        let list: Vec<&Node> = match &statements.value {
-            Value::Seq(items) => items.iter().collect(),
-            Value::Map(_) if statements.intrinsic().is_none() => vec![statements],
-            _ => return None,
-        };
-        let strings = |node: Option<&Node>, refs: &mut Vec<String>| -> Vec<String> {
-            let items: Vec<&Node> = match node {
-                None => Vec::new(),
-                Some(n) if matches!(n.value, Value::Seq(_)) => n.items().iter().collect(),
-                Some(n) => vec![n],
-            };
-            items
-                .into_iter()
-                .map(|n| match self.resolve(n, &mut Vec::new(), 0) {
-                    Resolved::Text { text, refs: r, .. } => {
-                        refs.extend(r);
-                        text
-                    }
-                    Resolved::Resource { logical_id } => {
-                        let text = format!("${{{logical_id}.Arn}}");
-                        refs.push(logical_id);
-                        text
-                    }
-                    _ => "${?}".to_owned(),
-                })
-                .collect()
-        };
-        let mut out = Vec::new();
-        for st in list {
-            let mut refs = Vec::new();
-            let principal = st.get("Principal");
-            let any_principal = principal.is_some_and(|p| {
-                p.as_str() == Some("*") || p.get("AWS").and_then(Node::as_str) == Some("*")
-            });
-            let aws_principals = strings(principal.and_then(|p| p.get("AWS")), &mut refs);
-            let service_principals =
-                strings(principal.and_then(|p| p.get("Service")), &mut Vec::new());
-            let actions = strings(st.get("Action"), &mut Vec::new());
-            let condition_keys = st
-                .get("Condition")
-                .map(|c| {
-                    c.entries()
-                        .iter()
-                        .flat_map(|op| {
-                            op.value
-                                .entries()
-                                .iter()
-                                .map(|k| k.key.to_ascii_lowercase())
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
-            refs.sort();
-            refs.dedup();
-            out.push(PolicyStatement {
-                sid: st.get("Sid").and_then(Node::scalar_text),
-                effect: st
-                    .get("Effect")
-                    .and_then(Node::scalar_text)
-                    .unwrap_or_default(),
-                any_principal,
-                aws_principals,
-                service_principals,
-                principal_resources: refs,
-                actions,
-                condition_keys,
-            });
-        }
-        Some(out)
+        policy::statements(
+            policy,
+            &|n: &Node, refs: &mut Vec<String>| match self.resolve(n, &mut Vec::new(), 0) {
+                Resolved::Text { text, refs: r, .. } => {
+                    refs.extend(r);
+                    text
+                }
+                Resolved::Resource { logical_id } => {
+                    let text = format!("${{{logical_id}.Arn}}");
+                    refs.push(logical_id);
+                    text
+                }
+                _ => "${?}".to_owned(),
+            },
+        )
     }
 
     // ---- resources ------------------------------------------------------------------------
@@ -1003,24 +940,7 @@ impl<'a> Template<'a> {
         match node.get("Filters") {
             None => (FilterCriteria::Absent, Vec::new()),
             Some(f) if f.intrinsic().is_some() => (FilterCriteria::Unknown, Vec::new()),
-            Some(f) => {
-                let patterns: Vec<String> = f
-                    .items()
-                    .iter()
-                    .map(|item| match item.get("Pattern") {
-                        Some(p) => p
-                            .as_str()
-                            .map(str::to_owned)
-                            .unwrap_or_else(|| p.to_json().to_string()),
-                        None => item.to_json().to_string(),
-                    })
-                    .collect();
-                if patterns.is_empty() {
-                    (FilterCriteria::Absent, patterns)
-                } else {
-                    (FilterCriteria::Present, patterns)
-                }
-            }
+            Some(f) => FilterCriteria::of_filters(f.items()),
         }
     }
 

@@ -5,8 +5,11 @@
 //!
 //! The JSON Schema of what policies see is `schemas/model.schema.json`.
 
+pub mod api;
 pub mod cfn;
+pub mod drift;
 pub mod keys;
+pub mod policy;
 
 use crate::read::Span;
 use serde::Serialize;
@@ -48,12 +51,19 @@ impl Serialize for Tri {
     }
 }
 
+impl From<bool> for Tri {
+    fn from(b: bool) -> Self {
+        if b { Tri::Yes } else { Tri::No }
+    }
+}
+
 /// What every model object shares: who it is and where it came from.
 #[derive(Debug, Clone, Serialize)]
 pub struct Origin {
     /// Unique within one inventory; findings name objects by it.
     pub id: String,
-    /// `cloudformation` or `sam` (later: `terraform`, `aws-api`): for messages only.
+    /// `cloudformation`, `sam` or `aws-api` (deployed state; later: `terraform`): for messages
+    /// only.
     pub source: &'static str,
     /// The resource's name where the source gives one (logical ID, Terraform address, ARN).
     pub logical_id: String,
@@ -184,6 +194,27 @@ pub enum FilterCriteria {
     Unknown,
 }
 
+impl FilterCriteria {
+    /// The criteria of a list of `{"Pattern": "..."}` filters, with each pattern as text.
+    pub fn of_filters(filters: &[crate::read::Node]) -> (FilterCriteria, Vec<String>) {
+        let patterns: Vec<String> = filters
+            .iter()
+            .map(|item| match item.get("Pattern") {
+                Some(p) => p
+                    .as_str()
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| p.to_json().to_string()),
+                None => item.to_json().to_string(),
+            })
+            .collect();
+        if patterns.is_empty() {
+            (FilterCriteria::Absent, patterns)
+        } else {
+            (FilterCriteria::Present, patterns)
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct EventSourceMapping {
     #[serde(flatten)]
@@ -247,6 +278,43 @@ pub struct LogGroup {
     pub kms_key: KeyRef,
 }
 
+/// A function that a template declares and the deployed state (AWS API input) also shows: for
+/// each of its keys, what each side says. Made by [`drift::correlate`]; ATR-L011 reads it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Deployment {
+    /// `source` is `aws-api`; locations are the deployed function's.
+    #[serde(flatten)]
+    pub origin: Origin,
+    /// Id of the deployed function in `functions`.
+    pub function: String,
+    pub template: TemplateFunction,
+    pub keys: Vec<KeyPair>,
+}
+
+/// The template side of a [`Deployment`].
+#[derive(Debug, Clone, Serialize)]
+pub struct TemplateFunction {
+    /// `cloudformation`, `sam`, `terraform`.
+    pub source: &'static str,
+    pub logical_id: String,
+    pub file: String,
+}
+
+/// One key of a function, as the template and the deployed state give it.
+#[derive(Debug, Clone, Serialize)]
+pub struct KeyPair {
+    /// The function's property: `kms_key`, `code_kms_key` or `durable.kms_key`.
+    pub property: String,
+    pub template: KeyRef,
+    /// `file:line:column` of the template's setting, or of the function where it is not written.
+    pub template_at: String,
+    pub deployed: KeyRef,
+    /// Whether both are the same key: `false` when one side is a customer managed key and the
+    /// other is not, or when they name different customer managed keys; `unknown` where either
+    /// side cannot be resolved to a key id.
+    pub same: Tri,
+}
+
 /// Everything one input describes, in the shape policies read as `input`.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Inventory {
@@ -257,6 +325,9 @@ pub struct Inventory {
     pub log_groups: Vec<LogGroup>,
     /// Account-level X-Ray encryption settings; empty where the input cannot show them.
     pub xray_encryption: Vec<XrayEncryption>,
+    /// Functions both a template and the deployed state describe (only in the inventory of the
+    /// deployed state).
+    pub deployments: Vec<Deployment>,
 }
 
 impl Inventory {
@@ -268,7 +339,8 @@ impl Inventory {
         let a = self.kms_aliases.iter().map(|x| &x.origin);
         let l = self.log_groups.iter().map(|x| &x.origin);
         let x = self.xray_encryption.iter().map(|x| &x.origin);
-        f.chain(e).chain(k).chain(a).chain(l).chain(x)
+        let d = self.deployments.iter().map(|x| &x.origin);
+        f.chain(e).chain(k).chain(a).chain(l).chain(x).chain(d)
     }
 
     /// Records the relations policies read from both ends: on each key, which functions and
@@ -317,6 +389,7 @@ impl Inventory {
             && self.kms_aliases.is_empty()
             && self.log_groups.is_empty()
             && self.xray_encryption.is_empty()
+            && self.deployments.is_empty()
     }
 }
 

@@ -1,5 +1,6 @@
 //! Decide what a file is from its content, not only its name, and parse it.
 
+use super::aws::{self, ApiShape};
 use super::{Limits, Node, ReadError, json, text, yaml};
 use std::path::Path;
 
@@ -13,6 +14,8 @@ pub enum SyntaxKind {
 pub enum InputKind {
     /// A CloudFormation template; `sam` when it uses the Serverless transform.
     CloudFormation { sam: bool },
+    /// Deployed state: AWS CLI/API output or an AWS Config file, of one shape.
+    AwsApi(ApiShape),
 }
 
 impl InputKind {
@@ -20,6 +23,7 @@ impl InputKind {
         match self {
             InputKind::CloudFormation { sam: true } => "sam",
             InputKind::CloudFormation { sam: false } => "cloudformation",
+            InputKind::AwsApi(_) => "aws-api",
         }
     }
 }
@@ -103,7 +107,29 @@ pub fn read_input(path: &Path, limits: &Limits) -> ReadOutcome {
         Ok(b) => b,
         Err(e) => return ReadOutcome::Failed(ReadError::whole_file(format!("cannot read: {e}"))),
     };
-    classify(&bytes, hint, limits)
+    match classify(&bytes, hint, limits) {
+        ReadOutcome::Input(input) => with_subject(input, path),
+        other => other,
+    }
+}
+
+/// `get-key-rotation-status` and `get-key-policy` output need to say which key they are about:
+/// in the output or, where the output does not name it, in the file name.
+fn with_subject(input: Input, path: &Path) -> ReadOutcome {
+    let InputKind::AwsApi(shape) = input.kind else {
+        return ReadOutcome::Input(input);
+    };
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
+    if shape.needs_subject() && aws::subject_key(&input.root, name).is_none() {
+        return ReadOutcome::Failed(ReadError::whole_file(format!(
+            "`{}` output that does not say which key it is about: put the key id in the file name (e.g. kms-get-key-policy-1234abcd-12ab-34cd-56ef-1234567890ab.json, as `atrest collect` names it)",
+            shape.command()
+        )));
+    }
+    ReadOutcome::Input(input)
 }
 
 /// Parses bytes and decides whether they are an input we understand. The name hint decides
@@ -139,7 +165,7 @@ pub fn classify(bytes: &[u8], hint: NameHint, limits: &Limits) -> ReadOutcome {
             yaml::parse(&text, limits).map(|p| (p.root, p.problems, p.documents)),
         )
     };
-    let (root, problems, documents) = match parsed {
+    let (mut root, problems, documents) = match parsed {
         Ok(p) => p,
         // A syntax error is ours to report only when the file looks like something we read.
         Err(e) if hint == NameHint::Template || mentions_template(&text) => {
@@ -147,15 +173,29 @@ pub fn classify(bytes: &[u8], hint: NameHint, limits: &Limits) -> ReadOutcome {
         }
         Err(_) => return ReadOutcome::Skipped,
     };
-    match template_kind(&root) {
-        Some(kind) if documents <= 1 => ReadOutcome::Input(Input {
-            kind,
-            syntax,
-            root,
-            problems,
-        }),
-        _ => ReadOutcome::Skipped,
+    if documents > 1 {
+        return ReadOutcome::Skipped;
     }
+    let kind = match template_kind(&root) {
+        Some(kind) => kind,
+        None => match aws::detect(&root) {
+            Some(shape) => {
+                let checked =
+                    aws::normalise(shape, &mut root).and_then(|()| aws::validate(shape, &root));
+                if let Err(e) = checked {
+                    return ReadOutcome::Failed(e);
+                }
+                InputKind::AwsApi(shape)
+            }
+            None => return ReadOutcome::Skipped,
+        },
+    };
+    ReadOutcome::Input(Input {
+        kind,
+        syntax,
+        root,
+        problems,
+    })
 }
 
 /// Cheap textual sniff: could this text be a CloudFormation template?

@@ -1,12 +1,14 @@
 //! Read: find input files, detect what each one is, and parse it into a tree that remembers where
 //! every key and value came from. Nothing here knows about rules or reports.
 
+pub mod aws;
 pub mod detect;
 pub mod json;
 pub mod text;
 pub mod tree;
 pub mod yaml;
 
+pub use aws::ApiShape;
 pub use detect::{Input, InputKind, NameHint, ReadOutcome, SyntaxKind, read_input};
 pub use tree::{Entry, Node, Pos, Span, Value};
 

@@ -134,8 +134,9 @@ pub fn fingerprint(f: &FileFinding, rule: &Rule) -> String {
     format!("{h:016x}")
 }
 
-/// The fix for the finding's source format, else any.
+/// The fix for the finding's source format, else any. Deployed state is fixed with the CLI.
 pub fn remediation<'r>(rule: &'r Rule, source: &str) -> Option<(&'r str, &'r str)> {
+    let source = if source == "aws-api" { "cli" } else { source };
     rule.remediation
         .get_key_value(source)
         .or_else(|| rule.remediation.iter().next())

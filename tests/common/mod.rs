@@ -64,6 +64,27 @@ pub fn assert_valid_sarif(text: &str) {
     );
 }
 
+/// The JSON Schema of the model policies read.
+pub fn model_validator() -> &'static jsonschema::Validator {
+    static V: OnceLock<jsonschema::Validator> = OnceLock::new();
+    V.get_or_init(|| {
+        let text = std::fs::read_to_string(manifest_dir().join("schemas/model.schema.json"))
+            .expect("the model schema");
+        let schema: serde_json::Value = serde_json::from_str(&text).unwrap();
+        jsonschema::draft7::new(&schema).expect("model schema compiles")
+    })
+}
+
+/// Fails the test unless a unit's model matches `schemas/model.schema.json`.
+pub fn assert_model_valid(unit: &atrest::scan::Unit) {
+    let model = serde_json::to_value(&unit.inventory).unwrap();
+    let errors: Vec<String> = model_validator()
+        .iter_errors(&model)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{:?}: {}", unit.files, errors.join("\n"));
+}
+
 /// `../shared/corpus`, or `None` (with a message) where this checkout has no shared folder.
 pub fn shared_corpus(sub: &str) -> Option<PathBuf> {
     let dir = manifest_dir().join("../shared/corpus").join(sub);
@@ -114,4 +135,27 @@ pub fn git(dir: &Path, args: &[&str]) {
 
 pub fn rel(path: &Path) -> String {
     scan::display_path(path, &scan::scan_root())
+}
+
+pub fn outcome_name(o: atrest::engine::Outcome) -> &'static str {
+    match o {
+        atrest::engine::Outcome::Fail => "fail",
+        atrest::engine::Outcome::Unknown => "unknown",
+    }
+}
+
+/// (rule, resource logical id, outcome) of every finding.
+pub fn fired(result: &ScanResult) -> std::collections::BTreeSet<(String, String, &'static str)> {
+    let rules = &builtin().rules;
+    result
+        .findings
+        .iter()
+        .map(|f| {
+            (
+                rules[f.finding.rule].id.clone(),
+                f.finding.logical_id.clone(),
+                outcome_name(f.finding.outcome),
+            )
+        })
+        .collect()
 }
