@@ -16,6 +16,7 @@ Examples:
   atrest scan --format sarif --output atrest.sarif .
   atrest scan --fail-on medium --skip-rule ATR-L005 .
   atrest scan --policy my-policies/ .  add your own Rego rules
+  atrest scan --tf-vars prod.tfvars infra/   Terraform with variable values
   atrest rules                         list the rules
   atrest rules show ATR-L001           how to fix one";
 
@@ -38,11 +39,14 @@ enum Command {
     Scan(ScanArgs),
     /// List the rules, or show one rule's full help
     Rules(RulesArgs),
-    /// Print the resource model policies see for each input (JSON), for policy authors
+    /// Print the resource model policies see for each unit (JSON), for policy authors
     Model {
         /// Files or directories
         #[arg(default_value = ".")]
         paths: Vec<PathBuf>,
+        /// Terraform variable file for every root module (repeatable)
+        #[arg(long = "tf-vars", value_name = "FILE")]
+        tf_vars: Vec<PathBuf>,
     },
 }
 
@@ -104,6 +108,10 @@ struct ScanArgs {
     /// Colour the text output
     #[arg(long, value_enum, default_value = "auto")]
     color: Color,
+    /// Terraform variable file (`*.tfvars`, `*.tfvars.json`) for every root module, read after
+    /// `terraform.tfvars` and `*.auto.tfvars` as Terraform does (repeatable; later files win)
+    #[arg(long = "tf-vars", value_name = "FILE")]
+    tf_vars: Vec<PathBuf>,
     /// Worker threads (default: one per core)
     #[arg(long, short, value_name = "N")]
     jobs: Option<usize>,
@@ -129,7 +137,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Scan(args) => run_scan(args),
         Command::Rules(args) => run_rules(args),
-        Command::Model { paths } => run_model(&paths),
+        Command::Model { paths, tf_vars } => run_model(paths, tf_vars),
     };
     match result {
         Ok(code) => code,
@@ -162,6 +170,7 @@ fn run_scan(args: ScanArgs) -> Result<ExitCode, String> {
         &ScanOptions {
             paths: args.paths.clone(),
             limits: Limits::default(),
+            tf_vars: args.tf_vars.clone(),
         },
         &policies,
     );
@@ -281,34 +290,30 @@ fn run_rules(args: RulesArgs) -> Result<ExitCode, String> {
     Ok(ExitCode::from(if errors.is_empty() { 0 } else { 2 }))
 }
 
-fn run_model(paths: &[PathBuf]) -> Result<ExitCode, String> {
-    let root = scan::scan_root();
-    let (files, mut errors) = scan::collect_files(paths);
-    let mut models = Vec::new();
-    for file in files {
-        let shown = scan::display_path(&file, &root);
-        match atrest::read::read_input(&file, &Limits::default()) {
-            atrest::read::ReadOutcome::Input(input) => {
-                let model = scan::model_of(&shown.as_str().into(), &input);
-                models.push(serde_json::json!({
-                    "file": shown,
-                    "kind": input.kind.name(),
-                    "model": model,
-                }));
-            }
-            atrest::read::ReadOutcome::Skipped => {}
-            atrest::read::ReadOutcome::Failed(e) => errors.push(InputError {
-                path: shown,
-                line: e.line,
-                column: e.column,
-                message: e.message,
-            }),
-        }
-    }
+fn run_model(paths: Vec<PathBuf>, tf_vars: Vec<PathBuf>) -> Result<ExitCode, String> {
+    let loaded = scan::load(&ScanOptions {
+        paths,
+        limits: Limits::default(),
+        tf_vars,
+    });
+    let models: Vec<serde_json::Value> = loaded
+        .units
+        .iter()
+        .map(|u| {
+            serde_json::json!({
+                "files": u.files.iter().map(|f| f.to_string()).collect::<Vec<_>>(),
+                "kind": u.kind.name(),
+                "model": u.inventory,
+            })
+        })
+        .collect();
     let text = serde_json::to_string_pretty(&models).map_err(|e| e.to_string())?;
     let _ = writeln!(std::io::stdout().lock(), "{text}");
-    for e in &errors {
+    for e in &loaded.notes {
+        eprintln!("note: {e}");
+    }
+    for e in &loaded.errors {
         eprintln!("error: {e}");
     }
-    Ok(ExitCode::from(if errors.is_empty() { 0 } else { 2 }))
+    Ok(ExitCode::from(if loaded.errors.is_empty() { 0 } else { 2 }))
 }

@@ -3,13 +3,18 @@
 
 use crate::engine::{Finding, PolicyError, PolicySet};
 use crate::model::{FileId, Inventory, cfn};
-use crate::read::{Input, InputKind, Limits, ReadError, ReadOutcome, read_input};
+use crate::read::{InputKind, Limits, ReadError, ReadOutcome, read_input};
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
+
+mod terraform;
 
 pub struct ScanOptions {
     pub paths: Vec<PathBuf>,
     pub limits: Limits,
+    /// Variable files for every Terraform root module (`--tf-vars`), after the ones Terraform
+    /// loads by itself (`terraform.tfvars`, `*.auto.tfvars`).
+    pub tf_vars: Vec<PathBuf>,
 }
 
 /// A finding with the file it is in.
@@ -40,6 +45,15 @@ impl std::fmt::Display for InputError {
 }
 
 impl InputError {
+    pub(crate) fn at(path: &str, span: Option<crate::read::Span>, message: String) -> Self {
+        InputError {
+            path: path.to_owned(),
+            line: span.map(|s| s.start.line),
+            column: span.map(|s| s.start.col),
+            message,
+        }
+    }
+
     fn read(path: &str, e: ReadError) -> Self {
         InputError {
             path: path.to_owned(),
@@ -69,6 +83,8 @@ pub struct ScanResult {
     pub skipped: usize,
     pub findings: Vec<FileFinding>,
     pub errors: Vec<InputError>,
+    /// What was not read, and why, where that is no defect (a remote Terraform module).
+    pub notes: Vec<InputError>,
 }
 
 /// The directory paths are shown relative to, and SARIF's `%SRCROOT%`.
@@ -134,63 +150,81 @@ pub fn collect_files(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<InputError>) {
     (files, errors)
 }
 
-/// One evaluation: the inventory built from one or more inputs. A CloudFormation template is
-/// a unit of its own; inputs that describe one system together are grouped into one unit.
+/// One evaluation: the inventory built from one or more inputs. A CloudFormation template or a
+/// Terraform plan is a unit of its own; a Terraform root module (the `.tf` files of one
+/// directory, with the local modules it calls) is one unit.
 pub struct Unit {
+    pub kind: InputKind,
     pub inventory: Inventory,
     /// The files the inventory came from; findings without a location name the first.
     pub files: Vec<FileId>,
 }
 
-/// The model of one input.
-pub fn model_of(file: &FileId, input: &Input) -> Inventory {
-    match input.kind {
-        InputKind::CloudFormation { sam } => cfn::inventory(file, &input.root, sam),
-    }
+/// Everything read and modelled, before any policy runs.
+#[derive(Default)]
+pub struct Loaded {
+    pub units: Vec<Unit>,
+    pub scanned: Vec<(String, InputKind)>,
+    pub skipped: usize,
+    pub errors: Vec<InputError>,
+    pub notes: Vec<InputError>,
 }
 
-/// Groups read inputs into evaluation units.
-fn units(inputs: Vec<(FileId, Input)>) -> Vec<Unit> {
-    inputs
-        .into_iter()
-        .map(|(file, input)| Unit {
-            inventory: model_of(&file, &input),
-            files: vec![file],
-        })
-        .collect()
-}
-
-pub fn scan(opts: &ScanOptions, policies: &PolicySet) -> ScanResult {
+/// Reads every input under the paths and groups them into modelled units.
+pub fn load(opts: &ScanOptions) -> Loaded {
     let root = scan_root();
-    let (files, mut errors) = collect_files(&opts.paths);
-    let reads: Vec<(FileId, ReadOutcome)> = files
+    let (files, errors) = collect_files(&opts.paths);
+    let reads: Vec<(FileId, PathBuf, ReadOutcome)> = files
         .par_iter()
         .map(|file| {
             let shown: FileId = display_path(file, &root).into();
             let outcome = read_input(file, &opts.limits);
-            (shown, outcome)
+            (shown, file.clone(), outcome)
         })
         .collect();
 
-    let mut out = ScanResult::default();
-    let mut inputs = Vec::new();
-    for (file, outcome) in reads {
+    let mut out = Loaded {
+        errors,
+        ..Loaded::default()
+    };
+    let mut tf = terraform::Inputs::default();
+    for (file, path, outcome) in reads {
         match outcome {
             ReadOutcome::Skipped => out.skipped += 1,
-            ReadOutcome::Failed(e) => errors.push(InputError::read(&file, e)),
+            ReadOutcome::Failed(e) => out.errors.push(InputError::read(&file, e)),
             ReadOutcome::Input(mut input) => {
-                errors.extend(
+                out.errors.extend(
                     std::mem::take(&mut input.problems)
                         .into_iter()
                         .map(|e| InputError::read(&file, e)),
                 );
                 out.scanned.push((file.to_string(), input.kind));
-                inputs.push((file, input));
+                match input.kind {
+                    InputKind::CloudFormation { sam } => out.units.push(Unit {
+                        kind: input.kind,
+                        inventory: cfn::inventory(&file, &input.root, sam),
+                        files: vec![file],
+                    }),
+                    InputKind::Terraform => tf.add_config(file, &path, input),
+                    InputKind::TerraformPlan => tf.add_plan(file, &path, input),
+                }
             }
         }
     }
+    tf.into_units(opts, &root, &mut out);
+    out
+}
 
-    let units = units(inputs);
+pub fn scan(opts: &ScanOptions, policies: &PolicySet) -> ScanResult {
+    let loaded = load(opts);
+    let mut errors = loaded.errors;
+    let units = loaded.units;
+    let mut out = ScanResult {
+        scanned: loaded.scanned,
+        skipped: loaded.skipped,
+        notes: loaded.notes,
+        ..ScanResult::default()
+    };
     let evaluated: Vec<(Vec<Finding>, Option<InputError>)> = units
         .par_iter()
         .map_init(

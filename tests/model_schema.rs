@@ -3,8 +3,8 @@
 
 mod common;
 
-use atrest::read::{Limits, ReadOutcome, read_input};
-use atrest::scan::{collect_files, model_of};
+use atrest::read::Limits;
+use atrest::scan::{ScanOptions, load};
 use std::path::PathBuf;
 
 fn validator() -> jsonschema::Validator {
@@ -14,23 +14,23 @@ fn validator() -> jsonschema::Validator {
     jsonschema::draft7::new(&schema).expect("model schema compiles")
 }
 
+/// Validates the model of every unit under the paths; the number of units.
 fn check(paths: &[PathBuf]) -> usize {
     let v = validator();
-    let (files, _) = collect_files(paths);
-    let mut n = 0;
-    for f in files {
-        if let ReadOutcome::Input(input) = read_input(&f, &Limits::default()) {
-            let model =
-                serde_json::to_value(model_of(&f.display().to_string().into(), &input)).unwrap();
-            let errors: Vec<String> = v
-                .iter_errors(&model)
-                .map(|e| format!("{e} at {}", e.instance_path()))
-                .collect();
-            assert!(errors.is_empty(), "{}: {}", f.display(), errors.join("\n"));
-            n += 1;
-        }
+    let loaded = load(&ScanOptions {
+        paths: paths.to_vec(),
+        limits: Limits::default(),
+        tf_vars: Vec::new(),
+    });
+    for unit in &loaded.units {
+        let model = serde_json::to_value(&unit.inventory).unwrap();
+        let errors: Vec<String> = v
+            .iter_errors(&model)
+            .map(|e| format!("{e} at {}", e.instance_path()))
+            .collect();
+        assert!(errors.is_empty(), "{:?}: {}", unit.files, errors.join("\n"));
     }
-    n
+    loaded.units.len()
 }
 
 #[test]

@@ -7,6 +7,8 @@
 
 pub mod cfn;
 pub mod keys;
+pub mod terraform;
+pub mod tfplan;
 
 use crate::read::Span;
 use serde::Serialize;
@@ -53,13 +55,18 @@ impl Serialize for Tri {
 pub struct Origin {
     /// Unique within one inventory; findings name objects by it.
     pub id: String,
-    /// `cloudformation` or `sam` (later: `terraform`, `aws-api`): for messages only.
+    /// `cloudformation`, `sam`, `terraform` or `terraform-plan`: for messages only.
     pub source: &'static str,
     /// The resource's name where the source gives one (logical ID, Terraform address, ARN).
     pub logical_id: String,
     pub resource_type: String,
     #[serde(skip)]
     pub locations: Locations,
+    /// How the object was reached, where its location alone does not say: a plan whose
+    /// resources are located in their `.tf` source ("read from plan.json"), or a module
+    /// resource of one caller among several ("module called from main.tf:12").
+    #[serde(skip)]
+    pub via: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -140,6 +147,10 @@ pub struct KmsKey {
     pub key_spec: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub policy: Option<serde_json::Value>,
+    /// Days between scheduling the key's deletion and deleting it (`PendingWindowInDays`,
+    /// `deletion_window_in_days`), where set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deletion_window_days: Option<u32>,
     /// Ids of the functions and mappings whose data this key protects.
     pub used_by: Vec<String>,
 }
@@ -183,6 +194,16 @@ impl Inventory {
         let a = self.kms_aliases.iter().map(|x| &x.origin);
         let l = self.log_groups.iter().map(|x| &x.origin);
         f.chain(e).chain(k).chain(a).chain(l).find(|o| o.id == id)
+    }
+
+    /// Every object's origin, for adjusting locations.
+    pub fn origins_mut(&mut self) -> Vec<&mut Origin> {
+        let f = self.functions.iter_mut().map(|x| &mut x.origin);
+        let e = self.event_source_mappings.iter_mut().map(|x| &mut x.origin);
+        let k = self.kms_keys.iter_mut().map(|x| &mut x.origin);
+        let a = self.kms_aliases.iter_mut().map(|x| &mut x.origin);
+        let l = self.log_groups.iter_mut().map(|x| &mut x.origin);
+        f.chain(e).chain(k).chain(a).chain(l).collect()
     }
 
     /// Records, on each key, which functions and mappings depend on it.

@@ -1,18 +1,23 @@
 //! Decide what a file is from its content, not only its name, and parse it.
 
-use super::{Limits, Node, ReadError, json, text, yaml};
+use super::{Limits, Node, ReadError, hcl, json, text, yaml};
 use std::path::Path;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SyntaxKind {
     Json,
     Yaml,
+    Hcl,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InputKind {
     /// A CloudFormation template; `sam` when it uses the Serverless transform.
     CloudFormation { sam: bool },
+    /// Terraform configuration (`.tf`, `.tf.json`): one file of a module.
+    Terraform,
+    /// The JSON of `terraform show -json PLANFILE`.
+    TerraformPlan,
 }
 
 impl InputKind {
@@ -20,6 +25,8 @@ impl InputKind {
         match self {
             InputKind::CloudFormation { sam: true } => "sam",
             InputKind::CloudFormation { sam: false } => "cloudformation",
+            InputKind::Terraform => "terraform",
+            InputKind::TerraformPlan => "terraform-plan",
         }
     }
 }
@@ -28,7 +35,10 @@ impl InputKind {
 pub struct Input {
     pub kind: InputKind,
     pub syntax: SyntaxKind,
+    /// The tree of a JSON or YAML input (`Null` for native HCL).
     pub root: Node,
+    /// Terraform configuration: the body of the file, from either syntax.
+    pub body: Option<hcl::Body>,
     /// Defects that did not stop parsing but make the file invalid for its kind.
     pub problems: Vec<ReadError>,
 }
@@ -42,16 +52,42 @@ pub enum ReadOutcome {
 
 const TEMPLATE_EXTENSIONS: &[&str] = &["json", "yaml", "yml", "template", "tmpl", "cfn"];
 
+/// What a file name says a file is.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Named {
+    /// `.json`, `.yaml`, ...: a template or a plan, decided by content.
+    Template,
+    /// `.tf`
+    Hcl,
+    /// `.tf.json`
+    TfJson,
+    /// No extension: read only if the content says it is a template.
+    Unnamed,
+}
+
 pub fn read_input(path: &Path, limits: &Limits) -> ReadOutcome {
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default();
     let ext = path
         .extension()
         .and_then(|e| e.to_str())
         .map(str::to_ascii_lowercase)
         .unwrap_or_default();
-    let by_name = TEMPLATE_EXTENSIONS.contains(&ext.as_str());
-    if !by_name && !ext.is_empty() {
+    let named = if name.ends_with(".tf.json") {
+        Named::TfJson
+    } else if ext == "tf" {
+        Named::Hcl
+    } else if TEMPLATE_EXTENSIONS.contains(&ext.as_str()) {
+        Named::Template
+    } else if ext.is_empty() {
+        Named::Unnamed
+    } else {
         return ReadOutcome::Skipped;
-    }
+    };
+    let by_name = named != Named::Unnamed;
     match std::fs::metadata(path) {
         Ok(m) if m.len() > limits.max_template_bytes => {
             return if by_name {
@@ -71,7 +107,34 @@ pub fn read_input(path: &Path, limits: &Limits) -> ReadOutcome {
         Ok(b) => b,
         Err(e) => return ReadOutcome::Failed(ReadError::whole_file(format!("cannot read: {e}"))),
     };
-    classify(&bytes, by_name, limits)
+    match named {
+        Named::Hcl | Named::TfJson => terraform(&bytes, named == Named::TfJson, limits),
+        _ => classify(&bytes, by_name, limits),
+    }
+}
+
+/// A Terraform configuration file: always ours, so every defect is an error.
+pub fn terraform(bytes: &[u8], json_syntax: bool, limits: &Limits) -> ReadOutcome {
+    let text = match text::decode(bytes) {
+        Ok(t) => t,
+        Err(e) => return ReadOutcome::Failed(e),
+    };
+    let parsed = if json_syntax {
+        json::parse(&text, limits)
+            .and_then(|p| hcl::from_json(&p.root).map(|b| (b, p.problems, SyntaxKind::Json)))
+    } else {
+        hcl::parse(&text, limits).map(|b| (b, Vec::new(), SyntaxKind::Hcl))
+    };
+    match parsed {
+        Ok((body, problems, syntax)) => ReadOutcome::Input(Input {
+            kind: InputKind::Terraform,
+            syntax,
+            root: Node::new(super::Value::Null, super::Span::default()),
+            body: Some(body),
+            problems,
+        }),
+        Err(e) => ReadOutcome::Failed(e),
+    }
 }
 
 /// Parses bytes and decides whether they are an input we understand. `by_name` says the file
@@ -110,21 +173,35 @@ pub fn classify(bytes: &[u8], by_name: bool, limits: &Limits) -> ReadOutcome {
         Err(e) if mentions_template(&text) => return ReadOutcome::Failed(e),
         Err(_) => return ReadOutcome::Skipped,
     };
-    match template_kind(&root) {
+    let kind = if syntax == SyntaxKind::Json && is_plan(&root) {
+        Some(InputKind::TerraformPlan)
+    } else {
+        template_kind(&root)
+    };
+    match kind {
         Some(kind) if documents <= 1 => ReadOutcome::Input(Input {
             kind,
             syntax,
             root,
+            body: None,
             problems,
         }),
         _ => ReadOutcome::Skipped,
     }
 }
 
-/// Cheap textual sniff: could this text be a CloudFormation template?
+/// Cheap textual sniff: could this text be a CloudFormation template or a Terraform plan?
 fn mentions_template(text: &str) -> bool {
     text.contains("AWSTemplateFormatVersion")
         || (text.contains("Resources") && text.contains("AWS::"))
+        || (text.contains("\"format_version\"") && text.contains("\"terraform_version\""))
+}
+
+/// `terraform show -json` of a plan: a format version and planned values or changes.
+fn is_plan(root: &Node) -> bool {
+    root.get("format_version").is_some()
+        && root.get("terraform_version").is_some()
+        && (root.get("planned_values").is_some() || root.get("resource_changes").is_some())
 }
 
 fn template_kind(root: &Node) -> Option<InputKind> {

@@ -2,6 +2,7 @@
 //! every key and value came from. Nothing here knows about rules or reports.
 
 pub mod detect;
+pub mod hcl;
 pub mod json;
 pub mod text;
 pub mod tree;

@@ -33,12 +33,13 @@ pub fn render(report: &Report) -> String {
             })
         })
         .collect();
-    let errors: Vec<Value> = report
-        .result
-        .errors
-        .iter()
-        .map(|e| json!({"file": e.path, "line": e.line, "column": e.column, "message": e.message}))
-        .collect();
+    let messages = |list: &[crate::scan::InputError]| -> Vec<Value> {
+        list.iter()
+            .map(|e| json!({"file": e.path, "line": e.line, "column": e.column, "message": e.message}))
+            .collect()
+    };
+    let errors = messages(&report.result.errors);
+    let notes = messages(&report.result.notes);
     let by_severity: serde_json::Map<String, Value> = report
         .severity_counts()
         .iter()
@@ -60,6 +61,7 @@ pub fn render(report: &Report) -> String {
         },
         "findings": findings,
         "errors": errors,
+        "notes": notes,
     });
     let mut s = serde_json::to_string_pretty(&doc).expect("JSON values always serialize");
     s.push('\n');

@@ -1,0 +1,198 @@
+use super::*;
+use crate::read::{Limits, hcl};
+
+fn module(files: &[(&str, &str)]) -> Module {
+    Module {
+        files: files
+            .iter()
+            .map(|(name, text)| {
+                let body = hcl::parse(text, &Limits::default()).unwrap();
+                (FileId::from(*name), Arc::new(body))
+            })
+            .collect(),
+    }
+}
+
+fn project(
+    modules: Vec<Module>,
+    calls: &[(usize, &str, usize)],
+    tfvars: &[(&str, &str)],
+) -> Project {
+    Project {
+        source: "terraform",
+        modules,
+        calls: calls
+            .iter()
+            .map(|(m, n, t)| ((*m, n.to_string()), *t))
+            .collect(),
+        not_followed: HashMap::new(),
+        tfvars: module(tfvars).files,
+        instances_listed: false,
+    }
+}
+
+fn inv(text: &str) -> Inventory {
+    let (inv, problems) = inventory(&project(vec![module(&[("main.tf", text)])], &[], &[]));
+    assert!(problems.is_empty(), "{problems:?}");
+    inv
+}
+
+fn chain(k: &KeyRef) -> String {
+    k.chain.join(" <- ")
+}
+
+#[test]
+fn variables_default_tfvars_and_locals() {
+    let text = "variable \"key\" {\n  default = \"alias/aws/lambda\"\n}\nlocals {\n  key = var.key\n}\nresource \"aws_lambda_function\" \"f\" {\n  kms_key_arn = local.key\n  environment {\n    variables = { A = \"1\" }\n  }\n}\n";
+    let i = inv(text);
+    let k = &i.functions[0].kms_key;
+    assert_eq!(k.state, KeyState::AwsManaged);
+    assert_eq!(
+        chain(k),
+        "kms_key_arn <- local.key <- var.key <- default \"alias/aws/lambda\""
+    );
+
+    let p = project(
+        vec![module(&[("main.tf", text)])],
+        &[],
+        &[(
+            "prod.tfvars",
+            "key = \"arn:aws:kms:eu-west-1:111122223333:key/abc\"\n",
+        )],
+    );
+    let (i, _) = inventory(&p);
+    let k = &i.functions[0].kms_key;
+    assert_eq!(k.state, KeyState::CustomerManaged);
+    assert!(k.assumed);
+    assert!(
+        chain(k).contains("prod.tfvars \"arn:aws:kms"),
+        "{}",
+        chain(k)
+    );
+}
+
+#[test]
+fn declared_keys_aliases_and_data_sources() {
+    let i = inv(concat!(
+        "resource \"aws_kms_key\" \"k\" {\n  enable_key_rotation = true\n}\n",
+        "resource \"aws_kms_alias\" \"a\" {\n  name = \"alias/app\"\n  target_key_id = aws_kms_key.k.key_id\n}\n",
+        "data \"aws_kms_alias\" \"lambda\" {\n  name = \"alias/aws/lambda\"\n}\n",
+        "data \"aws_kms_key\" \"byalias\" {\n  key_id = \"alias/app\"\n}\n",
+        "resource \"aws_lambda_function\" \"a\" {\n  kms_key_arn = aws_kms_key.k.arn\n}\n",
+        "resource \"aws_lambda_function\" \"b\" {\n  kms_key_arn = data.aws_kms_alias.lambda.target_key_arn\n}\n",
+        "resource \"aws_lambda_function\" \"c\" {\n  kms_key_arn = aws_kms_alias.a.arn\n}\n",
+        "resource \"aws_lambda_function\" \"d\" {\n  kms_key_arn = data.aws_kms_key.byalias.arn\n}\n",
+        "resource \"aws_lambda_function\" \"e\" {\n  kms_key_arn = aws_s3_bucket.b.arn\n}\n",
+        "resource \"aws_s3_bucket\" \"b\" {}\n",
+    ));
+    let f = |n: usize| &i.functions[n].kms_key;
+    assert_eq!(f(0).state, KeyState::CustomerManaged);
+    assert_eq!(f(0).key.as_deref(), Some("aws_kms_key.k"));
+    assert_eq!(f(1).state, KeyState::AwsManaged);
+    assert!(chain(f(1)).contains("data.aws_kms_alias.lambda name \"alias/aws/lambda\""));
+    assert_eq!(
+        f(2).key.as_deref(),
+        Some("aws_kms_key.k"),
+        "{}",
+        chain(f(2))
+    );
+    assert_eq!(
+        f(3).key.as_deref(),
+        Some("aws_kms_key.k"),
+        "{}",
+        chain(f(3))
+    );
+    assert_eq!(f(4).state, KeyState::Unknown);
+    assert_eq!(
+        i.kms_aliases[0].target_key.as_deref(),
+        Some("aws_kms_key.k")
+    );
+    assert_eq!(i.kms_keys[0].rotation_enabled, Tri::Yes);
+    assert_eq!(i.kms_keys[0].used_by.len(), 3);
+}
+
+#[test]
+fn count_is_one_object_and_count_zero_none() {
+    let i = inv(concat!(
+        "resource \"aws_lambda_function\" \"f\" {\n  count = 3\n  environment {\n    variables = { A = \"x${count.index}\" }\n  }\n}\n",
+        "resource \"aws_lambda_function\" \"g\" {\n  count = var.on ? 1 : 0\n}\n",
+        "variable \"on\" {\n  default = false\n}\n",
+    ));
+    assert_eq!(i.functions.len(), 1);
+    assert_eq!(i.functions[0].origin.id, "aws_lambda_function.f");
+    assert_eq!(
+        i.functions[0].environment.as_ref().unwrap().variables.len(),
+        1
+    );
+}
+
+#[test]
+fn dynamic_blocks_and_for_each_instances() {
+    let i = inv(concat!(
+        "variable \"env\" {\n  default = {}\n}\n",
+        "variable \"maps\" {\n  default = {\n    a = { filter = \"{}\" }\n    b = {}\n  }\n}\n",
+        "resource \"aws_lambda_function\" \"f\" {\n  dynamic \"environment\" {\n    for_each = length(keys(var.env)) == 0 ? [] : [true]\n    content {\n      variables = var.env\n    }\n  }\n}\n",
+        "resource \"aws_lambda_event_source_mapping\" \"m\" {\n  for_each = var.maps\n  dynamic \"filter_criteria\" {\n    for_each = try(each.value.filter, null) != null ? [true] : []\n    content {\n      filter {\n        pattern = each.value.filter\n      }\n    }\n  }\n}\n",
+    ));
+    assert!(i.functions[0].environment.is_none());
+    let m = &i.event_source_mappings[0];
+    assert_eq!(m.filter_criteria, FilterCriteria::Present);
+    assert_eq!(m.filter_patterns, ["{}"]);
+    assert_eq!(m.origin.locations["filter_criteria"].span.start.line, 20);
+}
+
+#[test]
+fn local_modules_get_their_arguments() {
+    let root = module(&[(
+        "main.tf",
+        "resource \"aws_kms_key\" \"k\" {}\nmodule \"api\" {\n  source = \"./fn\"\n  key = aws_kms_key.k.arn\n}\nmodule \"other\" {\n  source = \"./fn\"\n}\n",
+    )]);
+    let child = module(&[(
+        "fn/main.tf",
+        "variable \"key\" {\n  default = null\n}\nresource \"aws_lambda_function\" \"this\" {\n  kms_key_arn = var.key\n  environment {\n    variables = { A = \"1\" }\n  }\n}\noutput \"arn\" {\n  value = aws_lambda_function.this.arn\n}\n",
+    )]);
+    let (i, _) = inventory(&project(
+        vec![root, child],
+        &[(0, "api", 1), (0, "other", 1)],
+        &[],
+    ));
+    assert_eq!(i.functions.len(), 2);
+    let api = &i.functions[0];
+    assert_eq!(api.origin.id, "module.api.aws_lambda_function.this");
+    assert_eq!(api.kms_key.key.as_deref(), Some("aws_kms_key.k"));
+    assert_eq!(
+        chain(&api.kms_key),
+        "kms_key_arn <- var.key <- argument of module.api <- aws_kms_key.k (customer managed)"
+    );
+    assert_eq!(&*api.origin.locations["kms_key"].file, "fn/main.tf");
+    assert_eq!(
+        api.origin.via.as_deref(),
+        Some("module called from main.tf:2")
+    );
+    assert_eq!(i.functions[1].kms_key.state, KeyState::Absent);
+}
+
+#[test]
+fn duplicates_are_reported_and_kept_apart() {
+    let p = project(
+        vec![module(&[
+            ("a.tf", "resource \"aws_lambda_function\" \"f\" {}\n"),
+            ("b.tf", "\nresource \"aws_lambda_function\" \"f\" {}\n"),
+        ])],
+        &[],
+        &[],
+    );
+    let (i, problems) = inventory(&p);
+    assert_eq!(problems.len(), 1);
+    assert_eq!(problems[0].span.start.line, 2);
+    assert_eq!(i.functions.len(), 2);
+    assert_eq!(i.functions[1].origin.id, "aws_lambda_function.f (b.tf)");
+}
+
+#[test]
+fn hostile_configurations_terminate() {
+    let i = inv(
+        "locals {\n  a = local.b\n  b = local.a\n}\nresource \"aws_lambda_function\" \"f\" {\n  kms_key_arn = local.a\n}\n",
+    );
+    assert_eq!(i.functions[0].kms_key.state, KeyState::Unknown);
+}
