@@ -124,7 +124,10 @@ impl V {
         match self {
             V::Err(e) => Some(V::Err(e.clone())),
             V::Unknown(w) => Some(V::Unknown(w.clone())),
-            V::Ref(t) => Some(V::Unknown(format!("{} is known only after apply", t.id))),
+            V::Ref(t) => Some(V::Unknown(format!(
+                "{} is known only when Terraform runs",
+                t.id
+            ))),
             V::Partial { .. } => Some(V::Unknown("a string known only after apply".into())),
             V::Choice(_) => Some(V::Unknown(
                 "depends on a condition that is not known".into(),
@@ -910,7 +913,11 @@ impl<'p> Eval<'p> {
             return V::Ref(target);
         };
         match decl.block.body.attr(attr) {
-            Some(a) if !matches!(attr.as_str(), "count" | "for_each" | "provider") => {
+            // A plan's "known after apply" is the resource's own attribute, as in configuration.
+            Some(a)
+                if !matches!(attr.as_str(), "count" | "for_each" | "provider")
+                    && !matches!(a.expr.kind, ExprKind::Unknown(_)) =>
+            {
                 let rcx = Cx {
                     inst,
                     binds: Vec::new(),
@@ -921,7 +928,7 @@ impl<'p> Eval<'p> {
                 self.apply(v, &ops[1..], cx)
             }
             _ if ops.len() == 1 => V::Ref(target),
-            _ => V::Unknown(format!("{} is known only after apply", target.id)),
+            _ => V::Unknown(format!("{} is known only when Terraform runs", target.id)),
         }
     }
 

@@ -6,8 +6,10 @@
 //! there. Scanned on its own (no caller in the scan), it is a root with its defaults.
 //!
 //! A plan is a unit of its own. Its findings point at the `.tf` source of the same address when
-//! that is in the scan (the root module in the plan's directory first, else the one unit that
-//! declares it), otherwise at the resource in the plan.
+//! the scan has the root module of the plan's own directory (where `terraform plan` ran) and
+//! it declares that address; otherwise at the resource in the plan. Other directories are not
+//! searched: a plan says nothing about where its configuration lives, and a guess could point
+//! at an unrelated module that happens to use the same names.
 
 use super::{InputError, Loaded, ScanOptions, Unit, display_path};
 use crate::model::terraform::{self as tfm, Module, Project};
@@ -239,7 +241,6 @@ impl Inputs {
                 &mut inventory,
                 file,
                 by_dir.get(dir).map(|&i| &out.units[i]),
-                &out.units,
             );
             out.units.push(Unit {
                 kind: InputKind::TerraformPlan,
@@ -384,20 +385,10 @@ impl Inputs {
 
 /// Points a plan's objects at their `.tf` source where the scan has it; else every property of
 /// an object at its resource in the plan.
-fn place_plan(inv: &mut Inventory, plan: &FileId, same_dir: Option<&Unit>, units: &[Unit]) {
-    let find = |id: &str| -> Option<&Origin> {
-        if let Some(o) = same_dir.and_then(|u| u.inventory.origin(id)) {
-            return Some(o);
-        }
-        let mut hits = units
-            .iter()
-            .filter(|u| u.kind == InputKind::Terraform)
-            .filter_map(|u| u.inventory.origin(id));
-        let first = hits.next()?;
-        hits.next().is_none().then_some(first)
-    };
+fn place_plan(inv: &mut Inventory, plan: &FileId, same_dir: Option<&Unit>) {
     for origin in inv.origins_mut() {
-        match find(&origin.id) {
+        let source: Option<&Origin> = same_dir.and_then(|u| u.inventory.origin(&origin.id));
+        match source {
             Some(source) => {
                 origin.locations = source.locations.clone();
                 origin.via = Some(format!("read from {plan}"));
