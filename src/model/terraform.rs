@@ -1191,9 +1191,17 @@ impl<'p> Eval<'p> {
 
     /// A literal key id, ARN or alias: AWS managed by name, a declared key or alias where one
     /// matches, else customer managed by assumption.
-    fn literal_key(&self, text: &str, chain: Vec<String>, depth: usize) -> KeyRef {
+    fn literal_key(&self, text: &str, mut chain: Vec<String>, depth: usize) -> KeyRef {
+        if depth > MAX_DEPTH {
+            chain.push("alias chain too long".into());
+            return KeyRef::unknown(chain);
+        }
         if is_aws_managed_alias(text) {
             return KeyRef::from_literal(text, chain);
+        }
+        if let Some((target, attr)) = self.known_as(text) {
+            chain.push(format!("the {attr} of {}", target.id));
+            return self.key_target(&target, chain, depth + 1);
         }
         if let Some(alias) = self.alias_named(text) {
             return self.key_target(&alias, chain, depth + 1);
@@ -1299,6 +1307,48 @@ impl<'p> Eval<'p> {
                 KeyRef::unknown(chain)
             }
         }
+    }
+
+    /// The key, alias or KMS data source one of whose known identifiers is `text`. A plan
+    /// resolves `data.aws_kms_alias.x.target_key_arn` to a key ARN: this finds the alias again.
+    fn known_as(&self, text: &str) -> Option<(Target, &'static str)> {
+        // What identifies each kind, not what it is looked up by (a data source's `key_id`,
+        // an alias's `target_key_id`): those would lead back to the same text.
+        let ids_of = |ty: &str| -> &'static [&'static str] {
+            match ty {
+                KMS_KEY | KMS_REPLICA_KEY => &["arn", "key_id", "id"],
+                KMS_ALIAS => &["arn", "id"],
+                DATA_KMS_ALIAS => &["arn", "id", "target_key_arn", "target_key_id"],
+                DATA_KMS_KEY => &["arn", "id"],
+                _ => &[],
+            }
+        };
+        let mut ids: Vec<(&String, &(usize, Decl))> = self.decls.iter().collect();
+        ids.sort_by(|a, b| a.0.cmp(b.0));
+        ids.into_iter().find_map(|(id, (inst, decl))| {
+            let ty = match decl.block.kind.as_str() {
+                "data" => format!("data.{}", decl.block.labels[0]),
+                _ => decl.block.labels[0].clone(),
+            };
+            let names = ids_of(&ty);
+            let cx = Cx {
+                inst: *inst,
+                binds: Vec::new(),
+            };
+            names.iter().find_map(|attr| {
+                let a = decl.block.body.attr(attr)?;
+                let hit = matches!(self.eval(&a.expr, &cx, None), V::Str(s) if s == text);
+                hit.then(|| {
+                    (
+                        Target {
+                            id: id.clone(),
+                            ty: ty.clone(),
+                        },
+                        *attr,
+                    )
+                })
+            })
+        })
     }
 
     /// The `aws_kms_alias` whose literal name is `name` (or the alias part of an alias ARN).
