@@ -52,3 +52,11 @@ fn corpus_models_match_the_schema() {
     };
     assert!(check(&[cfn, sam]) > 350);
 }
+
+#[test]
+fn terraform_corpus_models_match_the_schema() {
+    let Some(tf) = common::shared_corpus("terraform") else {
+        return;
+    };
+    assert!(check(&[tf]) > 60);
+}
