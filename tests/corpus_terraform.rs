@@ -76,23 +76,7 @@ fn terraform_corpus_scans_and_every_error_is_a_real_defect() {
         "read {} inputs",
         result.scanned.len()
     );
-    let reported: Vec<(String, String)> = result
-        .errors
-        .iter()
-        .map(|e| (relative(&e.path, &root), e.message.clone()))
-        .collect();
-    for (file, message) in &reported {
-        assert!(
-            KNOWN_DEFECTS
-                .iter()
-                .any(|(f, m, _)| f == file && message.contains(m)),
-            "unexplained error in the corpus: {file}: {message}"
-        );
-    }
-    assert_eq!(reported.len(), KNOWN_DEFECTS.len(), "{reported:?}");
-    for e in &result.errors {
-        assert!(e.line.is_some(), "corpus errors name their line: {e}");
-    }
+    common::assert_errors_explained(&result, &root, KNOWN_DEFECTS);
     // Remote modules are notes, each at its call.
     assert!(result.notes.len() >= 15, "{} notes", result.notes.len());
     for n in &result.notes {

@@ -83,6 +83,36 @@ pub fn shared_corpus(sub: &str) -> Option<PathBuf> {
     }
 }
 
+/// Fails unless the scan's errors are exactly `known` (file relative to `root`, a part of the
+/// message, why it is the file's fault), each naming its line.
+pub fn assert_errors_explained(result: &ScanResult, root: &Path, known: &[(&str, &str, &str)]) {
+    let root_shown = format!("{}/", rel(root));
+    let reported: std::collections::BTreeSet<(String, String)> = result
+        .errors
+        .iter()
+        .map(|e| {
+            let file = e.path.strip_prefix(&root_shown).unwrap_or(&e.path);
+            (file.to_owned(), e.message.clone())
+        })
+        .collect();
+    for (file, message) in &reported {
+        assert!(
+            known
+                .iter()
+                .any(|(f, m, _)| f == file && message.contains(m)),
+            "unexplained error in the corpus: {file}: {message}"
+        );
+    }
+    assert_eq!(
+        reported.len(),
+        known.len(),
+        "a known defect was not reported: {reported:?}"
+    );
+    for e in &result.errors {
+        assert!(e.line.is_some(), "corpus errors name their line: {e}");
+    }
+}
+
 pub fn rel(path: &Path) -> String {
     scan::display_path(path, &scan::scan_root())
 }
