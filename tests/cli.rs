@@ -481,3 +481,25 @@ fn a_terraform_syntax_error_is_one_line_and_the_rest_is_scanned() {
         .expect("the syntax error");
     assert!(error.contains("invalid HCL syntax"), "{error}");
 }
+
+#[test]
+fn a_named_tf_file_brings_its_module() {
+    let main = "resource \"aws_lambda_function\" \"api\" {\n  function_name = \"api\"\n  kms_key_arn   = var.key\n  environment {\n    variables = { A = \"1\" }\n  }\n}\n";
+    let dir = project(&[
+        ("infra/main.tf", main),
+        (
+            "infra/variables.tf",
+            "variable \"key\" {\n  default = \"alias/aws/lambda\"\n}\n",
+        ),
+    ]);
+    let out = atrest(dir.path())
+        .args(["scan", "infra/main.tf"])
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("var.key <- default \"alias/aws/lambda\""),
+        "{text}"
+    );
+}

@@ -25,6 +25,8 @@ type Files = Vec<(FileId, Arc<hcl::Body>)>;
 pub(super) struct Inputs {
     /// Directory -> its configuration files, in name order.
     dirs: HashMap<PathBuf, Files>,
+    /// The normalised paths of those files, to tell which of a directory's files are read.
+    paths: HashSet<PathBuf>,
     plans: Vec<(FileId, PathBuf, Node)>,
 }
 
@@ -95,16 +97,14 @@ impl Reader<'_> {
         if let Some(f) = known.get(dir).or_else(|| self.read.get(dir)) {
             return Some(f.clone());
         }
-        let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
-            .ok()?
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .filter(|p| {
-                let n = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
-                p.is_file() && (n.ends_with(".tf") || n.ends_with(".tf.json"))
-            })
-            .collect();
-        paths.sort();
+        let paths = config_paths(dir)?;
+        let files = self.read_files(paths, out);
+        self.read.insert(dir.to_path_buf(), files.clone());
+        Some(files)
+    }
+
+    /// Reads configuration files the scan did not, reporting each file once.
+    fn read_files(&mut self, paths: Vec<PathBuf>, out: &mut Loaded) -> Files {
         let mut files = Files::new();
         for p in paths {
             let shown: FileId = display_path(&p, self.root).into();
@@ -131,8 +131,7 @@ impl Reader<'_> {
                 ReadOutcome::Skipped => {}
             }
         }
-        self.read.insert(dir.to_path_buf(), files.clone());
-        Some(files)
+        files
     }
 
     /// `terraform.tfvars`, `*.auto.tfvars` (and their `.json` forms) of the root's directory in
@@ -173,6 +172,21 @@ impl Reader<'_> {
     }
 }
 
+/// The `.tf` and `.tf.json` files of a directory, in name order.
+fn config_paths(dir: &Path) -> Option<Vec<PathBuf>> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| {
+            let n = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            p.is_file() && (n.ends_with(".tf") || n.ends_with(".tf.json"))
+        })
+        .collect();
+    paths.sort();
+    Some(paths)
+}
+
 fn read_vars(
     path: &Path,
     limits: &crate::read::Limits,
@@ -192,7 +206,9 @@ fn read_vars(
 impl Inputs {
     pub(super) fn add_config(&mut self, file: FileId, path: &Path, input: Input) {
         let Some(body) = input.body else { return };
-        let dir = dir_of(path, &super::scan_root());
+        let root = super::scan_root();
+        let dir = dir_of(path, &root);
+        self.paths.insert(normalize(&root.join(path)));
         let files = self.dirs.entry(dir).or_default();
         files.push((file, Arc::new(body)));
         files.sort_by(|a, b| a.0.cmp(&b.0));
@@ -305,7 +321,17 @@ impl Inputs {
             instances_listed: false,
         };
         let mut index: HashMap<PathBuf, usize> = HashMap::new();
-        let root_files = self.dirs.get(dir).cloned().unwrap_or_default();
+        let mut root_files = self.dirs.get(dir).cloned().unwrap_or_default();
+        // A file named on its own brings the rest of its module: Terraform reads the directory.
+        let missing: Vec<PathBuf> = config_paths(dir)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|p| !self.paths.contains(p))
+            .collect();
+        if !missing.is_empty() {
+            root_files.extend(reader.read_files(missing, out));
+            root_files.sort_by(|a, b| a.0.cmp(&b.0));
+        }
         index.insert(dir.to_path_buf(), 0);
         project.modules.push(Module { files: root_files });
         // (module index, its directory, the directories above it)
