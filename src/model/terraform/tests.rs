@@ -196,3 +196,35 @@ fn hostile_configurations_terminate() {
     );
     assert_eq!(i.functions[0].kms_key.state, KeyState::Unknown);
 }
+
+/// Every prefix of real configurations (cut every few bytes) reads and models without a panic.
+#[test]
+fn truncated_configurations_never_panic() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    let mut stack = vec![root];
+    let mut texts = Vec::new();
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "tf") {
+                texts.push(std::fs::read_to_string(p).unwrap());
+            }
+        }
+    }
+    assert!(texts.len() >= 10);
+    for text in texts {
+        for cut in (0..text.len())
+            .step_by(7)
+            .filter(|c| text.is_char_boundary(*c))
+        {
+            if let Ok(body) = hcl::parse(&text[..cut], &Limits::default()) {
+                let m = Module {
+                    files: vec![(FileId::from("t.tf"), Arc::new(body))],
+                };
+                let _ = inventory(&project(vec![m], &[], &[]));
+            }
+        }
+    }
+}
