@@ -115,6 +115,15 @@ struct ScanArgs {
     /// Worker threads (default: one per core)
     #[arg(long, short, value_name = "N")]
     jobs: Option<usize>,
+    /// Refuse templates nested deeper than this (maps and lists)
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_depth)]
+    max_depth: usize,
+    /// Refuse templates larger than this many bytes
+    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_template_bytes)]
+    max_file_size: u64,
+    /// Stop a rule that runs longer than this on one input (milliseconds; 0 = no limit)
+    #[arg(long, value_name = "MS", default_value_t = 10_000)]
+    policy_timeout: u64,
 }
 
 #[derive(clap::Args)]
@@ -160,16 +169,32 @@ fn run_scan(args: ScanArgs) -> Result<ExitCode, String> {
         dirs: args.policy.clone(),
         only: args.rules.clone(),
         skip: args.skip_rules.clone(),
+        timeout: (args.policy_timeout > 0)
+            .then(|| std::time::Duration::from_millis(args.policy_timeout)),
     });
-    for id in args.rules.iter().chain(&args.skip_rules) {
-        if !policies.rules.iter().any(|r| &r.id == id) && !args.skip_rules.contains(id) {
-            return Err(format!("--rule {id}: no such rule (see `atrest rules`)"));
+    // A typo in --rule or --skip-rule would silently run the wrong rules.
+    let (known, _) = PolicySet::load(&PolicyOptions {
+        builtin: !args.no_builtin,
+        dirs: args.policy.clone(),
+        ..Default::default()
+    });
+    for (flag, id) in args
+        .rules
+        .iter()
+        .map(|id| ("--rule", id))
+        .chain(args.skip_rules.iter().map(|id| ("--skip-rule", id)))
+    {
+        if !known.rules.iter().any(|r| &r.id == id) {
+            return Err(format!("{flag} {id}: no such rule (see `atrest rules`)"));
         }
     }
     let mut result = scan::scan(
         &ScanOptions {
             paths: args.paths.clone(),
-            limits: Limits::default(),
+            limits: Limits {
+                max_depth: args.max_depth,
+                max_template_bytes: args.max_file_size,
+            },
             tf_vars: args.tf_vars.clone(),
         },
         &policies,

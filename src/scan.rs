@@ -3,7 +3,7 @@
 
 use crate::engine::{Finding, PolicyError, PolicySet};
 use crate::model::{FileId, Inventory, cfn};
-use crate::read::{InputKind, Limits, ReadError, ReadOutcome, read_input};
+use crate::read::{Input, InputKind, Limits, ReadError, ReadOutcome, read_input};
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
 
@@ -160,6 +160,16 @@ pub struct Unit {
     pub files: Vec<FileId>,
 }
 
+/// The model of one input on its own: a template, a plan, or one Terraform file as a module of
+/// its own (no variable files, no module followed). A scan groups Terraform files into root
+/// modules instead (see [`load`]); this is for looking at, or fuzzing, one input.
+pub fn model_of(file: &FileId, input: &Input) -> Inventory {
+    match input.kind {
+        InputKind::CloudFormation { sam } => cfn::inventory(file, &input.root, sam),
+        InputKind::Terraform | InputKind::TerraformPlan => terraform::model_of(file, input),
+    }
+}
+
 /// Everything read and modelled, before any policy runs.
 #[derive(Default)]
 pub struct Loaded {
@@ -225,38 +235,31 @@ pub fn scan(opts: &ScanOptions, policies: &PolicySet) -> ScanResult {
         notes: loaded.notes,
         ..ScanResult::default()
     };
-    let evaluated: Vec<(Vec<Finding>, Option<InputError>)> = units
+    let evaluated: Vec<(Vec<Finding>, Vec<String>)> = units
         .par_iter()
         .map_init(
             || policies.evaluator(),
-            |eval, unit| match eval.evaluate(&unit.inventory) {
-                Ok(findings) => (findings, None),
-                Err(message) => (
-                    Vec::new(),
-                    Some(InputError {
-                        path: unit
-                            .files
-                            .first()
-                            .map(|f| f.to_string())
-                            .unwrap_or_default(),
-                        line: None,
-                        column: None,
-                        message: format!("policy evaluation failed: {message}"),
-                    }),
-                ),
-            },
+            |eval, unit| eval.evaluate(&unit.inventory),
         )
         .collect();
-    for (unit, (findings, error)) in units.iter().zip(evaluated) {
-        errors.extend(error);
+    for (unit, (findings, failures)) in units.iter().zip(evaluated) {
+        let first_file = unit
+            .files
+            .first()
+            .map(|f| f.to_string())
+            .unwrap_or_default();
+        errors.extend(failures.into_iter().map(|message| InputError {
+            path: first_file.clone(),
+            line: None,
+            column: None,
+            message: format!("policy evaluation failed: {message}"),
+        }));
         out.findings.extend(findings.into_iter().map(|finding| {
             FileFinding {
                 path: finding
                     .location
                     .as_ref()
-                    .map(|l| l.file.to_string())
-                    .or_else(|| unit.files.first().map(|f| f.to_string()))
-                    .unwrap_or_default(),
+                    .map_or_else(|| first_file.clone(), |l| l.file.to_string()),
                 finding,
             }
         }));

@@ -41,6 +41,7 @@ fn findings(path: PathBuf) -> Found {
     result
         .findings
         .iter()
+        .filter(|f| !common::TERRAFORM_PENDING.contains(&rules[f.finding.rule].id.as_str()))
         .map(|f| {
             (
                 rules[f.finding.rule].id.clone(),
@@ -97,6 +98,9 @@ fn every_format_finds_the_same_things() {
         rules_seen.extend(cfn.into_iter().map(|(rule, _, _)| rule));
     }
     for rule in &common::builtin().rules {
+        if common::TERRAFORM_PENDING.contains(&rule.id.as_str()) {
+            continue;
+        }
         assert!(
             rules_seen.contains(&rule.id),
             "no parity system exercises {}",

@@ -13,12 +13,12 @@ undecided(ref) if ref.state == "unknown"
 chain(ref) := concat(" <- ", ref.chain)
 
 # Why a reference is not a customer managed key, for messages.
-why_not(ref) := sprintf("%s is not set, so Lambda uses its AWS managed key", [ref.chain[0]]) if {
+why_not(ref) := sprintf("%s is not set, so a key AWS controls is used", [ref.chain[0]]) if {
 	ref.state == "absent"
 	count(ref.chain) == 1
 }
 
-why_not(ref) := sprintf("no key is set (%s), so Lambda uses its AWS managed key", [chain(ref)]) if {
+why_not(ref) := sprintf("no key is set (%s), so a key AWS controls is used", [chain(ref)]) if {
 	ref.state == "absent"
 	count(ref.chain) > 1
 }

@@ -74,6 +74,8 @@ pub struct PolicyOptions {
     /// Only these rule ids (empty: all).
     pub only: Vec<String>,
     pub skip: Vec<String>,
+    /// Wall-clock limit for evaluating one rule on one input; `None`: no limit.
+    pub timeout: Option<std::time::Duration>,
 }
 
 impl PolicySet {
@@ -112,6 +114,14 @@ impl PolicySet {
         }
 
         let mut engine = regorus::Engine::new();
+        if let Some(limit) = opts.timeout {
+            // Checked every few hundred evaluation steps: cheap, and a runaway rule stops
+            // within milliseconds of the limit.
+            engine.set_execution_timer_config(regorus::utils::limits::ExecutionTimerConfig {
+                limit,
+                check_interval: std::num::NonZeroU32::new(256).expect("non-zero"),
+            });
+        }
         let mut rules: Vec<Rule> = Vec::new();
         for (path, text, builtin) in sources {
             let rule = match metadata::parse(&path, &text) {
@@ -150,6 +160,9 @@ impl PolicySet {
                 rules.push(r);
             }
         }
+        // Ordered by id: `atrest rules`, SARIF's rule table and ruleIndex are stable whatever
+        // the file layout.
+        rules.sort_by(|a, b| a.id.cmp(&b.id));
         let queries = rules
             .iter()
             .map(|r| format!("data.{}.deny", r.package))
@@ -180,97 +193,135 @@ pub struct Evaluator<'a> {
 }
 
 impl Evaluator<'_> {
-    /// Evaluates every rule against one inventory. An error names the rule that failed.
-    pub fn evaluate(&mut self, inv: &Inventory) -> Result<Vec<Finding>, String> {
+    /// Evaluates every rule against one inventory. A rule that fails (an error, a time-out, a
+    /// malformed finding) is reported by name; the other rules' findings are kept.
+    pub fn evaluate(&mut self, inv: &Inventory) -> (Vec<Finding>, Vec<String>) {
         if inv.is_empty() || self.set.rules.is_empty() {
-            return Ok(Vec::new());
+            return (Vec::new(), Vec::new());
         }
-        let input = serde_json::to_value(inv).map_err(|e| e.to_string())?;
-        let input = regorus::Value::deserialize(input).map_err(|e| e.to_string())?;
+        let input = match serde_json::to_value(inv)
+            .map_err(|e| e.to_string())
+            .and_then(|v| regorus::Value::deserialize(v).map_err(|e| e.to_string()))
+        {
+            Ok(v) => v,
+            Err(e) => {
+                return (
+                    Vec::new(),
+                    vec![format!("the model cannot be handed to Rego: {e}")],
+                );
+            }
+        };
         self.engine.set_input(input);
         let mut findings = Vec::new();
-        for (index, rule) in self.set.rules.iter().enumerate() {
-            let value = self
-                .engine
-                .eval_rule(self.set.queries[index].clone())
-                .map_err(|e| {
-                    format!(
-                        "rule {} ({}): {}",
-                        rule.id,
-                        rule.path,
-                        first_line(&e.to_string())
-                    )
-                })?;
-            if value == regorus::Value::Undefined {
-                continue;
+        let mut errors = Vec::new();
+        for index in 0..self.set.rules.len() {
+            match self.evaluate_rule(index, inv) {
+                Ok(f) => findings.extend(f),
+                Err(e) => errors.push(e),
             }
-            let json = serde_json::to_value(&value).map_err(|e| e.to_string())?;
-            let items: Vec<serde_json::Value> = match json {
-                serde_json::Value::Array(items) => items,
-                other => {
+        }
+        (findings, errors)
+    }
+
+    fn evaluate_rule(&mut self, index: usize, inv: &Inventory) -> Result<Vec<Finding>, String> {
+        let rule = &self.set.rules[index];
+        let mut findings = Vec::new();
+        let value = self
+            .engine
+            .eval_rule(self.set.queries[index].clone())
+            .map_err(|e| {
+                format!(
+                    "rule {} ({}): {}",
+                    rule.id,
+                    rule.path,
+                    first_line(&e.to_string())
+                )
+            })?;
+        if value == regorus::Value::Undefined {
+            return Ok(findings);
+        }
+        let json = serde_json::to_value(&value).map_err(|e| e.to_string())?;
+        let items: Vec<serde_json::Value> = match json {
+            serde_json::Value::Array(items) => items,
+            other => {
+                return Err(format!(
+                    "rule {}: deny must be a set of objects, got {other}",
+                    rule.id
+                ));
+            }
+        };
+        for item in items {
+            let pf: PolicyFinding = serde_json::from_value(item.clone()).map_err(|e| {
+                format!(
+                    "rule {}: a finding must have resource and message ({e}): {item}",
+                    rule.id
+                )
+            })?;
+            let origin = inv.origin(&pf.resource).ok_or_else(|| {
+                format!(
+                    "rule {}: finding names resource {:?}, which is not in the input",
+                    rule.id, pf.resource
+                )
+            })?;
+            let outcome = match pf.outcome.as_deref() {
+                None | Some("fail") => Outcome::Fail,
+                Some("unknown") => Outcome::Unknown,
+                Some(o) => {
                     return Err(format!(
-                        "rule {}: deny must be a set of objects, got {other}",
+                        "rule {}: outcome must be \"fail\" or \"unknown\", got {o:?}",
                         rule.id
                     ));
                 }
             };
-            for item in items {
-                let pf: PolicyFinding = serde_json::from_value(item.clone()).map_err(|e| {
-                    format!(
-                        "rule {}: a finding must have resource and message ({e}): {item}",
-                        rule.id
-                    )
-                })?;
-                let origin = inv.origin(&pf.resource).ok_or_else(|| {
-                    format!(
-                        "rule {}: finding names resource {:?}, which is not in the input",
-                        rule.id, pf.resource
-                    )
-                })?;
-                let outcome = match pf.outcome.as_deref() {
-                    None | Some("fail") => Outcome::Fail,
-                    Some("unknown") => Outcome::Unknown,
-                    Some(o) => {
-                        return Err(format!(
-                            "rule {}: outcome must be \"fail\" or \"unknown\", got {o:?}",
-                            rule.id
-                        ));
-                    }
-                };
-                // Located in another input's source: say which input it was read from.
-                let message = match &origin.via {
-                    Some(via) => format!("{} ({via})", pf.message),
-                    None => pf.message,
-                };
-                findings.push(Finding {
-                    rule: index,
-                    outcome,
-                    message,
-                    resource_id: pf.resource.clone(),
-                    logical_id: origin.logical_id.clone(),
-                    resource_type: origin.resource_type.clone(),
-                    source: origin.source,
-                    via: origin.via.clone(),
-                    location: origin
-                        .locate(&pf.property)
-                        .or_else(|| pf.trigger.as_deref().and_then(|t| origin.locate(t)))
-                        .or_else(|| origin.declared_at())
-                        .cloned(),
-                    property: pf.property,
-                });
-            }
+            // Located in another input's source: say which input it was read from.
+            let message = match &origin.via {
+                Some(via) => format!("{} ({via})", pf.message),
+                None => pf.message,
+            };
+            findings.push(Finding {
+                rule: index,
+                outcome,
+                message,
+                resource_id: pf.resource.clone(),
+                logical_id: origin.logical_id.clone(),
+                resource_type: origin.resource_type.clone(),
+                source: origin.source,
+                via: origin.via.clone(),
+                location: origin
+                    .locate(&pf.property)
+                    .or_else(|| pf.trigger.as_deref().and_then(|t| origin.locate(t)))
+                    .or_else(|| origin.declared_at())
+                    .cloned(),
+                property: pf.property,
+            });
         }
         Ok(findings)
     }
 }
 
-fn first_line(s: &str) -> &str {
-    s.lines().find(|l| !l.trim().is_empty()).unwrap_or(s).trim()
+/// One line of a regorus error: the line naming the error, not the source excerpt around it.
+fn first_line(s: &str) -> String {
+    let lines: Vec<&str> = s.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    let place = lines
+        .iter()
+        .find(|l| l.starts_with("-->"))
+        .map(|l| l.trim_start_matches("-->").trim());
+    let error = lines.iter().find(|l| l.contains("error:")).map(|l| {
+        l[l.find("error:").unwrap_or(0)..]
+            .trim_start_matches("error:")
+            .trim()
+    });
+    match (place, error) {
+        (Some(p), Some(e)) => format!("{p}: {e}"),
+        (None, Some(e)) => e.to_owned(),
+        _ => lines.first().copied().unwrap_or(s).to_owned(),
+    }
 }
 
 /// regorus reports `path:line:col: error: message` followed by a source excerpt; keep one line.
 fn regorus_error(path: &str, msg: &str) -> PolicyError {
     let line_text = first_line(msg);
+    let line_text = line_text.as_str();
     let after_path = line_text
         .strip_prefix(path)
         .and_then(|r| r.strip_prefix(':'));

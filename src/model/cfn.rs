@@ -7,8 +7,8 @@
 
 use super::keys::{KeyRef, KeyState, is_aws_managed_alias};
 use super::{
-    EnvVar, Environment, EventSourceMapping, FileId, FilterCriteria, Function, Inventory, KmsAlias,
-    KmsKey, Loc, Locations, LogGroup, Origin, Tri,
+    Durable, EnvVar, Environment, EventSourceMapping, FileId, FilterCriteria, Function, Inventory,
+    KmsAlias, KmsKey, Loc, Locations, LogGroup, Origin, PolicyStatement, RoleRef, Tri, ValueSource,
 };
 use crate::read::{Entry, Node, Span, Value};
 use std::collections::BTreeMap;
@@ -123,6 +123,16 @@ struct Prop<'a> {
     pointer: String,
 }
 
+impl<'a> Prop<'a> {
+    /// A key inside this property's map value (`Code` -> `Code.SourceKMSKeyArn`).
+    fn child(&self, name: &str) -> Option<Prop<'a>> {
+        self.entry.value.entry(name).map(|e| Prop {
+            entry: e,
+            pointer: format!("{}/{}", self.pointer, pointer_escape(name)),
+        })
+    }
+}
+
 fn pointer_escape(s: &str) -> String {
     s.replace('~', "~0").replace('/', "~1")
 }
@@ -147,6 +157,13 @@ impl<'a> Template<'a> {
             file: self.file.clone(),
             pointer: pointer.to_owned(),
             span,
+        }
+    }
+
+    /// Records where a property is written, if it is.
+    fn note(&self, locations: &mut Locations, path: &str, prop: Option<&Prop>) {
+        if let Some(p) = prop {
+            locations.insert(path.to_owned(), self.loc(&p.pointer, p.entry.key_span));
         }
     }
 
@@ -568,6 +585,175 @@ impl<'a> Template<'a> {
         }
     }
 
+    /// How an environment variable's value is given: literal, dynamic reference, parameter...
+    fn env_var(&self, node: &Node) -> EnvVar {
+        let literal = |value: String| {
+            if value.contains("{{resolve:") {
+                EnvVar {
+                    value: None,
+                    source: ValueSource::DynamicReference,
+                }
+            } else {
+                EnvVar {
+                    value: Some(value),
+                    source: ValueSource::Literal,
+                }
+            }
+        };
+        if let Some(text) = node.scalar_text() {
+            return literal(text);
+        }
+        if let Some(("Ref", target)) = node.intrinsic()
+            && let Some(param) = target
+                .as_str()
+                .and_then(|t| self.root.get("Parameters").and_then(|p| p.get(t)))
+        {
+            let no_echo = param
+                .get("NoEcho")
+                .and_then(Node::scalar_text)
+                .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+            let ty = param.get("Type").and_then(Node::as_str).unwrap_or("");
+            let source = if no_echo {
+                ValueSource::SecretParameter
+            } else if ty.starts_with("AWS::SSM::Parameter::Value") {
+                ValueSource::DynamicReference
+            } else {
+                match param.get("Default").and_then(Node::scalar_text) {
+                    Some(default) => return literal(default),
+                    None => ValueSource::Parameter,
+                }
+            };
+            return EnvVar {
+                value: None,
+                source,
+            };
+        }
+        match self.resolve(node, &mut Vec::new(), 0) {
+            Resolved::Text { text, .. } if text.contains("{{resolve:") => literal(text),
+            Resolved::Text {
+                text,
+                complete: true,
+                refs,
+            } if refs.is_empty() => literal(text),
+            _ => EnvVar {
+                value: None,
+                source: ValueSource::Expression,
+            },
+        }
+    }
+
+    fn log_group_name(&self, logical_id: &str) -> Option<String> {
+        let props = self.resource(logical_id)?.value.get("Properties")?;
+        self.resolve(props.get("LogGroupName")?, &mut Vec::new(), 0)
+            .known_text()
+            .map(str::to_owned)
+    }
+
+    /// The declared `AWS::Logs::LogGroup` a function writes to: by literal name, or named
+    /// `/aws/lambda/${Function}` after the function's generated name.
+    fn log_group_for(&self, function: &str, name: Option<&str>) -> Option<String> {
+        let generated = format!("/aws/lambda/${{{function}}}");
+        self.resources.iter().find_map(|e| {
+            (e.value.get("Type")?.as_str()? == "AWS::Logs::LogGroup").then_some(())?;
+            let node = e.value.get("Properties")?.get("LogGroupName")?;
+            let matches = match self.resolve(node, &mut Vec::new(), 0) {
+                Resolved::Text {
+                    text,
+                    complete: true,
+                    ..
+                } => Some(text.as_str()) == name,
+                Resolved::Text { text, refs, .. } => {
+                    text == generated && refs.iter().any(|r| r == function)
+                }
+                _ => false,
+            };
+            matches.then(|| e.key.clone())
+        })
+    }
+
+    /// A key policy's statements, normalised; `None` when the policy cannot be read statically.
+    fn policy_statements(&self, policy: &Node) -> Option<Vec<PolicyStatement>> {
+        let parsed;
+        let policy = match &policy.value {
+            Value::String(text) => {
+                parsed = crate::read::json::parse(text, &crate::read::Limits::default()).ok()?;
+                &parsed.root
+            }
+            _ if policy.intrinsic().is_some() => return None,
+            _ => policy,
+        };
+        let statements = policy.get("Statement")?;
+        let list: Vec<&Node> = match &statements.value {
+            Value::Seq(items) => items.iter().collect(),
+            Value::Map(_) if statements.intrinsic().is_none() => vec![statements],
+            _ => return None,
+        };
+        let strings = |node: Option<&Node>, refs: &mut Vec<String>| -> Vec<String> {
+            let items: Vec<&Node> = match node {
+                None => Vec::new(),
+                Some(n) if matches!(n.value, Value::Seq(_)) => n.items().iter().collect(),
+                Some(n) => vec![n],
+            };
+            items
+                .into_iter()
+                .map(|n| match self.resolve(n, &mut Vec::new(), 0) {
+                    Resolved::Text { text, refs: r, .. } => {
+                        refs.extend(r);
+                        text
+                    }
+                    Resolved::Resource { logical_id } => {
+                        let text = format!("${{{logical_id}.Arn}}");
+                        refs.push(logical_id);
+                        text
+                    }
+                    _ => "${?}".to_owned(),
+                })
+                .collect()
+        };
+        let mut out = Vec::new();
+        for st in list {
+            let mut refs = Vec::new();
+            let principal = st.get("Principal");
+            let any_principal = principal.is_some_and(|p| {
+                p.as_str() == Some("*") || p.get("AWS").and_then(Node::as_str) == Some("*")
+            });
+            let aws_principals = strings(principal.and_then(|p| p.get("AWS")), &mut refs);
+            let service_principals =
+                strings(principal.and_then(|p| p.get("Service")), &mut Vec::new());
+            let actions = strings(st.get("Action"), &mut Vec::new());
+            let condition_keys = st
+                .get("Condition")
+                .map(|c| {
+                    c.entries()
+                        .iter()
+                        .flat_map(|op| {
+                            op.value
+                                .entries()
+                                .iter()
+                                .map(|k| k.key.to_ascii_lowercase())
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            refs.sort();
+            refs.dedup();
+            out.push(PolicyStatement {
+                sid: st.get("Sid").and_then(Node::scalar_text),
+                effect: st
+                    .get("Effect")
+                    .and_then(Node::scalar_text)
+                    .unwrap_or_default(),
+                any_principal,
+                aws_principals,
+                service_principals,
+                principal_resources: refs,
+                actions,
+                condition_keys,
+            });
+        }
+        Some(out)
+    }
+
     // ---- resources ------------------------------------------------------------------------
 
     fn function(&self, entry: &'a Entry, serverless: bool) -> Function {
@@ -607,12 +793,7 @@ impl<'a> Template<'a> {
                 }
             }
             let src = self.prop(entry, "SourceKMSKeyArn", g);
-            if let Some(p) = &src {
-                origin.locations.insert(
-                    "code_kms_key".into(),
-                    self.loc(&p.pointer, p.entry.key_span),
-                );
-            }
+            self.note(&mut origin.locations, "code_kms_key", src.as_ref());
             (package_type, self.key_ref(src.as_ref(), "SourceKMSKeyArn"))
         } else {
             let code = self.prop(entry, "Code", false);
@@ -631,45 +812,76 @@ impl<'a> Template<'a> {
                 None if image => "Image".into(),
                 None => "Zip".into(),
             };
-            let src = code.as_ref().and_then(|c| {
-                c.entry.value.entry("SourceKMSKeyArn").map(|e| Prop {
-                    entry: e,
-                    pointer: format!("{}/SourceKMSKeyArn", c.pointer),
-                })
-            });
-            if let Some(p) = &src {
-                origin.locations.insert(
-                    "code_kms_key".into(),
-                    self.loc(&p.pointer, p.entry.key_span),
-                );
-            }
+            let src = code.as_ref().and_then(|c| c.child("SourceKMSKeyArn"));
+            self.note(&mut origin.locations, "code_kms_key", src.as_ref());
             (
                 package_type,
                 self.key_ref(src.as_ref(), "Code.SourceKMSKeyArn"),
             )
         };
 
+        let mut log_group_resource = None;
         let log_group = self.prop(entry, "LoggingConfig", g).and_then(|lc| {
             let e = lc.entry.value.entry("LogGroup")?;
             origin.locations.insert(
                 "log_group".into(),
-                Loc {
-                    file: self.file.clone(),
-                    pointer: format!("{}/LogGroup", lc.pointer),
-                    span: e.key_span,
-                },
+                self.loc(&format!("{}/LogGroup", lc.pointer), e.key_span),
             );
-            self.resolve(&e.value, &mut Vec::new(), 0)
-                .known_text()
-                .map(str::to_owned)
+            match self.resolve(&e.value, &mut Vec::new(), 0) {
+                Resolved::Resource { logical_id } => {
+                    let name = self.log_group_name(&logical_id);
+                    log_group_resource = Some(logical_id);
+                    name
+                }
+                r => r.known_text().map(str::to_owned),
+            }
         });
-        let tracing_mode = if serverless {
-            self.text_of(self.prop(entry, "Tracing", g).as_ref())
+        let role = self.prop(entry, "Role", g).map(|p| {
+            origin
+                .locations
+                .insert("role".into(), self.loc(&p.pointer, p.entry.key_span));
+            match self.resolve(&p.entry.value, &mut Vec::new(), 0) {
+                Resolved::Resource { logical_id } => RoleRef {
+                    value: None,
+                    resource: Some(logical_id),
+                },
+                Resolved::Text {
+                    text,
+                    complete,
+                    refs,
+                } => RoleRef {
+                    value: complete.then_some(text),
+                    resource: refs.into_iter().next(),
+                },
+                _ => RoleRef {
+                    value: None,
+                    resource: None,
+                },
+            }
+        });
+        let durable = self.prop(entry, "DurableConfig", g).map(|p| {
+            origin
+                .locations
+                .insert("durable".into(), self.loc(&p.pointer, p.entry.key_span));
+            let key = p.child("KMSKeyArn");
+            self.note(&mut origin.locations, "durable.kms_key", key.as_ref());
+            Durable {
+                kms_key: self.key_ref(key.as_ref(), "DurableConfig.KMSKeyArn"),
+            }
+        });
+        let tracing = if serverless {
+            self.prop(entry, "Tracing", g)
         } else {
             self.prop(entry, "TracingConfig", false)
-                .and_then(|t| t.entry.value.get("Mode").and_then(Node::scalar_text))
+                .and_then(|t| t.child("Mode"))
         };
+        self.note(&mut origin.locations, "tracing_mode", tracing.as_ref());
+        let tracing_mode = self.text_of(tracing.as_ref());
         let name = self.text_of(self.prop(entry, "FunctionName", g).as_ref());
+        let log_group = log_group.or_else(|| name.as_ref().map(|n| format!("/aws/lambda/{n}")));
+        if log_group_resource.is_none() {
+            log_group_resource = self.log_group_for(&entry.key, log_group.as_deref());
+        }
 
         Function {
             origin,
@@ -679,7 +891,10 @@ impl<'a> Template<'a> {
             package_type,
             code_kms_key,
             log_group,
+            log_group_resource,
             tracing_mode,
+            role,
+            durable,
         }
     }
 
@@ -735,12 +950,7 @@ impl<'a> Template<'a> {
                                 span: v.key_span,
                             },
                         );
-                        env.variables.insert(
-                            v.key.clone(),
-                            EnvVar {
-                                value: v.value.scalar_text(),
-                            },
-                        );
+                        env.variables.insert(v.key.clone(), self.env_var(&v.value));
                     }
                 }
                 Value::Null => {}
@@ -788,12 +998,7 @@ impl<'a> Template<'a> {
     fn event_source_mapping(&self, entry: &'a Entry) -> EventSourceMapping {
         let mut origin = self.origin(entry, "AWS::Lambda::EventSourceMapping");
         let fc = self.prop(entry, "FilterCriteria", false);
-        if let Some(p) = &fc {
-            origin.locations.insert(
-                "filter_criteria".into(),
-                self.loc(&p.pointer, p.entry.key_span),
-            );
-        }
+        self.note(&mut origin.locations, "filter_criteria", fc.as_ref());
         let (filter_criteria, filter_patterns) = self.filter_criteria(fc.as_ref());
         let kms = self.prop(entry, "KmsKeyArn", false);
         if let Some(p) = &kms {
@@ -862,16 +1067,9 @@ impl<'a> Template<'a> {
                 })
             };
             let fc = prop("FilterCriteria");
-            if let Some(p) = &fc {
-                locations.insert(
-                    "filter_criteria".into(),
-                    self.loc(&p.pointer, p.entry.key_span),
-                );
-            }
+            self.note(&mut locations, "filter_criteria", fc.as_ref());
             let kms = prop("KmsKeyArn");
-            if let Some(p) = &kms {
-                locations.insert("kms_key".into(), self.loc(&p.pointer, p.entry.key_span));
-            }
+            self.note(&mut locations, "kms_key", kms.as_ref());
             let (filter_criteria, filter_patterns) = self.filter_criteria(fc.as_ref());
             let event_source_arn = if source_prop.is_empty() {
                 None
@@ -926,6 +1124,13 @@ impl<'a> Template<'a> {
         } else {
             Tri::No
         };
+        let (policy_state, policy_statements) = match &policy {
+            None => ("default", Vec::new()),
+            Some(p) => match self.policy_statements(&p.entry.value) {
+                Some(st) => ("declared", st),
+                None => ("unknown", Vec::new()),
+            },
+        };
         KmsKey {
             origin,
             manager: "customer",
@@ -933,6 +1138,8 @@ impl<'a> Template<'a> {
             rotation_enabled: self.tri_of(rotation.as_ref(), rotation_default),
             pending_deletion: false,
             key_spec,
+            policy_state,
+            policy_statements,
             policy: policy.map(|p| p.entry.value.to_json()),
             deletion_window_days: self.text_of(window.as_ref()).and_then(|t| t.parse().ok()),
             used_by: Vec::new(),

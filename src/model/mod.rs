@@ -82,6 +82,73 @@ pub struct EnvVar {
     /// The literal value, if the source gives one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
+    pub source: ValueSource,
+}
+
+/// Where a value comes from, so a policy can tell a secret written in the template from one
+/// resolved at deploy time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ValueSource {
+    /// Written in the source (directly, or as a parameter's or variable's default).
+    Literal,
+    /// A dynamic reference resolved at deploy time (`{{resolve:secretsmanager:...}}`, SSM).
+    DynamicReference,
+    /// A parameter or variable with no default: supplied at deploy time.
+    Parameter,
+    /// A parameter marked `NoEcho` (Terraform: `sensitive`).
+    SecretParameter,
+    /// An expression that is not evaluated (a resource attribute, `Fn::If`, ...).
+    Expression,
+}
+
+/// The execution role of a function.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RoleRef {
+    /// The role ARN as written or resolved, where known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// The id of the role resource in the same input (`AWS::IAM::Role`, `aws_iam_role`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource: Option<String>,
+}
+
+/// Durable execution settings (`DurableConfig`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Durable {
+    /// Key for durable execution data (`DurableConfig.KMSKeyArn`).
+    pub kms_key: KeyRef,
+}
+
+/// One statement of a key policy, normalised: principals and actions as lists of strings,
+/// intrinsic functions resolved where possible.
+#[derive(Debug, Clone, Serialize)]
+pub struct PolicyStatement {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
+    /// `Allow` or `Deny`.
+    pub effect: String,
+    /// `Principal: "*"` or `{"AWS": "*"}`.
+    pub any_principal: bool,
+    /// AWS principals (ARNs, account ids) as resolved; unresolvable parts stay `${...}`.
+    pub aws_principals: Vec<String>,
+    pub service_principals: Vec<String>,
+    /// Ids of resources in the same input that the principals refer to (roles).
+    pub principal_resources: Vec<String>,
+    pub actions: Vec<String>,
+    /// Condition keys, lower-cased (`kms:encryptioncontext:aws:lambda:functionarn`).
+    pub condition_keys: Vec<String>,
+}
+
+/// The account's X-Ray encryption configuration (`aws xray get-encryption-config`).
+#[derive(Debug, Clone, Serialize)]
+pub struct XrayEncryption {
+    #[serde(flatten)]
+    pub origin: Origin,
+    /// `KMS` or `NONE`.
+    #[serde(rename = "type")]
+    pub encryption_type: String,
+    pub kms_key: KeyRef,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -99,10 +166,19 @@ pub struct Function {
     pub package_type: String,
     /// Key for the .zip package (`Code.SourceKMSKeyArn`).
     pub code_kms_key: KeyRef,
+    /// The log group name Lambda writes to (`LoggingConfig.LogGroup`, else
+    /// `/aws/lambda/<name>`), where known.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub log_group: Option<String>,
+    /// The id of that log group in this inventory, where it is declared here.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_group_resource: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tracing_mode: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role: Option<RoleRef>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub durable: Option<Durable>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -151,6 +227,11 @@ pub struct KmsKey {
     /// `deletion_window_in_days`), where set.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deletion_window_days: Option<u32>,
+    /// `default` (no policy given: the account root may use the key, so IAM decides),
+    /// `declared`, or `unknown` (not statically resolvable).
+    pub policy_state: &'static str,
+    /// The declared policy's statements, normalised.
+    pub policy_statements: Vec<PolicyStatement>,
     /// Ids of the functions and mappings whose data this key protects.
     pub used_by: Vec<String>,
 }
@@ -183,6 +264,8 @@ pub struct Inventory {
     pub kms_keys: Vec<KmsKey>,
     pub kms_aliases: Vec<KmsAlias>,
     pub log_groups: Vec<LogGroup>,
+    /// Account-level X-Ray encryption settings; empty where the input cannot show them.
+    pub xray_encryption: Vec<XrayEncryption>,
 }
 
 impl Inventory {
@@ -193,7 +276,13 @@ impl Inventory {
         let k = self.kms_keys.iter().map(|x| &x.origin);
         let a = self.kms_aliases.iter().map(|x| &x.origin);
         let l = self.log_groups.iter().map(|x| &x.origin);
-        f.chain(e).chain(k).chain(a).chain(l).find(|o| o.id == id)
+        let x = self.xray_encryption.iter().map(|x| &x.origin);
+        f.chain(e)
+            .chain(k)
+            .chain(a)
+            .chain(l)
+            .chain(x)
+            .find(|o| o.id == id)
     }
 
     /// Every object's origin, for adjusting locations.
@@ -203,7 +292,8 @@ impl Inventory {
         let k = self.kms_keys.iter_mut().map(|x| &mut x.origin);
         let a = self.kms_aliases.iter_mut().map(|x| &mut x.origin);
         let l = self.log_groups.iter_mut().map(|x| &mut x.origin);
-        f.chain(e).chain(k).chain(a).chain(l).collect()
+        let x = self.xray_encryption.iter_mut().map(|x| &mut x.origin);
+        f.chain(e).chain(k).chain(a).chain(l).chain(x).collect()
     }
 
     /// Records, on each key, which functions and mappings depend on it.
@@ -212,7 +302,12 @@ impl Inventory {
         let refs = self
             .functions
             .iter()
-            .flat_map(|f| [(&f.kms_key, &f.origin.id), (&f.code_kms_key, &f.origin.id)])
+            .flat_map(|f| {
+                let durable = f.durable.as_ref().map(|d| (&d.kms_key, &f.origin.id));
+                [(&f.kms_key, &f.origin.id), (&f.code_kms_key, &f.origin.id)]
+                    .into_iter()
+                    .chain(durable)
+            })
             .chain(
                 self.event_source_mappings
                     .iter()
@@ -237,6 +332,7 @@ impl Inventory {
             && self.kms_keys.is_empty()
             && self.kms_aliases.is_empty()
             && self.log_groups.is_empty()
+            && self.xray_encryption.is_empty()
     }
 }
 

@@ -18,7 +18,7 @@
 use super::keys::{KeyRef, KeyState, is_aws_managed_alias};
 use super::{
     EnvVar, Environment, EventSourceMapping, FileId, FilterCriteria, Function, Inventory, KmsAlias,
-    KmsKey, Loc, Locations, LogGroup, Origin, Tri,
+    KmsKey, Loc, Locations, LogGroup, Origin, Tri, ValueSource,
 };
 use crate::read::Span;
 use crate::read::hcl::{
@@ -1112,6 +1112,7 @@ impl<'p> Eval<'p> {
         for (key_id, loc, policy) in policies {
             if let Some(k) = inv.kms_keys.iter_mut().find(|k| k.origin.id == key_id) {
                 k.origin.locations.insert("policy".into(), loc);
+                k.policy_state = "unknown";
                 if policy.is_some() {
                     k.policy = policy;
                 }
@@ -1679,10 +1680,14 @@ impl<'p> Res<'_, 'p> {
                         for (k, v) in items {
                             env.variables.insert(
                                 k,
-                                EnvVar {
-                                    value: match v {
-                                        V::Str(s) => Some(s),
-                                        other => other.text(),
+                                match v.text() {
+                                    Some(text) => EnvVar {
+                                        value: Some(text),
+                                        source: ValueSource::Literal,
+                                    },
+                                    None => EnvVar {
+                                        value: None,
+                                        source: ValueSource::Expression,
                                     },
                                 },
                             );
@@ -1734,7 +1739,10 @@ impl<'p> Res<'_, 'p> {
             package_type,
             code_kms_key,
             log_group,
+            log_group_resource: None,
             tracing_mode,
+            role: None,
+            durable: None,
         }
     }
 
@@ -1806,6 +1814,11 @@ impl<'p> Res<'_, 'p> {
         }
         let root = self.root();
         let policy = self.value(root, self.cx, "policy").and_then(policy_json);
+        let policy_state = if root.attr("policy").is_some() {
+            "unknown"
+        } else {
+            "default"
+        };
         KmsKey {
             origin,
             manager: "customer",
@@ -1822,6 +1835,8 @@ impl<'p> Res<'_, 'p> {
                     .unwrap_or_else(|| "SYMMETRIC_DEFAULT".into()),
             ),
             policy,
+            policy_state,
+            policy_statements: Vec::new(),
             deletion_window_days: match self.value(root, self.cx, "deletion_window_in_days") {
                 Some(V::Num(n)) if n >= 0.0 => Some(n as u32),
                 Some(V::Str(s)) => s.parse().ok(),

@@ -52,42 +52,59 @@ pub enum ReadOutcome {
 
 const TEMPLATE_EXTENSIONS: &[&str] = &["json", "yaml", "yml", "template", "tmpl", "cfn"];
 
-/// What a file name says a file is.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Named {
-    /// `.json`, `.yaml`, ...: a template or a plan, decided by content.
+/// What a file's name says about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NameHint {
+    /// Named like a template (`template.yaml`, `*.template`, `*.cfn.json`, `stack.cfn`): an empty
+    /// or unreadable file is an error, not something to skip.
     Template,
-    /// `.tf`
-    Hcl,
-    /// `.tf.json`
-    TfJson,
-    /// No extension: read only if the content says it is a template.
+    /// A JSON/YAML extension: read it, skip it if it is not an input we understand (a template
+    /// or a Terraform plan, decided by content).
+    Candidate,
+    /// No extension: read it only if the content looks like a template.
     Unnamed,
+    /// `.tf`: Terraform native syntax, always ours.
+    TerraformHcl,
+    /// `.tf.json`: Terraform JSON syntax, always ours.
+    TerraformJson,
 }
 
-pub fn read_input(path: &Path, limits: &Limits) -> ReadOutcome {
-    let name = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .map(str::to_ascii_lowercase)
-        .unwrap_or_default();
+pub fn name_hint(path: &Path) -> Option<NameHint> {
+    let name = path.file_name()?.to_str()?.to_ascii_lowercase();
     let ext = path
         .extension()
         .and_then(|e| e.to_str())
         .map(str::to_ascii_lowercase)
         .unwrap_or_default();
-    let named = if name.ends_with(".tf.json") {
-        Named::TfJson
-    } else if ext == "tf" {
-        Named::Hcl
-    } else if TEMPLATE_EXTENSIONS.contains(&ext.as_str()) {
-        Named::Template
-    } else if ext.is_empty() {
-        Named::Unnamed
+    if name.ends_with(".tf.json") {
+        return Some(NameHint::TerraformJson);
+    }
+    if ext == "tf" {
+        return Some(NameHint::TerraformHcl);
+    }
+    if ext.is_empty() {
+        return Some(NameHint::Unnamed);
+    }
+    if !TEMPLATE_EXTENSIONS.contains(&ext.as_str()) {
+        return None;
+    }
+    let templateish = ["template", "tmpl", "cfn"].contains(&ext.as_str())
+        || name.starts_with("template.")
+        || name.contains(".template.")
+        || name.contains(".cfn.")
+        || name.contains("cloudformation");
+    Some(if templateish {
+        NameHint::Template
     } else {
+        NameHint::Candidate
+    })
+}
+
+pub fn read_input(path: &Path, limits: &Limits) -> ReadOutcome {
+    let Some(hint) = name_hint(path) else {
         return ReadOutcome::Skipped;
     };
-    let by_name = named != Named::Unnamed;
+    let by_name = hint != NameHint::Unnamed;
     match std::fs::metadata(path) {
         Ok(m) if m.len() > limits.max_template_bytes => {
             return if by_name {
@@ -107,14 +124,11 @@ pub fn read_input(path: &Path, limits: &Limits) -> ReadOutcome {
         Ok(b) => b,
         Err(e) => return ReadOutcome::Failed(ReadError::whole_file(format!("cannot read: {e}"))),
     };
-    match named {
-        Named::Hcl | Named::TfJson => terraform(&bytes, named == Named::TfJson, limits),
-        _ => classify(&bytes, by_name, limits),
-    }
+    classify(&bytes, hint, limits)
 }
 
 /// A Terraform configuration file: always ours, so every defect is an error.
-pub fn terraform(bytes: &[u8], json_syntax: bool, limits: &Limits) -> ReadOutcome {
+fn terraform(bytes: &[u8], json_syntax: bool, limits: &Limits) -> ReadOutcome {
     let text = match text::decode(bytes) {
         Ok(t) => t,
         Err(e) => return ReadOutcome::Failed(e),
@@ -137,9 +151,15 @@ pub fn terraform(bytes: &[u8], json_syntax: bool, limits: &Limits) -> ReadOutcom
     }
 }
 
-/// Parses bytes and decides whether they are an input we understand. `by_name` says the file
-/// name suggested a template, which makes undecodable content an error rather than a skip.
-pub fn classify(bytes: &[u8], by_name: bool, limits: &Limits) -> ReadOutcome {
+/// Parses bytes and decides whether they are an input we understand. The name hint decides
+/// whether undecodable or empty content is an error or a skip.
+pub fn classify(bytes: &[u8], hint: NameHint, limits: &Limits) -> ReadOutcome {
+    match hint {
+        NameHint::TerraformHcl => return terraform(bytes, false, limits),
+        NameHint::TerraformJson => return terraform(bytes, true, limits),
+        _ => {}
+    }
+    let by_name = hint != NameHint::Unnamed;
     let text = match text::decode(bytes) {
         Ok(t) => t,
         Err(e) if by_name => return ReadOutcome::Failed(e),
@@ -147,8 +167,10 @@ pub fn classify(bytes: &[u8], by_name: bool, limits: &Limits) -> ReadOutcome {
     };
     let trimmed = text.trim_start();
     if trimmed.is_empty() {
-        return if by_name && mentions_template(&text) {
-            ReadOutcome::Failed(ReadError::whole_file("empty file"))
+        return if hint == NameHint::Template {
+            ReadOutcome::Failed(ReadError::whole_file(
+                "empty file: named like a template, but has no content",
+            ))
         } else {
             ReadOutcome::Skipped
         };
@@ -170,7 +192,9 @@ pub fn classify(bytes: &[u8], by_name: bool, limits: &Limits) -> ReadOutcome {
     let (root, problems, documents) = match parsed {
         Ok(p) => p,
         // A syntax error is ours to report only when the file looks like something we read.
-        Err(e) if mentions_template(&text) => return ReadOutcome::Failed(e),
+        Err(e) if hint == NameHint::Template || mentions_template(&text) => {
+            return ReadOutcome::Failed(e);
+        }
         Err(_) => return ReadOutcome::Skipped,
     };
     let kind = if syntax == SyntaxKind::Json && is_plan(&root) {

@@ -8,7 +8,7 @@ pub mod text;
 pub mod tree;
 pub mod yaml;
 
-pub use detect::{Input, InputKind, ReadOutcome, SyntaxKind, read_input};
+pub use detect::{Input, InputKind, NameHint, ReadOutcome, SyntaxKind, read_input};
 pub use tree::{Entry, Node, Pos, Span, Value};
 
 use std::fmt;

@@ -100,6 +100,14 @@ pub fn parse(text: &str, limits: &Limits) -> Result<Parsed, ReadError> {
             }
             Event::Scalar(text, style, anchor, tag) => {
                 note_anchor(anchor, here.start, &mut problems);
+                // A key keeps its text as written: `null: x` has the key "null", not "".
+                if let Some(Frame::Map {
+                    key: key @ None, ..
+                }) = stack.last_mut()
+                {
+                    *key = Some((text.into_owned(), here));
+                    continue;
+                }
                 let value = scalar(&text, style, tag.as_deref());
                 tagged(Node::new(value, here), tag.as_deref(), &mut problems)
             }

@@ -162,7 +162,11 @@ pub fn summary(report: &Report) -> String {
         " in {inputs} input{}",
         if inputs == 1 { "" } else { "s" }
     ));
-    s.push_str(&format!("; {} other files skipped", report.result.skipped));
+    let skipped = report.result.skipped;
+    s.push_str(&format!(
+        "; {skipped} other file{} skipped",
+        if skipped == 1 { "" } else { "s" }
+    ));
     let errors = report.result.errors.len();
     if errors > 0 {
         s.push_str(&format!(

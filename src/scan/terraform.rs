@@ -21,6 +21,24 @@ use std::sync::Arc;
 
 type Files = Vec<(FileId, Arc<hcl::Body>)>;
 
+/// One configuration file as a module of its own, or one plan (see `scan::model_of`).
+pub(super) fn model_of(file: &FileId, input: &Input) -> Inventory {
+    let project = match &input.body {
+        Some(body) => Project {
+            source: "terraform",
+            modules: vec![Module {
+                files: vec![(file.clone(), Arc::new(body.clone()))],
+            }],
+            calls: HashMap::new(),
+            not_followed: HashMap::new(),
+            tfvars: Vec::new(),
+            instances_listed: false,
+        },
+        None => tfplan::project(file, &input.root).0,
+    };
+    tfm::inventory(&project).0
+}
+
 #[derive(Default)]
 pub(super) struct Inputs {
     /// Directory -> its configuration files, in name order.

@@ -4,8 +4,8 @@
 
 use super::super::keys::KeyRef;
 use super::super::{
-    Environment, EventSourceMapping, FilterCriteria, Function, Inventory, KmsAlias, KmsKey,
-    LogGroup, Origin, Tri,
+    Durable, Environment, EventSourceMapping, FilterCriteria, Function, Inventory, KmsAlias,
+    KmsKey, LogGroup, Origin, Tri,
 };
 
 trait Merge: Sized {
@@ -34,6 +34,7 @@ pub(super) fn inventory(inv: Inventory) -> Inventory {
         kms_keys: by_id(inv.kms_keys),
         kms_aliases: by_id(inv.kms_aliases),
         log_groups: by_id(inv.log_groups),
+        xray_encryption: inv.xray_encryption,
     }
 }
 
@@ -95,7 +96,15 @@ impl Merge for Function {
             },
             code_kms_key: key(self.code_kms_key, o.code_kms_key),
             log_group: same(self.log_group, o.log_group),
+            log_group_resource: same(self.log_group_resource, o.log_group_resource),
             tracing_mode: same(self.tracing_mode, o.tracing_mode),
+            role: same(self.role, o.role),
+            durable: match (self.durable, o.durable) {
+                (Some(a), Some(b)) => Some(Durable {
+                    kms_key: key(a.kms_key, b.kms_key),
+                }),
+                (a, b) => a.or(b),
+            },
         }
     }
 }
@@ -136,6 +145,8 @@ impl Merge for KmsKey {
         &self.origin
     }
     fn merge(self, o: Self) -> Self {
+        // Instances with different policies: no one set of statements holds for the key.
+        let agree = self.policy_state == o.policy_state && self.policy == o.policy;
         KmsKey {
             origin: origin(self.origin, o.origin),
             manager: self.manager,
@@ -144,6 +155,12 @@ impl Merge for KmsKey {
             pending_deletion: self.pending_deletion || o.pending_deletion,
             key_spec: same(self.key_spec, o.key_spec),
             policy: same(self.policy, o.policy),
+            policy_state: if agree { self.policy_state } else { "unknown" },
+            policy_statements: if agree {
+                self.policy_statements
+            } else {
+                Vec::new()
+            },
             deletion_window_days: same(self.deletion_window_days, o.deletion_window_days),
             used_by: self.used_by,
         }

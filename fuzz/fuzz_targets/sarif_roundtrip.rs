@@ -1,0 +1,51 @@
+//! Any template through the whole pipeline into SARIF: the output is always JSON that parses
+//! back, with every region's line and column at least 1.
+#![no_main]
+
+use atrest::engine::{PolicyOptions, PolicySet};
+use atrest::read::Limits;
+use atrest::report::{Report, UnknownMode, sarif};
+use atrest::scan::{ScanOptions, scan};
+use libfuzzer_sys::fuzz_target;
+use std::sync::OnceLock;
+
+fn policies() -> &'static PolicySet {
+    static SET: OnceLock<PolicySet> = OnceLock::new();
+    SET.get_or_init(|| {
+        PolicySet::load(&PolicyOptions {
+            builtin: true,
+            ..Default::default()
+        })
+        .0
+    })
+}
+
+fuzz_target!(|data: &[u8]| {
+    let dir = std::env::temp_dir().join(format!("atrest-fuzz-{}", std::process::id()));
+    let _ = std::fs::create_dir_all(&dir);
+    let file = dir.join("template.yaml");
+    if std::fs::write(&file, data).is_err() {
+        return;
+    }
+    let result = scan(
+        &ScanOptions {
+            paths: vec![file],
+            limits: Limits::default(),
+            tf_vars: Vec::new(),
+        },
+        policies(),
+    );
+    let report = Report {
+        result: &result,
+        rules: &policies().rules,
+        unknown: UnknownMode::Warn,
+    };
+    let text = sarif::render(&report, &dir);
+    let doc: serde_json::Value = serde_json::from_str(&text).expect("SARIF is JSON");
+    for r in doc["runs"][0]["results"].as_array().expect("results") {
+        let region = &r["locations"][0]["physicalLocation"]["region"];
+        for k in ["startLine", "startColumn", "endLine", "endColumn"] {
+            assert!(region[k].as_u64().unwrap_or(1) >= 1, "{k} below 1");
+        }
+    }
+});

@@ -1,0 +1,88 @@
+# METADATA
+# title: A Lambda environment variable holds a plaintext secret
+# description: |
+#   Environment variables are part of the function's configuration: anyone allowed
+#   `lambda:GetFunctionConfiguration` reads them, they show in the console, and a literal in a
+#   template is also in source control. A variable whose name says it is a secret (`*PASSWORD*`,
+#   `*SECRET*`, `*TOKEN*`, `*API_KEY*`, `*PRIVATE_KEY*`, `*ACCESS_KEY*`) or whose value is shaped
+#   like a secret (an AWS access key, a private key, a JWT) and that is written as a literal is
+#   reported. Dynamic references (`{{resolve:secretsmanager:...}}`, SSM), `NoEcho` parameters,
+#   parameters without a default, and names that only point at a secret (`*_ARN`, `*_NAME`,
+#   `*_ID`, `*_PATH`, ...) are not.
+# related_resources:
+#   - ref: https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars-encryption.html
+#     description: Securing Lambda environment variables
+#   - ref: https://docs.aws.amazon.com/secretsmanager/latest/userguide/retrieving-secrets_lambda.html
+#     description: Use Secrets Manager secrets in Lambda functions
+# custom:
+#   id: ATR-L009
+#   severity: high
+#   security_severity: "7.5"
+#   tags: [security, secrets, lambda, environment-variables]
+#   remediation:
+#     cloudformation: |
+#       Store the secret in Secrets Manager and pass its ARN (or a `{{resolve:secretsmanager:...}}`
+#       reference) instead of the value; have the function read it at run time.
+#     sam: |
+#       Store the secret in Secrets Manager, pass its ARN in the variable, and read it with the
+#       AWS Parameters and Secrets Lambda Extension or the SDK.
+#     terraform: |
+#       Keep the value in `aws_secretsmanager_secret` and pass `aws_secretsmanager_secret.x.arn`;
+#       never write it in `environment { variables }`.
+#     cli: |
+#       aws secretsmanager create-secret --name NAME --secret-string VALUE, then update the
+#       function's variable to the secret's ARN with aws lambda update-function-configuration.
+package atrest.rules.lambda.env_plaintext_secret
+
+import rego.v1
+
+secret_name(name) if regex.match(`(?i)(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|ACCESS_?KEY)`, name)
+
+# Names that only point at a secret, or describe one.
+reference_name(name) if {
+	regex.match(`(?i)(_|^)(ARN|NAME|ID|PATH|PARAM|PARAMETER|URL|URI|TABLE|BUCKET|QUEUE|TOPIC|REGION|TTL|EXPIRY|EXPIRATION|EXPIRES|LENGTH|HEADER|ENDPOINT|FILE|KEY_ID|TYPE|FORMAT|ENABLED|VERSION|PREFIX)$`, name)
+}
+
+reference_value(v) if startswith(v, "arn:")
+
+reference_value(v) if startswith(v, "/")
+
+reference_value(v) if regex.match(`^(true|false|yes|no|\d+)$`, lower(v))
+
+reference_value(v) if regex.match(`^\$\{[^}]*\}$`, v)
+
+shape(v) := "an AWS access key id" if regex.match(`^(AKIA|ASIA)[A-Z0-9]{16}$`, v)
+
+shape(v) := "an AWS secret access key" if {
+	regex.match(`^[A-Za-z0-9/+]{40}$`, v)
+	regex.match(`[A-Z]`, v)
+	regex.match(`[a-z]`, v)
+	regex.match(`[0-9]`, v)
+}
+
+shape(v) := "a private key" if regex.match(`-----BEGIN [A-Z ]*PRIVATE KEY-----`, v)
+
+shape(v) := "a JSON Web Token" if regex.match(`^eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}$`, v)
+
+why(name, v) := sprintf("its value looks like %s", [shape(v)])
+
+why(name, v) := "its name says it is a secret and its value is written in the source" if {
+	not shape(v)
+	secret_name(name)
+	not reference_name(name)
+	not reference_value(v)
+}
+
+deny contains finding if {
+	some f in input.functions
+	some name, var in f.environment.variables
+	var.source == "literal"
+	var.value != ""
+	reason := why(name, var.value)
+	finding := {
+		"resource": f.id,
+		"property": sprintf("environment.variables.%s", [name]),
+		"trigger": "environment",
+		"message": sprintf("Environment variable %s of function %s looks like a plaintext secret: %s.", [name, f.logical_id, reason]),
+	}
+}

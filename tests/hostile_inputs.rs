@@ -1,0 +1,297 @@
+//! Hostile and broken inputs: each must give a one-line error naming the file (and the line
+//! where known), exit code 2, no panic, and the findings of a good file beside it must still be
+//! reported.
+
+mod common;
+
+use assert_cmd::Command;
+use std::fs;
+use std::path::Path;
+
+/// A template with one ATR-L001 finding at 6:7.
+const GOOD: &str = "Resources:\n  Fn:\n    Type: AWS::Lambda::Function\n    Properties:\n      Code: {ZipFile: x}\n      Environment:\n        Variables: {A: b}\n";
+
+struct Outcome {
+    code: i32,
+    stdout: String,
+}
+
+fn scan_beside_good(name: &str, bytes: &[u8], extra: &[&str]) -> Outcome {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("good.yaml"), GOOD).unwrap();
+    let path = dir.path().join(name);
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs::write(&path, bytes).unwrap();
+    run(dir.path(), extra)
+}
+
+fn run(dir: &Path, extra: &[&str]) -> Outcome {
+    let out = Command::cargo_bin("atrest")
+        .unwrap()
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .args(["scan", "--rule", "ATR-L001", "--policy-timeout", "0"])
+        .args(extra)
+        .output()
+        .unwrap();
+    let code = out.status.code().expect("not killed by a signal");
+    assert_ne!(
+        code,
+        101,
+        "panicked: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Outcome {
+        code,
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+    }
+}
+
+/// The standard assertions: exit 2, one error line naming the file (and line), the good file's
+/// finding still reported.
+fn assert_error(name: &str, bytes: &[u8], line: Option<u32>, fragment: &str) {
+    let out = scan_beside_good(name, bytes, &[]);
+    assert_eq!(out.code, 2, "{name}: exit code\n{}", out.stdout);
+    let prefix = match line {
+        Some(l) => format!("error: {name}:{l}"),
+        None => format!("error: {name}: "),
+    };
+    let errors: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("error:"))
+        .collect();
+    assert_eq!(errors.len(), 1, "{name}: one error line\n{}", out.stdout);
+    assert!(
+        errors[0].starts_with(&prefix),
+        "{name}: {:?} should start with {prefix:?}",
+        errors[0]
+    );
+    assert!(
+        errors[0].contains(fragment),
+        "{name}: {:?} should say {fragment:?}",
+        errors[0]
+    );
+    assert!(
+        out.stdout.contains("good.yaml:6:7 ATR-L001"),
+        "{name}: the good file is still reported\n{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn truncated_json() {
+    assert_error(
+        "t.json",
+        b"{\n  \"Resources\": {\n    \"Fn\": {\"Type\": \"AWS::Lambda::Function\"",
+        Some(3),
+        "invalid JSON",
+    );
+}
+
+#[test]
+fn truncated_yaml() {
+    assert_error(
+        "t.yaml",
+        b"Resources:\n  Fn:\n    Type: AWS::Lambda::Function\n    Properties: {Code: [\n",
+        Some(5),
+        "invalid YAML",
+    );
+}
+
+#[test]
+fn bad_indentation() {
+    assert_error(
+        "t.yaml",
+        b"Resources:\n  Fn:\n    Type: AWS::Lambda::Function\n   Properties: {}\n",
+        Some(4),
+        "invalid YAML",
+    );
+}
+
+#[test]
+fn tabs() {
+    assert_error(
+        "t.yaml",
+        b"Resources:\n  Fn:\n\tType: AWS::Lambda::Function\n",
+        Some(3),
+        "tab",
+    );
+}
+
+#[test]
+fn duplicate_keys() {
+    assert_error(
+        "t.yaml",
+        b"Resources:\n  Fn:\n    Type: AWS::SNS::Topic\n  Fn:\n    Type: AWS::SNS::Topic\n",
+        Some(4),
+        "CloudFormation rejects duplicate keys",
+    );
+    assert_error(
+        "t.json",
+        b"{\"Resources\": {\"T\": {\"Type\": \"AWS::SNS::Topic\"},\n \"T\": {\"Type\": \"AWS::SNS::Topic\"}}}",
+        Some(2),
+        "duplicate key",
+    );
+}
+
+#[test]
+fn unknown_tags() {
+    assert_error("t.yaml", b"Resources:\n  T:\n    Type: AWS::SNS::Topic\n    Properties:\n      TopicName: !Bogus x\n", Some(5), "unknown tag !Bogus");
+}
+
+#[test]
+fn anchors_and_billion_laughs_are_refused_not_expanded() {
+    let mut text = String::from(
+        "Resources:\n  T:\n    Type: AWS::SNS::Topic\nMappings:\n  a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n",
+    );
+    for i in 1..40 {
+        let prev = format!("*a{}", i - 1);
+        text.push_str(&format!("  a{i}: &a{i} [{}]\n", vec![prev; 9].join(", ")));
+    }
+    let out = scan_beside_good("laughs.yaml", text.as_bytes(), &[]);
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stdout.contains("error: laughs.yaml:5:"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("anchors and aliases"), "{}", out.stdout);
+    assert!(out.stdout.contains("good.yaml:6:7 ATR-L001"));
+}
+
+#[test]
+fn byte_order_marks_and_utf16_are_read() {
+    // Valid templates in other encodings are inputs, not errors: the finding is reported.
+    let mut utf8 = vec![0xEF, 0xBB, 0xBF];
+    utf8.extend_from_slice(GOOD.as_bytes());
+    let mut utf16 = vec![0xFF, 0xFE];
+    utf16.extend(GOOD.encode_utf16().flat_map(u16::to_le_bytes));
+    for (name, bytes) in [("bom.yaml", utf8), ("utf16.yaml", utf16)] {
+        let out = scan_beside_good(name, &bytes, &[]);
+        assert_eq!(out.code, 1, "{name}: {}", out.stdout);
+        assert!(
+            out.stdout.contains(&format!("{name}:6:7 ATR-L001")),
+            "{name}: {}",
+            out.stdout
+        );
+    }
+    // An odd number of bytes after a UTF-16 BOM is a truncated file.
+    assert_error("odd.template", &[0xFF, 0xFE, b'{', 0, b'}'], None, "UTF-16");
+}
+
+#[test]
+fn binary_file_with_a_template_extension() {
+    assert_error(
+        "stack.template",
+        &[0x89, b'P', b'N', b'G', 0, 0, 0, 13, 0xFF, 0xD8],
+        None,
+        "binary",
+    );
+}
+
+#[test]
+fn empty_file_named_like_a_template() {
+    assert_error("template.yaml", b"", None, "empty file");
+    // An empty file with a generic extension is simply not an input.
+    let out = scan_beside_good("notes.yaml", b"", &[]);
+    assert_eq!(out.code, 1, "{}", out.stdout);
+}
+
+#[test]
+fn deep_nesting_does_not_overflow_the_stack() {
+    let deep_json = format!(
+        "{{\"AWSTemplateFormatVersion\": \"2010-09-09\", \"Resources\": {}{}}}",
+        "[".repeat(5000),
+        "]".repeat(5000)
+    );
+    assert_error(
+        "deep.json",
+        deep_json.as_bytes(),
+        Some(1),
+        "nesting deeper than 256",
+    );
+    // saphyr-parser has its own (lower) recursion limit for flow collections.
+    let mut deep_yaml = String::from("AWSTemplateFormatVersion: '2010-09-09'\nResources: ");
+    deep_yaml.push_str(&"[".repeat(5000));
+    deep_yaml.push_str(&"]".repeat(5000));
+    assert_error(
+        "deep.yaml",
+        deep_yaml.as_bytes(),
+        Some(2),
+        "recursion limit",
+    );
+}
+
+#[test]
+fn file_size_limit() {
+    let big = format!("{GOOD}# {}\n", "x".repeat(10_000));
+    let out = scan_beside_good("big.yaml", big.as_bytes(), &["--max-file-size", "5000"]);
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stdout.contains("error: big.yaml: file is"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("over the 5000-byte limit"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn a_runaway_policy_is_stopped_by_the_time_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("good.yaml"), GOOD).unwrap();
+    fs::create_dir(dir.path().join("p")).unwrap();
+    fs::write(
+        dir.path().join("p/slow.rego"),
+        "# METADATA\n# title: Slow\n# custom:\n#   id: ORG-SLOW\n#   severity: low\npackage org.slow\n\nimport rego.v1\n\ndeny contains f if {\n\tsome a in numbers.range(1, 20000)\n\tsome b in numbers.range(1, 20000)\n\ta * b == -1\n\tf := {\"resource\": \"x\", \"message\": \"never\"}\n}\n",
+    )
+    .unwrap();
+    let out = Command::cargo_bin("atrest")
+        .unwrap()
+        .current_dir(dir.path())
+        .args([
+            "scan",
+            "--policy",
+            "p",
+            "--policy-timeout",
+            "200",
+            "--rule",
+            "ATR-L001",
+            "--rule",
+            "ORG-SLOW",
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "{stdout}");
+    assert!(
+        stdout.contains("error: good.yaml: policy evaluation failed: rule ORG-SLOW"),
+        "{stdout}"
+    );
+    // Every other rule's findings are still reported.
+    assert!(stdout.contains("good.yaml:6:7 ATR-L001"), "{stdout}");
+}
+
+#[test]
+fn the_same_inputs_give_identical_reports_whatever_the_thread_count() {
+    let fixtures = common::manifest_dir().join("fixtures");
+    for format in ["json", "sarif"] {
+        let run = |jobs: &str| {
+            Command::cargo_bin("atrest")
+                .unwrap()
+                .current_dir(common::manifest_dir())
+                .args(["scan", "--format", format, "--jobs", jobs])
+                .arg(&fixtures)
+                .output()
+                .unwrap()
+                .stdout
+        };
+        let one = run("1");
+        assert!(one.len() > 1000);
+        assert_eq!(one, run("8"), "{format}");
+    }
+}
