@@ -111,6 +111,7 @@ fn terraform_corpus_scans_and_every_error_is_a_real_defect() {
         (("ATR-L001".to_owned(), "unknown"), 2),
         (("ATR-L002".to_owned(), "fail"), 6),
         (("ATR-L003".to_owned(), "fail"), 102),
+        (("ATR-L009".to_owned(), "fail"), 6),
     ]
     .into_iter()
     .collect();
@@ -229,6 +230,38 @@ fn checkov_environment_encryption_expectations() {
     }
 }
 
+/// checkov's CKV_AWS_45 test (`example_LambdaEnvironmentCredentials`) expects `fail` to fail
+/// (an access key id and a secret access key as literals) and `pass` and `no_env` to pass:
+/// ATR-L009 agrees, once per secret.
+#[test]
+fn checkov_environment_credentials_expectations() {
+    let Some(root) = corpus() else {
+        return;
+    };
+    let dir = root
+        .join("checkov/tests/terraform/checks/resource/aws/example_LambdaEnvironmentCredentials");
+    let result = common::scan_paths(std::slice::from_ref(&dir));
+    let rules = &common::builtin().rules;
+    let fired: Vec<(&str, u32)> = result
+        .findings
+        .iter()
+        .filter(|f| rules[f.finding.rule].id == "ATR-L009")
+        .map(|f| {
+            (
+                f.finding.logical_id.as_str(),
+                f.finding.location.as_ref().unwrap().span.start.line,
+            )
+        })
+        .collect();
+    assert_eq!(
+        fired,
+        [
+            ("aws_lambda_function.fail", 30),
+            ("aws_lambda_function.fail", 31)
+        ]
+    );
+}
+
 /// The KICS Terraform queries that read the same blocks: "Hardcoded AWS access key in Lambda"
 /// flags environment variable values (every such function stores variables, so ATR-L001 must
 /// fire on it, at its environment block), and "Lambda functions without X-Ray tracing" flags
@@ -277,6 +310,27 @@ fn kics_expectations_on_the_same_blocks() {
             .count(),
         1
     );
+    // The query itself: ATR-L009 reports the same values, on the lines KICS expects (the
+    // values are shaped like access key ids), and nothing in the negative case (`foo = "test"`).
+    let mut l009: Vec<u32> = positive
+        .iter()
+        .filter(|(rule, ..)| rule == "ATR-L009")
+        .map(|(_, line, ..)| *line)
+        .collect();
+    l009.sort();
+    let mut kics_lines: Vec<u32> = expected
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["line"].as_u64().unwrap() as u32)
+        .collect();
+    kics_lines.sort();
+    assert_eq!(l009, kics_lines);
+    assert!(
+        !files["kics/hardcoded_aws_access_key_in_lambda/test/negative.tf"]
+            .iter()
+            .any(|(rule, ..)| rule == "ATR-L009")
+    );
 
     let query = root.join("kics/lambda_functions_without_x-ray_tracing/test");
     let loaded = scan::load(&ScanOptions {
@@ -319,12 +373,16 @@ fn the_real_plan_is_read() {
             )
         })
         .collect();
+    // Its variables are an access key id and a secret access key, written as literals
+    // (ATR-L009, twice: checkov's CKV_AWS_45 fails the same function).
     let analysis = "aws_lambda_function.analysis_lambda".to_owned();
     assert_eq!(
         found,
         [
             ("ATR-L001".to_owned(), analysis.clone(), 619),
-            ("ATR-L003".to_owned(), analysis, 619),
+            ("ATR-L003".to_owned(), analysis.clone(), 619),
+            ("ATR-L009".to_owned(), analysis.clone(), 619),
+            ("ATR-L009".to_owned(), analysis, 619),
         ]
     );
 }

@@ -17,8 +17,8 @@
 
 use super::keys::{KeyRef, KeyState, is_aws_managed_alias};
 use super::{
-    EnvVar, Environment, EventSourceMapping, FileId, FilterCriteria, Function, Inventory, KmsAlias,
-    KmsKey, Loc, Locations, LogGroup, Origin, Tri, ValueSource,
+    Environment, EventSourceMapping, FileId, FilterCriteria, Function, Inventory, KmsAlias, KmsKey,
+    Loc, Locations, LogGroup, Origin, RoleRef, Tri,
 };
 use crate::read::Span;
 use crate::read::hcl::{
@@ -71,6 +71,8 @@ const KMS_KEY_POLICY: &str = "aws_kms_key_policy";
 const LOG_GROUP: &str = "aws_cloudwatch_log_group";
 const DATA_KMS_ALIAS: &str = "data.aws_kms_alias";
 const DATA_KMS_KEY: &str = "data.aws_kms_key";
+const IAM_ROLE: &str = "aws_iam_role";
+const DATA_IAM_ROLE: &str = "data.aws_iam_role";
 
 /// Bounds: configurations can be cyclic or absurdly large.
 const MAX_DEPTH: usize = 48;
@@ -225,6 +227,18 @@ impl Cx {
 
 /// The resolution steps of one key reference, recorded while they pass a value through.
 type Trace<'t> = Option<&'t mut Vec<String>>;
+
+/// Where a variable's value comes from.
+enum VarSource<'p> {
+    /// A variable file of the root module.
+    Tfvars(&'p FileId, &'p Expr),
+    /// The argument of the module call (its name), evaluated in the caller.
+    Argument(&'p str, &'p Expr, Cx),
+    Default(&'p Expr),
+    /// Declared without a default, and given no value.
+    Missing,
+    Undeclared,
+}
 
 /// A block as declared: which file, and its syntax.
 #[derive(Clone, Copy)]
@@ -770,69 +784,81 @@ impl<'p> Eval<'p> {
         v
     }
 
-    fn var_value(&self, inst: usize, name: &str, mut tr: Trace) -> V {
-        let def = &self.defs[self.insts[inst].def];
+    /// Where the value of `var.<name>` comes from in module instance `inst`: the root's variable
+    /// files, the calling module's argument, the declared default, or nowhere.
+    fn var_source(&self, inst: usize, name: &str) -> VarSource<'p> {
         match &self.insts[inst].parent {
             None => {
                 for (file, body) in self.project.tfvars.iter().rev() {
                     if let Some(a) = body.attr(name) {
-                        let v = self.eval(
-                            &a.expr,
-                            &Cx {
-                                inst,
-                                binds: Vec::new(),
-                            },
-                            None,
-                        );
-                        let short = file.rsplit('/').next().unwrap_or(file);
-                        Self::push(
-                            &mut tr,
-                            match &v {
-                                V::Str(s) => format!("{short} \"{s}\""),
-                                V::Null => format!("{short} null"),
-                                _ => short.to_owned(),
-                            },
-                        );
-                        return v;
+                        return VarSource::Tfvars(file, &a.expr);
                     }
                 }
             }
             Some((parent, call, binds)) => {
                 if let Some(a) = call.block.body.attr(name) {
                     let call_name = call.block.labels.first().map(String::as_str).unwrap_or("");
-                    Self::push(&mut tr, format!("argument of module.{call_name}"));
                     let pcx = Cx {
                         inst: *parent,
                         binds: binds.clone(),
                     };
-                    return self.eval(&a.expr, &pcx, tr);
+                    return VarSource::Argument(call_name, &a.expr, pcx);
                 }
             }
         }
-        let Some(decl) = def.variables.get(name) else {
-            return V::Unknown(format!("var.{name} is not declared"));
+        match self.defs[self.insts[inst].def].variables.get(name) {
+            None => VarSource::Undeclared,
+            Some(decl) => match decl.block.body.attr("default") {
+                Some(d) => VarSource::Default(&d.expr),
+                None => VarSource::Missing,
+            },
+        }
+    }
+
+    /// Whether `var.<name>` is declared `sensitive = true` in module instance `inst`.
+    fn var_sensitive(&self, inst: usize, name: &str) -> bool {
+        let Some(decl) = self.defs[self.insts[inst].def].variables.get(name) else {
+            return false;
         };
-        match decl.block.body.attr("default") {
-            Some(d) => {
-                let v = self.eval(
-                    &d.expr,
-                    &Cx {
-                        inst,
-                        binds: Vec::new(),
-                    },
-                    None,
-                );
-                Self::push(
-                    &mut tr,
-                    match &v {
-                        V::Str(s) => format!("default \"{s}\""),
-                        V::Null => "default null".to_owned(),
-                        _ => "default".to_owned(),
-                    },
-                );
+        decl.block.body.attr("sensitive").is_some_and(|a| {
+            let own = Cx {
+                inst,
+                binds: Vec::new(),
+            };
+            self.eval(&a.expr, &own, None) == V::Bool(true)
+        })
+    }
+
+    fn var_value(&self, inst: usize, name: &str, mut tr: Trace) -> V {
+        let own = Cx {
+            inst,
+            binds: Vec::new(),
+        };
+        let described = |v: &V, what: &str| match v {
+            V::Str(s) => format!("{what} \"{s}\""),
+            V::Null => format!("{what} null"),
+            _ => what.to_owned(),
+        };
+        match self.var_source(inst, name) {
+            VarSource::Tfvars(file, expr) => {
+                let v = self.eval(expr, &own, None);
+                let short = file.rsplit('/').next().unwrap_or(file);
+                Self::push(&mut tr, described(&v, short));
                 v
             }
-            None => V::Unknown("no default, and no value given (tfvars or --tf-vars)".into()),
+            VarSource::Argument(call, expr, pcx) => {
+                Self::push(&mut tr, format!("argument of module.{call}"));
+                self.eval(expr, &pcx, tr)
+            }
+            VarSource::Default(expr) => {
+                let v = self.eval(expr, &own, None);
+                Self::push(&mut tr, described(&v, "default"));
+                v
+            }
+            VarSource::Missing => {
+                V::Unknown("no default, and no value given (tfvars or --tf-vars)".into())
+            }
+            VarSource::Undeclared => V::Unknown(format!("var.{name} is not declared")),
         }
     }
 
@@ -1677,20 +1703,20 @@ impl<'p> Res<'_, 'p> {
                 }
                 match self.ev.eval(expr, &occ.cx, None) {
                     V::Obj(items) => {
-                        for (k, v) in items {
-                            env.variables.insert(
-                                k,
-                                match v.text() {
-                                    Some(text) => EnvVar {
-                                        value: Some(text),
-                                        source: ValueSource::Literal,
-                                    },
-                                    None => EnvVar {
-                                        value: None,
-                                        source: ValueSource::Expression,
-                                    },
-                                },
-                            );
+                        let place = supplied::Place {
+                            file: self.decl.file,
+                            pointer: format!("{}/environment/variables", self.pointer),
+                        };
+                        for (name, var, at) in self.ev.env_vars(expr, &occ.cx, place, items) {
+                            // Written elsewhere (a variable's default, a module argument): the
+                            // finding points there, where the value is.
+                            if let Some(at) = at {
+                                origin
+                                    .locations
+                                    .entry(format!("environment.variables.{name}"))
+                                    .or_insert(at);
+                            }
+                            env.variables.insert(name, var);
                         }
                     }
                     V::Null => {}
@@ -1730,7 +1756,20 @@ impl<'p> Res<'_, 'p> {
         let tracing_mode = self
             .nested(root, cx, "tracing_config")
             .iter()
-            .find_map(|occ| self.text(occ.body, &occ.cx, "mode"));
+            .find_map(|occ| {
+                let (span, _) = occ.body.attr("mode")?;
+                origin.locations.insert(
+                    "tracing_mode".into(),
+                    self.loc("/tracing_config/mode", span),
+                );
+                self.text(occ.body, &occ.cx, "mode")
+            });
+        let role = root.attr("role").map(|(span, expr)| {
+            origin
+                .locations
+                .insert("role".into(), self.loc("/role", span));
+            role_ref(self.ev.eval(expr, cx, None))
+        });
         Function {
             name: self.text(root, cx, "function_name"),
             origin,
@@ -1741,7 +1780,10 @@ impl<'p> Res<'_, 'p> {
             log_group,
             log_group_resource: None,
             tracing_mode,
-            role: None,
+            role,
+            // The AWS provider's `durable_config` block has `execution_timeout` and
+            // `retention_period`, and no key argument: what it would read is always absent.
+            // Left out until the provider can set the key (see ATR-L007).
             durable: None,
         }
     }
@@ -1878,6 +1920,29 @@ impl<'p> Res<'_, 'p> {
     }
 }
 
+/// A function's `role`: the ARN where it is known, the role resource where it names one.
+fn role_ref(v: V) -> RoleRef {
+    let is_role = |t: &Target| matches!(t.ty.as_str(), IAM_ROLE | DATA_IAM_ROLE);
+    match v {
+        V::Str(text) => RoleRef {
+            value: Some(text),
+            resource: None,
+        },
+        V::Ref(t) if is_role(&t) => RoleRef {
+            value: None,
+            resource: Some(t.id),
+        },
+        V::Partial { refs, .. } => RoleRef {
+            value: None,
+            resource: refs.into_iter().find(is_role).map(|t| t.id),
+        },
+        _ => RoleRef {
+            value: None,
+            resource: None,
+        },
+    }
+}
+
 /// A policy document: JSON text parsed, or the object written.
 fn policy_json(v: V) -> Option<serde_json::Value> {
     match v {
@@ -1888,6 +1953,7 @@ fn policy_json(v: V) -> Option<serde_json::Value> {
 
 mod functions;
 mod merge;
+mod supplied;
 
 #[cfg(test)]
 mod tests;

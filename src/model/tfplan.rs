@@ -131,22 +131,60 @@ fn config_value(node: &Node) -> Expr {
     }
 }
 
-/// Planned values, where `unknown` (the matching part of `after_unknown`) marks what is known
-/// only after apply, filled from `config` (the matching part of the configuration).
-fn planned(
-    value: Option<&Node>,
-    unknown: Option<&Node>,
-    config: Option<&Node>,
-    span: Span,
-) -> Expr {
-    if unknown.is_some_and(|u| matches!(u.value, Value::Bool(true))) {
-        return match config {
+/// The parts of a plan that run alongside one planned value: `after_unknown` (what is known
+/// only after apply), `after_sensitive` / `sensitive_values` (what Terraform hides), and the
+/// configuration's expression for it.
+#[derive(Clone, Copy, Default)]
+struct Marks<'a> {
+    unknown: Option<&'a Node>,
+    sensitive: Option<&'a Node>,
+    config: Option<&'a Node>,
+}
+
+impl<'a> Marks<'a> {
+    fn key(&self, key: &str) -> Marks<'a> {
+        Marks {
+            unknown: self.unknown.and_then(|u| u.get(key)),
+            sensitive: self.sensitive.and_then(|u| u.get(key)),
+            config: self.config.and_then(|c| c.get(key)),
+        }
+    }
+
+    fn item(&self, i: usize) -> Marks<'a> {
+        let at = |n: Option<&'a Node>| n.and_then(|n| n.items().get(i));
+        Marks {
+            unknown: at(self.unknown),
+            sensitive: at(self.sensitive),
+            config: at(self.config),
+        }
+    }
+}
+
+fn is_true(n: Option<&Node>) -> bool {
+    n.is_some_and(|n| matches!(n.value, Value::Bool(true)))
+}
+
+/// Planned values, where what is known only after apply is filled from the configuration, and
+/// what is sensitive is marked as Terraform's `sensitive(...)` would.
+fn planned(value: Option<&Node>, marks: Marks, span: Span) -> Expr {
+    let expr = planned_value(value, marks, span);
+    if is_true(marks.sensitive) {
+        let span = expr.span;
+        Expr::new(ExprKind::Call("sensitive".into(), vec![expr]), span)
+    } else {
+        expr
+    }
+}
+
+fn planned_value(value: Option<&Node>, marks: Marks, span: Span) -> Expr {
+    if is_true(marks.unknown) {
+        return match marks.config {
             Some(c) => config_value(c),
             None => Expr::new(ExprKind::Unknown("known only after apply".into()), span),
         };
     }
     let Some(value) = value else {
-        return match config {
+        return match marks.config {
             Some(c) => config_value(c),
             None => Expr::new(ExprKind::Null, span),
         };
@@ -158,25 +196,15 @@ fn planned(
                 .map(|e| ObjectItem {
                     key: ObjectKey::Name(e.key.clone()),
                     key_span: e.key_span,
-                    value: planned(
-                        Some(&e.value),
-                        unknown.and_then(|u| u.get(&e.key)),
-                        config.and_then(|c| c.get(&e.key)),
-                        e.key_span,
-                    ),
+                    value: planned(Some(&e.value), marks.key(&e.key), e.key_span),
                 })
                 .collect();
-            for u in unknown.map(Node::entries).unwrap_or_default() {
+            for u in marks.unknown.map(Node::entries).unwrap_or_default() {
                 if value.get(&u.key).is_none() {
                     items.push(ObjectItem {
                         key: ObjectKey::Name(u.key.clone()),
                         key_span: u.key_span,
-                        value: planned(
-                            None,
-                            Some(&u.value),
-                            config.and_then(|c| c.get(&u.key)),
-                            u.key_span,
-                        ),
+                        value: planned(None, marks.key(&u.key), u.key_span),
                     });
                 }
             }
@@ -187,14 +215,7 @@ fn planned(
                 items
                     .iter()
                     .enumerate()
-                    .map(|(i, v)| {
-                        planned(
-                            Some(v),
-                            unknown.and_then(|u| u.items().get(i)),
-                            config.and_then(|c| c.items().get(i)),
-                            v.span,
-                        )
-                    })
+                    .map(|(i, v)| planned(Some(v), marks.item(i), v.span))
                     .collect(),
             ),
             value.span,
@@ -243,8 +264,9 @@ fn strip_keys(address: &str) -> String {
     out
 }
 
-/// One planned instance: the span of its address, its values, what of them is unknown.
-type Instance<'a> = (Span, Option<&'a Node>, Option<&'a Node>);
+/// One planned instance: the span of its address, its values, what of them is unknown and
+/// what is sensitive.
+type Instance<'a> = (Span, Option<&'a Node>, Option<&'a Node>, Option<&'a Node>);
 
 /// Instances by address without keys.
 type Instances<'a> = HashMap<String, Vec<Instance<'a>>>;
@@ -259,10 +281,12 @@ fn collect_module_values<'a>(
             && let Some(a) = e.value.as_str()
         {
             spans.entry(a.to_owned()).or_insert(e.key_span);
-            values
-                .entry(strip_keys(a))
-                .or_default()
-                .push((e.key_span, r.get("values"), None));
+            values.entry(strip_keys(a)).or_default().push((
+                e.key_span,
+                r.get("values"),
+                None,
+                r.get("sensitive_values"),
+            ));
         }
     }
     for child in module
@@ -318,6 +342,7 @@ pub fn project(file: &FileId, root: &Node) -> (Project, Vec<Problem>) {
             span,
             change.and_then(|c| c.get("after")),
             change.and_then(|c| c.get("after_unknown")),
+            change.and_then(|c| c.get("after_sensitive")),
         ));
     }
     if changes.is_empty() {
@@ -414,11 +439,19 @@ fn instance_blocks(address: &str, instances: &[Instance], config: Option<&Node>)
     };
     instances
         .iter()
-        .map(|(span, after, unknown)| Block {
+        .map(|(span, after, unknown, sensitive)| Block {
             kind: kind.into(),
             labels: vec![ty.to_owned(), name.to_owned()],
             span: *span,
-            body: body_of(planned(*after, *unknown, config, *span)),
+            body: body_of(planned(
+                *after,
+                Marks {
+                    unknown: *unknown,
+                    sensitive: *sensitive,
+                    config,
+                },
+                *span,
+            )),
         })
         .collect()
 }
@@ -483,7 +516,7 @@ impl<'a> Builder<'a> {
                 None if data => {
                     let span = r.entry("address").map(|e| e.key_span).unwrap_or_default();
                     body.blocks
-                        .extend(instance_blocks(addr, &[(span, None, None)], exprs));
+                        .extend(instance_blocks(addr, &[(span, None, None, None)], exprs));
                 }
                 // Planned to have no instance (count = 0), or not planned at all.
                 None => {}
@@ -498,8 +531,15 @@ impl<'a> Builder<'a> {
                 .value
                 .entry("default")
                 .map(|d| (d.key_span, literal(&d.value)));
-            body.blocks
-                .push(one_argument_block("variable", v, "default", default));
+            let mut block = one_argument_block("variable", v, "default", default);
+            if let Some(sensitive) = v.value.entry("sensitive") {
+                block.body.attributes.push(Attribute {
+                    name: "sensitive".into(),
+                    name_span: sensitive.key_span,
+                    expr: literal(&sensitive.value),
+                });
+            }
+            body.blocks.push(block);
         }
         for o in config.get("outputs").map(Node::entries).unwrap_or_default() {
             let value = o

@@ -1,4 +1,5 @@
 use super::*;
+use crate::model::ValueSource;
 use crate::read::{Limits, hcl};
 
 fn module(files: &[(&str, &str)]) -> Module {
@@ -227,4 +228,116 @@ fn truncated_configurations_never_panic() {
             }
         }
     }
+}
+
+fn sources(f: &Function) -> Vec<(String, ValueSource, Option<String>)> {
+    f.environment
+        .as_ref()
+        .unwrap()
+        .variables
+        .iter()
+        .map(|(k, v)| (k.clone(), v.source, v.value.clone()))
+        .collect()
+}
+
+#[test]
+fn environment_variable_sources() {
+    let i = inv(concat!(
+        "variable \"with_default\" {\n  default = \"d\"\n}\n",
+        "variable \"no_default\" {}\n",
+        "variable \"hidden\" {\n  default = \"s3cr3t\"\n  sensitive = true\n}\n",
+        "locals {\n  via_local = var.with_default\n}\n",
+        "data \"aws_secretsmanager_secret_version\" \"db\" {\n  secret_id = \"db\"\n}\n",
+        "data \"aws_ssm_parameter\" \"p\" {\n  name = \"/p\"\n}\n",
+        "resource \"aws_s3_bucket\" \"b\" {\n  bucket = \"b\"\n}\n",
+        "resource \"aws_lambda_function\" \"f\" {\n  environment {\n    variables = {\n",
+        "      LIT = \"x\"\n      NUM = 3\n      DEF = var.with_default\n      LOC = local.via_local\n",
+        "      TPL = \"a-${var.with_default}\"\n      PAR = var.no_default\n      SEC = var.hidden\n",
+        "      SM = data.aws_secretsmanager_secret_version.db.secret_string\n",
+        "      SSM = data.aws_ssm_parameter.p.value\n      ARN = data.aws_ssm_parameter.p.arn\n",
+        "      RES = aws_s3_bucket.b.bucket\n      FN = sensitive(\"y\")\n      FILE = file(\"x\")\n",
+        "    }\n  }\n}\n",
+    ));
+    use ValueSource::*;
+    let lit = |v: &str| Some(v.to_owned());
+    assert_eq!(
+        sources(&i.functions[0]),
+        vec![
+            ("ARN".into(), Expression, None),
+            ("DEF".into(), Literal, lit("d")),
+            ("FILE".into(), Expression, None),
+            ("FN".into(), SecretParameter, None),
+            ("LIT".into(), Literal, lit("x")),
+            ("LOC".into(), Literal, lit("d")),
+            ("NUM".into(), Literal, lit("3")),
+            ("PAR".into(), Parameter, None),
+            ("RES".into(), Expression, None),
+            ("SEC".into(), SecretParameter, None),
+            ("SM".into(), DynamicReference, None),
+            ("SSM".into(), DynamicReference, None),
+            ("TPL".into(), Literal, lit("a-d")),
+        ]
+    );
+}
+
+#[test]
+fn environment_maps_behind_variables_and_module_arguments() {
+    let root = module(&[(
+        "main.tf",
+        concat!(
+            "variable \"db_password\" {\n  sensitive = true\n}\n",
+            "module \"fn\" {\n  source = \"./fn\"\n",
+            "  env = merge(var.base, { PASSWORD = var.db_password, TOKEN = \"t0k3n\" })\n}\n",
+            "variable \"base\" {\n  default = { STAGE = \"prod\" }\n}\n",
+        ),
+    )]);
+    let child = module(&[(
+        "fn/main.tf",
+        concat!(
+            "variable \"env\" {}\n",
+            "resource \"aws_lambda_function\" \"this\" {\n",
+            "  environment {\n    variables = var.env\n  }\n}\n",
+        ),
+    )]);
+    let (i, _) = inventory(&project(vec![root, child], &[(0, "fn", 1)], &[]));
+    use ValueSource::*;
+    assert_eq!(
+        sources(&i.functions[0]),
+        vec![
+            ("PASSWORD".into(), SecretParameter, None),
+            ("STAGE".into(), Literal, Some("prod".into())),
+            ("TOKEN".into(), Literal, Some("t0k3n".into())),
+        ]
+    );
+
+    // A map that cannot be followed entry by entry: every entry is an expression.
+    let i = inv(concat!(
+        "resource \"aws_lambda_function\" \"f\" {\n  for_each = { a = { K = \"v\" } }\n",
+        "  environment {\n    variables = each.value\n  }\n}\n",
+    ));
+    assert_eq!(
+        sources(&i.functions[0]),
+        vec![("K".into(), Expression, None)]
+    );
+}
+
+#[test]
+fn roles_name_their_resource_or_value() {
+    let i = inv(concat!(
+        "resource \"aws_iam_role\" \"r\" {\n  name = \"r\"\n}\n",
+        "data \"aws_iam_role\" \"existing\" {\n  name = \"existing\"\n}\n",
+        "resource \"aws_lambda_function\" \"a\" {\n  role = aws_iam_role.r.arn\n}\n",
+        "resource \"aws_lambda_function\" \"b\" {\n  role = \"arn:aws:iam::111122223333:role/b\"\n}\n",
+        "resource \"aws_lambda_function\" \"c\" {\n  role = data.aws_iam_role.existing.arn\n}\n",
+    ));
+    let role = |n: usize| i.functions[n].role.clone().unwrap();
+    assert_eq!(role(0).resource.as_deref(), Some("aws_iam_role.r"));
+    assert_eq!(
+        role(1).value.as_deref(),
+        Some("arn:aws:iam::111122223333:role/b")
+    );
+    assert_eq!(
+        role(2).resource.as_deref(),
+        Some("data.aws_iam_role.existing")
+    );
 }
