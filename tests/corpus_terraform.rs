@@ -111,6 +111,8 @@ fn terraform_corpus_scans_and_every_error_is_a_real_defect() {
         (("ATR-L001".to_owned(), "unknown"), 2),
         (("ATR-L002".to_owned(), "fail"), 6),
         (("ATR-L003".to_owned(), "fail"), 102),
+        (("ATR-L004".to_owned(), "fail"), 54),
+        (("ATR-L004".to_owned(), "unknown"), 50),
         (("ATR-L009".to_owned(), "fail"), 6),
     ]
     .into_iter()
@@ -374,13 +376,15 @@ fn the_real_plan_is_read() {
         })
         .collect();
     // Its variables are an access key id and a secret access key, written as literals
-    // (ATR-L009, twice: checkov's CKV_AWS_45 fails the same function).
+    // (ATR-L009, twice: checkov's CKV_AWS_45 fails the same function). The plan declares no
+    // log group for it (ATR-L004, unknown).
     let analysis = "aws_lambda_function.analysis_lambda".to_owned();
     assert_eq!(
         found,
         [
             ("ATR-L001".to_owned(), analysis.clone(), 619),
             ("ATR-L003".to_owned(), analysis.clone(), 619),
+            ("ATR-L004".to_owned(), analysis.clone(), 619),
             ("ATR-L009".to_owned(), analysis.clone(), 619),
             ("ATR-L009".to_owned(), analysis, 619),
         ]

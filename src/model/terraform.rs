@@ -24,7 +24,7 @@ use crate::read::Span;
 use crate::read::hcl::{
     BinOp, Block, Body, Expr, ExprKind, ObjectItem, ObjectKey, Op, TemplatePart, UnOp,
 };
-use std::cell::Cell;
+use std::cell::{Cell, OnceCell};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
@@ -282,6 +282,8 @@ struct Eval<'p> {
     decls: HashMap<String, (usize, Decl<'p>)>,
     steps: Cell<u32>,
     depth: Cell<usize>,
+    /// The declared log groups, found once (see `logs.rs`).
+    log_groups: OnceCell<Vec<logs::Group>>,
 }
 
 fn address(block: &Block) -> Option<String> {
@@ -290,6 +292,16 @@ fn address(block: &Block) -> Option<String> {
         ("data", [ty, name]) => Some(format!("data.{ty}.{name}")),
         _ => None,
     }
+}
+
+/// The attribute names of a traversal, instance keys left out: `a.b[0].c` -> `[b, c]`.
+fn attr_path(ops: &[Op]) -> Vec<&str> {
+    ops.iter()
+        .filter_map(|op| match op {
+            Op::Attr(a) => Some(a.as_str()),
+            _ => None,
+        })
+        .collect()
 }
 
 fn pointer_of(block: &Block) -> String {
@@ -378,6 +390,7 @@ pub fn inventory(project: &Project) -> (Inventory, Vec<Problem>) {
         decls: HashMap::new(),
         steps: Cell::new(0),
         depth: Cell::new(0),
+        log_groups: OnceCell::new(),
     };
     ev.instantiate_modules();
     ev.index_declarations();
@@ -1745,14 +1758,33 @@ impl<'p> Res<'_, 'p> {
             Some(_) => "unknown".into(),
         };
         let logging = self.nested(root, cx, "logging_config");
+        // The log group it names, where it names one (null: the default group).
+        let mut named = None;
         let log_group = logging.iter().find_map(|occ| {
-            let (span, _) = occ.body.attr("log_group")?;
+            let (span, expr) = occ.body.attr("log_group")?;
+            if self.ev.eval(expr, &occ.cx, None) == V::Null {
+                return None;
+            }
             origin.locations.insert(
                 "log_group".into(),
                 self.loc("/logging_config/log_group", span),
             );
-            self.text(occ.body, &occ.cx, "log_group")
+            named = Some((expr, &occ.cx));
+            Some(self.ev.symbolic(expr, &occ.cx))
         });
+        let name = self.text(root, cx, "function_name");
+        let log_group = match log_group {
+            Some(written) => written,
+            None => root
+                .attr("function_name")
+                .and_then(|(_, e)| self.ev.symbolic(e, cx))
+                .map(|n| format!("/aws/lambda/{n}")),
+        };
+        let log_group_resource =
+            self.ev
+                .log_group_of(named, log_group.as_deref(), &origin.logical_id);
+        // The model shows the name only where it is known.
+        let log_group = log_group.filter(|n| !n.contains("${"));
         let tracing_mode = self
             .nested(root, cx, "tracing_config")
             .iter()
@@ -1771,14 +1803,14 @@ impl<'p> Res<'_, 'p> {
             role_ref(self.ev.eval(expr, cx, None))
         });
         Function {
-            name: self.text(root, cx, "function_name"),
+            name,
             origin,
             environment,
             kms_key,
             package_type,
             code_kms_key,
             log_group,
-            log_group_resource: None,
+            log_group_resource,
             tracing_mode,
             role,
             // The AWS provider's `durable_config` block has `execution_timeout` and
@@ -1952,6 +1984,7 @@ fn policy_json(v: V) -> Option<serde_json::Value> {
 }
 
 mod functions;
+mod logs;
 mod merge;
 mod supplied;
 

@@ -8,7 +8,7 @@
 //! value, and a secret parameter when a variable on the way is `sensitive`.
 
 use super::super::{EnvVar, FileId, Loc, ValueSource};
-use super::{Cx, Eval, V, VarSource, pointer_of};
+use super::{Cx, Eval, V, VarSource, attr_path, pointer_of};
 use crate::read::hcl::{Expr, ExprKind, ObjectKey, Op, TemplatePart};
 
 /// Data sources whose value attributes hold a secret read at plan or apply time.
@@ -263,7 +263,7 @@ impl<'p> Eval<'p> {
         }
     }
 
-    fn local_expr(&self, inst: usize, name: &str) -> Option<(&'p Expr, Cx, Place<'p>)> {
+    pub(super) fn local_expr(&self, inst: usize, name: &str) -> Option<(&'p Expr, Cx, Place<'p>)> {
         let (file, a) = self.defs[self.insts[inst].def].locals.get(name)?;
         let place = Place {
             file,
@@ -359,15 +359,7 @@ impl<'p> Eval<'p> {
             },
             ("data", Some(ty)) => {
                 let secret = SECRET_DATA.iter().any(|(t, attrs)| {
-                    *t == ty
-                        && ops
-                            .iter()
-                            .skip(2)
-                            .find_map(|op| match op {
-                                Op::Attr(a) => Some(a.as_str()),
-                                _ => None,
-                            })
-                            .is_some_and(|a| attrs.contains(&a))
+                    *t == ty && attr_path(ops).get(2).is_some_and(|a| attrs.contains(a))
                 });
                 if secret {
                     s.dynamic = true;

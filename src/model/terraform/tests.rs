@@ -341,3 +341,37 @@ fn roles_name_their_resource_or_value() {
         Some("data.aws_iam_role.existing")
     );
 }
+
+#[test]
+fn functions_find_their_log_groups() {
+    let i = inv(concat!(
+        "variable \"prefix\" {}\n",
+        // Named like the function, both from a variable with no value.
+        "resource \"aws_lambda_function\" \"a\" {\n  function_name = \"${lower(var.prefix)}-a\"\n}\n",
+        "resource \"aws_cloudwatch_log_group\" \"a\" {\n  name = \"/aws/lambda/${lower(var.prefix)}-a\"\n}\n",
+        // After the function's attribute.
+        "resource \"aws_lambda_function\" \"b\" {\n  function_name = var.prefix\n}\n",
+        "resource \"aws_cloudwatch_log_group\" \"b\" {\n  name = \"/aws/lambda/${aws_lambda_function.b.function_name}\"\n}\n",
+        // In logging_config.
+        "resource \"aws_lambda_function\" \"c\" {\n  function_name = \"c\"\n",
+        "  logging_config {\n    log_format = \"JSON\"\n    log_group = aws_cloudwatch_log_group.shared.name\n  }\n}\n",
+        "resource \"aws_cloudwatch_log_group\" \"shared\" {\n  name = \"shared\"\n}\n",
+        // A group of another name: not the function's.
+        "resource \"aws_lambda_function\" \"d\" {\n  function_name = \"d\"\n}\n",
+        "resource \"aws_cloudwatch_log_group\" \"other\" {\n  name = \"/aws/d\"\n}\n",
+    ));
+    let groups: Vec<(Option<&str>, Option<&str>)> = i
+        .functions
+        .iter()
+        .map(|f| (f.log_group_resource.as_deref(), f.log_group.as_deref()))
+        .collect();
+    assert_eq!(
+        groups,
+        vec![
+            (Some("aws_cloudwatch_log_group.a"), None),
+            (Some("aws_cloudwatch_log_group.b"), None),
+            (Some("aws_cloudwatch_log_group.shared"), Some("shared")),
+            (None, Some("/aws/lambda/d")),
+        ]
+    );
+}
