@@ -122,7 +122,7 @@ pub struct Durable {
 
 /// One statement of a key policy, normalised: principals and actions as lists of strings,
 /// intrinsic functions resolved where possible.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PolicyStatement {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sid: Option<String>,

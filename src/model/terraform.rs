@@ -87,6 +87,8 @@ struct Target {
     id: String,
     /// `aws_kms_key`, or `data.aws_kms_alias` for data sources.
     ty: String,
+    /// The attribute named (`arn`), where one is.
+    attr: Option<String>,
 }
 
 /// A statically evaluated value.
@@ -944,13 +946,15 @@ impl<'p> Eval<'p> {
         while let Some(Op::Index(_) | Op::Splat) = ops.first() {
             ops = &ops[1..];
         }
-        let target = Target {
+        let mut target = Target {
             id,
             ty: ty.to_owned(),
+            attr: None,
         };
         let Some(Op::Attr(attr)) = ops.first() else {
             return V::Ref(target);
         };
+        target.attr = Some(attr.clone());
         match decl.block.body.attr(attr) {
             // A plan's "known after apply" is the resource's own attribute, as in configuration.
             Some(a)
@@ -1081,7 +1085,7 @@ impl<'p> Eval<'p> {
 
     fn build(&self) -> Inventory {
         let mut inv = Inventory::default();
-        let mut policies: Vec<(String, Loc, Option<serde_json::Value>)> = Vec::new();
+        let mut policies: Vec<KeyPolicy> = Vec::new();
         let mut seen: HashMap<String, (FileId, usize)> = HashMap::new();
         for (i, inst) in self.insts.iter().enumerate() {
             for decl in &self.defs[inst.def].resources {
@@ -1148,12 +1152,12 @@ impl<'p> Eval<'p> {
             }
         }
         let mut inv = merge::inventory(inv);
-        for (key_id, loc, policy) in policies {
-            if let Some(k) = inv.kms_keys.iter_mut().find(|k| k.origin.id == key_id) {
-                k.origin.locations.insert("policy".into(), loc);
-                k.policy_state = "unknown";
-                if policy.is_some() {
-                    k.policy = policy;
+        for p in policies {
+            if let Some(k) = inv.kms_keys.iter_mut().find(|k| k.origin.id == p.key) {
+                k.origin.locations.insert("policy".into(), p.at);
+                (k.policy_state, k.policy_statements) = p.statements;
+                if p.document.is_some() {
+                    k.policy = p.document;
                 }
             }
         }
@@ -1383,6 +1387,7 @@ impl<'p> Eval<'p> {
                         Target {
                             id: id.clone(),
                             ty: ty.clone(),
+                            attr: Some((*attr).to_owned()),
                         },
                         *attr,
                     )
@@ -1415,6 +1420,7 @@ impl<'p> Eval<'p> {
             hit.then(|| Target {
                 id: id.clone(),
                 ty: KMS_ALIAS.into(),
+                attr: None,
             })
         })
     }
@@ -1888,11 +1894,9 @@ impl<'p> Res<'_, 'p> {
         }
         let root = self.root();
         let policy = self.value(root, self.cx, "policy").and_then(policy_json);
-        let policy_state = if root.attr("policy").is_some() {
-            "unknown"
-        } else {
-            "default"
-        };
+        let (policy_state, policy_statements) = self
+            .ev
+            .key_policy(root.attr("policy").map(|(_, e)| e), self.cx);
         KmsKey {
             origin,
             manager: "customer",
@@ -1910,7 +1914,7 @@ impl<'p> Res<'_, 'p> {
             ),
             policy,
             policy_state,
-            policy_statements: Vec::new(),
+            policy_statements,
             deletion_window_days: match self.value(root, self.cx, "deletion_window_in_days") {
                 Some(V::Num(n)) if n >= 0.0 => Some(n as u32),
                 Some(V::Str(s)) => s.parse().ok(),
@@ -1940,16 +1944,29 @@ impl<'p> Res<'_, 'p> {
     }
 
     /// An `aws_kms_key_policy`: the key it sets the policy of, where, and the document.
-    fn key_policy(&self) -> Option<(String, Loc, Option<serde_json::Value>)> {
+    fn key_policy(&self) -> Option<KeyPolicy> {
         let root = self.root();
         let key = self
             .ev
             .key_ref(root.attr("key_id").map(|(_, e)| e), self.cx, "key_id")
             .key?;
-        let (span, _) = root.attr("policy")?;
-        let policy = self.value(root, self.cx, "policy").and_then(policy_json);
-        Some((key, self.loc("/policy", span), policy))
+        let (span, expr) = root.attr("policy")?;
+        Some(KeyPolicy {
+            key,
+            at: self.loc("/policy", span),
+            document: self.value(root, self.cx, "policy").and_then(policy_json),
+            statements: self.ev.key_policy(Some(expr), self.cx),
+        })
     }
+}
+
+/// An `aws_kms_key_policy`: the key it sets the policy of, where, and the policy.
+struct KeyPolicy {
+    key: String,
+    at: Loc,
+    /// The document as written, where it is known.
+    document: Option<serde_json::Value>,
+    statements: policy::Policy,
 }
 
 /// A function's `role`: the ARN where it is known, the role resource where it names one.
@@ -1986,6 +2003,7 @@ fn policy_json(v: V) -> Option<serde_json::Value> {
 mod functions;
 mod logs;
 mod merge;
+mod policy;
 mod supplied;
 
 #[cfg(test)]

@@ -139,7 +139,14 @@ struct Marks<'a> {
     unknown: Option<&'a Node>,
     sensitive: Option<&'a Node>,
     config: Option<&'a Node>,
+    /// The resource is in the plan's configuration section: a value known only after apply
+    /// that has no expression there is the provider's to compute, not the configuration's.
+    configured: bool,
 }
+
+/// Why a planned value is unknown when the configuration does not set it: the provider
+/// computes it (a key's default policy, an ARN).
+pub const COMPUTED: &str = "computed by the provider when applied (not set in the configuration)";
 
 impl<'a> Marks<'a> {
     fn key(&self, key: &str) -> Marks<'a> {
@@ -147,6 +154,7 @@ impl<'a> Marks<'a> {
             unknown: self.unknown.and_then(|u| u.get(key)),
             sensitive: self.sensitive.and_then(|u| u.get(key)),
             config: self.config.and_then(|c| c.get(key)),
+            configured: self.configured,
         }
     }
 
@@ -156,6 +164,7 @@ impl<'a> Marks<'a> {
             unknown: at(self.unknown),
             sensitive: at(self.sensitive),
             config: at(self.config),
+            configured: self.configured,
         }
     }
 }
@@ -178,9 +187,14 @@ fn planned(value: Option<&Node>, marks: Marks, span: Span) -> Expr {
 
 fn planned_value(value: Option<&Node>, marks: Marks, span: Span) -> Expr {
     if is_true(marks.unknown) {
+        let why = if marks.configured {
+            COMPUTED
+        } else {
+            "known only after apply"
+        };
         return match marks.config {
             Some(c) => config_value(c),
-            None => Expr::new(ExprKind::Unknown("known only after apply".into()), span),
+            None => Expr::new(ExprKind::Unknown(why.into()), span),
         };
     }
     let Some(value) = value else {
@@ -449,6 +463,7 @@ fn instance_blocks(address: &str, instances: &[Instance], config: Option<&Node>)
                     unknown: *unknown,
                     sensitive: *sensitive,
                     config,
+                    configured: config.is_some(),
                 },
                 *span,
             )),

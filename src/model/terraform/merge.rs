@@ -146,7 +146,8 @@ impl Merge for KmsKey {
     }
     fn merge(self, o: Self) -> Self {
         // Instances with different policies: no one set of statements holds for the key.
-        let agree = self.policy_state == o.policy_state && self.policy == o.policy;
+        let agree =
+            self.policy_state == o.policy_state && self.policy_statements == o.policy_statements;
         KmsKey {
             origin: origin(self.origin, o.origin),
             manager: self.manager,

@@ -228,7 +228,7 @@ impl<'p> Eval<'p> {
 
     /// The expression giving `var.<name>` a value, where to evaluate it, and where it is
     /// written.
-    fn var_expr(&self, inst: usize, name: &str) -> Option<(&'p Expr, Cx, Place<'p>)> {
+    pub(super) fn var_expr(&self, inst: usize, name: &str) -> Option<(&'p Expr, Cx, Place<'p>)> {
         let own = Cx {
             inst,
             binds: Vec::new(),

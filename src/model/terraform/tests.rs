@@ -375,3 +375,58 @@ fn functions_find_their_log_groups() {
         ]
     );
 }
+
+#[test]
+fn key_policies_are_normalised() {
+    let i = inv(concat!(
+        "resource \"aws_iam_role\" \"r\" {}\n",
+        "data \"aws_caller_identity\" \"me\" {}\n",
+        "data \"aws_iam_policy_document\" \"base\" {\n",
+        "  statement {\n    sid = \"Root\"\n    actions = [\"kms:*\"]\n",
+        "    principals {\n      type = \"AWS\"\n      identifiers = [\"arn:aws:iam::111122223333:user/old\"]\n    }\n  }\n}\n",
+        "data \"aws_iam_policy_document\" \"doc\" {\n",
+        "  source_policy_documents = [data.aws_iam_policy_document.base.json]\n",
+        "  statement {\n    sid = \"Root\"\n    actions = [\"kms:*\"]\n",
+        "    principals {\n      type = \"AWS\"\n      identifiers = [data.aws_caller_identity.me.account_id]\n    }\n  }\n",
+        "  dynamic \"statement\" {\n    for_each = [\"kms:Decrypt\"]\n    content {\n",
+        "      effect = \"Allow\"\n      actions = [statement.value]\n",
+        "      principals {\n        type = \"*\"\n        identifiers = [\"*\"]\n      }\n",
+        "      condition {\n        test = \"StringEquals\"\n        variable = \"aws:PrincipalOrgID\"\n        values = [\"o-1\"]\n      }\n",
+        "    }\n  }\n}\n",
+        "resource \"aws_kms_key\" \"doc\" {\n  policy = data.aws_iam_policy_document.doc.json\n}\n",
+        "resource \"aws_kms_key\" \"enc\" {\n  policy = jsonencode({ Statement = {\n",
+        "    Effect = \"Allow\", Action = \"kms:Decrypt\",\n",
+        "    Principal = { AWS = [aws_iam_role.r.arn], Service = \"lambda.amazonaws.com\" } } })\n}\n",
+        "resource \"aws_kms_key\" \"none\" {}\n",
+        "variable \"p\" {}\n",
+        "resource \"aws_kms_key\" \"given\" {\n  policy = var.p\n}\n",
+    ));
+    let key = |id: &str| i.kms_keys.iter().find(|k| k.origin.id == id).unwrap();
+    let doc = key("aws_kms_key.doc");
+    assert_eq!(doc.policy_state, "declared");
+    // The document's own "Root" replaces the source's.
+    assert_eq!(
+        doc.policy_statements.len(),
+        2,
+        "{:?}",
+        doc.policy_statements
+    );
+    assert_eq!(
+        doc.policy_statements[0].aws_principals,
+        ["${AWS::AccountId}"]
+    );
+    assert!(doc.policy_statements[1].any_principal);
+    assert_eq!(doc.policy_statements[1].actions, ["kms:Decrypt"]);
+    assert_eq!(
+        doc.policy_statements[1].condition_keys,
+        ["aws:principalorgid"]
+    );
+    let enc = key("aws_kms_key.enc");
+    assert_eq!(enc.policy_state, "declared");
+    let st = &enc.policy_statements[0];
+    assert_eq!(st.aws_principals, ["${aws_iam_role.r.arn}"]);
+    assert_eq!(st.principal_resources, ["aws_iam_role.r"]);
+    assert_eq!(st.service_principals, ["lambda.amazonaws.com"]);
+    assert_eq!(key("aws_kms_key.none").policy_state, "default");
+    assert_eq!(key("aws_kms_key.given").policy_state, "unknown");
+}
