@@ -10,6 +10,11 @@ use std::path::PathBuf;
 
 type Found = BTreeSet<(String, String, &'static str)>;
 
+/// Rules a Terraform form cannot take part in. ATR-L007: the AWS provider's `durable_config`
+/// has no key argument, so the model reads no durable settings from Terraform (the rule is
+/// covered by the CloudFormation and SAM rule fixtures).
+const NOT_IN_TERRAFORM: &[&str] = &["ATR-L007"];
+
 /// `OrdersFn`, `OrdersFn.Events.OrdersQueue`, `module.m.aws_lambda_function.orders_fn` ->
 /// `ordersfn`, `ordersqueue`, `ordersfn`.
 fn normalise(logical_id: &str) -> String {
@@ -41,7 +46,7 @@ fn findings(path: PathBuf) -> Found {
     result
         .findings
         .iter()
-        .filter(|f| !common::TERRAFORM_PENDING.contains(&rules[f.finding.rule].id.as_str()))
+        .filter(|f| !NOT_IN_TERRAFORM.contains(&rules[f.finding.rule].id.as_str()))
         .map(|f| {
             (
                 rules[f.finding.rule].id.clone(),
@@ -98,7 +103,7 @@ fn every_format_finds_the_same_things() {
         rules_seen.extend(cfn.into_iter().map(|(rule, _, _)| rule));
     }
     for rule in &common::builtin().rules {
-        if common::TERRAFORM_PENDING.contains(&rule.id.as_str()) {
+        if NOT_IN_TERRAFORM.contains(&rule.id.as_str()) {
             continue;
         }
         assert!(

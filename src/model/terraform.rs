@@ -18,7 +18,7 @@
 use super::keys::{KeyRef, KeyState, is_aws_managed_alias};
 use super::{
     Environment, EventSourceMapping, FileId, FilterCriteria, Function, Inventory, KmsAlias, KmsKey,
-    Loc, Locations, LogGroup, Origin, RoleRef, Tri,
+    Loc, Locations, LogGroup, Origin, RoleRef, Tri, XrayEncryption,
 };
 use crate::read::Span;
 use crate::read::hcl::{
@@ -69,6 +69,7 @@ const KMS_EXTERNAL_KEY: &str = "aws_kms_external_key";
 const KMS_ALIAS: &str = "aws_kms_alias";
 const KMS_KEY_POLICY: &str = "aws_kms_key_policy";
 const LOG_GROUP: &str = "aws_cloudwatch_log_group";
+const XRAY_ENCRYPTION: &str = "aws_xray_encryption_config";
 const DATA_KMS_ALIAS: &str = "data.aws_kms_alias";
 const DATA_KMS_KEY: &str = "data.aws_kms_key";
 const IAM_ROLE: &str = "aws_iam_role";
@@ -1103,6 +1104,7 @@ impl<'p> Eval<'p> {
                         | KMS_ALIAS
                         | KMS_KEY_POLICY
                         | LOG_GROUP
+                        | XRAY_ENCRYPTION
                 ) {
                     continue;
                 }
@@ -1141,6 +1143,7 @@ impl<'p> Eval<'p> {
                         KMS_KEY | KMS_REPLICA_KEY => inv.kms_keys.push(r.kms_key(origin, ty)),
                         KMS_ALIAS => inv.kms_aliases.push(r.alias(origin)),
                         LOG_GROUP => inv.log_groups.push(r.log_group(origin)),
+                        XRAY_ENCRYPTION => inv.xray_encryption.extend(r.xray(origin)),
                         KMS_KEY_POLICY => {
                             if let Some(p) = r.key_policy() {
                                 policies.push(p);
@@ -1941,6 +1944,28 @@ impl<'p> Res<'_, 'p> {
             name: self.text(root, self.cx, "name"),
             origin,
         }
+    }
+
+    /// The account's X-Ray encryption (`type` `KMS` or `NONE`); none where the type is not
+    /// known (the rules then say the setting is not in the input).
+    fn xray(&self, mut origin: Origin) -> Option<XrayEncryption> {
+        let root = self.root();
+        let encryption_type = match self.text(root, self.cx, "type")?.as_str() {
+            "KMS" => "KMS",
+            "NONE" => "NONE",
+            _ => return None,
+        };
+        self.mark(&mut origin, "type", "type");
+        let kms_key = if encryption_type == "KMS" {
+            self.key(&mut origin, root, self.cx, "key_id", "kms_key")
+        } else {
+            KeyRef::absent(vec!["type \"NONE\"".into()])
+        };
+        Some(XrayEncryption {
+            origin,
+            encryption_type: encryption_type.into(),
+            kms_key,
+        })
     }
 
     /// An `aws_kms_key_policy`: the key it sets the policy of, where, and the document.

@@ -8,10 +8,6 @@ use atrest::scan::{self, ScanOptions, ScanResult};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-/// Rules whose model fields Terraform does not fill yet: Terraform results for them are left
-/// out of the comparisons (parity, corpus) until the mapping lands.
-pub const TERRAFORM_PENDING: &[&str] = &["ATR-L007", "ATR-L008"];
-
 pub fn manifest_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }

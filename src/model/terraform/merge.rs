@@ -5,7 +5,7 @@
 use super::super::keys::KeyRef;
 use super::super::{
     Durable, Environment, EventSourceMapping, FilterCriteria, Function, Inventory, KmsAlias,
-    KmsKey, LogGroup, Origin, Tri,
+    KmsKey, LogGroup, Origin, Tri, XrayEncryption,
 };
 
 trait Merge: Sized {
@@ -34,7 +34,7 @@ pub(super) fn inventory(inv: Inventory) -> Inventory {
         kms_keys: by_id(inv.kms_keys),
         kms_aliases: by_id(inv.kms_aliases),
         log_groups: by_id(inv.log_groups),
-        xray_encryption: inv.xray_encryption,
+        xray_encryption: by_id(inv.xray_encryption),
     }
 }
 
@@ -190,6 +190,24 @@ impl Merge for LogGroup {
             origin: origin(self.origin, o.origin),
             name: same(self.name, o.name),
             kms_key: key(self.kms_key, o.kms_key),
+        }
+    }
+}
+
+impl Merge for XrayEncryption {
+    fn origin(&self) -> &Origin {
+        &self.origin
+    }
+    fn merge(self, o: Self) -> Self {
+        XrayEncryption {
+            origin: origin(self.origin, o.origin),
+            // The same setting of one account: instances that differ leave it unknown.
+            kms_key: if self.encryption_type == o.encryption_type {
+                key(self.kms_key, o.kms_key)
+            } else {
+                KeyRef::unknown(vec!["instances set different types".into()])
+            },
+            encryption_type: self.encryption_type,
         }
     }
 }
