@@ -59,10 +59,10 @@ usable_by(st, f) if f.role.value in st.aws_principals
 
 usable_by(st, f) if "lambda.amazonaws.com" in st.service_principals
 
-key_of(f) := k if {
-	some k in input.kms_keys
-	k.id == f.kms_key.key
-}
+# Indexed once per evaluation: a lookup per function, not a scan of every key.
+keys_by_id := {k.id: k | some k in input.kms_keys}
+
+key_of(f) := keys_by_id[f.kms_key.key]
 
 deny contains finding if {
 	some f in input.functions

@@ -35,29 +35,26 @@ package atrest.rules.logs.log_group_cmk
 import data.atrest.lib.keys
 import rego.v1
 
-# The functions writing to each declared log group.
-writers(lg) := [f.logical_id | some f in input.functions; f.log_group_resource == lg.id]
-
 deny contains finding if {
 	some lg in input.log_groups
-	count(writers(lg)) > 0
+	count(lg.written_by) > 0
 	keys.not_customer_managed(lg.kms_key)
 	finding := {
 		"resource": lg.id,
 		"property": "kms_key",
-		"message": sprintf("Log group %s (written by %s) is not encrypted with a customer managed key: %s.", [lg.logical_id, concat(", ", writers(lg)), keys.why_not(lg.kms_key)]),
+		"message": sprintf("Log group %s (written by %s) is not encrypted with a customer managed key: %s.", [lg.logical_id, concat(", ", lg.written_by), keys.why_not(lg.kms_key)]),
 	}
 }
 
 deny contains finding if {
 	some lg in input.log_groups
-	count(writers(lg)) > 0
+	count(lg.written_by) > 0
 	keys.undecided(lg.kms_key)
 	finding := {
 		"resource": lg.id,
 		"property": "kms_key",
 		"outcome": "unknown",
-		"message": sprintf("Log group %s (written by %s): %s.", [lg.logical_id, concat(", ", writers(lg)), keys.why_not(lg.kms_key)]),
+		"message": sprintf("Log group %s (written by %s): %s.", [lg.logical_id, concat(", ", lg.written_by), keys.why_not(lg.kms_key)]),
 	}
 }
 

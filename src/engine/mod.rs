@@ -9,8 +9,9 @@ pub mod metadata;
 
 pub use metadata::{PolicyError, Rule, Severity};
 
-use crate::model::{Inventory, Loc};
+use crate::model::{Inventory, Loc, Origin};
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use std::path::Path;
 
 // The built-in policies, embedded in the binary by build.rs. Files without `# METADATA` are
@@ -212,10 +213,11 @@ impl Evaluator<'_> {
             }
         };
         self.engine.set_input(input);
+        let origins: HashMap<&str, &Origin> = inv.origins().map(|o| (o.id.as_str(), o)).collect();
         let mut findings = Vec::new();
         let mut errors = Vec::new();
         for index in 0..self.set.rules.len() {
-            match self.evaluate_rule(index, inv) {
+            match self.evaluate_rule(index, &origins) {
                 Ok(f) => findings.extend(f),
                 Err(e) => errors.push(e),
             }
@@ -223,7 +225,11 @@ impl Evaluator<'_> {
         (findings, errors)
     }
 
-    fn evaluate_rule(&mut self, index: usize, inv: &Inventory) -> Result<Vec<Finding>, String> {
+    fn evaluate_rule(
+        &mut self,
+        index: usize,
+        origins: &HashMap<&str, &Origin>,
+    ) -> Result<Vec<Finding>, String> {
         let rule = &self.set.rules[index];
         let mut findings = Vec::new();
         let value = self
@@ -257,7 +263,7 @@ impl Evaluator<'_> {
                     rule.id
                 )
             })?;
-            let origin = inv.origin(&pf.resource).ok_or_else(|| {
+            let origin = origins.get(pf.resource.as_str()).ok_or_else(|| {
                 format!(
                     "rule {}: finding names resource {:?}, which is not in the input",
                     rule.id, pf.resource

@@ -11,7 +11,8 @@ use super::{
     KmsAlias, KmsKey, Loc, Locations, LogGroup, Origin, PolicyStatement, RoleRef, Tri, ValueSource,
 };
 use crate::read::{Entry, Node, Span, Value};
-use std::collections::BTreeMap;
+use std::cell::OnceCell;
+use std::collections::{BTreeMap, HashMap};
 
 /// Event types SAM turns into an `AWS::Lambda::EventSourceMapping`, with the property that
 /// names the event source.
@@ -104,7 +105,7 @@ pub fn inventory(file: &FileId, root: &Node, sam: bool) -> Inventory {
             _ => {}
         }
     }
-    inv.link_key_users();
+    inv.link();
     inv
 }
 
@@ -112,6 +113,10 @@ struct Template<'a> {
     file: &'a FileId,
     root: &'a Node,
     resources: &'a [Entry],
+    /// Logical ID -> resource, so references resolve in constant time in large templates.
+    by_id: HashMap<&'a str, &'a Entry>,
+    /// Each declared log group's name as resolved, computed once (functions look it up).
+    log_group_names: OnceCell<Vec<(&'a str, Resolved)>>,
     /// `Globals.Function` of a SAM template.
     globals: Option<&'a Node>,
     source: &'static str,
@@ -139,10 +144,13 @@ fn pointer_escape(s: &str) -> String {
 
 impl<'a> Template<'a> {
     fn new(file: &'a FileId, root: &'a Node, sam: bool) -> Self {
+        let resources = root.get("Resources").map(Node::entries).unwrap_or(&[]);
         Template {
             file,
             root,
-            resources: root.get("Resources").map(Node::entries).unwrap_or(&[]),
+            resources,
+            by_id: resources.iter().map(|e| (e.key.as_str(), e)).collect(),
+            log_group_names: OnceCell::new(),
             globals: if sam {
                 root.get("Globals").and_then(|g| g.get("Function"))
             } else {
@@ -168,7 +176,7 @@ impl<'a> Template<'a> {
     }
 
     fn resource(&self, logical_id: &str) -> Option<&'a Entry> {
-        self.resources.iter().find(|e| e.key == logical_id)
+        self.by_id.get(logical_id).copied()
     }
 
     fn resource_type(&self, logical_id: &str) -> Option<&'a str> {
@@ -653,21 +661,31 @@ impl<'a> Template<'a> {
     /// `/aws/lambda/${Function}` after the function's generated name.
     fn log_group_for(&self, function: &str, name: Option<&str>) -> Option<String> {
         let generated = format!("/aws/lambda/${{{function}}}");
-        self.resources.iter().find_map(|e| {
-            (e.value.get("Type")?.as_str()? == "AWS::Logs::LogGroup").then_some(())?;
-            let node = e.value.get("Properties")?.get("LogGroupName")?;
-            let matches = match self.resolve(node, &mut Vec::new(), 0) {
+        let names = self.log_group_names.get_or_init(|| {
+            self.resources
+                .iter()
+                .filter(|e| {
+                    e.value.get("Type").and_then(Node::as_str) == Some("AWS::Logs::LogGroup")
+                })
+                .filter_map(|e| {
+                    let node = e.value.get("Properties")?.get("LogGroupName")?;
+                    Some((e.key.as_str(), self.resolve(node, &mut Vec::new(), 0)))
+                })
+                .collect()
+        });
+        names.iter().find_map(|(id, resolved)| {
+            let matches = match resolved {
                 Resolved::Text {
                     text,
                     complete: true,
                     ..
                 } => Some(text.as_str()) == name,
                 Resolved::Text { text, refs, .. } => {
-                    text == generated && refs.iter().any(|r| r == function)
+                    *text == generated && refs.iter().any(|r| r == function)
                 }
                 _ => false,
             };
-            matches.then(|| e.key.clone())
+            matches.then(|| id.to_string())
         })
     }
 
@@ -1168,6 +1186,7 @@ impl<'a> Template<'a> {
         }
         LogGroup {
             origin,
+            written_by: Vec::new(),
             name: self.text_of(self.prop(entry, "LogGroupName", false).as_ref()),
             kms_key: self.key_ref(kms.as_ref(), "KmsKeyId"),
         }

@@ -251,6 +251,8 @@ pub struct KmsAlias {
 pub struct LogGroup {
     #[serde(flatten)]
     pub origin: Origin,
+    /// Logical ids of the functions that write to this log group.
+    pub written_by: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     pub kms_key: KeyRef,
@@ -269,20 +271,15 @@ pub struct Inventory {
 }
 
 impl Inventory {
-    /// Finds any object by id, for turning findings into locations.
-    pub fn origin(&self, id: &str) -> Option<&Origin> {
+    /// Every object's origin, for turning findings into locations.
+    pub fn origins(&self) -> impl Iterator<Item = &Origin> {
         let f = self.functions.iter().map(|x| &x.origin);
         let e = self.event_source_mappings.iter().map(|x| &x.origin);
         let k = self.kms_keys.iter().map(|x| &x.origin);
         let a = self.kms_aliases.iter().map(|x| &x.origin);
         let l = self.log_groups.iter().map(|x| &x.origin);
         let x = self.xray_encryption.iter().map(|x| &x.origin);
-        f.chain(e)
-            .chain(k)
-            .chain(a)
-            .chain(l)
-            .chain(x)
-            .find(|o| o.id == id)
+        f.chain(e).chain(k).chain(a).chain(l).chain(x)
     }
 
     /// Every object's origin, for adjusting locations.
@@ -296,8 +293,9 @@ impl Inventory {
         f.chain(e).chain(k).chain(a).chain(l).chain(x).collect()
     }
 
-    /// Records, on each key, which functions and mappings depend on it.
-    pub fn link_key_users(&mut self) {
+    /// Records the relations policies read from both ends: on each key, which functions and
+    /// mappings depend on it; on each log group, which functions write to it.
+    pub fn link(&mut self) {
         let mut users: BTreeMap<String, Vec<String>> = BTreeMap::new();
         let refs = self
             .functions
@@ -323,6 +321,14 @@ impl Inventory {
         }
         for key in &mut self.kms_keys {
             key.used_by = users.remove(&key.origin.id).unwrap_or_default();
+        }
+        for lg in &mut self.log_groups {
+            lg.written_by = self
+                .functions
+                .iter()
+                .filter(|f| f.log_group_resource.as_deref() == Some(lg.origin.id.as_str()))
+                .map(|f| f.origin.logical_id.clone())
+                .collect();
         }
     }
 

@@ -1164,7 +1164,7 @@ impl<'p> Eval<'p> {
                 }
             }
         }
-        inv.link_key_users();
+        inv.link();
         inv
     }
 
@@ -1940,6 +1940,7 @@ impl<'p> Res<'_, 'p> {
     fn log_group(&self, mut origin: Origin) -> LogGroup {
         let root = self.root();
         LogGroup {
+            written_by: Vec::new(),
             kms_key: self.key(&mut origin, root, self.cx, "kms_key_id", "kms_key"),
             name: self.text(root, self.cx, "name"),
             origin,

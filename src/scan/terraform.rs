@@ -430,8 +430,11 @@ impl Inputs {
 /// Points a plan's objects at their `.tf` source where the scan has it; else every property of
 /// an object at its resource in the plan.
 fn place_plan(inv: &mut Inventory, plan: &FileId, same_dir: Option<&Unit>) {
+    let sources: HashMap<&str, &Origin> = same_dir
+        .map(|u| u.inventory.origins().map(|o| (o.id.as_str(), o)).collect())
+        .unwrap_or_default();
     for origin in inv.origins_mut() {
-        let source: Option<&Origin> = same_dir.and_then(|u| u.inventory.origin(&origin.id));
+        let source = sources.get(origin.id.as_str());
         match source {
             Some(source) => {
                 origin.locations = source.locations.clone();

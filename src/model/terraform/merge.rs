@@ -188,6 +188,7 @@ impl Merge for LogGroup {
     fn merge(self, o: Self) -> Self {
         LogGroup {
             origin: origin(self.origin, o.origin),
+            written_by: self.written_by,
             name: same(self.name, o.name),
             kms_key: key(self.kms_key, o.kms_key),
         }
