@@ -24,6 +24,7 @@ Examples:
   atrest scan --fail-on medium --skip-rule ATR-L005 .
   atrest scan --policy my-policies/ .  add your own Rego rules
   atrest scan --baseline .atrest-baseline.json .   report only new findings
+  atrest scan --tf-vars prod.tfvars infra/   Terraform with variable values
   atrest rules                         list the rules
   atrest rules show ATR-L001           how to fix one
   atrest test my-policies/             run the Rego unit tests of your policies
@@ -51,12 +52,15 @@ enum Command {
     Collect(CollectArgs),
     /// List the rules, or show one rule's full help
     Rules(RulesArgs),
-    /// Print the resource model policies see for each input (JSON), for policy authors; all
-    /// deployed-state inputs form one model
+    /// Print the resource model policies see for each unit (JSON), for policy authors; all
+    /// deployed-state inputs form one unit
     Model {
         /// Files or directories
         #[arg(default_value = ".")]
         paths: Vec<PathBuf>,
+        /// Terraform variable file for every root module (repeatable)
+        #[arg(long = "tf-vars", value_name = "FILE")]
+        tf_vars: Vec<PathBuf>,
     },
     /// Run the Rego unit tests (`test_*` rules) of policy directories, or of the built-in
     /// policies when no directory is given
@@ -258,6 +262,10 @@ struct ScanArgs {
     /// Colour the text output
     #[arg(long, value_enum, default_value = "auto")]
     color: Color,
+    /// Terraform variable file (`*.tfvars`, `*.tfvars.json`) for every root module, read after
+    /// `terraform.tfvars` and `*.auto.tfvars` as Terraform does (repeatable; later files win)
+    #[arg(long = "tf-vars", value_name = "FILE")]
+    tf_vars: Vec<PathBuf>,
     /// Worker threads (default: one per core)
     #[arg(long, short, value_name = "N")]
     jobs: Option<usize>,
@@ -311,7 +319,7 @@ fn main() -> ExitCode {
         Command::Scan(args) => run_scan(*args),
         Command::Collect(args) => run_collect(args),
         Command::Rules(args) => run_rules(args),
-        Command::Model { paths } => run_model(&paths),
+        Command::Model { paths, tf_vars } => run_model(paths, tf_vars),
         Command::Test(args) => run_test(args),
         Command::Policy {
             action:
@@ -499,6 +507,7 @@ fn run_scan(args: ScanArgs) -> Result<ExitCode, String> {
             &ScanOptions {
                 paths: files,
                 limits: limits(&args),
+                tf_vars: args.tf_vars.clone(),
             },
             &policies,
         )
@@ -716,32 +725,31 @@ fn run_rules(args: RulesArgs) -> Result<ExitCode, String> {
     Ok(ExitCode::from(if errors.is_empty() { 0 } else { 2 }))
 }
 
-fn run_model(paths: &[PathBuf]) -> Result<ExitCode, String> {
+fn run_model(paths: Vec<PathBuf>, tf_vars: Vec<PathBuf>) -> Result<ExitCode, String> {
     let loaded = scan::load(&ScanOptions {
-        paths: paths.to_vec(),
+        paths,
         limits: Limits::default(),
+        tf_vars,
     });
-    // One entry per evaluation unit: a template, or all deployed-state inputs together.
+    // One entry per evaluation unit: a template, a Terraform root module or plan, or all
+    // deployed-state inputs together.
     let models: Vec<serde_json::Value> = loaded
         .units
         .iter()
         .map(|unit| {
-            let kinds: std::collections::BTreeSet<&str> = unit
-                .files
-                .iter()
-                .filter_map(|f| loaded.scanned.iter().find(|(p, _)| p == &**f))
-                .map(|(_, kind)| kind.name())
-                .collect();
             serde_json::json!({
                 "file": unit.files.first().map(|f| f.to_string()),
                 "files": unit.files.iter().map(|f| f.to_string()).collect::<Vec<_>>(),
-                "kind": kinds.into_iter().collect::<Vec<_>>().join(","),
+                "kind": unit.kind.name(),
                 "model": unit.inventory,
             })
         })
         .collect();
     let text = serde_json::to_string_pretty(&models).map_err(|e| e.to_string())?;
     let _ = writeln!(std::io::stdout().lock(), "{text}");
+    for e in &loaded.notes {
+        eprintln!("note: {e}");
+    }
     for e in &loaded.errors {
         eprintln!("error: {e}");
     }

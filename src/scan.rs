@@ -7,9 +7,14 @@ use crate::read::{Input, InputKind, Limits, ReadError, ReadOutcome, read_input};
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
 
+mod terraform;
+
 pub struct ScanOptions {
     pub paths: Vec<PathBuf>,
     pub limits: Limits,
+    /// Variable files for every Terraform root module (`--tf-vars`), after the ones Terraform
+    /// loads by itself (`terraform.tfvars`, `*.auto.tfvars`).
+    pub tf_vars: Vec<PathBuf>,
 }
 
 /// A finding with the file it is in.
@@ -42,6 +47,15 @@ impl std::fmt::Display for InputError {
 }
 
 impl InputError {
+    pub(crate) fn at(path: &str, span: Option<crate::read::Span>, message: String) -> Self {
+        InputError {
+            path: path.to_owned(),
+            line: span.map(|s| s.start.line),
+            column: span.map(|s| s.start.col),
+            message,
+        }
+    }
+
     fn read(path: &str, e: ReadError) -> Self {
         InputError {
             path: path.to_owned(),
@@ -71,6 +85,8 @@ pub struct ScanResult {
     pub skipped: usize,
     pub findings: Vec<FileFinding>,
     pub errors: Vec<InputError>,
+    /// What was not read, and why, where that is no defect (a remote Terraform module).
+    pub notes: Vec<InputError>,
 }
 
 /// The directory paths are shown relative to, and SARIF's `%SRCROOT%`.
@@ -136,107 +152,107 @@ pub fn collect_files(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<InputError>) {
     (files, errors)
 }
 
-/// One evaluation: the inventory built from one or more inputs. A CloudFormation template is
-/// a unit of its own; inputs that describe one system together are grouped into one unit: all
-/// AWS API inputs of a scan are one unit, the deployed state of the account(s) they come from.
+/// One evaluation: the inventory built from one or more inputs. A CloudFormation template or a
+/// Terraform plan is a unit of its own; a Terraform root module (the `.tf` files of one
+/// directory, with the local modules it calls) is one unit; all AWS API inputs of a scan are one
+/// unit, the deployed state of the account(s) they come from.
 pub struct Unit {
+    pub kind: InputKind,
     pub inventory: Inventory,
     /// The files the inventory came from; findings without a location name the first.
     pub files: Vec<FileId>,
 }
 
-/// The model of one input on its own (an AWS API input without the others of its scan).
+/// The model of one input on its own: a template, a plan, or one Terraform file as a module of
+/// its own (no variable files, no module followed). A scan groups Terraform files into root
+/// modules instead (see [`load`]); this is for looking at, or fuzzing, one input.
 pub fn model_of(file: &FileId, input: &Input) -> Inventory {
     match input.kind {
         InputKind::CloudFormation { sam } => cfn::inventory(file, &input.root, sam),
+        InputKind::Terraform | InputKind::TerraformPlan => terraform::model_of(file, input),
         InputKind::AwsApi(_) => api::inventory(&[(file.clone(), input)]),
     }
 }
 
-/// Groups read inputs into evaluation units: each template alone, every AWS API input
-/// together. Functions both describe are then paired ([`drift::correlate`]), so the deployed
-/// state's unit can report where it differs from a template.
-pub fn units(inputs: Vec<(FileId, Input)>) -> Vec<Unit> {
-    let (deployed, templates): (Vec<_>, Vec<_>) = inputs
-        .into_iter()
-        .partition(|(_, input)| matches!(input.kind, InputKind::AwsApi(_)));
-    let mut units: Vec<Unit> = templates
-        .into_iter()
-        .map(|(file, input)| Unit {
-            inventory: model_of(&file, &input),
-            files: vec![file],
-        })
-        .collect();
-    if !deployed.is_empty() {
-        let refs: Vec<(FileId, &Input)> = deployed.iter().map(|(f, i)| (f.clone(), i)).collect();
-        let mut inventory = api::inventory(&refs);
-        let others: Vec<&Inventory> = units.iter().map(|u| &u.inventory).collect();
-        drift::correlate(&mut inventory, &others);
-        units.push(Unit {
-            inventory,
-            files: deployed.into_iter().map(|(f, _)| f).collect(),
-        });
-    }
-    units
-}
-
-/// The inputs under the given paths, read, modelled and grouped into evaluation units.
+/// Everything read and modelled, before any policy runs.
+#[derive(Default)]
 pub struct Loaded {
     pub units: Vec<Unit>,
-    /// Inputs understood, by kind.
     pub scanned: Vec<(String, InputKind)>,
     pub skipped: usize,
     pub errors: Vec<InputError>,
+    pub notes: Vec<InputError>,
 }
 
-/// Walks, reads and models: everything before the policies.
+/// Reads every input under the paths and groups them into modelled units.
 pub fn load(opts: &ScanOptions) -> Loaded {
     let root = scan_root();
-    let (files, mut errors) = collect_files(&opts.paths);
-    let reads: Vec<(FileId, ReadOutcome)> = files
+    let (files, errors) = collect_files(&opts.paths);
+    let reads: Vec<(FileId, PathBuf, ReadOutcome)> = files
         .par_iter()
         .map(|file| {
             let shown: FileId = display_path(file, &root).into();
             let outcome = read_input(file, &opts.limits);
-            (shown, outcome)
+            (shown, file.clone(), outcome)
         })
         .collect();
-    let mut scanned = Vec::new();
-    let mut skipped = 0;
-    let mut inputs = Vec::new();
-    for (file, outcome) in reads {
+
+    let mut out = Loaded {
+        errors,
+        ..Loaded::default()
+    };
+    let mut tf = terraform::Inputs::default();
+    let mut deployed: Vec<(FileId, Input)> = Vec::new();
+    for (file, path, outcome) in reads {
         match outcome {
-            ReadOutcome::Skipped => skipped += 1,
-            ReadOutcome::Failed(e) => errors.push(InputError::read(&file, e)),
+            ReadOutcome::Skipped => out.skipped += 1,
+            ReadOutcome::Failed(e) => out.errors.push(InputError::read(&file, e)),
             ReadOutcome::Input(mut input) => {
-                errors.extend(
+                out.errors.extend(
                     std::mem::take(&mut input.problems)
                         .into_iter()
                         .map(|e| InputError::read(&file, e)),
                 );
-                scanned.push((file.to_string(), input.kind));
-                inputs.push((file, input));
+                out.scanned.push((file.to_string(), input.kind));
+                match input.kind {
+                    InputKind::CloudFormation { sam } => out.units.push(Unit {
+                        kind: input.kind,
+                        inventory: cfn::inventory(&file, &input.root, sam),
+                        files: vec![file],
+                    }),
+                    InputKind::Terraform => tf.add_config(file, &path, input),
+                    InputKind::TerraformPlan => tf.add_plan(file, &path, input),
+                    InputKind::AwsApi(_) => deployed.push((file, input)),
+                }
             }
         }
     }
-    Loaded {
-        units: units(inputs),
-        scanned,
-        skipped,
-        errors,
+    tf.into_units(opts, &root, &mut out);
+    // Every deployed-state input of the scan is one picture of the account(s). Functions that a
+    // template also describes are paired ([`drift::correlate`]), so the deployed state's unit
+    // can report where it differs from the template.
+    if let Some(kind) = deployed.first().map(|(_, i)| i.kind) {
+        let refs: Vec<(FileId, &Input)> = deployed.iter().map(|(f, i)| (f.clone(), i)).collect();
+        let mut inventory = api::inventory(&refs);
+        let others: Vec<&Inventory> = out.units.iter().map(|u| &u.inventory).collect();
+        drift::correlate(&mut inventory, &others);
+        out.units.push(Unit {
+            kind,
+            inventory,
+            files: deployed.into_iter().map(|(f, _)| f).collect(),
+        });
     }
+    out
 }
 
 pub fn scan(opts: &ScanOptions, policies: &PolicySet) -> ScanResult {
-    let Loaded {
-        units,
-        scanned,
-        skipped,
-        mut errors,
-    } = load(opts);
+    let loaded = load(opts);
+    let mut errors = loaded.errors;
+    let units = loaded.units;
     let mut out = ScanResult {
-        scanned,
-        skipped,
+        scanned: loaded.scanned,
+        skipped: loaded.skipped,
+        notes: loaded.notes,
         ..ScanResult::default()
     };
     let evaluated: Vec<(Vec<Finding>, Vec<String>)> = units

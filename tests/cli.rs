@@ -388,3 +388,177 @@ fn collect_without_the_aws_feature_says_how_to_build_it() {
         assert!(stderr.contains("--features aws"), "{stderr}");
     }
 }
+
+const TF_UNKNOWN: &str = "variable \"key_arn\" {\n  type = string\n}\n\nresource \"aws_lambda_function\" \"api\" {\n  function_name = \"api\"\n  kms_key_arn   = var.key_arn\n  environment {\n    variables = { A = \"1\" }\n  }\n}\n\nmodule \"vpc\" {\n  source = \"terraform-aws-modules/vpc/aws\"\n}\n";
+
+#[test]
+fn terraform_unknowns_are_notes_in_sarif_unless_asked() {
+    let dir = project(&[("infra/main.tf", TF_UNKNOWN)]);
+    let out = atrest(dir.path())
+        .args(["scan", "--rule", "ATR-L001"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("infra/main.tf:7:3 ATR-L001 unknown"),
+        "{text}"
+    );
+    assert!(
+        text.contains("var.key_arn <- no default, and no value given"),
+        "{text}"
+    );
+    assert!(
+        text.contains("note: infra/main.tf:14:12: module \"vpc\": remote source"),
+        "{text}"
+    );
+
+    let out = atrest(dir.path())
+        .args(["scan", "--rule", "ATR-L001", "--format", "json"])
+        .output()
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(doc["findings"][0]["outcome"], "unknown");
+    assert_eq!(doc["findings"][0]["resource"]["source"], "terraform");
+    assert_eq!(
+        doc["findings"][0]["resource"]["logical_id"],
+        "aws_lambda_function.api"
+    );
+    assert_eq!(doc["notes"].as_array().unwrap().len(), 1);
+    assert_eq!(doc["errors"].as_array().unwrap().len(), 0);
+
+    for (mode, level, code) in [("warn", "note", 0), ("fail", "warning", 1)] {
+        let out = atrest(dir.path())
+            .args([
+                "scan",
+                "--rule",
+                "ATR-L001",
+                "--format",
+                "sarif",
+                "--unknown",
+                mode,
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(code), "--unknown {mode}");
+        let sarif = stdout(&out);
+        common::assert_valid_sarif(&sarif);
+        let doc: serde_json::Value = serde_json::from_str(&sarif).unwrap();
+        let run = &doc["runs"][0];
+        assert_eq!(run["results"][0]["level"], level, "--unknown {mode}");
+        assert_eq!(
+            run["results"][0]["locations"][0]["logicalLocations"][0]["name"],
+            "aws_lambda_function.api"
+        );
+        let inv = &run["invocations"][0];
+        assert_eq!(inv["executionSuccessful"], true, "a note is no failure");
+        assert_eq!(inv["toolExecutionNotifications"][0]["level"], "note");
+    }
+}
+
+#[test]
+fn tf_vars_files_decide_variables() {
+    let dir = project(&[
+        ("infra/main.tf", TF_UNKNOWN),
+        ("aws.tfvars", "key_arn = \"alias/aws/lambda\"\n"),
+        (
+            "cmk.tfvars.json",
+            "{\"key_arn\": \"arn:aws:kms:eu-west-1:111122223333:key/abc\"}",
+        ),
+    ]);
+    let out = atrest(dir.path())
+        .args([
+            "scan",
+            "--rule",
+            "ATR-L001",
+            "--tf-vars",
+            "aws.tfvars",
+            "infra",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout(&out).contains("var.key_arn <- aws.tfvars \"alias/aws/lambda\""),
+        "{}",
+        stdout(&out)
+    );
+    // Later files win, as with Terraform's -var-file.
+    let out = atrest(dir.path())
+        .args([
+            "scan",
+            "--rule",
+            "ATR-L001",
+            "--tf-vars",
+            "aws.tfvars",
+            "--tf-vars",
+            "cmk.tfvars.json",
+            "infra",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(stdout(&out).contains("No findings in 1 input"));
+}
+
+#[test]
+fn a_plan_beside_its_configuration_points_at_the_tf_line() {
+    let main = "resource \"aws_lambda_function\" \"api\" {\n  function_name = \"api\"\n  environment {\n    variables = { A = \"1\" }\n  }\n}\n";
+    let plan = r#"{
+  "format_version": "1.2",
+  "terraform_version": "1.9.5",
+  "planned_values": {"root_module": {"resources": [
+    {"address": "aws_lambda_function.api", "mode": "managed", "type": "aws_lambda_function", "name": "api",
+     "values": {"function_name": "api", "kms_key_arn": null, "environment": [{"variables": {"A": "1"}}]}}
+  ]}},
+  "resource_changes": [
+    {"address": "aws_lambda_function.api", "mode": "managed", "type": "aws_lambda_function", "name": "api",
+     "change": {"actions": ["create"], "before": null,
+                "after": {"function_name": "api", "kms_key_arn": null, "environment": [{"variables": {"A": "1"}}]},
+                "after_unknown": {"arn": true}}}
+  ],
+  "configuration": {"root_module": {"resources": [
+    {"address": "aws_lambda_function.api", "mode": "managed", "type": "aws_lambda_function", "name": "api",
+     "expressions": {"function_name": {"constant_value": "api"}}}
+  ]}}
+}"#;
+    let dir = project(&[("stack/main.tf", main), ("stack/plan.json", plan)]);
+    let out = atrest(dir.path())
+        .args(["scan", "--rule", "ATR-L001", "--format", "json"])
+        .output()
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let findings = doc["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 2, "one from the .tf, one from the plan");
+    for f in findings {
+        assert_eq!(f["file"], "stack/main.tf");
+        assert_eq!(
+            (f["line"].as_u64(), f["column"].as_u64()),
+            (Some(3), Some(3))
+        );
+    }
+    let from_plan = findings
+        .iter()
+        .find(|f| f["resource"]["source"] == "terraform-plan")
+        .expect("the plan's finding");
+    assert!(
+        from_plan["message"]
+            .as_str()
+            .unwrap()
+            .ends_with("(read from stack/plan.json)"),
+        "{from_plan}"
+    );
+    assert_ne!(findings[0]["fingerprint"], findings[1]["fingerprint"]);
+
+    // Alone, the plan's finding points at the resource in the plan.
+    let dir = project(&[("plan.json", plan)]);
+    let out = atrest(dir.path())
+        .args(["scan", "--rule", "ATR-L001"])
+        .output()
+        .unwrap();
+    assert!(
+        stdout(&out).contains("plan.json:5:6 ATR-L001 medium"),
+        "{}",
+        stdout(&out)
+    );
+}

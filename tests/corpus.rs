@@ -49,27 +49,7 @@ fn cfn_and_sam_corpus_scans_and_every_error_is_a_real_defect() {
         "read {} templates",
         result.scanned.len()
     );
-    let reported: BTreeSet<(String, String)> = result
-        .errors
-        .iter()
-        .map(|e| (corpus_relative(&e.path, &root), e.message.clone()))
-        .collect();
-    for (file, message) in &reported {
-        assert!(
-            KNOWN_DEFECTS
-                .iter()
-                .any(|(f, m, _)| f == file && message.contains(m)),
-            "unexplained error in the corpus: {file}: {message}"
-        );
-    }
-    assert_eq!(
-        reported.len(),
-        KNOWN_DEFECTS.len(),
-        "a known defect was not reported: {reported:?}"
-    );
-    for e in &result.errors {
-        assert!(e.line.is_some(), "corpus errors name their line: {e}");
-    }
+    common::assert_errors_explained(result, &root, KNOWN_DEFECTS);
     // The whole corpus as one SARIF run is valid too (many shapes of location and message).
     common::assert_valid_sarif(&common::sarif_of(result, UnknownMode::Warn));
 }

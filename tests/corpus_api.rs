@@ -84,6 +84,7 @@ fn scan_corpus() -> Option<&'static Vec<Scanned>> {
 fn validate_models(path: &Path) {
     let loaded = atrest::scan::load(&atrest::scan::ScanOptions {
         paths: vec![path.to_path_buf()],
+        tf_vars: Vec::new(),
         limits: atrest::read::Limits::default(),
     });
     for unit in &loaded.units {

@@ -295,3 +295,51 @@ fn the_same_inputs_give_identical_reports_whatever_the_thread_count() {
         assert_eq!(one, run("8"), "{format}");
     }
 }
+
+#[test]
+fn terraform_files_meet_the_same_limits() {
+    assert_error(
+        "infra/main.tf",
+        &[0x89, b'P', b'N', b'G', 0, 0, 0, 13, 0xFF, 0xD8],
+        None,
+        "binary",
+    );
+    let deep_hcl = format!(
+        "locals {{\n  x = {}1{}\n}}\n",
+        "[".repeat(5000),
+        "]".repeat(5000)
+    );
+    assert_error(
+        "deep/main.tf",
+        deep_hcl.as_bytes(),
+        Some(2),
+        "nesting deeper than 256",
+    );
+    let deep_json = format!(
+        "{{\"locals\": {{\"x\": {}1{}}}}}",
+        "[".repeat(5000),
+        "]".repeat(5000)
+    );
+    assert_error(
+        "deep/main.tf.json",
+        deep_json.as_bytes(),
+        Some(1),
+        "nesting deeper than 256",
+    );
+    let big = format!(
+        "resource \"aws_lambda_function\" \"f\" {{}}\n# {}\n",
+        "x".repeat(10_000)
+    );
+    let out = scan_beside_good(
+        "infra/main.tf",
+        big.as_bytes(),
+        &["--max-file-size", "5000"],
+    );
+    assert_eq!(out.code, 2, "{}", out.stdout);
+    let error = out
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("error: infra/main.tf: file is"))
+        .unwrap_or_else(|| panic!("{}", out.stdout));
+    assert!(error.contains("over the 5000-byte limit"), "{error}");
+}

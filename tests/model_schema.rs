@@ -3,31 +3,31 @@
 
 mod common;
 
-use atrest::read::{Limits, ReadOutcome, read_input};
-use atrest::scan::{collect_files, model_of};
+use atrest::read::Limits;
+use atrest::scan::{ScanOptions, load};
 use std::path::PathBuf;
 
 fn validator() -> &'static jsonschema::Validator {
     common::model_validator()
 }
 
+/// Validates the model of every unit under the paths; the number of units.
 fn check(paths: &[PathBuf]) -> usize {
     let v = validator();
-    let (files, _) = collect_files(paths);
-    let mut n = 0;
-    for f in files {
-        if let ReadOutcome::Input(input) = read_input(&f, &Limits::default()) {
-            let model =
-                serde_json::to_value(model_of(&f.display().to_string().into(), &input)).unwrap();
-            let errors: Vec<String> = v
-                .iter_errors(&model)
-                .map(|e| format!("{e} at {}", e.instance_path()))
-                .collect();
-            assert!(errors.is_empty(), "{}: {}", f.display(), errors.join("\n"));
-            n += 1;
-        }
+    let loaded = load(&ScanOptions {
+        paths: paths.to_vec(),
+        limits: Limits::default(),
+        tf_vars: Vec::new(),
+    });
+    for unit in &loaded.units {
+        let model = serde_json::to_value(&unit.inventory).unwrap();
+        let errors: Vec<String> = v
+            .iter_errors(&model)
+            .map(|e| format!("{e} at {}", e.instance_path()))
+            .collect();
+        assert!(errors.is_empty(), "{:?}: {}", unit.files, errors.join("\n"));
     }
-    n
+    loaded.units.len()
 }
 
 #[test]
@@ -41,6 +41,7 @@ fn fixture_models_match_the_schema() {
 fn unit_models_match_the_schema() {
     let loaded = atrest::scan::load(&atrest::scan::ScanOptions {
         paths: vec![common::manifest_dir().join("fixtures")],
+        tf_vars: Vec::new(),
         limits: atrest::read::Limits::default(),
     });
     let mut deployments = 0;
@@ -67,4 +68,12 @@ fn corpus_models_match_the_schema() {
         return;
     };
     assert!(check(&[cfn, sam]) > 350);
+}
+
+#[test]
+fn terraform_corpus_models_match_the_schema() {
+    let Some(tf) = common::shared_corpus("terraform") else {
+        return;
+    };
+    assert!(check(&[tf]) > 60);
 }

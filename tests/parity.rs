@@ -52,6 +52,7 @@ fn findings(path: &Path) -> BTreeSet<(String, String)> {
     let loaded = load(&ScanOptions {
         paths: vec![path.to_path_buf()],
         limits: Limits::default(),
+        tf_vars: Vec::new(),
     });
     assert!(
         loaded.errors.is_empty(),

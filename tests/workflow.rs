@@ -790,6 +790,7 @@ fn synthetic_finding(
                 },
             }),
             chain: Vec::new(),
+            via: None,
         },
         suppression: None,
     }

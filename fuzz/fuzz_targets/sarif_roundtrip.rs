@@ -31,6 +31,7 @@ fuzz_target!(|data: &[u8]| {
         &ScanOptions {
             paths: vec![file],
             limits: Limits::default(),
+            tf_vars: Vec::new(),
         },
         policies(),
     );

@@ -18,7 +18,9 @@
 #     sam: |
 #       Set `DurableConfig.KMSKeyArn` on the `AWS::Serverless::Function`.
 #     terraform: |
-#       Set `kms_key_arn` in the function's `durable_config` block.
+#       The AWS provider's `durable_config` block has no key argument (only `execution_timeout`
+#       and `retention_period`), so atrest reads no durable settings from Terraform. Set the key
+#       with the CLI (below) until the provider supports it.
 #     cli: |
 #       aws lambda update-function-configuration --function-name NAME --durable-config '{"ExecutionTimeout": 3600, "KMSKeyArn": "arn:aws:kms:REGION:ACCOUNT:key/KEY_ID"}'
 package atrest.rules.lambda.durable_cmk

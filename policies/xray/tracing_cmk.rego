@@ -4,8 +4,9 @@
 #   With active tracing, Lambda sends trace segments (request metadata, annotations, error
 #   details) to AWS X-Ray. X-Ray encrypts them with an AWS owned key unless the account's
 #   encryption configuration (`aws xray get-encryption-config`) is `KMS` with a customer
-#   managed key. CloudFormation and Terraform templates cannot show that account setting, so
-#   without that output in the input the result is unknown.
+#   managed key. CloudFormation templates cannot show that account setting; Terraform shows it
+#   where the configuration declares `aws_xray_encryption_config`. Without it in the input the
+#   result is unknown.
 # related_resources:
 #   - ref: https://docs.aws.amazon.com/xray/latest/devguide/xray-console-encryption.html
 #     description: Configuring encryption settings in X-Ray
@@ -38,7 +39,7 @@ deny contains finding if {
 		"resource": f.id,
 		"property": "tracing_mode",
 		"outcome": "unknown",
-		"message": sprintf("Function %s sends traces to X-Ray; whether the account encrypts them with a customer managed key is not in this input (add `aws xray get-encryption-config` output).", [f.logical_id]),
+		"message": sprintf("Function %s sends traces to X-Ray; whether the account encrypts them with a customer managed key is not in this input (declare `aws_xray_encryption_config` in Terraform, or add `aws xray get-encryption-config` output).", [f.logical_id]),
 	}
 }
 
@@ -61,6 +62,6 @@ deny contains finding if {
 	finding := {
 		"resource": x.id,
 		"property": "kms_key",
-		"message": sprintf("X-Ray encrypts traces of %s with %s.", [concat(", ", traced), keys.why_not(x.kms_key)]),
+		"message": sprintf("X-Ray encrypts the traces of %s without a customer managed key: %s.", [concat(", ", traced), keys.why_not(x.kms_key)]),
 	}
 }

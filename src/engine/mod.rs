@@ -40,6 +40,8 @@ pub struct Finding {
     pub resource_type: String,
     /// The source format of the object (`cloudformation`, `sam`, ...), to pick the right fix.
     pub source: &'static str,
+    /// How the object was reached where its location does not say (see `Origin::via`).
+    pub via: Option<String>,
     pub property: String,
     pub location: Option<Loc>,
     /// How the property's key reference was resolved (`KmsKeyArn <- !Ref K <- default ...`),
@@ -272,14 +274,20 @@ impl Evaluator<'_> {
                     ));
                 }
             };
+            // Located in another input's source: say which input it was read from.
+            let message = match &origin.via {
+                Some(via) => format!("{} ({via})", pf.message),
+                None => pf.message,
+            };
             findings.push(Finding {
                 rule: index,
                 outcome,
-                message: pf.message,
+                message,
                 resource_id: pf.resource.clone(),
                 logical_id: origin.logical_id.clone(),
                 resource_type: origin.resource_type.clone(),
                 source: origin.source,
+                via: origin.via.clone(),
                 location: origin
                     .locate(&pf.property)
                     .or_else(|| pf.trigger.as_deref().and_then(|t| origin.locate(t)))

@@ -204,6 +204,7 @@ impl<'a> Template<'a> {
             logical_id: entry.key.clone(),
             resource_type: ty.to_owned(),
             locations,
+            via: None,
         }
     }
 
@@ -516,25 +517,13 @@ impl<'a> Template<'a> {
                 chain.push(why);
                 KeyRef::unknown(chain)
             }
-            Resolved::Choice(options) => {
-                let refs: Vec<KeyRef> = options
+            Resolved::Choice(options) => KeyRef::one_of(
+                chain,
+                options
                     .into_iter()
                     .map(|o| self.key_from(o, Vec::new(), depth + 1))
-                    .collect();
-                let first = refs[0].clone();
-                if refs
-                    .iter()
-                    .all(|r| r.state == first.state && r.key == first.key)
-                {
-                    chain.push(format!("every branch: {}", first.chain.join(" <- ")));
-                    KeyRef { chain, ..first }
-                } else {
-                    let states: Vec<String> =
-                        refs.iter().map(|r| format!("{:?}", r.state)).collect();
-                    chain.push(format!("branches differ ({})", states.join(" / ")));
-                    KeyRef::unknown(chain)
-                }
-            }
+                    .collect(),
+            ),
         }
     }
 
@@ -1032,6 +1021,7 @@ impl<'a> Template<'a> {
                     logical_id: id,
                     resource_type: "AWS::Lambda::EventSourceMapping".into(),
                     locations,
+                    via: None,
                 },
                 function: Some(entry.key.clone()),
                 event_source_arn,
@@ -1050,10 +1040,12 @@ impl<'a> Template<'a> {
         let enabled = self.prop(entry, "Enabled", false);
         let rotation = self.prop(entry, "EnableKeyRotation", false);
         let policy = self.prop(entry, "KeyPolicy", false);
+        let window = self.prop(entry, "PendingWindowInDays", false);
         for (path, p) in [
             ("enabled", &enabled),
             ("rotation_enabled", &rotation),
             ("policy", &policy),
+            ("deletion_window_days", &window),
         ] {
             if let Some(p) = p {
                 origin
@@ -1087,6 +1079,7 @@ impl<'a> Template<'a> {
             policy_state,
             policy_statements,
             policy: policy.map(|p| p.entry.value.to_json()),
+            deletion_window_days: self.text_of(window.as_ref()).and_then(|t| t.parse().ok()),
             used_by: Vec::new(),
         }
     }

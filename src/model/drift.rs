@@ -59,6 +59,7 @@ fn pair(t: &Function, d: &Function, deployed: &Inventory) -> Deployment {
             logical_id: d.origin.logical_id.clone(),
             resource_type: d.origin.resource_type.clone(),
             locations: d.origin.locations.clone(),
+            via: None,
         },
         function: d.origin.id.clone(),
         template: TemplateFunction {
@@ -158,6 +159,7 @@ mod tests {
                 logical_id: "alias/orders".into(),
                 resource_type: "AWS::KMS::Alias".into(),
                 locations: Default::default(),
+                via: None,
             },
             name: Some("alias/orders".into()),
             target_key: Some("arn:aws:kms:eu-west-1:1:key/k1".into()),

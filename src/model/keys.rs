@@ -49,6 +49,26 @@ impl KeyRef {
         }
     }
 
+    /// A reference that is one of `options` (the branches of a condition): decided where they
+    /// all agree, else unknown. `chain` leads to the choice.
+    pub fn one_of(mut chain: Vec<String>, options: Vec<KeyRef>) -> Self {
+        let Some(first) = options.first().cloned() else {
+            chain.push("no branch".into());
+            return KeyRef::unknown(chain);
+        };
+        if options
+            .iter()
+            .all(|r| r.state == first.state && r.key == first.key)
+        {
+            chain.push(format!("every branch: {}", first.chain.join(" <- ")));
+            KeyRef { chain, ..first }
+        } else {
+            let states: Vec<String> = options.iter().map(|r| format!("{:?}", r.state)).collect();
+            chain.push(format!("branches differ ({})", states.join(" / ")));
+            KeyRef::unknown(chain)
+        }
+    }
+
     /// Classifies a literal key reference that no declared key or alias matched.
     pub fn from_literal(text: &str, chain: Vec<String>) -> Self {
         let state = if text.is_empty() {

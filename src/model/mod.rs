@@ -10,6 +10,8 @@ pub mod cfn;
 pub mod drift;
 pub mod keys;
 pub mod policy;
+pub mod terraform;
+pub mod tfplan;
 
 use crate::read::Span;
 use serde::Serialize;
@@ -62,14 +64,19 @@ impl From<bool> for Tri {
 pub struct Origin {
     /// Unique within one inventory; findings name objects by it.
     pub id: String,
-    /// `cloudformation`, `sam` or `aws-api` (deployed state; later: `terraform`): for messages
-    /// only.
+    /// `cloudformation`, `sam`, `terraform`, `terraform-plan` or `aws-api` (deployed state): for
+    /// messages only.
     pub source: &'static str,
     /// The resource's name where the source gives one (logical ID, Terraform address, ARN).
     pub logical_id: String,
     pub resource_type: String,
     #[serde(skip)]
     pub locations: Locations,
+    /// How the object was reached, where its location alone does not say: a plan whose
+    /// resources are located in their `.tf` source ("read from plan.json"), or a module
+    /// resource of one caller among several ("module called from main.tf:12").
+    #[serde(skip)]
+    pub via: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -106,7 +113,7 @@ pub enum ValueSource {
 }
 
 /// The execution role of a function.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RoleRef {
     /// The role ARN as written or resolved, where known.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -125,7 +132,7 @@ pub struct Durable {
 
 /// One statement of a key policy, normalised: principals and actions as lists of strings,
 /// intrinsic functions resolved where possible.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PolicyStatement {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sid: Option<String>,
@@ -247,6 +254,10 @@ pub struct KmsKey {
     pub key_spec: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub policy: Option<serde_json::Value>,
+    /// Days between scheduling the key's deletion and deleting it (`PendingWindowInDays`,
+    /// `deletion_window_in_days`), where set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deletion_window_days: Option<u32>,
     /// `default` (no policy given: the account root may use the key, so IAM decides),
     /// `declared`, or `unknown` (not statically resolvable).
     pub policy_state: &'static str,
@@ -341,6 +352,17 @@ impl Inventory {
         let x = self.xray_encryption.iter().map(|x| &x.origin);
         let d = self.deployments.iter().map(|x| &x.origin);
         f.chain(e).chain(k).chain(a).chain(l).chain(x).chain(d)
+    }
+
+    /// Every object's origin, for adjusting locations.
+    pub fn origins_mut(&mut self) -> Vec<&mut Origin> {
+        let f = self.functions.iter_mut().map(|x| &mut x.origin);
+        let e = self.event_source_mappings.iter_mut().map(|x| &mut x.origin);
+        let k = self.kms_keys.iter_mut().map(|x| &mut x.origin);
+        let a = self.kms_aliases.iter_mut().map(|x| &mut x.origin);
+        let l = self.log_groups.iter_mut().map(|x| &mut x.origin);
+        let x = self.xray_encryption.iter_mut().map(|x| &mut x.origin);
+        f.chain(e).chain(k).chain(a).chain(l).chain(x).collect()
     }
 
     /// Records the relations policies read from both ends: on each key, which functions and

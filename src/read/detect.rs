@@ -1,13 +1,14 @@
 //! Decide what a file is from its content, not only its name, and parse it.
 
 use super::aws::{self, ApiShape};
-use super::{Limits, Node, ReadError, json, text, yaml};
+use super::{Limits, Node, ReadError, hcl, json, text, yaml};
 use std::path::Path;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SyntaxKind {
     Json,
     Yaml,
+    Hcl,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,6 +17,10 @@ pub enum InputKind {
     CloudFormation { sam: bool },
     /// Deployed state: AWS CLI/API output or an AWS Config file, of one shape.
     AwsApi(ApiShape),
+    /// Terraform configuration (`.tf`, `.tf.json`): one file of a module.
+    Terraform,
+    /// The JSON of `terraform show -json PLANFILE`.
+    TerraformPlan,
 }
 
 impl InputKind {
@@ -24,6 +29,8 @@ impl InputKind {
             InputKind::CloudFormation { sam: true } => "sam",
             InputKind::CloudFormation { sam: false } => "cloudformation",
             InputKind::AwsApi(_) => "aws-api",
+            InputKind::Terraform => "terraform",
+            InputKind::TerraformPlan => "terraform-plan",
         }
     }
 }
@@ -32,7 +39,10 @@ impl InputKind {
 pub struct Input {
     pub kind: InputKind,
     pub syntax: SyntaxKind,
+    /// The tree of a JSON or YAML input (`Null` for native HCL).
     pub root: Node,
+    /// Terraform configuration: the body of the file, from either syntax.
+    pub body: Option<hcl::Body>,
     /// Defects that did not stop parsing but make the file invalid for its kind.
     pub problems: Vec<ReadError>,
 }
@@ -52,10 +62,15 @@ pub enum NameHint {
     /// Named like a template (`template.yaml`, `*.template`, `*.cfn.json`, `stack.cfn`): an empty
     /// or unreadable file is an error, not something to skip.
     Template,
-    /// A JSON/YAML extension: read it, skip it if it is not an input we understand.
+    /// A JSON/YAML extension: read it, skip it if it is not an input we understand (a template
+    /// or a Terraform plan, decided by content).
     Candidate,
     /// No extension: read it only if the content looks like a template.
     Unnamed,
+    /// `.tf`: Terraform native syntax, always ours.
+    TerraformHcl,
+    /// `.tf.json`: Terraform JSON syntax, always ours.
+    TerraformJson,
 }
 
 pub fn name_hint(path: &Path) -> Option<NameHint> {
@@ -65,6 +80,12 @@ pub fn name_hint(path: &Path) -> Option<NameHint> {
         .and_then(|e| e.to_str())
         .map(str::to_ascii_lowercase)
         .unwrap_or_default();
+    if name.ends_with(".tf.json") {
+        return Some(NameHint::TerraformJson);
+    }
+    if ext == "tf" {
+        return Some(NameHint::TerraformHcl);
+    }
     if ext.is_empty() {
         return Some(NameHint::Unnamed);
     }
@@ -132,9 +153,38 @@ fn with_subject(input: Input, path: &Path) -> ReadOutcome {
     ReadOutcome::Input(input)
 }
 
+/// A Terraform configuration file: always ours, so every defect is an error.
+fn terraform(bytes: &[u8], json_syntax: bool, limits: &Limits) -> ReadOutcome {
+    let text = match text::decode(bytes) {
+        Ok(t) => t,
+        Err(e) => return ReadOutcome::Failed(e),
+    };
+    let parsed = if json_syntax {
+        json::parse(&text, limits)
+            .and_then(|p| hcl::from_json(&p.root).map(|b| (b, p.problems, SyntaxKind::Json)))
+    } else {
+        hcl::parse(&text, limits).map(|b| (b, Vec::new(), SyntaxKind::Hcl))
+    };
+    match parsed {
+        Ok((body, problems, syntax)) => ReadOutcome::Input(Input {
+            kind: InputKind::Terraform,
+            syntax,
+            root: Node::new(super::Value::Null, super::Span::default()),
+            body: Some(body),
+            problems,
+        }),
+        Err(e) => ReadOutcome::Failed(e),
+    }
+}
+
 /// Parses bytes and decides whether they are an input we understand. The name hint decides
 /// whether undecodable or empty content is an error or a skip.
 pub fn classify(bytes: &[u8], hint: NameHint, limits: &Limits) -> ReadOutcome {
+    match hint {
+        NameHint::TerraformHcl => return terraform(bytes, false, limits),
+        NameHint::TerraformJson => return terraform(bytes, true, limits),
+        _ => {}
+    }
     let by_name = hint != NameHint::Unnamed;
     let text = match text::decode(bytes) {
         Ok(t) => t,
@@ -178,6 +228,7 @@ pub fn classify(bytes: &[u8], hint: NameHint, limits: &Limits) -> ReadOutcome {
     }
     let kind = match template_kind(&root) {
         Some(kind) => kind,
+        None if syntax == SyntaxKind::Json && is_plan(&root) => InputKind::TerraformPlan,
         None => match aws::detect(&root) {
             Some(shape) => {
                 let checked =
@@ -194,14 +245,23 @@ pub fn classify(bytes: &[u8], hint: NameHint, limits: &Limits) -> ReadOutcome {
         kind,
         syntax,
         root,
+        body: None,
         problems,
     })
 }
 
-/// Cheap textual sniff: could this text be a CloudFormation template?
+/// Cheap textual sniff: could this text be a CloudFormation template or a Terraform plan?
 fn mentions_template(text: &str) -> bool {
     text.contains("AWSTemplateFormatVersion")
         || (text.contains("Resources") && text.contains("AWS::"))
+        || (text.contains("\"format_version\"") && text.contains("\"terraform_version\""))
+}
+
+/// `terraform show -json` of a plan: a format version and planned values or changes.
+fn is_plan(root: &Node) -> bool {
+    root.get("format_version").is_some()
+        && root.get("terraform_version").is_some()
+        && (root.get("planned_values").is_some() || root.get("resource_changes").is_some())
 }
 
 fn template_kind(root: &Node) -> Option<InputKind> {

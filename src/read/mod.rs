@@ -3,6 +3,7 @@
 
 pub mod aws;
 pub mod detect;
+pub mod hcl;
 pub mod json;
 pub mod text;
 pub mod tree;

@@ -39,12 +39,13 @@ fn finding(report: &Report, f: &FileFinding) -> Value {
 pub fn render(report: &Report) -> String {
     let findings: Vec<Value> = report.findings().map(|f| finding(report, f)).collect();
     let suppressed: Vec<Value> = report.suppressed().map(|f| finding(report, f)).collect();
-    let errors: Vec<Value> = report
-        .result
-        .errors
-        .iter()
-        .map(|e| json!({"file": e.path, "line": e.line, "column": e.column, "message": e.message}))
-        .collect();
+    let messages = |list: &[crate::scan::InputError]| -> Vec<Value> {
+        list.iter()
+            .map(|e| json!({"file": e.path, "line": e.line, "column": e.column, "message": e.message}))
+            .collect()
+    };
+    let errors = messages(&report.result.errors);
+    let notes = messages(&report.result.notes);
     let by_severity: serde_json::Map<String, Value> = report
         .severity_counts()
         .iter()
@@ -69,6 +70,7 @@ pub fn render(report: &Report) -> String {
         "suppressed": suppressed,
         "errors": errors,
         "notices": report.notices,
+        "notes": notes,
     });
     let mut s = serde_json::to_string_pretty(&doc).expect("JSON values always serialize");
     s.push('\n');

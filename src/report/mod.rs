@@ -120,12 +120,15 @@ impl Report<'_> {
 /// FNV-1a, written out so the value never changes with a dependency update.
 pub fn fingerprint(f: &FileFinding, rule: &Rule) -> String {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for part in [
+    let parts = [
         rule.id.as_str(),
         f.path.as_str(),
         f.finding.resource_id.as_str(),
         f.finding.property.as_str(),
-    ] {
+    ];
+    // Findings that differ only in how the object was reached (a module called from several
+    // roots) stay distinct; the others keep the identity they always had.
+    for part in parts.into_iter().chain(f.finding.via.as_deref()) {
         for b in part.bytes().chain([0u8]) {
             h ^= u64::from(b);
             h = h.wrapping_mul(0x0100_0000_01b3);

@@ -206,17 +206,20 @@ pub fn render(report: &Report, root: &Path) -> String {
             result
         })
         .collect();
-    let mut notifications: Vec<Value> = report
+    let levelled = report
         .result
         .errors
         .iter()
-        .map(|e| {
+        .map(|e| ("error", e))
+        .chain(report.result.notes.iter().map(|n| ("note", n)));
+    let mut notifications: Vec<Value> = levelled
+        .map(|(level, e)| {
             let mut physical = json!({"artifactLocation": artifact(&e.path)});
             if let Some(line) = e.line {
                 physical["region"] =
                     json!({"startLine": line.max(1), "startColumn": e.column.unwrap_or(1).max(1)});
             }
-            notification("error", &e.message, Some(physical))
+            notification(level, &e.message, Some(physical))
         })
         .collect();
     notifications.extend(

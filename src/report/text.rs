@@ -156,6 +156,14 @@ pub fn render(report: &Report, style: Style) -> String {
             let _ = writeln!(out, "{}: {n}", style.paint("1;33", "warning"));
         }
     }
+    if !style.quiet && !report.result.notes.is_empty() {
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        for n in &report.result.notes {
+            let _ = writeln!(out, "{}: {n}", style.paint("2", "note"));
+        }
+    }
     if !style.quiet {
         if !out.is_empty() {
             out.push('\n');

@@ -30,6 +30,7 @@ pub fn scan_paths(paths: &[PathBuf]) -> ScanResult {
         &ScanOptions {
             paths: paths.to_vec(),
             limits: Limits::default(),
+            tf_vars: Vec::new(),
         },
         builtin(),
     )
@@ -158,4 +159,34 @@ pub fn fired(result: &ScanResult) -> std::collections::BTreeSet<(String, String,
             )
         })
         .collect()
+}
+
+/// Fails unless the scan's errors are exactly `known` (file relative to `root`, a part of the
+/// message, why it is the file's fault), each naming its line.
+pub fn assert_errors_explained(result: &ScanResult, root: &Path, known: &[(&str, &str, &str)]) {
+    let root_shown = format!("{}/", rel(root));
+    let reported: std::collections::BTreeSet<(String, String)> = result
+        .errors
+        .iter()
+        .map(|e| {
+            let file = e.path.strip_prefix(&root_shown).unwrap_or(&e.path);
+            (file.to_owned(), e.message.clone())
+        })
+        .collect();
+    for (file, message) in &reported {
+        assert!(
+            known
+                .iter()
+                .any(|(f, m, _)| f == file && message.contains(m)),
+            "unexplained error in the corpus: {file}: {message}"
+        );
+    }
+    assert_eq!(
+        reported.len(),
+        known.len(),
+        "a known defect was not reported: {reported:?}"
+    );
+    for e in &result.errors {
+        assert!(e.line.is_some(), "corpus errors name their line: {e}");
+    }
 }

@@ -1,0 +1,432 @@
+use super::*;
+use crate::model::ValueSource;
+use crate::read::{Limits, hcl};
+
+fn module(files: &[(&str, &str)]) -> Module {
+    Module {
+        files: files
+            .iter()
+            .map(|(name, text)| {
+                let body = hcl::parse(text, &Limits::default()).unwrap();
+                (FileId::from(*name), Arc::new(body))
+            })
+            .collect(),
+    }
+}
+
+fn project(
+    modules: Vec<Module>,
+    calls: &[(usize, &str, usize)],
+    tfvars: &[(&str, &str)],
+) -> Project {
+    Project {
+        source: "terraform",
+        modules,
+        calls: calls
+            .iter()
+            .map(|(m, n, t)| ((*m, n.to_string()), *t))
+            .collect(),
+        not_followed: HashMap::new(),
+        tfvars: module(tfvars).files,
+        instances_listed: false,
+    }
+}
+
+fn inv(text: &str) -> Inventory {
+    let (inv, problems) = inventory(&project(vec![module(&[("main.tf", text)])], &[], &[]));
+    assert!(problems.is_empty(), "{problems:?}");
+    inv
+}
+
+fn chain(k: &KeyRef) -> String {
+    k.chain.join(" <- ")
+}
+
+#[test]
+fn variables_default_tfvars_and_locals() {
+    let text = "variable \"key\" {\n  default = \"alias/aws/lambda\"\n}\nlocals {\n  key = var.key\n}\nresource \"aws_lambda_function\" \"f\" {\n  kms_key_arn = local.key\n  environment {\n    variables = { A = \"1\" }\n  }\n}\n";
+    let i = inv(text);
+    let k = &i.functions[0].kms_key;
+    assert_eq!(k.state, KeyState::AwsManaged);
+    assert_eq!(
+        chain(k),
+        "kms_key_arn <- local.key <- var.key <- default \"alias/aws/lambda\""
+    );
+
+    let p = project(
+        vec![module(&[("main.tf", text)])],
+        &[],
+        &[(
+            "prod.tfvars",
+            "key = \"arn:aws:kms:eu-west-1:111122223333:key/abc\"\n",
+        )],
+    );
+    let (i, _) = inventory(&p);
+    let k = &i.functions[0].kms_key;
+    assert_eq!(k.state, KeyState::CustomerManaged);
+    assert!(k.assumed);
+    assert!(
+        chain(k).contains("prod.tfvars \"arn:aws:kms"),
+        "{}",
+        chain(k)
+    );
+}
+
+#[test]
+fn declared_keys_aliases_and_data_sources() {
+    let i = inv(concat!(
+        "resource \"aws_kms_key\" \"k\" {\n  enable_key_rotation = true\n}\n",
+        "resource \"aws_kms_alias\" \"a\" {\n  name = \"alias/app\"\n  target_key_id = aws_kms_key.k.key_id\n}\n",
+        "data \"aws_kms_alias\" \"lambda\" {\n  name = \"alias/aws/lambda\"\n}\n",
+        "data \"aws_kms_key\" \"byalias\" {\n  key_id = \"alias/app\"\n}\n",
+        "resource \"aws_lambda_function\" \"a\" {\n  kms_key_arn = aws_kms_key.k.arn\n}\n",
+        "resource \"aws_lambda_function\" \"b\" {\n  kms_key_arn = data.aws_kms_alias.lambda.target_key_arn\n}\n",
+        "resource \"aws_lambda_function\" \"c\" {\n  kms_key_arn = aws_kms_alias.a.arn\n}\n",
+        "resource \"aws_lambda_function\" \"d\" {\n  kms_key_arn = data.aws_kms_key.byalias.arn\n}\n",
+        "resource \"aws_lambda_function\" \"e\" {\n  kms_key_arn = aws_s3_bucket.b.arn\n}\n",
+        "resource \"aws_s3_bucket\" \"b\" {}\n",
+    ));
+    let f = |n: usize| &i.functions[n].kms_key;
+    assert_eq!(f(0).state, KeyState::CustomerManaged);
+    assert_eq!(f(0).key.as_deref(), Some("aws_kms_key.k"));
+    assert_eq!(f(1).state, KeyState::AwsManaged);
+    assert!(chain(f(1)).contains("data.aws_kms_alias.lambda name \"alias/aws/lambda\""));
+    assert_eq!(
+        f(2).key.as_deref(),
+        Some("aws_kms_key.k"),
+        "{}",
+        chain(f(2))
+    );
+    assert_eq!(
+        f(3).key.as_deref(),
+        Some("aws_kms_key.k"),
+        "{}",
+        chain(f(3))
+    );
+    assert_eq!(f(4).state, KeyState::Unknown);
+    assert_eq!(
+        i.kms_aliases[0].target_key.as_deref(),
+        Some("aws_kms_key.k")
+    );
+    assert_eq!(i.kms_keys[0].rotation_enabled, Tri::Yes);
+    assert_eq!(i.kms_keys[0].used_by.len(), 3);
+}
+
+#[test]
+fn count_is_one_object_and_count_zero_none() {
+    let i = inv(concat!(
+        "resource \"aws_lambda_function\" \"f\" {\n  count = 3\n  environment {\n    variables = { A = \"x${count.index}\" }\n  }\n}\n",
+        "resource \"aws_lambda_function\" \"g\" {\n  count = var.on ? 1 : 0\n}\n",
+        "variable \"on\" {\n  default = false\n}\n",
+    ));
+    assert_eq!(i.functions.len(), 1);
+    assert_eq!(i.functions[0].origin.id, "aws_lambda_function.f");
+    assert_eq!(
+        i.functions[0].environment.as_ref().unwrap().variables.len(),
+        1
+    );
+}
+
+#[test]
+fn dynamic_blocks_and_for_each_instances() {
+    let i = inv(concat!(
+        "variable \"env\" {\n  default = {}\n}\n",
+        "variable \"maps\" {\n  default = {\n    a = { filter = \"{}\" }\n    b = {}\n  }\n}\n",
+        "resource \"aws_lambda_function\" \"f\" {\n  dynamic \"environment\" {\n    for_each = length(keys(var.env)) == 0 ? [] : [true]\n    content {\n      variables = var.env\n    }\n  }\n}\n",
+        "resource \"aws_lambda_event_source_mapping\" \"m\" {\n  for_each = var.maps\n  dynamic \"filter_criteria\" {\n    for_each = try(each.value.filter, null) != null ? [true] : []\n    content {\n      filter {\n        pattern = each.value.filter\n      }\n    }\n  }\n}\n",
+    ));
+    assert!(i.functions[0].environment.is_none());
+    let m = &i.event_source_mappings[0];
+    assert_eq!(m.filter_criteria, FilterCriteria::Present);
+    assert_eq!(m.filter_patterns, ["{}"]);
+    assert_eq!(m.origin.locations["filter_criteria"].span.start.line, 20);
+}
+
+#[test]
+fn local_modules_get_their_arguments() {
+    let root = module(&[(
+        "main.tf",
+        "resource \"aws_kms_key\" \"k\" {}\nmodule \"api\" {\n  source = \"./fn\"\n  key = aws_kms_key.k.arn\n}\nmodule \"other\" {\n  source = \"./fn\"\n}\n",
+    )]);
+    let child = module(&[(
+        "fn/main.tf",
+        "variable \"key\" {\n  default = null\n}\nresource \"aws_lambda_function\" \"this\" {\n  kms_key_arn = var.key\n  environment {\n    variables = { A = \"1\" }\n  }\n}\noutput \"arn\" {\n  value = aws_lambda_function.this.arn\n}\n",
+    )]);
+    let (i, _) = inventory(&project(
+        vec![root, child],
+        &[(0, "api", 1), (0, "other", 1)],
+        &[],
+    ));
+    assert_eq!(i.functions.len(), 2);
+    let api = &i.functions[0];
+    assert_eq!(api.origin.id, "module.api.aws_lambda_function.this");
+    assert_eq!(api.kms_key.key.as_deref(), Some("aws_kms_key.k"));
+    assert_eq!(
+        chain(&api.kms_key),
+        "kms_key_arn <- var.key <- argument of module.api <- aws_kms_key.k (customer managed)"
+    );
+    assert_eq!(&*api.origin.locations["kms_key"].file, "fn/main.tf");
+    assert_eq!(
+        api.origin.via.as_deref(),
+        Some("module called from main.tf:2")
+    );
+    assert_eq!(i.functions[1].kms_key.state, KeyState::Absent);
+}
+
+#[test]
+fn duplicates_are_reported_and_kept_apart() {
+    let p = project(
+        vec![module(&[
+            ("a.tf", "resource \"aws_lambda_function\" \"f\" {}\n"),
+            ("b.tf", "\nresource \"aws_lambda_function\" \"f\" {}\n"),
+        ])],
+        &[],
+        &[],
+    );
+    let (i, problems) = inventory(&p);
+    assert_eq!(problems.len(), 1);
+    assert_eq!(problems[0].span.start.line, 2);
+    assert_eq!(i.functions.len(), 2);
+    assert_eq!(i.functions[1].origin.id, "aws_lambda_function.f (b.tf)");
+}
+
+#[test]
+fn hostile_configurations_terminate() {
+    let i = inv(
+        "locals {\n  a = local.b\n  b = local.a\n}\nresource \"aws_lambda_function\" \"f\" {\n  kms_key_arn = local.a\n}\n",
+    );
+    assert_eq!(i.functions[0].kms_key.state, KeyState::Unknown);
+}
+
+/// Every prefix of real configurations (cut every few bytes) reads and models without a panic.
+#[test]
+fn truncated_configurations_never_panic() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    let mut stack = vec![root];
+    let mut texts = Vec::new();
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "tf") {
+                texts.push(std::fs::read_to_string(p).unwrap());
+            }
+        }
+    }
+    assert!(texts.len() >= 10);
+    for text in texts {
+        for cut in (0..text.len())
+            .step_by(7)
+            .filter(|c| text.is_char_boundary(*c))
+        {
+            if let Ok(body) = hcl::parse(&text[..cut], &Limits::default()) {
+                let m = Module {
+                    files: vec![(FileId::from("t.tf"), Arc::new(body))],
+                };
+                let _ = inventory(&project(vec![m], &[], &[]));
+            }
+        }
+    }
+}
+
+fn sources(f: &Function) -> Vec<(String, ValueSource, Option<String>)> {
+    f.environment
+        .as_ref()
+        .unwrap()
+        .variables
+        .iter()
+        .map(|(k, v)| (k.clone(), v.source, v.value.clone()))
+        .collect()
+}
+
+#[test]
+fn environment_variable_sources() {
+    let i = inv(concat!(
+        "variable \"with_default\" {\n  default = \"d\"\n}\n",
+        "variable \"no_default\" {}\n",
+        "variable \"hidden\" {\n  default = \"s3cr3t\"\n  sensitive = true\n}\n",
+        "locals {\n  via_local = var.with_default\n}\n",
+        "data \"aws_secretsmanager_secret_version\" \"db\" {\n  secret_id = \"db\"\n}\n",
+        "data \"aws_ssm_parameter\" \"p\" {\n  name = \"/p\"\n}\n",
+        "resource \"aws_s3_bucket\" \"b\" {\n  bucket = \"b\"\n}\n",
+        "resource \"aws_lambda_function\" \"f\" {\n  environment {\n    variables = {\n",
+        "      LIT = \"x\"\n      NUM = 3\n      DEF = var.with_default\n      LOC = local.via_local\n",
+        "      TPL = \"a-${var.with_default}\"\n      PAR = var.no_default\n      SEC = var.hidden\n",
+        "      SM = data.aws_secretsmanager_secret_version.db.secret_string\n",
+        "      SSM = data.aws_ssm_parameter.p.value\n      ARN = data.aws_ssm_parameter.p.arn\n",
+        "      RES = aws_s3_bucket.b.bucket\n      FN = sensitive(\"y\")\n      FILE = file(\"x\")\n",
+        "    }\n  }\n}\n",
+    ));
+    use ValueSource::*;
+    let lit = |v: &str| Some(v.to_owned());
+    assert_eq!(
+        sources(&i.functions[0]),
+        vec![
+            ("ARN".into(), Expression, None),
+            ("DEF".into(), Literal, lit("d")),
+            ("FILE".into(), Expression, None),
+            ("FN".into(), SecretParameter, None),
+            ("LIT".into(), Literal, lit("x")),
+            ("LOC".into(), Literal, lit("d")),
+            ("NUM".into(), Literal, lit("3")),
+            ("PAR".into(), Parameter, None),
+            ("RES".into(), Expression, None),
+            ("SEC".into(), SecretParameter, None),
+            ("SM".into(), DynamicReference, None),
+            ("SSM".into(), DynamicReference, None),
+            ("TPL".into(), Literal, lit("a-d")),
+        ]
+    );
+}
+
+#[test]
+fn environment_maps_behind_variables_and_module_arguments() {
+    let root = module(&[(
+        "main.tf",
+        concat!(
+            "variable \"db_password\" {\n  sensitive = true\n}\n",
+            "module \"fn\" {\n  source = \"./fn\"\n",
+            "  env = merge(var.base, { PASSWORD = var.db_password, TOKEN = \"t0k3n\" })\n}\n",
+            "variable \"base\" {\n  default = { STAGE = \"prod\" }\n}\n",
+        ),
+    )]);
+    let child = module(&[(
+        "fn/main.tf",
+        concat!(
+            "variable \"env\" {}\n",
+            "resource \"aws_lambda_function\" \"this\" {\n",
+            "  environment {\n    variables = var.env\n  }\n}\n",
+        ),
+    )]);
+    let (i, _) = inventory(&project(vec![root, child], &[(0, "fn", 1)], &[]));
+    use ValueSource::*;
+    assert_eq!(
+        sources(&i.functions[0]),
+        vec![
+            ("PASSWORD".into(), SecretParameter, None),
+            ("STAGE".into(), Literal, Some("prod".into())),
+            ("TOKEN".into(), Literal, Some("t0k3n".into())),
+        ]
+    );
+
+    // A map that cannot be followed entry by entry: every entry is an expression.
+    let i = inv(concat!(
+        "resource \"aws_lambda_function\" \"f\" {\n  for_each = { a = { K = \"v\" } }\n",
+        "  environment {\n    variables = each.value\n  }\n}\n",
+    ));
+    assert_eq!(
+        sources(&i.functions[0]),
+        vec![("K".into(), Expression, None)]
+    );
+}
+
+#[test]
+fn roles_name_their_resource_or_value() {
+    let i = inv(concat!(
+        "resource \"aws_iam_role\" \"r\" {\n  name = \"r\"\n}\n",
+        "data \"aws_iam_role\" \"existing\" {\n  name = \"existing\"\n}\n",
+        "resource \"aws_lambda_function\" \"a\" {\n  role = aws_iam_role.r.arn\n}\n",
+        "resource \"aws_lambda_function\" \"b\" {\n  role = \"arn:aws:iam::111122223333:role/b\"\n}\n",
+        "resource \"aws_lambda_function\" \"c\" {\n  role = data.aws_iam_role.existing.arn\n}\n",
+    ));
+    let role = |n: usize| i.functions[n].role.clone().unwrap();
+    assert_eq!(role(0).resource.as_deref(), Some("aws_iam_role.r"));
+    assert_eq!(
+        role(1).value.as_deref(),
+        Some("arn:aws:iam::111122223333:role/b")
+    );
+    assert_eq!(
+        role(2).resource.as_deref(),
+        Some("data.aws_iam_role.existing")
+    );
+}
+
+#[test]
+fn functions_find_their_log_groups() {
+    let i = inv(concat!(
+        "variable \"prefix\" {}\n",
+        // Named like the function, both from a variable with no value.
+        "resource \"aws_lambda_function\" \"a\" {\n  function_name = \"${lower(var.prefix)}-a\"\n}\n",
+        "resource \"aws_cloudwatch_log_group\" \"a\" {\n  name = \"/aws/lambda/${lower(var.prefix)}-a\"\n}\n",
+        // After the function's attribute.
+        "resource \"aws_lambda_function\" \"b\" {\n  function_name = var.prefix\n}\n",
+        "resource \"aws_cloudwatch_log_group\" \"b\" {\n  name = \"/aws/lambda/${aws_lambda_function.b.function_name}\"\n}\n",
+        // In logging_config.
+        "resource \"aws_lambda_function\" \"c\" {\n  function_name = \"c\"\n",
+        "  logging_config {\n    log_format = \"JSON\"\n    log_group = aws_cloudwatch_log_group.shared.name\n  }\n}\n",
+        "resource \"aws_cloudwatch_log_group\" \"shared\" {\n  name = \"shared\"\n}\n",
+        // A group of another name: not the function's.
+        "resource \"aws_lambda_function\" \"d\" {\n  function_name = \"d\"\n}\n",
+        "resource \"aws_cloudwatch_log_group\" \"other\" {\n  name = \"/aws/d\"\n}\n",
+    ));
+    let groups: Vec<(Option<&str>, Option<&str>)> = i
+        .functions
+        .iter()
+        .map(|f| (f.log_group_resource.as_deref(), f.log_group.as_deref()))
+        .collect();
+    assert_eq!(
+        groups,
+        vec![
+            (Some("aws_cloudwatch_log_group.a"), None),
+            (Some("aws_cloudwatch_log_group.b"), None),
+            (Some("aws_cloudwatch_log_group.shared"), Some("shared")),
+            (None, Some("/aws/lambda/d")),
+        ]
+    );
+}
+
+#[test]
+fn key_policies_are_normalised() {
+    let i = inv(concat!(
+        "resource \"aws_iam_role\" \"r\" {}\n",
+        "data \"aws_caller_identity\" \"me\" {}\n",
+        "data \"aws_iam_policy_document\" \"base\" {\n",
+        "  statement {\n    sid = \"Root\"\n    actions = [\"kms:*\"]\n",
+        "    principals {\n      type = \"AWS\"\n      identifiers = [\"arn:aws:iam::111122223333:user/old\"]\n    }\n  }\n}\n",
+        "data \"aws_iam_policy_document\" \"doc\" {\n",
+        "  source_policy_documents = [data.aws_iam_policy_document.base.json]\n",
+        "  statement {\n    sid = \"Root\"\n    actions = [\"kms:*\"]\n",
+        "    principals {\n      type = \"AWS\"\n      identifiers = [data.aws_caller_identity.me.account_id]\n    }\n  }\n",
+        "  dynamic \"statement\" {\n    for_each = [\"kms:Decrypt\"]\n    content {\n",
+        "      effect = \"Allow\"\n      actions = [statement.value]\n",
+        "      principals {\n        type = \"*\"\n        identifiers = [\"*\"]\n      }\n",
+        "      condition {\n        test = \"StringEquals\"\n        variable = \"aws:PrincipalOrgID\"\n        values = [\"o-1\"]\n      }\n",
+        "    }\n  }\n}\n",
+        "resource \"aws_kms_key\" \"doc\" {\n  policy = data.aws_iam_policy_document.doc.json\n}\n",
+        "resource \"aws_kms_key\" \"enc\" {\n  policy = jsonencode({ Statement = {\n",
+        "    Effect = \"Allow\", Action = \"kms:Decrypt\",\n",
+        "    Principal = { AWS = [aws_iam_role.r.arn], Service = \"lambda.amazonaws.com\" } } })\n}\n",
+        "resource \"aws_kms_key\" \"none\" {}\n",
+        "variable \"p\" {}\n",
+        "resource \"aws_kms_key\" \"given\" {\n  policy = var.p\n}\n",
+    ));
+    let key = |id: &str| i.kms_keys.iter().find(|k| k.origin.id == id).unwrap();
+    let doc = key("aws_kms_key.doc");
+    assert_eq!(doc.policy_state, "declared");
+    // The document's own "Root" replaces the source's.
+    assert_eq!(
+        doc.policy_statements.len(),
+        2,
+        "{:?}",
+        doc.policy_statements
+    );
+    assert_eq!(
+        doc.policy_statements[0].aws_principals,
+        ["${AWS::AccountId}"]
+    );
+    assert!(doc.policy_statements[1].any_principal);
+    assert_eq!(doc.policy_statements[1].actions, ["kms:Decrypt"]);
+    assert_eq!(
+        doc.policy_statements[1].condition_keys,
+        ["aws:principalorgid"]
+    );
+    let enc = key("aws_kms_key.enc");
+    assert_eq!(enc.policy_state, "declared");
+    let st = &enc.policy_statements[0];
+    assert_eq!(st.aws_principals, ["${aws_iam_role.r.arn}"]);
+    assert_eq!(st.principal_resources, ["aws_iam_role.r"]);
+    assert_eq!(st.service_principals, ["lambda.amazonaws.com"]);
+    assert_eq!(key("aws_kms_key.none").policy_state, "default");
+    assert_eq!(key("aws_kms_key.given").policy_state, "unknown");
+}
