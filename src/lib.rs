@@ -9,3 +9,4 @@ pub mod model;
 pub mod read;
 pub mod report;
 pub mod scan;
+pub mod trail;

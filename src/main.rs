@@ -16,6 +16,8 @@ Examples:
   atrest scan --format sarif --output atrest.sarif .
   atrest scan --fail-on medium --skip-rule ATR-L005 .
   atrest scan --policy my-policies/ .  add your own Rego rules
+  atrest scan AWSLogs/ --inventory inventory.json
+                                       check CloudTrail logs against an inventory
   atrest rules                         list the rules
   atrest rules show ATR-L001           how to fix one";
 
@@ -33,7 +35,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Scan templates for Lambda data at rest without a customer managed key
+    /// Scan templates and CloudTrail logs for Lambda data at rest without a customer managed key
     #[command(after_help = EXAMPLES)]
     Scan(ScanArgs),
     /// List the rules, or show one rule's full help
@@ -104,6 +106,10 @@ struct ScanArgs {
     /// Colour the text output
     #[arg(long, value_enum, default_value = "auto")]
     color: Color,
+    /// An inventory to correlate CloudTrail logs with (the model's JSON, e.g. `atrest model`
+    /// output), for reviews that have logs but no templates (repeatable)
+    #[arg(long, value_name = "FILE")]
+    inventory: Vec<PathBuf>,
     /// Worker threads (default: one per core)
     #[arg(long, short, value_name = "N")]
     jobs: Option<usize>,
@@ -162,6 +168,7 @@ fn run_scan(args: ScanArgs) -> Result<ExitCode, String> {
         &ScanOptions {
             paths: args.paths.clone(),
             limits: Limits::default(),
+            inventories: args.inventory.clone(),
         },
         &policies,
     );

@@ -3,14 +3,21 @@
 
 use crate::engine::{Finding, PolicyError, PolicySet};
 use crate::model::{FileId, Inventory, cfn};
+use crate::read::cloudtrail::{self, Sniff};
 use crate::read::{Input, InputKind, Limits, ReadError, ReadOutcome, read_input};
+use crate::trail::{self, Catalog, LogFile, TrailReport};
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
 
 pub struct ScanOptions {
     pub paths: Vec<PathBuf>,
     pub limits: Limits,
+    /// Inventories (the model's JSON, e.g. `atrest model` output) for reviews of logs alone.
+    pub inventories: Vec<PathBuf>,
 }
+
+/// The largest CloudTrail event accepted; a larger one means a broken file.
+pub const MAX_EVENT_BYTES: usize = 16 * 1024 * 1024;
 
 /// A finding with the file it is in.
 #[derive(Debug, Clone)]
@@ -18,6 +25,21 @@ pub struct FileFinding {
     /// Path as shown to the user: relative to the scan root where it is inside it.
     pub path: String,
     pub finding: Finding,
+}
+
+impl FileFinding {
+    /// Files a finding under the file of its location, else under `fallback`.
+    pub fn new(finding: Finding, fallback: Option<&FileId>) -> Self {
+        FileFinding {
+            path: finding
+                .location
+                .as_ref()
+                .map(|l| l.file.to_string())
+                .or_else(|| fallback.map(|f| f.to_string()))
+                .unwrap_or_default(),
+            finding,
+        }
+    }
 }
 
 /// An input that could not be read, or a policy that could not be loaded or evaluated.
@@ -69,6 +91,50 @@ pub struct ScanResult {
     pub skipped: usize,
     pub findings: Vec<FileFinding>,
     pub errors: Vec<InputError>,
+    /// What the CloudTrail logs of the scan gave besides findings, when there were any.
+    pub trail: Option<TrailReport>,
+}
+
+impl ScanResult {
+    /// Inputs read: templates and log files.
+    pub fn inputs(&self) -> usize {
+        self.scanned.len() + self.trail.as_ref().map_or(0, |t| t.files.len())
+    }
+}
+
+/// What a file turned out to be.
+enum Read {
+    Log(LogFile),
+    /// Recognised and deliberately not read (CloudTrail digests, Panther rule tests).
+    Skipped,
+    Other(ReadOutcome),
+}
+
+/// Extensions a CloudTrail log can have (`.json.gz` ends in `gz`); templates are sniffed too,
+/// since both are `.json`.
+const LOG_EXTENSIONS: &[&str] = &["json", "gz", "jsonl", "ndjson", "log", ""];
+
+fn read_file(file: &Path, limits: &Limits, shown: &FileId) -> Read {
+    let ext = file
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default();
+    if LOG_EXTENSIONS.contains(&ext.as_str()) {
+        match cloudtrail::sniff_file(file) {
+            Ok(Sniff::Trail { shape, gzip }) => {
+                return Read::Log(LogFile {
+                    path: file.to_path_buf(),
+                    shown: shown.clone(),
+                    shape,
+                    gzip,
+                });
+            }
+            Ok(Sniff::Digest | Sniff::PantherTests) => return Read::Skipped,
+            Ok(Sniff::NotTrail) | Err(_) => {}
+        }
+    }
+    Read::Other(read_input(file, limits))
 }
 
 /// The directory paths are shown relative to, and SARIF's `%SRCROOT%`.
@@ -163,18 +229,30 @@ fn units(inputs: Vec<(FileId, Input)>) -> Vec<Unit> {
 pub fn scan(opts: &ScanOptions, policies: &PolicySet) -> ScanResult {
     let root = scan_root();
     let (files, mut errors) = collect_files(&opts.paths);
-    let reads: Vec<(FileId, ReadOutcome)> = files
+    let reads: Vec<(FileId, Read)> = files
         .par_iter()
         .map(|file| {
             let shown: FileId = display_path(file, &root).into();
-            let outcome = read_input(file, &opts.limits);
+            let outcome = read_file(file, &opts.limits, &shown);
             (shown, outcome)
         })
         .collect();
 
     let mut out = ScanResult::default();
     let mut inputs = Vec::new();
+    let mut logs = Vec::new();
     for (file, outcome) in reads {
+        let outcome = match outcome {
+            Read::Log(log) => {
+                logs.push(log);
+                continue;
+            }
+            Read::Skipped => {
+                out.skipped += 1;
+                continue;
+            }
+            Read::Other(o) => o,
+        };
         match outcome {
             ReadOutcome::Skipped => out.skipped += 1,
             ReadOutcome::Failed(e) => errors.push(InputError::read(&file, e)),
@@ -191,6 +269,8 @@ pub fn scan(opts: &ScanOptions, policies: &PolicySet) -> ScanResult {
     }
 
     let units = units(inputs);
+    // Phase one of the logs runs beside nothing else: it is the part that reads gigabytes.
+    let phase_one = (!logs.is_empty()).then(|| trail::read_logs(&logs, policies, MAX_EVENT_BYTES));
     let evaluated: Vec<(Vec<Finding>, Option<InputError>)> = units
         .par_iter()
         .map_init(
@@ -215,17 +295,71 @@ pub fn scan(opts: &ScanOptions, policies: &PolicySet) -> ScanResult {
         .collect();
     for (unit, (findings, error)) in units.iter().zip(evaluated) {
         errors.extend(error);
-        out.findings.extend(findings.into_iter().map(|finding| {
-            FileFinding {
-                path: finding
-                    .location
-                    .as_ref()
-                    .map(|l| l.file.to_string())
-                    .or_else(|| unit.files.first().map(|f| f.to_string()))
-                    .unwrap_or_default(),
-                finding,
+        out.findings.extend(
+            findings
+                .into_iter()
+                .map(|f| FileFinding::new(f, unit.files.first())),
+        );
+    }
+    if let Some(mut one) = phase_one {
+        let mut catalog = Catalog::new();
+        for unit in &units {
+            let label = unit
+                .files
+                .first()
+                .map(|f| f.to_string())
+                .unwrap_or_default();
+            let model = serde_json::to_value(&unit.inventory).unwrap_or_default();
+            let inv = &unit.inventory;
+            let locate = |id: &str, prop: &str| {
+                inv.origin(id).and_then(|o| {
+                    if prop.is_empty() {
+                        o.declared_at().cloned()
+                    } else {
+                        o.locations.get(prop).cloned()
+                    }
+                })
+            };
+            catalog.add(&label, &model, &locate);
+        }
+        for path in &opts.inventories {
+            let shown = display_path(path, &root);
+            match load_inventory(path) {
+                Ok(models) => {
+                    for (label, model) in models {
+                        catalog.add(label.as_deref().unwrap_or(&shown), &model, &|_, _| None);
+                    }
+                }
+                Err(message) => errors.push(InputError {
+                    path: shown,
+                    line: None,
+                    column: None,
+                    message,
+                }),
             }
-        }));
+        }
+        let mut log_errors = std::mem::take(&mut one.errors);
+        let (findings, report, more) = trail::evaluate(&logs, one, &catalog, policies);
+        log_errors.extend(more);
+        errors.extend(
+            log_errors
+                .into_iter()
+                .map(|e| InputError::read(&e.file, e.error)),
+        );
+        out.findings
+            .extend(findings.into_iter().map(|f| FileFinding::new(f, None)));
+        out.trail = Some(report);
+    } else if !opts.inventories.is_empty() {
+        for path in &opts.inventories {
+            if let Err(message) = load_inventory(path) {
+                errors.push(InputError {
+                    path: display_path(path, &root),
+                    line: None,
+                    column: None,
+                    message,
+                });
+            }
+        }
     }
     out.findings.sort_by(|a, b| {
         let key = |f: &FileFinding| {
@@ -235,6 +369,7 @@ pub fn scan(opts: &ScanOptions, policies: &PolicySet) -> ScanResult {
                 f.finding.rule,
                 f.finding.resource_id.clone(),
                 f.finding.message.clone(),
+                f.finding.trail.as_ref().map(|t| t.subject.clone()),
             )
         };
         key(a).cmp(&key(b))
@@ -242,4 +377,29 @@ pub fn scan(opts: &ScanOptions, policies: &PolicySet) -> ScanResult {
     errors.sort();
     out.errors = errors;
     out
+}
+
+/// Reads an `--inventory` file: one inventory in the model's shape, or what `atrest model`
+/// prints (a list of `{file, kind, model}`). Returns (label, inventory) pairs.
+pub fn load_inventory(path: &Path) -> Result<Vec<(Option<String>, serde_json::Value)>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read inventory: {e}"))?;
+    let value: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| format!("inventory is not valid JSON: {e}"))?;
+    let is_inventory = |v: &serde_json::Value| {
+        v.is_object()
+            && ["functions", "event_source_mappings", "kms_keys"]
+                .iter()
+                .any(|k| v.get(k).is_some_and(serde_json::Value::is_array))
+    };
+    match &value {
+        v if is_inventory(v) => Ok(vec![(None, value)]),
+        serde_json::Value::Array(items) if items.iter().all(|i| is_inventory(&i["model"])) => Ok(items
+            .iter()
+            .map(|i| (i["file"].as_str().map(str::to_owned), i["model"].clone()))
+            .collect()),
+        _ => Err(
+            "not an inventory: expected the model's JSON (functions, event_source_mappings, kms_keys, ...) or `atrest model` output"
+                .into(),
+        ),
+    }
 }

@@ -1,5 +1,6 @@
-//! Every rule's fixtures: each `fixtures/rules/<RULE>/expected.txt` lists the findings of that
-//! rule each fixture must produce (file, line:column, outcome), and nothing else may fire.
+//! Every rule's fixtures: each `fixtures/rules/<RULE>/expected.txt` (inventory rules) or
+//! `fixtures/cloudtrail/<RULE>/expected.txt` (CloudTrail rules) lists the findings of that rule
+//! each fixture must produce (file, line:column, outcome), and nothing else may fire.
 
 mod common;
 
@@ -42,19 +43,27 @@ fn parse_expected(dir: &std::path::Path) -> (Expected, BTreeSet<String>) {
 
 #[test]
 fn every_rule_fires_exactly_where_its_fixtures_say() {
-    let root = common::manifest_dir().join("fixtures/rules");
-    let mut dirs: Vec<_> = fs::read_dir(&root)
-        .unwrap()
+    let roots = ["fixtures/rules", "fixtures/cloudtrail"].map(|r| common::manifest_dir().join(r));
+    let mut dirs: Vec<_> = roots
+        .iter()
+        .flat_map(|root| fs::read_dir(root).unwrap())
         .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
         .collect();
     dirs.sort();
     assert!(!dirs.is_empty());
     let rules = &common::builtin().rules;
     for rule in rules {
+        let root = if rule.reads_events() {
+            &roots[1]
+        } else {
+            &roots[0]
+        };
         assert!(
             root.join(&rule.id).is_dir(),
-            "rule {} has no fixtures in fixtures/rules/{}",
+            "rule {} has no fixtures in {}/{}",
             rule.id,
+            root.display(),
             rule.id
         );
     }
@@ -86,7 +95,7 @@ fn every_rule_fires_exactly_where_its_fixtures_say() {
             result.errors
         );
         assert_eq!(
-            result.scanned.len(),
+            result.inputs(),
             listed.len(),
             "{rule_id}: every fixture is read"
         );

@@ -6,8 +6,11 @@
 //! deal with lines.
 
 pub mod metadata;
+pub mod route;
 
-pub use metadata::{PolicyError, Rule, Severity};
+pub use route::{RouteCache, Router};
+
+pub use metadata::{PolicyError, Route, Rule, Severity};
 
 use crate::model::{Inventory, Loc};
 use serde::{Deserialize, Serialize};
@@ -39,6 +42,25 @@ pub struct Finding {
     pub source: &'static str,
     pub property: String,
     pub location: Option<Loc>,
+    /// For CloudTrail rules: the events the finding stands for, and where else to look.
+    pub trail: Option<Box<crate::trail::Evidence>>,
+}
+
+/// What a CloudTrail rule's `deny` set holds for one event. Everything but `message` is
+/// optional; atrest fills what is left out from what it resolved for the event.
+#[derive(Debug, Clone, Deserialize)]
+pub struct EventVerdict {
+    pub message: String,
+    #[serde(default)]
+    pub key: Option<String>,
+    #[serde(default)]
+    pub principal: Option<String>,
+    #[serde(default)]
+    pub function: Option<String>,
+    #[serde(default)]
+    pub mapping: Option<String>,
+    #[serde(default)]
+    pub outcome: Option<String>,
 }
 
 /// What a policy's `deny` set holds.
@@ -62,6 +84,8 @@ pub struct PolicySet {
     pub rules: Vec<Rule>,
     /// `data.<package>.deny` per rule, precomputed.
     queries: Vec<String>,
+    /// Which CloudTrail rules read which (eventSource, eventName).
+    pub router: Router,
 }
 
 /// Which policies to load.
@@ -152,14 +176,21 @@ impl PolicySet {
             .iter()
             .map(|r| format!("data.{}.deny", r.package))
             .collect();
+        let router = Router::new(&rules);
         (
             PolicySet {
                 engine,
                 rules,
                 queries,
+                router,
             },
             errors,
         )
+    }
+
+    /// Whether any loaded rule reads CloudTrail events.
+    pub fn reads_events(&self) -> bool {
+        self.rules.iter().any(Rule::reads_events)
     }
 
     /// An evaluator for one worker thread.
@@ -188,31 +219,10 @@ impl Evaluator<'_> {
         self.engine.set_input(input);
         let mut findings = Vec::new();
         for (index, rule) in self.set.rules.iter().enumerate() {
-            let value = self
-                .engine
-                .eval_rule(self.set.queries[index].clone())
-                .map_err(|e| {
-                    format!(
-                        "rule {} ({}): {}",
-                        rule.id,
-                        rule.path,
-                        first_line(&e.to_string())
-                    )
-                })?;
-            if value == regorus::Value::Undefined {
+            if rule.reads_events() {
                 continue;
             }
-            let json = serde_json::to_value(&value).map_err(|e| e.to_string())?;
-            let items: Vec<serde_json::Value> = match json {
-                serde_json::Value::Array(items) => items,
-                other => {
-                    return Err(format!(
-                        "rule {}: deny must be a set of objects, got {other}",
-                        rule.id
-                    ));
-                }
-            };
-            for item in items {
+            for item in self.deny(index)? {
                 let pf: PolicyFinding = serde_json::from_value(item.clone()).map_err(|e| {
                     format!(
                         "rule {}: a finding must have resource and message ({e}): {item}",
@@ -249,10 +259,66 @@ impl Evaluator<'_> {
                         .or_else(|| origin.declared_at())
                         .cloned(),
                     property: pf.property,
+                    trail: None,
                 });
             }
         }
         Ok(findings)
+    }
+
+    /// The items of one rule's `deny` set for the current input.
+    fn deny(&mut self, index: usize) -> Result<Vec<serde_json::Value>, String> {
+        let rule = &self.set.rules[index];
+        let value = self
+            .engine
+            .eval_rule(self.set.queries[index].clone())
+            .map_err(|e| {
+                format!(
+                    "rule {} ({}): {}",
+                    rule.id,
+                    rule.path,
+                    first_line(&e.to_string())
+                )
+            })?;
+        if value == regorus::Value::Undefined {
+            return Ok(Vec::new());
+        }
+        match serde_json::to_value(&value).map_err(|e| e.to_string())? {
+            serde_json::Value::Array(items) => Ok(items),
+            other => Err(format!(
+                "rule {}: deny must be a set of objects, got {other}",
+                rule.id
+            )),
+        }
+    }
+
+    /// Evaluates the given CloudTrail rules against one event's input (`event`, `resolved`,
+    /// `facts`, `inventory`). The engine is reused: only the input changes.
+    pub fn evaluate_event(
+        &mut self,
+        rules: &[usize],
+        input: regorus::Value,
+    ) -> Result<Vec<(usize, EventVerdict)>, String> {
+        self.engine.set_input(input);
+        let mut out = Vec::new();
+        for &index in rules {
+            for item in self.deny(index)? {
+                let verdict: EventVerdict = serde_json::from_value(item.clone()).map_err(|e| {
+                    format!(
+                        "rule {}: a finding must have a message ({e}): {item}",
+                        self.set.rules[index].id
+                    )
+                })?;
+                if !matches!(verdict.outcome.as_deref(), None | Some("fail" | "unknown")) {
+                    return Err(format!(
+                        "rule {}: outcome must be \"fail\" or \"unknown\", got {:?}",
+                        self.set.rules[index].id, verdict.outcome
+                    ));
+                }
+                out.push((index, verdict));
+            }
+        }
+        Ok(out)
     }
 }
 

@@ -1,6 +1,7 @@
 //! Read: find input files, detect what each one is, and parse it into a tree that remembers where
 //! every key and value came from. Nothing here knows about rules or reports.
 
+pub mod cloudtrail;
 pub mod detect;
 pub mod json;
 pub mod text;

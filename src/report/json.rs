@@ -51,7 +51,7 @@ pub fn render(report: &Report) -> String {
     let doc = json!({
         "tool": {"name": "atrest", "version": env!("CARGO_PKG_VERSION")},
         "summary": {
-            "files_scanned": report.result.scanned.len(),
+            "files_scanned": report.result.inputs(),
             "files_skipped": report.result.skipped,
             "fail": fails,
             "unknown": report.unknown_count(),

@@ -133,7 +133,7 @@ pub fn summary(report: &Report) -> String {
         .map(|(s, n)| format!("{n} {s}"))
         .collect();
     let total: usize = report.severity_counts().iter().map(|(_, n)| n).sum();
-    let inputs = report.result.scanned.len();
+    let inputs = report.result.inputs();
     let mut s = if total == 0 {
         "No findings".to_owned()
     } else {

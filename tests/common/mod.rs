@@ -30,6 +30,7 @@ pub fn scan_paths(paths: &[PathBuf]) -> ScanResult {
         &ScanOptions {
             paths: paths.to_vec(),
             limits: Limits::default(),
+            inventories: Vec::new(),
         },
         builtin(),
     )
