@@ -79,12 +79,24 @@ impl Report<'_> {
 /// FNV-1a, written out so the value never changes with a dependency update.
 pub fn fingerprint(f: &FileFinding, rule: &Rule) -> String {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for part in [
-        rule.id.as_str(),
-        f.path.as_str(),
-        f.finding.resource_id.as_str(),
-        f.finding.property.as_str(),
-    ] {
+    // A CloudTrail finding is the same finding whichever log file its first event is in.
+    let parts: Vec<&str> = match &f.finding.trail {
+        Some(t) => {
+            let s = &t.subject;
+            [&s.key, &s.principal, &s.function, &s.mapping]
+                .into_iter()
+                .map(|p| p.as_deref().unwrap_or(""))
+                .chain([rule.id.as_str(), "cloudtrail"])
+                .collect()
+        }
+        None => vec![
+            rule.id.as_str(),
+            f.path.as_str(),
+            f.finding.resource_id.as_str(),
+            f.finding.property.as_str(),
+        ],
+    };
+    for part in parts {
         for b in part.bytes().chain([0u8]) {
             h ^= u64::from(b);
             h = h.wrapping_mul(0x0100_0000_01b3);
@@ -92,6 +104,9 @@ pub fn fingerprint(f: &FileFinding, rule: &Rule) -> String {
     }
     format!("{h:016x}")
 }
+
+/// The most `relatedLocations` a SARIF result lists for the events after the first.
+pub const MAX_RELATED_EVENTS: usize = 100;
 
 /// The fix for the finding's source format, else any.
 pub fn remediation<'r>(rule: &'r Rule, source: &str) -> Option<(&'r str, &'r str)> {

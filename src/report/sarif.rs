@@ -2,8 +2,10 @@
 //! paths relative to `%SRCROOT%`, fingerprints that survive moved lines, and input errors as
 //! `toolExecutionNotifications`.
 
-use super::{Report, UnknownMode, fingerprint};
+use super::{MAX_RELATED_EVENTS, Report, UnknownMode, fingerprint};
 use crate::engine::{Outcome, Rule, Severity};
+use crate::model::Loc;
+use crate::trail::Evidence;
 use serde_json::{Value, json};
 use std::path::Path;
 
@@ -99,6 +101,66 @@ fn artifact(path: &str) -> Value {
     }
 }
 
+/// A file, and the region of a location in it where known.
+fn physical_location(path: &str, loc: Option<&Loc>) -> Value {
+    let mut physical = json!({"artifactLocation": artifact(path)});
+    if let Some(loc) = loc {
+        let s = loc.span;
+        // An end before the start (never from our readers) would be rejected.
+        let (end_line, end_col) = if (s.end.line, s.end.col) > (s.start.line, s.start.col) {
+            (s.end.line, s.end.col)
+        } else {
+            (s.start.line, s.start.col + 1)
+        };
+        physical["region"] = json!({
+            "startLine": s.start.line.max(1),
+            "startColumn": s.start.col.max(1),
+            "endLine": end_line.max(1),
+            "endColumn": end_col.max(1),
+        });
+    }
+    physical
+}
+
+/// A CloudTrail finding: the declarations it leads back to and the next events as related
+/// locations (bounded, for GitHub's limits), every event ID and the time range as properties.
+fn add_trail(result: &mut Value, t: &Evidence) {
+    let mut related = Vec::new();
+    for d in &t.declared {
+        related.push(json!({
+            "id": related.len() + 1,
+            "physicalLocation": physical_location(&d.loc.file, Some(&d.loc)),
+            "message": {"text": format!("{} declared here", d.what)},
+        }));
+    }
+    for e in t.events.iter().skip(1).take(MAX_RELATED_EVENTS) {
+        related.push(json!({
+            "id": related.len() + 1,
+            "physicalLocation": physical_location(&e.location.file, Some(&e.location)),
+            "message": {"text": format!("{} {} at {}", e.name, e.id, e.time)},
+        }));
+    }
+    if !related.is_empty() {
+        result["relatedLocations"] = json!(related);
+    }
+    let props = &mut result["properties"];
+    props["eventIDs"] = json!(t.events.iter().map(|e| e.id.as_str()).collect::<Vec<_>>());
+    props["count"] = json!(t.events.len());
+    props["firstSeen"] = json!(t.first_seen);
+    props["lastSeen"] = json!(t.last_seen);
+    let s = &t.subject;
+    for (name, v) in [
+        ("key", &s.key),
+        ("principal", &s.principal),
+        ("function", &s.function),
+        ("mapping", &s.mapping),
+    ] {
+        if let Some(v) = v {
+            props[name] = json!(v);
+        }
+    }
+}
+
 pub fn render(report: &Report, root: &Path) -> String {
     let results: Vec<Value> = report
         .findings()
@@ -108,28 +170,13 @@ pub fn render(report: &Report, root: &Path) -> String {
                 Outcome::Unknown if report.unknown == UnknownMode::Warn => "note",
                 _ => level(rule.severity),
             };
-            let mut physical = json!({"artifactLocation": artifact(&f.path)});
-            if let Some(loc) = &f.finding.location {
-                let s = loc.span;
-                // An end before the start (never from our readers) would be rejected.
-                let (end_line, end_col) = if (s.end.line, s.end.col) > (s.start.line, s.start.col) {
-                    (s.end.line, s.end.col)
-                } else {
-                    (s.start.line, s.start.col + 1)
-                };
-                physical["region"] = json!({
-                    "startLine": s.start.line.max(1),
-                    "startColumn": s.start.col.max(1),
-                    "endLine": end_line.max(1),
-                    "endColumn": end_col.max(1),
-                });
-            }
+            let physical = physical_location(&f.path, f.finding.location.as_ref());
             let index = report
                 .rules
                 .iter()
                 .position(|r| r.id == rule.id)
                 .unwrap_or(f.finding.rule);
-            json!({
+            let mut result = json!({
                 "ruleId": rule.id,
                 "ruleIndex": index,
                 "level": level,
@@ -148,7 +195,11 @@ pub fn render(report: &Report, root: &Path) -> String {
                     "resourceType": f.finding.resource_type,
                     "property": f.finding.property,
                 },
-            })
+            });
+            if let Some(t) = &f.finding.trail {
+                add_trail(&mut result, t);
+            }
+            result
         })
         .collect();
     let notifications: Vec<Value> = report
@@ -156,7 +207,7 @@ pub fn render(report: &Report, root: &Path) -> String {
         .errors
         .iter()
         .map(|e| {
-            let mut physical = json!({"artifactLocation": artifact(&e.path)});
+            let mut physical = physical_location(&e.path, None);
             if let Some(line) = e.line {
                 physical["region"] =
                     json!({"startLine": line.max(1), "startColumn": e.column.unwrap_or(1).max(1)});
