@@ -178,8 +178,10 @@ fn a_corrupt_record_is_an_error_with_its_line_and_the_others_are_evaluated() {
         lambda_decrypt(1, KEY),
         event(3, "DisableKey", "alice", KEY, json!({})),
     ];
+    // A KMS event with a misspelt literal (parsed, being a candidate), and an S3 event with a
+    // byte that is not JSON (caught by the scanner, though no rule reads S3 events).
     let text = format!(
-        "{{\"Records\": [\n{},\n{{\"eventName\": \"Decrypt\", \"eventTime\": tru}},\n{}\n]}}\n",
+        "{{\"Records\": [\n{},\n{{\"eventSource\": \"kms.amazonaws.com\", \"eventName\": \"Decrypt\", \"eventTime\": tru}},\n{{\"eventSource\": \"s3.amazonaws.com\", \"eventName\": @}},\n{}\n]}}\n",
         good[0], good[1]
     );
     write(dir.path(), "log.json", &text);
@@ -187,29 +189,28 @@ fn a_corrupt_record_is_an_error_with_its_line_and_the_others_are_evaluated() {
     write(dir.path(), "log.jsonl", &lines);
     let result = common::scan_paths(&[dir.path().to_path_buf()]);
     let errors: Vec<String> = result.errors.iter().map(|e| e.to_string()).collect();
-    assert_eq!(errors.len(), 2, "{errors:?}");
-    assert!(errors[0].contains("log.json:3:"), "{errors:?}");
+    assert_eq!(errors.len(), 3, "{errors:?}");
     assert!(
-        errors[0].contains("event 2 is not valid JSON"),
+        errors[0].contains("log.json:3:78: event 2 is not valid JSON"),
         "{errors:?}"
     );
-    assert!(errors[1].contains("log.jsonl:2:"), "{errors:?}");
-    assert_eq!(
-        result.findings.len(),
-        1,
-        "the DisableKey after the bad record is evaluated"
+    assert!(
+        errors[1].contains("log.json:4:50: event 3 is not valid JSON"),
+        "{errors:?}"
     );
-    assert_eq!(
-        result.findings[0]
-            .finding
-            .location
-            .as_ref()
-            .unwrap()
-            .span
-            .start
-            .line,
-        4
-    );
+    assert!(errors[2].contains("log.jsonl:2:"), "{errors:?}");
+    let rules = &common::builtin().rules;
+    let found: Vec<(&str, u32)> = result
+        .findings
+        .iter()
+        .map(|f| {
+            let line = f.finding.location.as_ref().unwrap().span.start.line;
+            (rules[f.finding.rule].id.as_str(), line)
+        })
+        .collect();
+    // The DisableKey after the bad records is evaluated (and its copy in the .jsonl is the
+    // same event).
+    assert_eq!(found, [("ATR-C005", 5)]);
 }
 
 #[test]
@@ -335,4 +336,50 @@ fn an_inventory_file_stands_in_for_templates() {
         .collect();
     assert_eq!(ids, ["ATR-C003"]);
     assert!(result.findings[0].finding.message.contains("function arn:aws:lambda:eu-west-1:123456789012:function:f, but the inventory declares another key"), "{}", result.findings[0].finding.message);
+}
+
+#[test]
+fn resolved_and_facts_match_the_documented_input_schema() {
+    let text =
+        fs::read_to_string(common::manifest_dir().join("schemas/cloudtrail-input.schema.json"))
+            .unwrap();
+    let schema: Value = serde_json::from_str(&text).unwrap();
+    let part = |name: &str| {
+        let wrapped =
+            json!({"$ref": format!("#/definitions/{name}"), "definitions": schema["definitions"]});
+        jsonschema::draft7::new(&wrapped).expect("schema compiles")
+    };
+    let (resolved_schema, facts_schema) = (part("resolved"), part("facts"));
+    let inventory = json!({"functions": [{"id": "f", "logical_id": "Fn", "name": "f", "kms_key": {"state": "customer_managed", "value": OTHER}}],
+        "event_source_mappings": [{"id": "m", "logical_id": "Fn.Events.Q", "function": "f", "kms_key": {"state": "absent"}}],
+        "kms_keys": [], "kms_aliases": [], "log_groups": []});
+    let mut catalog = atrest::trail::Catalog::new();
+    catalog.add("inv.json", &inventory, &|_, _| None);
+    let mut events = activity();
+    let mut with_source = lambda_decrypt(99, KEY);
+    with_source["requestParameters"]["encryptionContext"]["aws:lambda:EventSourceArn"] =
+        json!("arn:aws:sqs:eu-west-1:123456789012:q");
+    events.push(with_source);
+    events.push(event(
+        100,
+        "UpdateAlias",
+        "carol",
+        KEY,
+        json!({"requestParameters": {"aliasName": "alias/a", "targetKeyId": "k"}}),
+    ));
+    let mut facts = atrest::trail::Facts::default();
+    for e in &events {
+        facts.learn(&atrest::trail::event::Detail::parse(&e.to_string()));
+    }
+    let facts_json = serde_json::to_value(&facts).unwrap();
+    assert!(facts_schema.is_valid(&facts_json), "{facts_json}");
+    for e in &events {
+        let text = e.to_string();
+        let resolved = catalog.resolve(&atrest::trail::event::Detail::parse(&text), &facts);
+        let errors: Vec<String> = resolved_schema
+            .iter_errors(&resolved)
+            .map(|e| format!("{e} at {}", e.instance_path()))
+            .collect();
+        assert!(errors.is_empty(), "{resolved}: {errors:?}");
+    }
 }

@@ -238,6 +238,8 @@ pub struct RawEvent<'a> {
     pub pos: Pos,
     /// 0-based index of the event in its file.
     pub index: u64,
+    /// The routing fields, when the scanner could read them; else the caller parses `text`.
+    pub routing: Option<Routing<'a>>,
 }
 
 /// What a stream produced besides events.
@@ -345,8 +347,6 @@ struct Splitter {
     open: Vec<u8>,
     in_str: bool,
     esc: bool,
-    /// Start of the string being scanned, when it is a key at depth 1.
-    key_start: Option<usize>,
     /// The last depth-1 key was the target key (its array, when opened, holds the events).
     key_matches: bool,
     /// A depth-1 string is a key when it follows `{` or `,`.
@@ -361,6 +361,66 @@ struct Splitter {
     errors: Vec<ReadError>,
     /// The first bytes were checked for a byte-order mark.
     started: bool,
+    /// The string being scanned: where it starts, what it is, whether it has escapes.
+    str_start: usize,
+    str_role: Role,
+    str_escaped: bool,
+    /// At the event's top level, the next string is a key.
+    field_expect_key: bool,
+    /// The key just read is this routing field; its value comes next.
+    cur_field: Option<u8>,
+    /// Routing field values of the event being scanned: (start, end) in `buf`.
+    fields: [Option<(usize, usize)>; 4],
+    /// The routing fields could be read without serde (no escapes).
+    fields_ok: bool,
+    /// First byte that is not JSON in the event being scanned.
+    corrupt: Option<usize>,
+}
+
+/// What a string in the scanned text is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Other,
+    WrapperKey,
+    FieldKey,
+    FieldValue(u8),
+}
+
+/// The fields every event is routed and deduplicated by, in [`Routing`] order.
+const ROUTING_FIELDS: [&str; 4] = ["eventSource", "eventName", "eventID", "eventTime"];
+
+/// The routing fields of an event as the scanner found them (no escapes in them): enough to
+/// route it without parsing it. Absent or non-string fields are `None`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Routing<'a> {
+    pub source: Option<&'a str>,
+    pub name: Option<&'a str>,
+    pub id: Option<&'a str>,
+    pub time: Option<&'a str>,
+}
+
+/// The first `"` or `\\` in `s`, eight bytes at a time: strings are most of a log, mostly short,
+/// and a call into a vectorised search costs more than it saves on them.
+fn find_quote_or_backslash(s: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let has = |w: u64, b: u8| {
+        let x = w ^ (ONES * u64::from(b));
+        x.wrapping_sub(ONES) & !x & HIGHS
+    };
+    let mut i = 0;
+    while i + 8 <= s.len() {
+        let w = u64::from_le_bytes(s[i..i + 8].try_into().expect("eight bytes"));
+        let m = has(w, b'"') | has(w, b'\\');
+        if m != 0 {
+            return Some(i + (m.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    s[i..]
+        .iter()
+        .position(|&c| c == b'"' || c == b'\\')
+        .map(|p| i + p)
 }
 
 impl Splitter {
@@ -382,7 +442,6 @@ impl Splitter {
             open: Vec::new(),
             in_str: false,
             esc: false,
-            key_start: None,
             key_matches: false,
             expect_key: false,
             in_target: target == Target::TopLevel,
@@ -392,6 +451,14 @@ impl Splitter {
             events: 0,
             errors: Vec::new(),
             started: false,
+            str_start: 0,
+            str_role: Role::Other,
+            str_escaped: false,
+            field_expect_key: false,
+            cur_field: None,
+            fields: [None; 4],
+            fields_ok: false,
+            corrupt: None,
         }
     }
 
@@ -449,8 +516,8 @@ impl Splitter {
     /// Drops what is consumed: everything before the event in progress (or the scan point).
     fn compact(&mut self) -> Result<(), ReadError> {
         let mut keep_from = self.elem.unwrap_or(self.scan).min(self.scan);
-        if let Some(k) = self.key_start {
-            keep_from = keep_from.min(k);
+        if self.in_str {
+            keep_from = keep_from.min(self.str_start);
         }
         if let Some(start) = self.elem
             && self.buf.len() - start > self.max
@@ -472,8 +539,13 @@ impl Splitter {
             if let Some(e) = self.elem.as_mut() {
                 *e -= keep_from;
             }
-            if let Some(k) = self.key_start.as_mut() {
-                *k = k.saturating_sub(keep_from);
+            self.str_start = self.str_start.saturating_sub(keep_from);
+            for (a, b) in self.fields.iter_mut().flatten() {
+                *a = a.saturating_sub(keep_from);
+                *b = b.saturating_sub(keep_from);
+            }
+            if let Some(c) = self.corrupt.as_mut() {
+                *c -= keep_from;
             }
         }
         Ok(())
@@ -521,6 +593,22 @@ impl Splitter {
                 return;
             }
         };
+        if let Some(bad) = self.corrupt.take().filter(|c| (start..end).contains(c)) {
+            // serde_json words the problem; the scanner found where.
+            let message = match serde_json::from_str::<serde::de::IgnoredAny>(text) {
+                Err(e) => strip_serde_position(&e),
+                Ok(_) => format!("unexpected '{}'", self.buf[bad] as char),
+            };
+            let p = self.pos_at(bad);
+            self.errors.push(ReadError::at(
+                p,
+                format!(
+                    "event {} is not valid JSON ({message}); skipped, the other events were read",
+                    index + 1
+                ),
+            ));
+            return;
+        }
         if self.lookup {
             // `{"EventId": ..., "CloudTrailEvent": "<the event as a JSON string>"}`
             #[derive(serde::Deserialize)]
@@ -533,6 +621,7 @@ impl Splitter {
                     text: &inner,
                     pos,
                     index,
+                    routing: None,
                 }),
                 Ok(Lookup { event: None }) => self.errors.push(ReadError::at(
                     pos,
@@ -544,49 +633,67 @@ impl Splitter {
                 )),
             }
         } else {
-            sink(RawEvent { text, pos, index });
+            let routing = (self.target != Target::Lines && self.fields_ok).then(|| {
+                let field = |f: usize| self.fields[f].map(|(a, b)| &text[a - start..b - start]);
+                Routing {
+                    source: field(0),
+                    name: field(1),
+                    id: field(2),
+                    time: field(3),
+                }
+            });
+            sink(RawEvent {
+                text,
+                pos,
+                index,
+                routing,
+            });
         }
+        self.fields = [None; 4];
     }
 
     fn structure(&mut self, sink: &mut dyn FnMut(RawEvent<'_>)) -> Result<(), ReadError> {
         let td = self.target_depth();
+        let fd = td + 1;
+        let key_array = matches!(self.target, Target::KeyArray(_));
         let mut i = self.scan;
-        while i < self.buf.len() {
+        let len = self.buf.len();
+        while i < len {
             if self.in_str {
-                let rest = &self.buf[i..];
                 if self.esc {
                     self.esc = false;
                     i += 1;
                     continue;
                 }
-                match memchr::memchr2(b'"', b'\\', rest) {
+                match find_quote_or_backslash(&self.buf[i..]) {
                     None => {
-                        i = self.buf.len();
+                        i = len;
                         break;
                     }
-                    Some(j) if rest[j] == b'\\' => {
+                    Some(j) if self.buf[i + j] == b'\\' => {
                         self.esc = true;
+                        self.str_escaped = true;
                         i += j + 1;
                     }
                     Some(j) => {
                         self.in_str = false;
                         i += j + 1;
-                        if let Some(k) = self.key_start.take()
-                            && let Target::KeyArray(want) = self.target
-                        {
-                            self.key_matches = &self.buf[k..i - 1] == want;
-                        }
+                        self.string_ended(i - 1);
                     }
                 }
                 continue;
             }
             let b = self.buf[i];
-            if b.is_ascii_whitespace() {
+            if matches!(b, b' ' | b'\n' | b'\r' | b'\t') {
                 i += 1;
                 continue;
             }
-            let at_element_level = self.in_target && self.depth == td && self.elem.is_none();
-            if at_element_level && b != b',' && b != b']' && b != b'}' {
+            let element_level = self.in_target && self.depth == td && self.elem.is_none();
+            if matches!(b, b':' | b'0'..=b'9' | b'-' | b'+' | b'.') && !element_level {
+                i += 1;
+                continue;
+            }
+            if element_level && b != b',' && b != b']' && b != b'}' {
                 if b != b'{' {
                     let pos = self.pos_at(i);
                     return Err(ReadError::at(
@@ -598,21 +705,31 @@ impl Splitter {
                     ));
                 }
                 self.elem = Some(i);
+                self.fields = [None; 4];
+                self.fields_ok = true;
+                self.corrupt = None;
             }
+
             match b {
                 b'"' => {
                     self.in_str = true;
-                    if self.depth == 1 && self.expect_key {
-                        self.key_start = Some(i + 1);
+                    self.str_escaped = false;
+                    self.str_start = i + 1;
+                    self.str_role = Role::Other;
+                    if self.depth == 1 && self.expect_key && key_array {
+                        self.str_role = Role::WrapperKey;
                         self.expect_key = false;
+                    } else if self.elem.is_some() && self.depth == fd {
+                        if self.field_expect_key {
+                            self.str_role = Role::FieldKey;
+                            self.field_expect_key = false;
+                        } else if let Some(f) = self.cur_field.take() {
+                            self.str_role = Role::FieldValue(f);
+                        }
                     }
                 }
                 b'{' | b'[' => {
-                    if self.depth == 1
-                        && b == b'['
-                        && self.key_matches
-                        && matches!(self.target, Target::KeyArray(_))
-                    {
+                    if self.depth == 1 && b == b'[' && self.key_matches && key_array {
                         self.in_target = true;
                     }
                     if self.depth == 0 && b == b'[' && self.target == Target::RootArray {
@@ -623,6 +740,10 @@ impl Splitter {
                     if self.depth == 1 && b == b'{' {
                         self.expect_key = true;
                     }
+                    if self.depth == fd && b == b'{' && self.elem.is_some() {
+                        self.field_expect_key = true;
+                    }
+                    self.cur_field = None;
                 }
                 b'}' | b']' => {
                     if self.depth == 0 {
@@ -649,6 +770,7 @@ impl Splitter {
                         });
                     }
                     self.depth -= 1;
+                    self.cur_field = None;
                     if self.depth + 1 == td && self.in_target && self.target != Target::TopLevel {
                         self.in_target = false;
                     }
@@ -662,16 +784,69 @@ impl Splitter {
                         self.key_matches = false;
                     }
                 }
-                b',' if self.depth == 1 => {
-                    self.expect_key = true;
-                    self.key_matches = false;
+                b',' => {
+                    if self.depth == 1 {
+                        self.expect_key = true;
+                        self.key_matches = false;
+                    }
+                    if self.depth == fd && self.elem.is_some() {
+                        self.field_expect_key = true;
+                        self.cur_field = None;
+                    }
                 }
-                _ => {}
+                // The letters of true, false, null (and exponents): any other byte outside a
+                // string is not JSON.
+                b't' | b'r' | b'u' | b'e' | b'f' | b'a' | b'l' | b's' | b'n' | b'E' => {}
+                _ => {
+                    if self.elem.is_some() {
+                        if self.corrupt.is_none() {
+                            self.corrupt = Some(i);
+                        }
+                    } else {
+                        let pos = self.pos_at(i);
+                        return Err(ReadError::at(
+                            pos,
+                            format!("unexpected '{}': not JSON; reading stopped here", b as char),
+                        ));
+                    }
+                }
             }
             i += 1;
         }
         self.scan = i;
         Ok(())
+    }
+
+    /// A string ended at `end` (its closing quote): a wrapper key, an event field's key, or the
+    /// value of a routing field.
+    fn string_ended(&mut self, end: usize) {
+        let start = self.str_start;
+        match self.str_role {
+            Role::Other => {}
+            Role::WrapperKey => {
+                if let Target::KeyArray(want) = self.target {
+                    self.key_matches = &self.buf[start..end] == want;
+                }
+            }
+            Role::FieldKey => {
+                let key = &self.buf[start..end];
+                self.cur_field = ROUTING_FIELDS
+                    .iter()
+                    .position(|f| f.as_bytes() == key)
+                    .map(|f| f as u8);
+                if self.str_escaped {
+                    // A key written with escapes may be a routing field: let serde decide.
+                    self.fields_ok = false;
+                }
+            }
+            Role::FieldValue(f) => {
+                if self.str_escaped {
+                    self.fields_ok = false;
+                } else {
+                    self.fields[f as usize] = Some((start, end));
+                }
+            }
+        }
     }
 
     /// An event whose brackets do not balance: serde_json finds where its JSON breaks.
@@ -719,9 +894,23 @@ impl Splitter {
     }
 }
 
-/// Code points in a UTF-8 slice: every byte that does not continue a character.
+/// Code points in a UTF-8 slice: every byte that does not continue a character (`10xxxxxx`),
+/// eight bytes at a time (one-line S3 logs make this run over every byte).
 fn count_chars(bytes: &[u8]) -> u32 {
-    bytes.iter().filter(|b| (**b & 0xC0) != 0x80).count() as u32
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let mut continuations = 0u32;
+    let mut words = bytes.chunks_exact(8);
+    for w in &mut words {
+        let w = u64::from_le_bytes(w.try_into().expect("eight bytes"));
+        // Bit 7 set and bit 6 clear.
+        continuations += (w & !(w << 1) & HIGHS).count_ones();
+    }
+    continuations += words
+        .remainder()
+        .iter()
+        .filter(|b| (**b & 0xC0) == 0x80)
+        .count() as u32;
+    bytes.len() as u32 - continuations
 }
 
 /// The position in the file of a serde_json error inside an event that starts at `start`.
@@ -888,6 +1077,24 @@ mod tests {
     }
 
     #[test]
+    fn characters_are_counted_eight_bytes_at_a_time() {
+        for text in [
+            "",
+            "a",
+            "é",
+            "abcdefgh",
+            "ééééé€€€x",
+            "日本語のテキストabcdefé",
+        ] {
+            assert_eq!(
+                count_chars(text.as_bytes()) as usize,
+                text.chars().count(),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
     fn columns_count_characters_on_one_line_files() {
         let text = "{\"Records\":[{\"k\":\"ééé\"},{\"k\":1}]}";
         let (got, _) = collect(text, TrailShape::Records);
@@ -956,6 +1163,32 @@ mod tests {
         );
         let (_, errors) = collect("{\"Records\": [1]}", TrailShape::Records);
         assert!(errors[0].message.contains("not a JSON object"));
+    }
+
+    #[test]
+    fn routing_fields_are_read_by_the_scanner() {
+        let text = r#"{"Records":[{"eventTime":"t1","requestParameters":{"eventName":"inner"},"eventSource":"kms.amazonaws.com","eventName":"Decrypt","eventID":"e1"},{"eventName":"A\u0042","eventSource":"x"},{"eventName":null,"eventSource":"s3.amazonaws.com"}]}"#;
+        let mut got = Vec::new();
+        stream(text.as_bytes(), TrailShape::Records, 1 << 20, &mut |ev| {
+            got.push(ev.routing.map(|r| {
+                (
+                    r.source.map(str::to_owned),
+                    r.name.map(str::to_owned),
+                    r.id.map(str::to_owned),
+                    r.time.map(str::to_owned),
+                )
+            }))
+        });
+        let s = |v: &str| Some(v.to_owned());
+        assert_eq!(
+            got[0],
+            Some((s("kms.amazonaws.com"), s("Decrypt"), s("e1"), s("t1")))
+        );
+        // Escapes: the caller parses the event instead.
+        assert_eq!(got[1], None);
+        assert_eq!(got[2], Some((s("s3.amazonaws.com"), None, None, None)));
+        assert_eq!(find_quote_or_backslash(b"abcdefghij\\k\""), Some(10));
+        assert_eq!(find_quote_or_backslash(b"abc"), None);
     }
 
     #[test]

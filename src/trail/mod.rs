@@ -133,21 +133,32 @@ pub fn read_logs(files: &[LogFile], policies: &PolicySet, max_record_bytes: usiz
                 arena.clear();
             };
             let mut sink = |ev: RawEvent<'_>| {
-                let head: Head = match serde_json::from_str(ev.text) {
-                    Ok(h) => h,
-                    Err(e) => {
-                        errors.push(ReadError::at(
-                            offset_pos(ev.pos, ev.text, &e),
-                            format!(
-                                "event {} is not valid JSON ({}); skipped, the other events were read",
-                                ev.index + 1,
-                                strip_serde_position(&e)
-                            ),
-                        ));
-                        return;
+                let not_json = |e: &serde_json::Error| {
+                    ReadError::at(
+                        offset_pos(ev.pos, ev.text, e),
+                        format!(
+                            "event {} is not valid JSON ({}); skipped, the other events were read",
+                            ev.index + 1,
+                            strip_serde_position(e)
+                        ),
+                    )
+                };
+                // The scanner usually found the routing fields; parse only when it could not.
+                let parsed: Head;
+                let (source, name) = match ev.routing {
+                    Some(r) => (r.source, r.name),
+                    None => {
+                        parsed = match serde_json::from_str(ev.text) {
+                            Ok(h) => h,
+                            Err(e) => {
+                                errors.push(not_json(&e));
+                                return;
+                            }
+                        };
+                        (parsed.source.get(), parsed.name.get())
                     }
                 };
-                let (Some(source), Some(name)) = (head.source.get(), head.name.get()) else {
+                let (Some(source), Some(name)) = (source, name) else {
                     return;
                 };
                 let routed = !cache.get(&policies.router, source, name).is_empty();
@@ -155,6 +166,14 @@ pub fn read_logs(files: &[LogFile], policies: &PolicySet, max_record_bytes: usiz
                 if !routed && !kms {
                     return;
                 }
+                // A candidate is parsed in full: a corrupt one is reported here, not later.
+                let head: Head = match serde_json::from_str(ev.text) {
+                    Ok(h) => h,
+                    Err(e) => {
+                        errors.push(not_json(&e));
+                        return;
+                    }
+                };
                 if kms {
                     facts.learn(&Detail::parse(ev.text));
                 }
@@ -173,7 +192,8 @@ pub fn read_logs(files: &[LogFile], policies: &PolicySet, max_record_bytes: usiz
                     flush(&mut local, &mut arena);
                 }
             };
-            let out = cloudtrail::stream_file(&f.path, f.shape, f.gzip, max_record_bytes, &mut sink);
+            let out =
+                cloudtrail::stream_file(&f.path, f.shape, f.gzip, max_record_bytes, &mut sink);
             flush(&mut local, &mut arena);
             errors.extend(out.errors);
             (facts, out.events, errors)
@@ -232,6 +252,10 @@ pub fn evaluate(
     let inventory_value: regorus::Value =
         serde_json::from_value(catalog.json.clone()).expect("inventory converts");
     let (order, duplicates) = one.spool.unique_in_storage_order();
+    let workers: Vec<Mutex<(crate::engine::Evaluator, RouteCache)>> = (0
+        ..rayon::current_num_threads().max(1))
+        .map(|_| Mutex::new((policies.evaluator(), RouteCache::default())))
+        .collect();
     one.report.duplicates = duplicates;
     let mut aggregates: BTreeMap<AggKey, Aggregate> = BTreeMap::new();
     let mut timelines: BTreeMap<String, KeyTimeline> = BTreeMap::new();
@@ -256,105 +280,103 @@ pub fn evaluate(
         );
         let results: Vec<Out> = batch
             .par_iter()
-            .map_init(
-                || (policies.evaluator(), RouteCache::default()),
-                |(eval, cache), (c, text)| {
-                    let head: Head = serde_json::from_str(text).unwrap_or_default();
-                    let detail = Detail::parse(text);
-                    let resolved = catalog.resolve(&detail, facts);
-                    let source = head.source.get().unwrap_or("");
-                    let name = head.name.get().unwrap_or("").to_owned();
-                    let time = head.time.get().unwrap_or("").to_owned();
-                    let key = resolved["key"]["arn"].as_str().map(str::to_owned);
-                    let timeline = (source == KMS_SOURCE)
-                        .then_some(())
-                        .and(key.clone())
-                        .map(|k| {
-                            let caller = caller_of(&detail);
-                            (k, name.clone(), caller, time.clone())
-                        });
-                    if !c.routed {
-                        return (Vec::new(), timeline, None, false);
+            .map(|(c, text)| {
+                // One long-lived engine per worker thread, for the whole phase.
+                let slot = rayon::current_thread_index().unwrap_or(0) % workers.len();
+                let mut guard = workers[slot].lock().expect("worker lock");
+                let (eval, cache) = &mut *guard;
+                let head: Head = serde_json::from_str(text).unwrap_or_default();
+                let detail = Detail::parse(text);
+                let resolved = catalog.resolve(&detail, facts);
+                let source = head.source.get().unwrap_or("");
+                let name = head.name.get().unwrap_or("").to_owned();
+                let time = head.time.get().unwrap_or("").to_owned();
+                let key = resolved["key"]["arn"].as_str().map(str::to_owned);
+                let timeline = (source == KMS_SOURCE)
+                    .then_some(())
+                    .and(key.clone())
+                    .map(|k| {
+                        let caller = caller_of(&detail);
+                        (k, name.clone(), caller, time.clone())
+                    });
+                if !c.routed {
+                    return (Vec::new(), timeline, None, false);
+                }
+                let rules = cache.get(&policies.router, source, &name);
+                let f = &files[c.file as usize];
+                let event_value = match regorus::Value::from_json_str(text) {
+                    Ok(v) => v,
+                    Err(e) => {
+                        let err = LogError {
+                            file: f.shown.clone(),
+                            error: ReadError::at(
+                                c.pos,
+                                format!(
+                                    "event {} cannot be converted for the rules: {e}",
+                                    c.index + 1
+                                ),
+                            ),
+                        };
+                        return (Vec::new(), timeline, Some(err), false);
                     }
-                    let rules = cache.get(&policies.router, source, &name);
-                    let f = &files[c.file as usize];
-                    let event_value = match regorus::Value::from_json_str(text) {
-                        Ok(v) => v,
-                        Err(e) => {
-                            let err = LogError {
-                                file: f.shown.clone(),
-                                error: ReadError::at(
-                                    c.pos,
-                                    format!(
-                                        "event {} cannot be converted for the rules: {e}",
-                                        c.index + 1
-                                    ),
+                };
+                let mut input = BTreeMap::new();
+                input.insert(regorus::Value::from("event"), event_value);
+                input.insert(
+                    regorus::Value::from("resolved"),
+                    serde_json::from_value(resolved.clone()).unwrap_or(regorus::Value::Undefined),
+                );
+                input.insert(regorus::Value::from("facts"), facts_value.clone());
+                input.insert(regorus::Value::from("inventory"), inventory_value.clone());
+                let verdicts = match eval.evaluate_event(&rules, regorus::Value::from(input)) {
+                    Ok(v) => v,
+                    Err(message) => {
+                        let err = LogError {
+                            file: f.shown.clone(),
+                            error: ReadError::at(
+                                c.pos,
+                                format!(
+                                    "policy evaluation failed on event {}: {message}",
+                                    c.index + 1
                                 ),
-                            };
-                            return (Vec::new(), timeline, Some(err), false);
-                        }
-                    };
-                    let mut input = BTreeMap::new();
-                    input.insert(regorus::Value::from("event"), event_value);
-                    input.insert(
-                        regorus::Value::from("resolved"),
-                        serde_json::from_value(resolved.clone())
-                            .unwrap_or(regorus::Value::Undefined),
-                    );
-                    input.insert(regorus::Value::from("facts"), facts_value.clone());
-                    input.insert(regorus::Value::from("inventory"), inventory_value.clone());
-                    let verdicts = match eval.evaluate_event(&rules, regorus::Value::from(input)) {
-                        Ok(v) => v,
-                        Err(message) => {
-                            let err = LogError {
-                                file: f.shown.clone(),
-                                error: ReadError::at(
-                                    c.pos,
-                                    format!(
-                                        "policy evaluation failed on event {}: {message}",
-                                        c.index + 1
-                                    ),
-                                ),
-                            };
-                            return (Vec::new(), timeline, Some(err), true);
-                        }
-                    };
-                    let location = event_location(f, c.pos, c.index);
-                    let hits = verdicts
-                        .into_iter()
-                        .map(|(rule, v)| Hit {
-                            rule,
-                            outcome: if v.outcome.as_deref() == Some("unknown") {
-                                Outcome::Unknown
-                            } else {
-                                Outcome::Fail
-                            },
-                            subject: Subject {
-                                key: v.key.or_else(|| key.clone()),
-                                principal: v
-                                    .principal
-                                    .or_else(|| text_at(&resolved, &["principal"])),
-                                function: v
-                                    .function
-                                    .or_else(|| text_at(&resolved, &["function", "arn"])),
-                                mapping: v
-                                    .mapping
-                                    .or_else(|| text_at(&resolved, &["event_source_arn"])),
-                            },
-                            event: EventRef {
-                                id: head.id.get().unwrap_or("").to_owned(),
-                                time: time.clone(),
-                                name: name.clone(),
-                                location: location.clone(),
-                                message: v.message,
-                            },
-                            file: c.file,
-                            index: c.index,
-                        })
-                        .collect();
-                    (hits, timeline, None, true)
-                },
-            )
+                            ),
+                        };
+                        return (Vec::new(), timeline, Some(err), true);
+                    }
+                };
+                let location = event_location(f, c.pos, c.index);
+                let hits = verdicts
+                    .into_iter()
+                    .map(|(rule, v)| Hit {
+                        rule,
+                        outcome: if v.outcome.as_deref() == Some("unknown") {
+                            Outcome::Unknown
+                        } else {
+                            Outcome::Fail
+                        },
+                        subject: Subject {
+                            key: v.key.or_else(|| key.clone()),
+                            principal: v.principal.or_else(|| text_at(&resolved, &["principal"])),
+                            function: v
+                                .function
+                                .or_else(|| text_at(&resolved, &["function", "arn"])),
+                            mapping: v
+                                .mapping
+                                .or_else(|| text_at(&resolved, &["event_source_arn"])),
+                        },
+                        event: EventRef {
+                            id: head.id.get().unwrap_or("").to_owned(),
+                            time: time.clone(),
+                            name: name.clone(),
+                            location: location.clone(),
+                            message: v.message,
+                        },
+                        file: c.file,
+                        index: c.index,
+                    })
+                    .collect();
+                (hits, timeline, None, true)
+            })
             .collect();
         for (hits, timeline, error, was_evaluated) in results {
             evaluated += u64::from(was_evaluated);
