@@ -27,6 +27,7 @@ fn main() {
         Some("--floor") => return child(&args[2], floor),
         Some("--atrest") => return child(&args[2], atrest),
         Some("--phases") => return child(&args[2], phases),
+        Some("--micro") => return micro(),
         _ => {}
     }
     let events: usize = std::env::var("ATREST_BENCH_EVENTS")
@@ -222,6 +223,71 @@ fn phases(dir: &Path) -> u64 {
         findings.len()
     );
     report.events
+}
+
+/// Cost of one candidate's steps, single-threaded (`--micro`), for profiling.
+fn micro() {
+    let only: Vec<String> = std::env::var("ATREST_BENCH_ONLY")
+        .map(|v| v.split(',').map(str::to_owned).collect())
+        .unwrap_or_default();
+    let (policies, _) = atrest::engine::PolicySet::load(&atrest::engine::PolicyOptions {
+        builtin: true,
+        only,
+        ..Default::default()
+    });
+    let mut r = Rng(7);
+    let text = (0..)
+        .map(|i| event(&mut r, i))
+        .find(|e| e.contains("\"invokedBy\":\"lambda.amazonaws.com\""))
+        .unwrap();
+    let n = 20_000;
+    let time = |label: &str, f: &mut dyn FnMut()| {
+        let t = Instant::now();
+        for _ in 0..n {
+            f();
+        }
+        println!(
+            "{label}: {:.1} us",
+            t.elapsed().as_secs_f64() * 1e6 / n as f64
+        );
+    };
+    time("event to regorus value", &mut || {
+        std::hint::black_box(regorus::Value::from_json_str(&text).unwrap());
+    });
+    let facts = atrest::trail::Facts::default();
+    let catalog = atrest::trail::Catalog::new();
+    time("detail + resolve", &mut || {
+        let d = atrest::trail::event::Detail::parse(&text);
+        std::hint::black_box(catalog.resolve(&d, &facts));
+    });
+    let rules = policies.router.rules_for("kms.amazonaws.com", "Decrypt");
+    let mut eval = policies.evaluator();
+    let resolved = catalog.resolve(&atrest::trail::event::Detail::parse(&text), &facts);
+    let input = {
+        let mut m = std::collections::BTreeMap::new();
+        m.insert(
+            regorus::Value::from("event"),
+            regorus::Value::from_json_str(&text).unwrap(),
+        );
+        m.insert(
+            regorus::Value::from("resolved"),
+            serde_json::from_value(resolved).unwrap(),
+        );
+        m.insert(regorus::Value::from("facts"), regorus::Value::new_object());
+        m.insert(
+            regorus::Value::from("inventory"),
+            regorus::Value::new_object(),
+        );
+        regorus::Value::from(m)
+    };
+    time(&format!("evaluate {} rules", rules.len()), &mut || {
+        std::hint::black_box(eval.evaluate_event(&rules, input.clone()).unwrap());
+    });
+    for &rule in &rules {
+        time(&format!("  rule {}", policies.rules[rule].id), &mut || {
+            std::hint::black_box(eval.evaluate_event(&[rule], input.clone()).unwrap());
+        });
+    }
 }
 
 /// A tiny deterministic generator (xorshift), so the corpus is the same on every machine.

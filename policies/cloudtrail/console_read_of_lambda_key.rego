@@ -32,11 +32,11 @@ console(ev) if startswith(lower(ev.userAgent), "mozilla")
 console(ev) if ev.userAgent == "console.amazonaws.com"
 
 deny contains finding if {
+	not ct.service_invoked(input.resolved, input.event)
 	console(input.event)
-	not ct.service_invoked(input.event)
 	input.resolved.key.lambda_cmk
 	finding := {"message": sprintf(
 		"%s called %s on key %s from the console or a browser; the key protects Lambda data (%s).",
-		[ct.principal, input.event.eventName, ct.key, input.resolved.key.why],
+		[ct.principal(input.resolved), input.event.eventName, ct.key(input), input.resolved.key.why],
 	)}
 }

@@ -52,39 +52,39 @@ name := n if {
 } else := "unknown"
 
 deny contains finding if {
-	ct.succeeded(input.event)
+	ct.succeeded(input.resolved)
 	startswith(input.event.eventName, "CreateFunction")
 	has_variables
 	not key_set
 	finding := {"message": sprintf(
 		"%s created function %s with environment variables and no KMSKeyArn: Lambda encrypts them with its AWS managed key.",
-		[ct.principal, name],
+		[ct.principal(input.resolved), name],
 	)}
 }
 
 deny contains finding if {
-	ct.succeeded(input.event)
+	ct.succeeded(input.resolved)
 	startswith(input.event.eventName, "CreateEventSourceMapping")
 	has_filters
 	not key_set
 	finding := {
 		"message": sprintf(
 			"%s created an event source mapping for %s with filter criteria and no KMSKeyArn: Lambda encrypts them with an AWS owned key.",
-			[ct.principal, name],
+			[ct.principal(input.resolved), name],
 		),
 		"mapping": object.get(params, "eventSourceArn", "unknown event source"),
 	}
 }
 
 deny contains finding if {
-	ct.succeeded(input.event)
+	ct.succeeded(input.resolved)
 	some prefix in ["UpdateFunctionConfiguration", "UpdateEventSourceMapping"]
 	startswith(input.event.eventName, prefix)
 	key_emptied
 	finding := {
 		"message": sprintf(
 			"%s set KMSKeyArn of %s to empty: its data is now encrypted with an AWS managed key.",
-			[ct.principal, name],
+			[ct.principal(input.resolved), name],
 		),
 		"function": name,
 	}

@@ -48,30 +48,30 @@ function_matches if {
 }
 
 deny contains finding if {
-	ct.invoked_by_lambda(input.event)
-	ct.lambda_context(input.event)
 	esa := input.resolved.event_source_arn
-	not mapping_matches
 	some m in input.resolved.inventory.mappings
+	ct.invoked_by_lambda(input.resolved)
+	ct.lambda_call(input.resolved)
+	not mapping_matches
 	differs(m)
 	finding := {
 		"message": sprintf(
 			"Lambda used key %s for the filter criteria of mapping %s%s (event source %s), but the inventory declares %s for it.",
-			[ct.key, m.logical_id, ct.how(m), esa, what(m)],
+			[ct.key(input), m.logical_id, ct.how(m), esa, what(m)],
 		),
 		"mapping": esa,
 	}
 }
 
 deny contains finding if {
-	ct.invoked_by_lambda(input.event)
-	ct.lambda_context(input.event)
-	not input.resolved.event_source_arn
-	not function_matches
 	some f in input.resolved.inventory.functions
+	not input.resolved.event_source_arn
+	ct.invoked_by_lambda(input.resolved)
+	ct.lambda_call(input.resolved)
+	not function_matches
 	differs(f)
 	finding := {"message": sprintf(
 		"Lambda used key %s for function %s%s, but the inventory declares %s for it.",
-		[ct.key, f.logical_id, ct.how(f), what(f)],
+		[ct.key(input), f.logical_id, ct.how(f), what(f)],
 	)}
 }

@@ -31,10 +31,10 @@ import data.atrest.lib.cloudtrail as ct
 import rego.v1
 
 deny contains finding if {
-	ct.lambda_context(input.event)
-	not ct.invoked_by_lambda(input.event)
+	not ct.invoked_by_lambda(input.resolved)
+	ct.lambda_call(input.resolved)
 	finding := {"message": sprintf(
 		"%s called %s on key %s with Lambda's encryption context for %s, but not through Lambda.",
-		[ct.principal, input.event.eventName, ct.key, ct.function],
+		[ct.principal(input.resolved), input.event.eventName, ct.key(input), ct.function(input.resolved)],
 	)}
 }

@@ -53,17 +53,17 @@ grantee_account(p) := a if {
 }
 
 deny contains finding if {
-	ct.succeeded(input.event)
+	ct.succeeded(input.resolved)
 	change := key_changes[input.event.eventName]
 	input.resolved.key.lambda_cmk
 	finding := {"message": sprintf(
 		"Key %s, which protects Lambda data (%s), was %s by %s.",
-		[ct.key, input.resolved.key.why, change, ct.principal],
+		[ct.key(input), input.resolved.key.why, change, ct.principal(input.resolved)],
 	)}
 }
 
 deny contains finding if {
-	ct.succeeded(input.event)
+	ct.succeeded(input.resolved)
 	input.event.eventName == "CreateGrant"
 	input.resolved.key.lambda_cmk
 	grantee := input.event.requestParameters.granteePrincipal
@@ -71,17 +71,17 @@ deny contains finding if {
 	account != key_account
 	finding := {"message": sprintf(
 		"%s granted key %s, which protects Lambda data (%s), to %s outside account %s.",
-		[ct.principal, ct.key, input.resolved.key.why, grantee, key_account],
+		[ct.principal(input.resolved), ct.key(input), input.resolved.key.why, grantee, key_account],
 	)}
 }
 
 deny contains finding if {
-	ct.succeeded(input.event)
+	ct.succeeded(input.resolved)
 	input.event.eventName in {"DeleteAlias", "UpdateAlias"}
 	input.resolved.alias.lambda_cmk
 	verb := {"DeleteAlias": "deleted", "UpdateAlias": "pointed to another key"}[input.event.eventName]
 	finding := {"message": sprintf(
 		"Alias %s, behind which a Lambda CMK was seen (%s), was %s by %s.",
-		[input.resolved.alias.name, concat(", ", input.resolved.alias.targets), verb, ct.principal],
+		[input.resolved.alias.name, concat(", ", input.resolved.alias.targets), verb, ct.principal(input.resolved)],
 	)}
 }

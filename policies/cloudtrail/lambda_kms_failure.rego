@@ -26,10 +26,10 @@ import data.atrest.lib.cloudtrail as ct
 import rego.v1
 
 deny contains finding if {
-	ct.invoked_by_lambda(input.event)
-	ct.failed(input.event)
+	ct.failed(input.resolved)
+	ct.invoked_by_lambda(input.resolved)
 	finding := {"message": sprintf(
 		"Lambda's %s on key %s for %s failed with %s: the data it protects cannot be decrypted.",
-		[input.event.eventName, ct.key, ct.function, input.event.errorCode],
+		[input.event.eventName, ct.key(input), ct.function(input.resolved), input.event.errorCode],
 	)}
 }

@@ -27,16 +27,16 @@ import data.atrest.lib.cloudtrail as ct
 import rego.v1
 
 deny contains finding if {
-	ct.invoked_by_lambda(input.event)
 	esa := input.resolved.event_source_arn
 	input.resolved.inventory.given
+	ct.invoked_by_lambda(input.resolved)
 	input.resolved.inventory.function_known
 	count(input.resolved.inventory.mappings) == 0
 	some f in input.resolved.inventory.functions
 	finding := {
 		"message": sprintf(
 			"Lambda used key %s for function %s and event source %s, but the inventory has no mapping from that event source to function %s%s.",
-			[ct.key, ct.function, esa, f.logical_id, ct.how(f)],
+			[ct.key(input), ct.function(input.resolved), esa, f.logical_id, ct.how(f)],
 		),
 		"mapping": esa,
 	}

@@ -6,7 +6,9 @@ package atrest.lib.cloudtrail
 
 import rego.v1
 
-lambda_service := "lambda.amazonaws.com"
+# Every helper here is a function, not a rule: regorus evaluates all the rules of a package as
+# soon as one is referenced, which every event would pay for; functions run only when called.
+# Most take `input.resolved`, what atrest resolved for the event.
 
 # Every encryption context of the request (ReEncrypt has a source and a destination one).
 contexts(ev) := [c |
@@ -16,38 +18,42 @@ contexts(ev) := [c |
 ]
 
 # The request carries an `aws:lambda:*` encryption-context key (other keys may be present).
+# atrest resolves this for every event (`resolved.lambda_context`); this is for events built
+# by hand.
 lambda_context(ev) if {
 	some c in contexts(ev)
 	some k, _ in c
 	startswith(k, "aws:lambda:")
 }
 
-invoked_by_lambda(ev) if ev.userIdentity.invokedBy == lambda_service
+lambda_call(r) if r.lambda_context
+
+invoked_by_lambda(r) if r.invoked_by == "lambda.amazonaws.com"
 
 # An AWS service made the call on someone's behalf.
-service_invoked(ev) if endswith(ev.userIdentity.invokedBy, ".amazonaws.com")
+service_invoked(r, _) if endswith(r.invoked_by, ".amazonaws.com")
 
-service_invoked(ev) if ev.userIdentity.type == "AWSService"
+service_invoked(_, ev) if ev.userIdentity.type == "AWSService"
 
-failed(ev) if ev.errorCode
+failed(r) if r.failed
 
-succeeded(ev) if not ev.errorCode
+succeeded(r) if not r.failed
 
 # Who made the call, for messages.
-principal := p if {
-	p := input.resolved.principal
+principal(r) := p if {
+	p := r.principal
 } else := "an unknown principal"
 
 # The key, for messages: its ARN where atrest resolved one, else as the request names it.
-key := k if {
-	k := input.resolved.key.arn
+key(inp) := k if {
+	k := inp.resolved.key.arn
 } else := k if {
-	k := input.event.requestParameters.keyId
+	k := inp.event.requestParameters.keyId
 } else := "an unknown key"
 
 # The function, for messages.
-function := f if {
-	f := input.resolved.function.arn
+function(r) := f if {
+	f := r.function.arn
 } else := "an unknown function"
 
 # How the inventory object was matched, for messages ("" when by ARN).

@@ -86,10 +86,6 @@ pub struct PolicySet {
     queries: Vec<String>,
     /// Which CloudTrail rules read which (eventSource, eventName).
     pub router: Router,
-    /// For each group of rules events meet together, the generated rule that evaluates the
-    /// whole group at once: one evaluation per event instead of one per rule, and the helper
-    /// rules they share are computed once.
-    groups: std::collections::HashMap<Vec<usize>, String>,
 }
 
 /// Which policies to load.
@@ -181,22 +177,6 @@ impl PolicySet {
             .map(|r| format!("data.{}.deny", r.package))
             .collect();
         let router = Router::new(&rules);
-        let mut groups = std::collections::HashMap::new();
-        for (n, group) in router.groups().into_iter().enumerate() {
-            let package = format!("atrest.route_groups.g{n}");
-            let members: Vec<String> = group.iter().map(|&r| queries[r].clone()).collect();
-            let text = format!(
-                "package {package}\n\nimport rego.v1\n\nresults := [{}]\n",
-                members.join(", ")
-            );
-            // A group that does not compile is only a lost shortcut: its rules run one by one.
-            if engine
-                .add_policy(format!("<route group {n}>"), text)
-                .is_ok()
-            {
-                groups.insert(group, format!("data.{package}.results"));
-            }
-        }
         // Prepare (analyse, schedule) once here: every worker's engine is a clone of this one,
         // and an unprepared clone would redo that work on its first evaluation.
         engine.set_input(regorus::Value::new_object());
@@ -209,7 +189,6 @@ impl PolicySet {
                 rules,
                 queries,
                 router,
-                groups,
             },
             errors,
         )
@@ -328,27 +307,12 @@ impl Evaluator<'_> {
     ) -> Result<Vec<(usize, EventVerdict)>, String> {
         self.engine.set_input(input);
         let mut out = Vec::new();
-        let grouped = self.set.groups.get(rules).and_then(|q| {
-            let value = self.engine.eval_rule(q.clone()).ok()?;
-            match serde_json::to_value(&value).ok()? {
-                serde_json::Value::Array(sets) if sets.len() == rules.len() => Some(sets),
-                _ => None,
-            }
-        });
-        // Without a group (or when the group fails, to name the rule at fault): one by one.
-        let per_rule: Vec<Vec<serde_json::Value>> = match grouped {
-            Some(sets) => sets
-                .into_iter()
-                .map(|s| match s {
-                    serde_json::Value::Array(items) => items,
-                    _ => Vec::new(),
-                })
-                .collect(),
-            None => rules
-                .iter()
-                .map(|&index| self.deny(index))
-                .collect::<Result<_, _>>()?,
-        };
+        // One evaluation per rule: regorus evaluates a generated rule that gathers several
+        // deny sets more slowly than the rules one by one (measured).
+        let per_rule: Vec<Vec<serde_json::Value>> = rules
+            .iter()
+            .map(|&index| self.deny(index))
+            .collect::<Result<_, _>>()?;
         for (&index, items) in rules.iter().zip(per_rule) {
             for item in items {
                 let verdict: EventVerdict = serde_json::from_value(item.clone()).map_err(|e| {

@@ -37,27 +37,6 @@ impl Router {
         Router { sources }
     }
 
-    /// Every group of two or more rules an event can meet together, so each group can be
-    /// evaluated in one go. A name matched by several prefixes at once may form a group not
-    /// listed here; such events fall back to one evaluation per rule.
-    pub fn groups(&self) -> Vec<Vec<usize>> {
-        let mut out: Vec<Vec<usize>> = Vec::new();
-        let mut sources: Vec<(&String, &SourceRoutes)> = self.sources.iter().collect();
-        sources.sort_by_key(|(name, _)| *name);
-        for (source, routes) in sources {
-            let mut names: Vec<&str> = routes.exact.keys().map(String::as_str).collect();
-            names.extend(routes.prefixes.iter().map(|(p, _)| p.as_str()));
-            names.sort_unstable();
-            for name in names {
-                let group = self.rules_for(source, name);
-                if group.len() > 1 && !out.contains(&group) {
-                    out.push(group);
-                }
-            }
-        }
-        out
-    }
-
     /// Whether any rule reads events of this source (a cheap first filter).
     pub fn reads_source(&self, source: &str) -> bool {
         self.sources.contains_key(source)

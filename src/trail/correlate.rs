@@ -402,6 +402,11 @@ impl Catalog {
         if let Some(p) = d.principal() {
             r.insert("principal".into(), json!(p));
         }
+        if let Some(service) = d.invoked_by() {
+            r.insert("invoked_by".into(), json!(service));
+        }
+        r.insert("lambda_context".into(), json!(d.has_lambda_context()));
+        r.insert("failed".into(), json!(d.error_code.get().is_some()));
         if let Some(function) = d.function() {
             r.insert(
                 "function".into(),
