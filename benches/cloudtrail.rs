@@ -207,20 +207,26 @@ fn phases(dir: &Path) -> u64 {
     let (t, cpu) = (Instant::now(), cpu_seconds());
     let one = atrest::trail::read_logs(&logs, &policies, 1 << 24);
     eprintln!(
-        "phase one: {:.2}s wall, {:.2}s CPU ({} candidates)",
+        "phase one: {:.2}s wall, {:.2}s CPU ({} candidates), peak RSS {} MB",
         t.elapsed().as_secs_f64(),
         cpu_seconds() - cpu,
-        one.spool.len()
+        one.spool.len(),
+        peak_rss_kb() / 1024
     );
     let (t, cpu) = (Instant::now(), cpu_seconds());
     let catalog = atrest::trail::Catalog::new();
     let (findings, report, _) = atrest::trail::evaluate(&logs, one, &catalog, &policies);
     eprintln!(
-        "phase two: {:.2}s wall, {:.2}s CPU ({} evaluated, {} findings)",
+        "phase two: {:.2}s wall, {:.2}s CPU ({} evaluated, {} findings, {} events in them), peak RSS {} MB",
         t.elapsed().as_secs_f64(),
         cpu_seconds() - cpu,
         report.evaluated,
-        findings.len()
+        findings.len(),
+        findings
+            .iter()
+            .map(|f| f.trail.as_ref().map_or(0, |t| t.events.len()))
+            .sum::<usize>(),
+        peak_rss_kb() / 1024
     );
     report.events
 }

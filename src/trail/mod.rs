@@ -112,7 +112,7 @@ pub struct Outcome1 {
 }
 
 /// Bytes of candidate events kept in memory before the spool spills to disk.
-pub const SPOOL_MEMORY: usize = 64 * 1024 * 1024;
+pub const SPOOL_MEMORY: usize = 16 * 1024 * 1024;
 
 /// Phase one: read every log, learn facts, keep candidates.
 pub fn read_logs(files: &[LogFile], policies: &PolicySet, max_record_bytes: usize) -> Outcome1 {
@@ -261,9 +261,11 @@ pub fn evaluate(
     let mut timelines: BTreeMap<String, KeyTimeline> = BTreeMap::new();
     let mut errors: Vec<LogError> = Vec::new();
     let mut evaluated = 0u64;
-    for batch in one.spool.batches(&order) {
-        let batch = match batch {
-            Ok(b) => b,
+    let mut next = 0;
+    loop {
+        let batch = match one.spool.next_batch(&order, &mut next) {
+            Ok(Some(b)) => b,
+            Ok(None) => break,
             Err(e) => {
                 errors.push(LogError {
                     file: "<spool>".into(),
@@ -278,9 +280,11 @@ pub fn evaluate(
             Option<LogError>,
             bool,
         );
+        let scratch = one.spool.scratch();
         let results: Vec<Out> = batch
             .par_iter()
-            .map(|(c, text)| {
+            .map(|(c, range)| {
+                let text: &str = &String::from_utf8_lossy(&scratch[range.clone()]);
                 // One long-lived engine per worker thread, for the whole phase.
                 let slot = rayon::current_thread_index().unwrap_or(0) % workers.len();
                 let mut guard = workers[slot].lock().expect("worker lock");

@@ -29,7 +29,12 @@ pub struct Spool {
     mem_base: u64,
     disk: Option<File>,
     budget: usize,
+    /// The batch being evaluated (see `next_batch`).
+    scratch: Vec<u8>,
 }
+
+/// Candidates with the range of their text in [`Spool::scratch`].
+pub type Batch = Vec<(Candidate, std::ops::Range<usize>)>;
 
 /// Bytes of text loaded and evaluated at a time in phase two.
 const BATCH_BYTES: u64 = 16 * 1024 * 1024;
@@ -42,6 +47,7 @@ impl Spool {
             mem_base: 0,
             disk: None,
             budget,
+            scratch: Vec::new(),
         }
     }
 
@@ -111,34 +117,28 @@ impl Spool {
         (keep, duplicates)
     }
 
-    /// The kept candidates with their texts, a bounded batch at a time.
-    pub fn batches<'a>(
-        &'a mut self,
-        order: &'a [usize],
-    ) -> impl Iterator<Item = io::Result<Vec<(Candidate, String)>>> + 'a {
-        let mut next = 0;
-        std::iter::from_fn(move || {
-            if next >= order.len() {
-                return None;
-            }
-            let start = next;
-            let first = self.entries[order[start]].at;
-            while next < order.len() && self.entries[order[next]].at - first < BATCH_BYTES {
-                next += 1;
-            }
-            Some(self.load(&order[start..next]))
-        })
-    }
-
-    fn load(&mut self, slice: &[usize]) -> io::Result<Vec<(Candidate, String)>> {
-        let first = self.entries[slice[0]].at;
+    /// Loads the next bounded batch of `order` (from `*next` on) into the spool's scratch
+    /// buffer, which every batch reuses: memory stays flat however many batches there are.
+    /// Returns the candidates with the range of their text in [`Spool::scratch`].
+    pub fn next_batch(&mut self, order: &[usize], next: &mut usize) -> io::Result<Option<Batch>> {
+        if *next >= order.len() {
+            return Ok(None);
+        }
+        let start = *next;
+        let first = self.entries[order[start]].at;
+        while *next < order.len() && self.entries[order[*next]].at - first < BATCH_BYTES {
+            *next += 1;
+        }
+        let slice = &order[start..*next];
         let last = slice
             .iter()
             .map(|&i| self.entries[i].at + u64::from(self.entries[i].len))
             .max()
             .unwrap_or(first);
+        let mut scratch = std::mem::take(&mut self.scratch);
+        scratch.clear();
+        scratch.resize((last - first) as usize, 0);
         // The range may straddle disk and memory.
-        let mut bytes = vec![0u8; (last - first) as usize];
         let disk_end = self.mem_base;
         if first < disk_end {
             let upto = last.min(disk_end);
@@ -147,22 +147,29 @@ impl Spool {
                 .as_mut()
                 .expect("texts below mem_base are on disk");
             disk.seek(SeekFrom::Start(first))?;
-            disk.read_exact(&mut bytes[..(upto - first) as usize])?;
+            disk.read_exact(&mut scratch[..(upto - first) as usize])?;
         }
         if last > disk_end {
             let from = first.max(disk_end);
             let src = &self.mem[(from - disk_end) as usize..(last - disk_end) as usize];
-            bytes[(from - first) as usize..].copy_from_slice(src);
+            scratch[(from - first) as usize..].copy_from_slice(src);
         }
-        Ok(slice
-            .iter()
-            .map(|&i| {
-                let c = self.entries[i];
-                let off = (c.at - first) as usize;
-                let text = String::from_utf8_lossy(&bytes[off..off + c.len as usize]).into_owned();
-                (c, text)
-            })
-            .collect())
+        self.scratch = scratch;
+        Ok(Some(
+            slice
+                .iter()
+                .map(|&i| {
+                    let c = self.entries[i];
+                    let off = (c.at - first) as usize;
+                    (c, off..off + c.len as usize)
+                })
+                .collect(),
+        ))
+    }
+
+    /// The text of the batch [`Spool::next_batch`] loaded last.
+    pub fn scratch(&self) -> &[u8] {
+        &self.scratch
     }
 }
 
@@ -193,11 +200,13 @@ mod tests {
         assert!(s.disk.is_some());
         let (order, dups) = s.unique_in_storage_order();
         assert_eq!(dups, 1);
-        let texts: Vec<String> = s
-            .batches(&order)
-            .flat_map(|b| b.unwrap())
-            .map(|(_, t)| t)
-            .collect();
+        let mut texts: Vec<String> = Vec::new();
+        let mut next = 0;
+        while let Some(batch) = s.next_batch(&order, &mut next).unwrap() {
+            for (_, range) in batch {
+                texts.push(String::from_utf8_lossy(&s.scratch()[range]).into_owned());
+            }
+        }
         // The copy in file 0 wins over the one in file 1.
         assert_eq!(texts, vec!["bbbbb", "AAAAA", "ccc"]);
     }
