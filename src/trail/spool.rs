@@ -61,18 +61,24 @@ impl Spool {
 
     /// Appends candidates whose `at` are offsets into `arena`.
     pub fn push_batch(&mut self, batch: &[Candidate], arena: &[u8]) {
+        // Spill first, so the buffer never grows past the budget (nor doubles, with a copy of
+        // itself alive, on the way).
+        if !self.mem.is_empty()
+            && self.mem.len() + arena.len() > self.budget
+            && self.spill().is_err()
+        {
+            // A spool that cannot spill keeps its texts in memory: slower to fail than wrong.
+            self.budget = usize::MAX;
+        }
+        if self.mem.capacity() == 0 && self.budget != usize::MAX {
+            self.mem.reserve_exact(self.budget.max(arena.len()));
+        }
         let base = self.mem_base + self.mem.len() as u64;
         self.mem.extend_from_slice(arena);
         self.entries.extend(batch.iter().map(|c| Candidate {
             at: base + c.at,
             ..*c
         }));
-        if self.mem.len() > self.budget {
-            // A spool that cannot spill keeps its texts in memory: slower to fail than wrong.
-            if self.spill().is_err() {
-                self.budget = usize::MAX;
-            }
-        }
     }
 
     fn spill(&mut self) -> io::Result<()> {
