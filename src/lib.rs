@@ -13,4 +13,5 @@ pub mod model;
 pub mod read;
 pub mod report;
 pub mod scan;
+pub mod trail;
 pub mod triage;

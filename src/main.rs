@@ -25,6 +25,8 @@ Examples:
   atrest scan --policy my-policies/ .  add your own Rego rules
   atrest scan --baseline .atrest-baseline.json .   report only new findings
   atrest scan --tf-vars prod.tfvars infra/   Terraform with variable values
+  atrest scan AWSLogs/ --inventory inventory.json
+                                       check CloudTrail logs against an inventory
   atrest rules                         list the rules
   atrest rules show ATR-L001           how to fix one
   atrest test my-policies/             run the Rego unit tests of your policies
@@ -45,7 +47,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Scan templates and deployed state for Lambda data at rest without a customer managed key
+    /// Scan templates, deployed state and CloudTrail logs for Lambda data at rest without a
+    /// customer managed key
     #[command(after_help = EXAMPLES)]
     Scan(Box<ScanArgs>),
     /// Fetch the deployed state of an account (read-only calls) as AWS CLI output files
@@ -266,6 +269,10 @@ struct ScanArgs {
     /// `terraform.tfvars` and `*.auto.tfvars` as Terraform does (repeatable; later files win)
     #[arg(long = "tf-vars", value_name = "FILE")]
     tf_vars: Vec<PathBuf>,
+    /// An inventory to correlate CloudTrail logs with (the model's JSON, e.g. `atrest model`
+    /// output), for reviews that have logs but no templates (repeatable)
+    #[arg(long, value_name = "FILE")]
+    inventory: Vec<PathBuf>,
     /// Worker threads (default: one per core)
     #[arg(long, short, value_name = "N")]
     jobs: Option<usize>,
@@ -508,6 +515,7 @@ fn run_scan(args: ScanArgs) -> Result<ExitCode, String> {
                 paths: files,
                 limits: limits(&args),
                 tf_vars: args.tf_vars.clone(),
+                inventories: args.inventory.clone(),
             },
             &policies,
         )
@@ -728,6 +736,7 @@ fn run_rules(args: RulesArgs) -> Result<ExitCode, String> {
 fn run_model(paths: Vec<PathBuf>, tf_vars: Vec<PathBuf>) -> Result<ExitCode, String> {
     let loaded = scan::load(&ScanOptions {
         paths,
+        inventories: Vec::new(),
         limits: Limits::default(),
         tf_vars,
     });

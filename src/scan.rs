@@ -3,7 +3,9 @@
 
 use crate::engine::{Finding, PolicyError, PolicySet};
 use crate::model::{FileId, Inventory, api, cfn, drift};
+use crate::read::cloudtrail::{self, Sniff};
 use crate::read::{Input, InputKind, Limits, ReadError, ReadOutcome, read_input};
+use crate::trail::{self, Catalog, LogFile, TrailReport};
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
 
@@ -15,7 +17,12 @@ pub struct ScanOptions {
     /// Variable files for every Terraform root module (`--tf-vars`), after the ones Terraform
     /// loads by itself (`terraform.tfvars`, `*.auto.tfvars`).
     pub tf_vars: Vec<PathBuf>,
+    /// Inventories (the model's JSON, e.g. `atrest model` output) for reviews of logs alone.
+    pub inventories: Vec<PathBuf>,
 }
+
+/// The largest CloudTrail event accepted; a larger one means a broken file.
+pub const MAX_EVENT_BYTES: usize = 16 * 1024 * 1024;
 
 /// A finding with the file it is in.
 #[derive(Debug, Clone)]
@@ -25,6 +32,22 @@ pub struct FileFinding {
     pub finding: Finding,
     /// Set by [`crate::triage`] when the user has accepted the finding.
     pub suppression: Option<crate::triage::Suppression>,
+}
+
+impl FileFinding {
+    /// Files a finding under the file of its location, else under `fallback`.
+    pub fn new(finding: Finding, fallback: Option<&FileId>) -> Self {
+        FileFinding {
+            path: finding
+                .location
+                .as_ref()
+                .map(|l| l.file.to_string())
+                .or_else(|| fallback.map(|f| f.to_string()))
+                .unwrap_or_default(),
+            finding,
+            suppression: None,
+        }
+    }
 }
 
 /// An input that could not be read, or a policy that could not be loaded or evaluated.
@@ -87,6 +110,50 @@ pub struct ScanResult {
     pub errors: Vec<InputError>,
     /// What was not read, and why, where that is no defect (a remote Terraform module).
     pub notes: Vec<InputError>,
+    /// What the CloudTrail logs of the scan gave besides findings, when there were any.
+    pub trail: Option<TrailReport>,
+}
+
+impl ScanResult {
+    /// Inputs read: templates and log files.
+    pub fn inputs(&self) -> usize {
+        self.scanned.len() + self.trail.as_ref().map_or(0, |t| t.files.len())
+    }
+}
+
+/// What a file turned out to be.
+enum Read {
+    Log(LogFile),
+    /// Recognised and deliberately not read (CloudTrail digests, Panther rule tests).
+    Skipped,
+    Other(ReadOutcome),
+}
+
+/// Extensions a CloudTrail log can have (`.json.gz` ends in `gz`); templates are sniffed too,
+/// since both are `.json`.
+const LOG_EXTENSIONS: &[&str] = &["json", "gz", "jsonl", "ndjson", "log", ""];
+
+fn read_file(file: &Path, limits: &Limits, shown: &FileId) -> Read {
+    let ext = file
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default();
+    if LOG_EXTENSIONS.contains(&ext.as_str()) {
+        match cloudtrail::sniff_file(file) {
+            Ok(Sniff::Trail { shape, gzip }) => {
+                return Read::Log(LogFile {
+                    path: file.to_path_buf(),
+                    shown: shown.clone(),
+                    shape,
+                    gzip,
+                });
+            }
+            Ok(Sniff::Digest | Sniff::PantherTests) => return Read::Skipped,
+            Ok(Sniff::NotTrail) | Err(_) => {}
+        }
+    }
+    Read::Other(read_input(file, limits))
 }
 
 /// The directory paths are shown relative to, and SARIF's `%SRCROOT%`.
@@ -182,17 +249,19 @@ pub struct Loaded {
     pub skipped: usize,
     pub errors: Vec<InputError>,
     pub notes: Vec<InputError>,
+    /// CloudTrail log files, read later in two phases (see [`crate::trail`]).
+    pub logs: Vec<LogFile>,
 }
 
 /// Reads every input under the paths and groups them into modelled units.
 pub fn load(opts: &ScanOptions) -> Loaded {
     let root = scan_root();
     let (files, errors) = collect_files(&opts.paths);
-    let reads: Vec<(FileId, PathBuf, ReadOutcome)> = files
+    let reads: Vec<(FileId, PathBuf, Read)> = files
         .par_iter()
         .map(|file| {
             let shown: FileId = display_path(file, &root).into();
-            let outcome = read_input(file, &opts.limits);
+            let outcome = read_file(file, &opts.limits, &shown);
             (shown, file.clone(), outcome)
         })
         .collect();
@@ -204,6 +273,17 @@ pub fn load(opts: &ScanOptions) -> Loaded {
     let mut tf = terraform::Inputs::default();
     let mut deployed: Vec<(FileId, Input)> = Vec::new();
     for (file, path, outcome) in reads {
+        let outcome = match outcome {
+            Read::Log(log) => {
+                out.logs.push(log);
+                continue;
+            }
+            Read::Skipped => {
+                out.skipped += 1;
+                continue;
+            }
+            Read::Other(o) => o,
+        };
         match outcome {
             ReadOutcome::Skipped => out.skipped += 1,
             ReadOutcome::Failed(e) => out.errors.push(InputError::read(&file, e)),
@@ -255,6 +335,10 @@ pub fn scan(opts: &ScanOptions, policies: &PolicySet) -> ScanResult {
         notes: loaded.notes,
         ..ScanResult::default()
     };
+    let root = scan_root();
+    let logs = loaded.logs;
+    // Phase one of the logs runs beside nothing else: it is the part that reads gigabytes.
+    let phase_one = (!logs.is_empty()).then(|| trail::read_logs(&logs, policies, MAX_EVENT_BYTES));
     let evaluated: Vec<(Vec<Finding>, Vec<String>)> = units
         .par_iter()
         .map_init(
@@ -285,6 +369,66 @@ pub fn scan(opts: &ScanOptions, policies: &PolicySet) -> ScanResult {
             }
         }));
     }
+    if let Some(mut one) = phase_one {
+        let mut catalog = Catalog::new();
+        for unit in &units {
+            let label = unit
+                .files
+                .first()
+                .map(|f| f.to_string())
+                .unwrap_or_default();
+            let model = serde_json::to_value(&unit.inventory).unwrap_or_default();
+            let inv = &unit.inventory;
+            let locate = |id: &str, prop: &str| {
+                inv.origins().find(|o| o.id == id).and_then(|o| {
+                    if prop.is_empty() {
+                        o.declared_at().cloned()
+                    } else {
+                        o.locations.get(prop).cloned()
+                    }
+                })
+            };
+            catalog.add(&label, &model, &locate);
+        }
+        for path in &opts.inventories {
+            let shown = display_path(path, &root);
+            match load_inventory(path) {
+                Ok(models) => {
+                    for (label, model) in models {
+                        catalog.add(label.as_deref().unwrap_or(&shown), &model, &|_, _| None);
+                    }
+                }
+                Err(message) => errors.push(InputError {
+                    path: shown,
+                    line: None,
+                    column: None,
+                    message,
+                }),
+            }
+        }
+        let mut log_errors = std::mem::take(&mut one.errors);
+        let (findings, report, more) = trail::evaluate(&logs, one, &catalog, policies);
+        log_errors.extend(more);
+        errors.extend(
+            log_errors
+                .into_iter()
+                .map(|e| InputError::read(&e.file, e.error)),
+        );
+        out.findings
+            .extend(findings.into_iter().map(|f| FileFinding::new(f, None)));
+        out.trail = Some(report);
+    } else if !opts.inventories.is_empty() {
+        for path in &opts.inventories {
+            if let Err(message) = load_inventory(path) {
+                errors.push(InputError {
+                    path: display_path(path, &root),
+                    line: None,
+                    column: None,
+                    message,
+                });
+            }
+        }
+    }
     out.findings.sort_by(|a, b| {
         let key = |f: &FileFinding| {
             (
@@ -293,6 +437,7 @@ pub fn scan(opts: &ScanOptions, policies: &PolicySet) -> ScanResult {
                 f.finding.rule,
                 f.finding.resource_id.clone(),
                 f.finding.message.clone(),
+                f.finding.trail.as_ref().map(|t| t.subject.clone()),
             )
         };
         key(a).cmp(&key(b))
@@ -300,4 +445,29 @@ pub fn scan(opts: &ScanOptions, policies: &PolicySet) -> ScanResult {
     errors.sort();
     out.errors = errors;
     out
+}
+
+/// Reads an `--inventory` file: one inventory in the model's shape, or what `atrest model`
+/// prints (a list of `{file, kind, model}`). Returns (label, inventory) pairs.
+pub fn load_inventory(path: &Path) -> Result<Vec<(Option<String>, serde_json::Value)>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read inventory: {e}"))?;
+    let value: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| format!("inventory is not valid JSON: {e}"))?;
+    let is_inventory = |v: &serde_json::Value| {
+        v.is_object()
+            && ["functions", "event_source_mappings", "kms_keys"]
+                .iter()
+                .any(|k| v.get(k).is_some_and(serde_json::Value::is_array))
+    };
+    match &value {
+        v if is_inventory(v) => Ok(vec![(None, value)]),
+        serde_json::Value::Array(items) if items.iter().all(|i| is_inventory(&i["model"])) => Ok(items
+            .iter()
+            .map(|i| (i["file"].as_str().map(str::to_owned), i["model"].clone()))
+            .collect()),
+        _ => Err(
+            "not an inventory: expected the model's JSON (functions, event_source_mappings, kms_keys, ...) or `atrest model` output"
+                .into(),
+        ),
+    }
 }

@@ -85,6 +85,7 @@ fn validate_models(path: &Path) {
     let loaded = atrest::scan::load(&atrest::scan::ScanOptions {
         paths: vec![path.to_path_buf()],
         tf_vars: Vec::new(),
+        inventories: Vec::new(),
         limits: atrest::read::Limits::default(),
     });
     for unit in &loaded.units {

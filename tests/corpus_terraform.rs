@@ -192,6 +192,7 @@ fn checkov_environment_encryption_expectations() {
 
     let loaded = scan::load(&ScanOptions {
         paths: vec![dir],
+        inventories: Vec::new(),
         limits: Limits::default(),
         tf_vars: Vec::new(),
     });
@@ -329,6 +330,7 @@ fn kics_expectations_on_the_same_blocks() {
     let query = root.join("kics/lambda_functions_without_x-ray_tracing/test");
     let loaded = scan::load(&ScanOptions {
         paths: vec![query],
+        inventories: Vec::new(),
         limits: Limits::default(),
         tf_vars: Vec::new(),
     });

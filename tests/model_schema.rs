@@ -16,6 +16,7 @@ fn check(paths: &[PathBuf]) -> usize {
     let v = validator();
     let loaded = load(&ScanOptions {
         paths: paths.to_vec(),
+        inventories: Vec::new(),
         limits: Limits::default(),
         tf_vars: Vec::new(),
     });
@@ -42,6 +43,7 @@ fn unit_models_match_the_schema() {
     let loaded = atrest::scan::load(&atrest::scan::ScanOptions {
         paths: vec![common::manifest_dir().join("fixtures")],
         tf_vars: Vec::new(),
+        inventories: Vec::new(),
         limits: atrest::read::Limits::default(),
     });
     let mut deployments = 0;

@@ -51,6 +51,7 @@ fn common_name(inv: &Inventory, id: &str) -> String {
 fn findings(path: &Path) -> BTreeSet<(String, String)> {
     let loaded = load(&ScanOptions {
         paths: vec![path.to_path_buf()],
+        inventories: Vec::new(),
         limits: Limits::default(),
         tf_vars: Vec::new(),
     });

@@ -1,5 +1,6 @@
-//! Every rule's fixtures: each `fixtures/rules/<RULE>/expected.txt` lists the findings of that
-//! rule each fixture must produce (file, line:column, outcome), and nothing else may fire.
+//! Every rule's fixtures: each `fixtures/rules/<RULE>/expected.txt` (inventory rules) or
+//! `fixtures/cloudtrail/<RULE>/expected.txt` (CloudTrail rules) lists the findings of that rule
+//! each fixture must produce (file, line:column, outcome), and nothing else may fire.
 //!
 //! A fixture is a file, or a subdirectory holding one Terraform module (with its local modules
 //! and variable files); its findings are named by their path inside the rule's folder
@@ -62,19 +63,27 @@ fn input_files(dir: &std::path::Path) -> usize {
 
 #[test]
 fn every_rule_fires_exactly_where_its_fixtures_say() {
-    let root = common::manifest_dir().join("fixtures/rules");
-    let mut dirs: Vec<_> = fs::read_dir(&root)
-        .unwrap()
+    let roots = ["fixtures/rules", "fixtures/cloudtrail"].map(|r| common::manifest_dir().join(r));
+    let mut dirs: Vec<_> = roots
+        .iter()
+        .flat_map(|root| fs::read_dir(root).unwrap())
         .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
         .collect();
     dirs.sort();
     assert!(!dirs.is_empty());
     let rules = &common::builtin().rules;
     for rule in rules {
+        let root = if rule.reads_events() {
+            &roots[1]
+        } else {
+            &roots[0]
+        };
         assert!(
             root.join(&rule.id).is_dir(),
-            "rule {} has no fixtures in fixtures/rules/{}",
+            "rule {} has no fixtures in {}/{}",
             rule.id,
+            root.display(),
             rule.id
         );
     }
@@ -109,7 +118,7 @@ fn every_rule_fires_exactly_where_its_fixtures_say() {
             result.errors
         );
         assert_eq!(
-            result.scanned.len(),
+            result.inputs(),
             input_files(&dir),
             "{rule_id}: every fixture is read"
         );
@@ -123,11 +132,15 @@ fn every_rule_fires_exactly_where_its_fixtures_say() {
                     .location
                     .as_ref()
                     .expect("every finding has a location");
-                let inside = format!("fixtures/rules/{rule_id}/");
-                let file = match f.path.find(&inside) {
-                    Some(i) => f.path[i + inside.len()..].to_owned(),
-                    None => f.path.clone(),
-                };
+                let file = ["rules", "cloudtrail"]
+                    .iter()
+                    .map(|kind| format!("fixtures/{kind}/{rule_id}/"))
+                    .find_map(|inside| {
+                        f.path
+                            .find(&inside)
+                            .map(|i| f.path[i + inside.len()..].to_owned())
+                    })
+                    .unwrap_or_else(|| f.path.clone());
                 let outcome = match f.finding.outcome {
                     Outcome::Fail => "fail",
                     Outcome::Unknown => "unknown",

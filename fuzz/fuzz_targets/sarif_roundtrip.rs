@@ -30,6 +30,7 @@ fuzz_target!(|data: &[u8]| {
     let result = scan(
         &ScanOptions {
             paths: vec![file],
+            inventories: Vec::new(),
             limits: Limits::default(),
             tf_vars: Vec::new(),
         },

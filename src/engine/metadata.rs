@@ -52,6 +52,24 @@ pub struct Rule {
     /// Where the rule came from (`policies/...` for built-ins, the user's path otherwise).
     pub path: String,
     pub builtin: bool,
+    /// The CloudTrail events the rule reads. Empty: an inventory rule. A CloudTrail rule is
+    /// evaluated only on events that one of its routes matches, one event at a time.
+    pub routes: Vec<Route>,
+}
+
+impl Rule {
+    /// Whether the rule reads CloudTrail events rather than inventories.
+    pub fn reads_events(&self) -> bool {
+        !self.routes.is_empty()
+    }
+}
+
+/// `{source: kms.amazonaws.com, names: [Decrypt, GenerateDataKey*]}`: the events of one
+/// service a rule reads. A name ending in `*` matches every name with that prefix.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Route {
+    pub source: String,
+    pub names: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -74,6 +92,8 @@ struct Custom {
     tags: Vec<String>,
     #[serde(default)]
     remediation: BTreeMap<String, String>,
+    #[serde(default)]
+    routes: Vec<Route>,
 }
 
 /// A problem in a policy file, with the line where known.
@@ -127,6 +147,23 @@ pub fn parse(path: &str, rego: &str) -> Result<Option<Rule>, PolicyError> {
         .find_map(|l| l.trim().strip_prefix("package "))
         .map(|p| p.trim().to_owned())
         .ok_or_else(|| err(None, "no package declaration".into()))?;
+    for route in &ann.custom.routes {
+        let bad = route.source.is_empty()
+            || route.names.is_empty()
+            || route
+                .names
+                .iter()
+                .any(|n| n.is_empty() || n.trim_end_matches('*').contains('*'));
+        if bad {
+            return Err(err(
+                Some(meta_line),
+                format!(
+                    "METADATA: route for {:?} needs a source and names, with `*` only at the end of a name",
+                    route.source
+                ),
+            ));
+        }
+    }
     let security_severity = match ann.custom.security_severity {
         Some(serde_json::Value::String(s)) => s,
         Some(serde_json::Value::Number(n)) => n.to_string(),
@@ -149,6 +186,7 @@ pub fn parse(path: &str, rego: &str) -> Result<Option<Rule>, PolicyError> {
         package,
         path: path.to_owned(),
         builtin: false,
+        routes: ann.custom.routes,
     }))
 }
 
@@ -177,6 +215,16 @@ mod tests {
         assert_eq!(r.package, "a.b");
         assert_eq!(r.remediation["cli"], "do it");
         assert_eq!(r.references[0].url, "https://example.com");
+    }
+
+    #[test]
+    fn routes_make_an_event_rule() {
+        let rego = "# METADATA\n# title: T\n# custom:\n#   id: C-1\n#   severity: low\n#   routes:\n#     - source: kms.amazonaws.com\n#       names: [Decrypt, GenerateDataKey*]\npackage c\n";
+        let r = parse("c.rego", rego).unwrap().unwrap();
+        assert!(r.reads_events());
+        assert_eq!(r.routes[0].names, ["Decrypt", "GenerateDataKey*"]);
+        let bad = rego.replace("GenerateDataKey*", "Gen*Key");
+        assert!(parse("c.rego", &bad).unwrap_err().message.contains("route"));
     }
 
     #[test]

@@ -6,10 +6,13 @@
 //! deal with lines.
 
 pub mod metadata;
+pub mod route;
 pub mod scaffold;
 pub mod testing;
 
-pub use metadata::{PolicyError, Rule, Severity};
+pub use route::{RouteCache, Router};
+
+pub use metadata::{PolicyError, Route, Rule, Severity};
 
 use crate::model::{Inventory, Loc, Origin};
 use serde::{Deserialize, Serialize};
@@ -47,6 +50,25 @@ pub struct Finding {
     /// How the property's key reference was resolved (`KmsKeyArn <- !Ref K <- default ...`),
     /// when the property is one; empty otherwise.
     pub chain: Vec<String>,
+    /// For CloudTrail rules: the events the finding stands for, and where else to look.
+    pub trail: Option<Box<crate::trail::Evidence>>,
+}
+
+/// What a CloudTrail rule's `deny` set holds for one event. Everything but `message` is
+/// optional; atrest fills what is left out from what it resolved for the event.
+#[derive(Debug, Clone, Deserialize)]
+pub struct EventVerdict {
+    pub message: String,
+    #[serde(default)]
+    pub key: Option<String>,
+    #[serde(default)]
+    pub principal: Option<String>,
+    #[serde(default)]
+    pub function: Option<String>,
+    #[serde(default)]
+    pub mapping: Option<String>,
+    #[serde(default)]
+    pub outcome: Option<String>,
 }
 
 /// What a policy's `deny` set holds.
@@ -70,6 +92,8 @@ pub struct PolicySet {
     pub rules: Vec<Rule>,
     /// `data.<package>.deny` per rule, precomputed.
     queries: Vec<String>,
+    /// Which CloudTrail rules read which (eventSource, eventName).
+    pub router: Router,
 }
 
 /// Which policies to load.
@@ -153,18 +177,31 @@ impl PolicySet {
         // Ordered by id: `atrest rules`, SARIF's rule table and ruleIndex are stable whatever
         // the file layout.
         rules.sort_by(|a, b| a.id.cmp(&b.id));
-        let queries = rules
+        let queries: Vec<String> = rules
             .iter()
             .map(|r| format!("data.{}.deny", r.package))
             .collect();
+        let router = Router::new(&rules);
+        // Prepare (analyse, schedule) once here: every worker's engine is a clone of this one,
+        // and an unprepared clone would redo that work on its first evaluation.
+        engine.set_input(regorus::Value::new_object());
+        for q in &queries {
+            let _ = engine.eval_rule(q.clone());
+        }
         (
             PolicySet {
                 engine,
                 rules,
                 queries,
+                router,
             },
             errors,
         )
+    }
+
+    /// Whether any loaded rule reads CloudTrail events.
+    pub fn reads_events(&self) -> bool {
+        self.rules.iter().any(Rule::reads_events)
     }
 
     /// An evaluator for one worker thread.
@@ -211,6 +248,10 @@ impl Evaluator<'_> {
         let mut findings = Vec::new();
         let mut errors = Vec::new();
         for index in 0..self.set.rules.len() {
+            // CloudTrail rules read events, not inventories (see crate::trail).
+            if self.set.rules[index].reads_events() {
+                continue;
+            }
             match self.evaluate_rule(index, &origins, &objects) {
                 Ok(f) => findings.extend(f),
                 Err(e) => errors.push(e),
@@ -295,9 +336,71 @@ impl Evaluator<'_> {
                     .cloned(),
                 chain: key_chain(objects, &pf.resource, &pf.property),
                 property: pf.property,
+                trail: None,
             });
         }
         Ok(findings)
+    }
+
+    /// The items of one rule's `deny` set for the current input.
+    fn deny(&mut self, index: usize) -> Result<Vec<serde_json::Value>, String> {
+        let rule = &self.set.rules[index];
+        let value = self
+            .engine
+            .eval_rule(self.set.queries[index].clone())
+            .map_err(|e| {
+                format!(
+                    "rule {} ({}): {}",
+                    rule.id,
+                    rule.path,
+                    first_line(&e.to_string())
+                )
+            })?;
+        if value == regorus::Value::Undefined {
+            return Ok(Vec::new());
+        }
+        match serde_json::to_value(&value).map_err(|e| e.to_string())? {
+            serde_json::Value::Array(items) => Ok(items),
+            other => Err(format!(
+                "rule {}: deny must be a set of objects, got {other}",
+                rule.id
+            )),
+        }
+    }
+
+    /// Evaluates the given CloudTrail rules against one event's input (`event`, `resolved`,
+    /// `facts`, `inventory`). The engine is reused: only the input changes.
+    pub fn evaluate_event(
+        &mut self,
+        rules: &[usize],
+        input: regorus::Value,
+    ) -> Result<Vec<(usize, EventVerdict)>, String> {
+        self.engine.set_input(input);
+        let mut out = Vec::new();
+        // One evaluation per rule: regorus evaluates a generated rule that gathers several
+        // deny sets more slowly than the rules one by one (measured).
+        let per_rule: Vec<Vec<serde_json::Value>> = rules
+            .iter()
+            .map(|&index| self.deny(index))
+            .collect::<Result<_, _>>()?;
+        for (&index, items) in rules.iter().zip(per_rule) {
+            for item in items {
+                let verdict: EventVerdict = serde_json::from_value(item.clone()).map_err(|e| {
+                    format!(
+                        "rule {}: a finding must have a message ({e}): {item}",
+                        self.set.rules[index].id
+                    )
+                })?;
+                if !matches!(verdict.outcome.as_deref(), None | Some("fail" | "unknown")) {
+                    return Err(format!(
+                        "rule {}: outcome must be \"fail\" or \"unknown\", got {:?}",
+                        self.set.rules[index].id, verdict.outcome
+                    ));
+                }
+                out.push((index, verdict));
+            }
+        }
+        Ok(out)
     }
 }
 

@@ -2,6 +2,7 @@
 //! every key and value came from. Nothing here knows about rules or reports.
 
 pub mod aws;
+pub mod cloudtrail;
 pub mod detect;
 pub mod hcl;
 pub mod json;

@@ -30,6 +30,24 @@ fn finding(report: &Report, f: &FileFinding) -> Value {
                 "chain": f.finding.chain,
                 "fingerprint": fingerprint(f, rule),
     });
+    if let Some(t) = &f.finding.trail {
+        let s = &t.subject;
+        v["cloudtrail"] = json!({
+            "key": s.key, "principal": s.principal, "function": s.function, "mapping": s.mapping,
+            "count": t.events.len(),
+            "first_seen": t.first_seen,
+            "last_seen": t.last_seen,
+            "declared": t.declared.iter().map(|d| json!({
+                "what": d.what, "file": d.loc.file.to_string(), "line": d.loc.span.start.line, "column": d.loc.span.start.col,
+            })).collect::<Vec<_>>(),
+            "events": t.events.iter().map(|e| json!({
+                "event_id": e.id, "event_time": e.time, "event_name": e.name,
+                "file": e.location.file.to_string(), "line": e.location.span.start.line,
+                "column": e.location.span.start.col, "pointer": e.location.pointer,
+                "message": e.message,
+            })).collect::<Vec<_>>(),
+        });
+    }
     if let Some(s) = &f.suppression {
         v["suppression"] = json!(s);
     }
@@ -58,7 +76,7 @@ pub fn render(report: &Report) -> String {
     let doc = json!({
         "tool": {"name": "atrest", "version": env!("CARGO_PKG_VERSION")},
         "summary": {
-            "files_scanned": report.result.scanned.len(),
+            "files_scanned": report.result.inputs(),
             "files_skipped": report.result.skipped,
             "fail": fails,
             "unknown": report.unknown_count(),
@@ -72,6 +90,21 @@ pub fn render(report: &Report) -> String {
         "notices": report.notices,
         "notes": notes,
     });
+    let mut doc = doc;
+    if let Some(t) = &report.result.trail {
+        doc["cloudtrail"] = json!({
+            "log_files": t.files.len(),
+            "events": t.events,
+            "candidates": t.candidates,
+            "evaluated": t.evaluated,
+            "duplicates": t.duplicates,
+            "facts": t.facts,
+            "lambda_keys": t.timelines.iter().map(|k| json!({
+                "key": k.key, "why": k.why, "first_seen": k.first_seen, "last_seen": k.last_seen,
+                "calls": k.calls.iter().map(|((name, caller), n)| json!({"event_name": name, "caller": caller, "count": n})).collect::<Vec<_>>(),
+            })).collect::<Vec<_>>(),
+        });
+    }
     let mut s = serde_json::to_string_pretty(&doc).expect("JSON values always serialize");
     s.push('\n');
     s

@@ -120,15 +120,29 @@ impl Report<'_> {
 /// FNV-1a, written out so the value never changes with a dependency update.
 pub fn fingerprint(f: &FileFinding, rule: &Rule) -> String {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    let parts = [
-        rule.id.as_str(),
-        f.path.as_str(),
-        f.finding.resource_id.as_str(),
-        f.finding.property.as_str(),
-    ];
+    // A CloudTrail finding is the same finding whichever log file its first event is in.
     // Findings that differ only in how the object was reached (a module called from several
     // roots) stay distinct; the others keep the identity they always had.
-    for part in parts.into_iter().chain(f.finding.via.as_deref()) {
+    let parts: Vec<&str> = match &f.finding.trail {
+        Some(t) => {
+            let s = &t.subject;
+            [&s.key, &s.principal, &s.function, &s.mapping]
+                .into_iter()
+                .map(|p| p.as_deref().unwrap_or(""))
+                .chain([rule.id.as_str(), "cloudtrail"])
+                .collect()
+        }
+        None => [
+            rule.id.as_str(),
+            f.path.as_str(),
+            f.finding.resource_id.as_str(),
+            f.finding.property.as_str(),
+        ]
+        .into_iter()
+        .chain(f.finding.via.as_deref())
+        .collect(),
+    };
+    for part in parts {
         for b in part.bytes().chain([0u8]) {
             h ^= u64::from(b);
             h = h.wrapping_mul(0x0100_0000_01b3);
@@ -136,6 +150,9 @@ pub fn fingerprint(f: &FileFinding, rule: &Rule) -> String {
     }
     format!("{h:016x}")
 }
+
+/// The most `relatedLocations` a SARIF result lists for the events after the first.
+pub const MAX_RELATED_EVENTS: usize = 100;
 
 /// The fix for the finding's source format, else any. Deployed state is fixed with the CLI.
 pub fn remediation<'r>(rule: &'r Rule, source: &str) -> Option<(&'r str, &'r str)> {

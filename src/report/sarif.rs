@@ -3,8 +3,10 @@
 //! `toolExecutionNotifications`. Suppressed findings are results with `suppressions`, so code
 //! scanning shows them as closed; notices about suppressions are warning notifications.
 
-use super::{Report, UnknownMode, fingerprint, outcome_name};
+use super::{MAX_RELATED_EVENTS, Report, UnknownMode, fingerprint, outcome_name};
 use crate::engine::{Outcome, Rule, Severity};
+use crate::model::Loc;
+use crate::trail::Evidence;
 use crate::triage::{Place, Suppression, SuppressionKind};
 use serde_json::{Value, json};
 use std::path::Path;
@@ -150,6 +152,66 @@ fn notification(level: &str, message: &str, place: Option<Value>) -> Value {
     n
 }
 
+/// A file, and the region of a location in it where known.
+fn physical_location(path: &str, loc: Option<&Loc>) -> Value {
+    let mut physical = json!({"artifactLocation": artifact(path)});
+    if let Some(loc) = loc {
+        let s = loc.span;
+        // An end before the start (never from our readers) would be rejected.
+        let (end_line, end_col) = if (s.end.line, s.end.col) > (s.start.line, s.start.col) {
+            (s.end.line, s.end.col)
+        } else {
+            (s.start.line, s.start.col + 1)
+        };
+        physical["region"] = json!({
+            "startLine": s.start.line.max(1),
+            "startColumn": s.start.col.max(1),
+            "endLine": end_line.max(1),
+            "endColumn": end_col.max(1),
+        });
+    }
+    physical
+}
+
+/// A CloudTrail finding: the declarations it leads back to and the next events as related
+/// locations (bounded, for GitHub's limits), every event ID and the time range as properties.
+fn add_trail(result: &mut Value, t: &Evidence) {
+    let mut related = Vec::new();
+    for d in &t.declared {
+        related.push(json!({
+            "id": related.len() + 1,
+            "physicalLocation": physical_location(&d.loc.file, Some(&d.loc)),
+            "message": {"text": format!("{} declared here", d.what)},
+        }));
+    }
+    for e in t.events.iter().skip(1).take(MAX_RELATED_EVENTS) {
+        related.push(json!({
+            "id": related.len() + 1,
+            "physicalLocation": physical_location(&e.location.file, Some(&e.location)),
+            "message": {"text": format!("{} {} at {}", e.name, e.id, e.time)},
+        }));
+    }
+    if !related.is_empty() {
+        result["relatedLocations"] = json!(related);
+    }
+    let props = &mut result["properties"];
+    props["eventIDs"] = json!(t.events.iter().map(|e| e.id.as_str()).collect::<Vec<_>>());
+    props["count"] = json!(t.events.len());
+    props["firstSeen"] = json!(t.first_seen);
+    props["lastSeen"] = json!(t.last_seen);
+    let s = &t.subject;
+    for (name, v) in [
+        ("key", &s.key),
+        ("principal", &s.principal),
+        ("function", &s.function),
+        ("mapping", &s.mapping),
+    ] {
+        if let Some(v) = v {
+            props[name] = json!(v);
+        }
+    }
+}
+
 pub fn render(report: &Report, root: &Path) -> String {
     let results: Vec<Value> = report
         .results()
@@ -159,22 +221,7 @@ pub fn render(report: &Report, root: &Path) -> String {
                 Outcome::Unknown if report.unknown == UnknownMode::Warn => "note",
                 _ => level(rule.severity),
             };
-            let mut physical = json!({"artifactLocation": artifact(&f.path)});
-            if let Some(loc) = &f.finding.location {
-                let s = loc.span;
-                // An end before the start (never from our readers) would be rejected.
-                let (end_line, end_col) = if (s.end.line, s.end.col) > (s.start.line, s.start.col) {
-                    (s.end.line, s.end.col)
-                } else {
-                    (s.start.line, s.start.col + 1)
-                };
-                physical["region"] = json!({
-                    "startLine": s.start.line.max(1),
-                    "startColumn": s.start.col.max(1),
-                    "endLine": end_line.max(1),
-                    "endColumn": end_col.max(1),
-                });
-            }
+            let physical = physical_location(&f.path, f.finding.location.as_ref());
             let index = report
                 .rules
                 .iter()
@@ -200,6 +247,9 @@ pub fn render(report: &Report, root: &Path) -> String {
                     "property": f.finding.property,
                 },
             });
+            if let Some(t) = &f.finding.trail {
+                add_trail(&mut result, t);
+            }
             if let Some(s) = &f.suppression {
                 result["suppressions"] = json!([suppression(s)]);
             }

@@ -95,6 +95,28 @@ pub fn render(report: &Report, style: Style) -> String {
             }
             continue;
         }
+        // A log line can be megabytes long (or gzip): show the evidence, not the source.
+        if let Some(t) = &f.finding.trail {
+            let _ = writeln!(
+                out,
+                "      = {} event{}, {} .. {}",
+                t.events.len(),
+                if t.events.len() == 1 { "" } else { "s" },
+                t.first_seen,
+                t.last_seen
+            );
+            for d in &t.declared {
+                let _ = writeln!(
+                    out,
+                    "      = {} declared at {}:{}:{}",
+                    d.what, d.loc.file, d.loc.span.start.line, d.loc.span.start.col
+                );
+            }
+            if let Some(fix) = fix_line(rule, f.finding.source) {
+                let _ = writeln!(out, "      = {fix}");
+            }
+            continue;
+        }
         let lines = sources
             .entry(f.path.as_str())
             .or_insert_with(|| source_lines(&f.path));
@@ -140,6 +162,9 @@ pub fn render(report: &Report, style: Style) -> String {
             let _ = writeln!(out, "      = {s}");
         }
     }
+    if !style.quiet {
+        timeline(report, style, &mut out);
+    }
     if !report.result.errors.is_empty() {
         if !out.is_empty() {
             out.push('\n');
@@ -174,6 +199,69 @@ pub fn render(report: &Report, style: Style) -> String {
     out
 }
 
+/// `fix (source): ...`: the first paragraph of the fix for the finding's source, on one line.
+fn fix_line(rule: &crate::engine::Rule, source: &str) -> Option<String> {
+    let (source, fix) = remediation(rule, source)?;
+    let first: Vec<&str> = fix
+        .lines()
+        .take_while(|l| !l.trim().is_empty())
+        .map(str::trim)
+        .collect();
+    Some(format!("fix ({source}): {}", first.join(" ")))
+}
+
+/// Per Lambda CMK: who used it, how often, and what was found about it.
+fn timeline(report: &Report, style: Style, out: &mut String) {
+    let Some(t) = &report.result.trail else {
+        return;
+    };
+    if !out.is_empty() {
+        out.push('\n');
+    }
+    let _ = writeln!(
+        out,
+        "{}: {} events in {} log file{}; {} evaluated by the rules, {} duplicate deliveries dropped",
+        style.paint("1;4", "CloudTrail"),
+        t.events,
+        t.files.len(),
+        if t.files.len() == 1 { "" } else { "s" },
+        t.evaluated,
+        t.duplicates
+    );
+    for k in &t.timelines {
+        let _ = writeln!(out, "\n  key {}", style.paint("1", &k.key));
+        let _ = writeln!(out, "    a Lambda CMK: {}", k.why);
+        let _ = writeln!(out, "    used {} .. {}", k.first_seen, k.last_seen);
+        let width = k.calls.keys().map(|(n, _)| n.len()).max().unwrap_or(0);
+        for ((name, caller), n) in &k.calls {
+            let _ = writeln!(out, "    {n:>7}  {name:<width$}  {caller}");
+        }
+        let mut found: Vec<String> = report
+            .findings()
+            .filter_map(|f| {
+                let tr = f.finding.trail.as_ref()?;
+                (tr.subject.key.as_deref() == Some(k.key.as_str())).then(|| {
+                    format!(
+                        "{} x{} ({})",
+                        report.rule(f).id,
+                        tr.events.len(),
+                        tr.subject
+                            .principal
+                            .as_deref()
+                            .unwrap_or("unknown principal")
+                    )
+                })
+            })
+            .collect();
+        found.dedup();
+        if found.is_empty() {
+            let _ = writeln!(out, "    findings: none");
+        } else {
+            let _ = writeln!(out, "    findings: {}", found.join(", "));
+        }
+    }
+}
+
 /// One line: counts per severity, unknowns, inputs, skipped files and errors.
 pub fn summary(report: &Report) -> String {
     let counts: Vec<String> = report
@@ -183,7 +271,7 @@ pub fn summary(report: &Report) -> String {
         .map(|(s, n)| format!("{n} {s}"))
         .collect();
     let total: usize = report.severity_counts().iter().map(|(_, n)| n).sum();
-    let inputs = report.result.scanned.len();
+    let inputs = report.result.inputs();
     let mut s = if total == 0 {
         "No findings".to_owned()
     } else {

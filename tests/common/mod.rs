@@ -31,6 +31,7 @@ pub fn scan_paths(paths: &[PathBuf]) -> ScanResult {
             paths: paths.to_vec(),
             limits: Limits::default(),
             tf_vars: Vec::new(),
+            inventories: Vec::new(),
         },
         builtin(),
     )

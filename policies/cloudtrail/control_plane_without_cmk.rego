@@ -1,0 +1,91 @@
+# METADATA
+# title: A Lambda API call leaves data at rest without a customer managed key
+# description: |
+#   Seen in the logs: a function created with environment variables and no `KMSKeyArn`, an event
+#   source mapping created with filter criteria and no `KMSKeyArn`, or an update that sets
+#   `KMSKeyArn` to empty (back to the AWS managed key). An update that does not mention
+#   `KMSKeyArn` leaves the key as it was and is not reported. CloudTrail hides environment
+#   variable values, and logs `environment: {}` for calls that set none (or, on updates, that
+#   leave them alone): only a present `variables` member counts as variables. Failed calls are
+#   not reported.
+# related_resources:
+#   - ref: https://docs.aws.amazon.com/lambda/latest/dg/logging-using-cloudtrail.html
+#     description: Logging Lambda API calls using CloudTrail
+# custom:
+#   id: ATR-C007
+#   severity: medium
+#   security_severity: "5.0"
+#   tags: [security, encryption, lambda, cloudtrail]
+#   routes:
+#     - source: lambda.amazonaws.com
+#       names: [CreateFunction*, CreateEventSourceMapping*, UpdateFunctionConfiguration*, UpdateEventSourceMapping*]
+#   remediation:
+#     cloudtrail: |
+#       aws lambda update-function-configuration --function-name NAME --kms-key-arn KEY_ARN
+#       aws lambda update-event-source-mapping --uuid UUID --kms-key-arn KEY_ARN
+package atrest.rules.cloudtrail.control_plane_without_cmk
+
+import data.atrest.lib.cloudtrail as ct
+import rego.v1
+
+params := input.event.requestParameters
+
+# CloudTrail writes the property as `kMSKeyArn`.
+key_set if params.kMSKeyArn != ""
+
+key_set if params.kmsKeyArn != ""
+
+key_emptied if params.kMSKeyArn == ""
+
+key_emptied if params.kmsKeyArn == ""
+
+has_variables if count(params.environment.variables) > 0
+
+has_filters if count(params.filterCriteria.filters) > 0
+
+name := n if {
+	n := params.functionName
+} else := n if {
+	n := params.uUID
+} else := n if {
+	n := params.uuid
+} else := "unknown"
+
+deny contains finding if {
+	ct.succeeded(input.resolved)
+	startswith(input.event.eventName, "CreateFunction")
+	has_variables
+	not key_set
+	finding := {"message": sprintf(
+		"%s created function %s with environment variables and no KMSKeyArn: Lambda encrypts them with its AWS managed key.",
+		[ct.principal(input.resolved), name],
+	)}
+}
+
+deny contains finding if {
+	ct.succeeded(input.resolved)
+	startswith(input.event.eventName, "CreateEventSourceMapping")
+	has_filters
+	not key_set
+	finding := {
+		"message": sprintf(
+			"%s created an event source mapping for %s with filter criteria and no KMSKeyArn: Lambda encrypts them with an AWS owned key.",
+			[ct.principal(input.resolved), name],
+		),
+		"mapping": object.get(params, "eventSourceArn", "unknown event source"),
+	}
+}
+
+deny contains finding if {
+	ct.succeeded(input.resolved)
+	some prefix in ["UpdateFunctionConfiguration", "UpdateEventSourceMapping"]
+	startswith(input.event.eventName, prefix)
+	key_emptied
+	finding := {
+		"message": sprintf(
+			"%s set KMSKeyArn of %s to empty: its data is now encrypted with an AWS managed key.",
+			[ct.principal(input.resolved), name],
+		),
+		"function": name,
+	}
+}

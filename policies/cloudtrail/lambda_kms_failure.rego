@@ -1,0 +1,35 @@
+# METADATA
+# title: Lambda could not use its customer managed key
+# description: |
+#   A KMS call Lambda made on behalf of a function or event source mapping failed: the key is
+#   disabled, pending deletion, or its policy or grants no longer let Lambda use it. The function
+#   cannot start (its environment variables cannot be decrypted) or the mapping's filter
+#   criteria cannot be read.
+# related_resources:
+#   - ref: https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars-encryption.html
+#     description: Securing Lambda environment variables
+# custom:
+#   id: ATR-C006
+#   severity: medium
+#   security_severity: "5.0"
+#   tags: [security, encryption, kms, lambda, availability, cloudtrail]
+#   routes:
+#     - source: kms.amazonaws.com
+#       names: [Decrypt, Encrypt, GenerateDataKey*, ReEncrypt*, DescribeKey, CreateGrant]
+#   remediation:
+#     cloudtrail: |
+#       Check the key is enabled and not pending deletion (`aws kms describe-key`), and that its
+#       policy lets the function's execution role use it through Lambda.
+package atrest.rules.cloudtrail.lambda_kms_failure
+
+import data.atrest.lib.cloudtrail as ct
+import rego.v1
+
+deny contains finding if {
+	ct.failed(input.resolved)
+	ct.invoked_by_lambda(input.resolved)
+	finding := {"message": sprintf(
+		"Lambda's %s on key %s for %s failed with %s: the data it protects cannot be decrypted.",
+		[input.event.eventName, ct.key(input), ct.function(input.resolved), input.event.errorCode],
+	)}
+}

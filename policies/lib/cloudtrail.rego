@@ -1,0 +1,64 @@
+# Helpers for CloudTrail rules. A CloudTrail rule reads `input.event` (the record as logged),
+# `input.resolved` (what atrest resolved for it: key ARN, whether it is a Lambda CMK, the
+# function and mapping, their inventory matches), `input.facts` and `input.inventory`.
+# See schemas/cloudtrail-input.schema.json.
+package atrest.lib.cloudtrail
+
+import rego.v1
+
+# Every helper here is a function, not a rule: regorus evaluates all the rules of a package as
+# soon as one is referenced, which every event would pay for; functions run only when called.
+# Most take `input.resolved`, what atrest resolved for the event.
+
+# Every encryption context of the request (ReEncrypt has a source and a destination one).
+contexts(ev) := [c |
+	some name in ["encryptionContext", "sourceEncryptionContext", "destinationEncryptionContext"]
+	c := ev.requestParameters[name]
+	is_object(c)
+]
+
+# The request carries an `aws:lambda:*` encryption-context key (other keys may be present).
+# atrest resolves this for every event (`resolved.lambda_context`); this is for events built
+# by hand.
+lambda_context(ev) if {
+	some c in contexts(ev)
+	some k, _ in c
+	startswith(k, "aws:lambda:")
+}
+
+lambda_call(r) if r.lambda_context
+
+invoked_by_lambda(r) if r.invoked_by == "lambda.amazonaws.com"
+
+# An AWS service made the call on someone's behalf.
+service_invoked(r, _) if endswith(r.invoked_by, ".amazonaws.com")
+
+service_invoked(_, ev) if ev.userIdentity.type == "AWSService"
+
+failed(r) if r.failed
+
+succeeded(r) if not r.failed
+
+# Who made the call, for messages.
+principal(r) := p if {
+	p := r.principal
+} else := "an unknown principal"
+
+# The key, for messages: its ARN where atrest resolved one, else as the request names it.
+key(inp) := k if {
+	k := inp.resolved.key.arn
+} else := k if {
+	k := inp.event.requestParameters.keyId
+} else := "an unknown key"
+
+# The function, for messages.
+function(r) := f if {
+	f := r.function.arn
+} else := "an unknown function"
+
+# How the inventory object was matched, for messages ("" when by ARN).
+how(m) := " (matched by name)" if m.match == "name"
+
+how(m) := " (matched by function; the mapping's event source is not known statically)" if m.match == "function only"
+
+how(m) := "" if m.match == "arn"

@@ -1,0 +1,1218 @@
+//! CloudTrail logs, streamed. A log is recognised by its content (gzip by its magic bytes, then
+//! the JSON inside), never loaded whole: the decompressed text passes through a small buffer, a
+//! byte scanner cuts it into one slice per event (no JSON tree is built), and each slice goes to
+//! the caller with the line and column where it starts. Memory is one read chunk plus the
+//! largest event.
+//!
+//! Shapes read:
+//! - `{"Records": [...]}`, as CloudTrail delivers to S3 (plain or `.json.gz`);
+//! - one event per line (CloudTrail Lake exports, `jq -c '.Records[]'`);
+//! - events one after another, pretty-printed;
+//! - a top-level array of events;
+//! - `aws cloudtrail lookup-events` output, each event a JSON string in
+//!   `Events[].CloudTrailEvent`.
+//!
+//! Recognised and skipped: CloudTrail digest files, and Panther rule-test files
+//! (`{"RuleID", "Tests": [{"Log": ...}]}`), whose events are test fixtures with made-up,
+//! colliding event IDs (`"1"`), not logs.
+
+use super::{Pos, ReadError};
+use std::fs::File;
+use std::io::{self, BufReader, Read};
+use std::path::Path;
+
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+/// How much of a file's (decompressed) start decides what it is.
+const SNIFF_BYTES: usize = 64 * 1024;
+const CHUNK: usize = 256 * 1024;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrailShape {
+    /// `{"Records": [...]}`.
+    Records,
+    /// One event per line.
+    JsonLines,
+    /// Events one after another, pretty-printed or not.
+    Concatenated,
+    /// A top-level JSON array of events.
+    Array,
+    /// `aws cloudtrail lookup-events` output.
+    LookupEvents,
+}
+
+impl TrailShape {
+    pub fn name(self) -> &'static str {
+        match self {
+            TrailShape::Records => "cloudtrail-log",
+            TrailShape::JsonLines => "cloudtrail-jsonl",
+            TrailShape::Concatenated => "cloudtrail-events",
+            TrailShape::Array => "cloudtrail-array",
+            TrailShape::LookupEvents => "cloudtrail-lookup-events",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sniff {
+    Trail {
+        shape: TrailShape,
+        gzip: bool,
+    },
+    /// A CloudTrail digest file: recognised, nothing to evaluate.
+    Digest,
+    /// A Panther rule-test file: CloudTrail-shaped test fixtures, deliberately not read.
+    PantherTests,
+    NotTrail,
+}
+
+/// Decides from a file's first bytes whether it is a CloudTrail log, and of which shape.
+pub fn sniff_file(path: &Path) -> io::Result<Sniff> {
+    let mut file = File::open(path)?;
+    let mut head = [0u8; 2];
+    let n = read_full(&mut file, &mut head)?;
+    let gzip = n == 2 && head == GZIP_MAGIC;
+    let file = File::open(path)?;
+    let mut prefix = Vec::with_capacity(SNIFF_BYTES);
+    let reader: Box<dyn Read> = if gzip {
+        Box::new(flate2::read::MultiGzDecoder::new(BufReader::new(file)))
+    } else {
+        Box::new(file)
+    };
+    // A corrupt gzip stream is the reader's error to report, with context; here it only means
+    // "look at what could be inflated".
+    let _ = reader.take(SNIFF_BYTES as u64).read_to_end(&mut prefix);
+    Ok(match sniff(&prefix) {
+        Sniff::Trail { shape, .. } => Sniff::Trail { shape, gzip },
+        Sniff::NotTrail if gzip && prefix.is_empty() => Sniff::NotTrail,
+        other => other,
+    })
+}
+
+fn read_full(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    Ok(n)
+}
+
+/// Classifies the start of a (decompressed) file.
+pub fn sniff(prefix: &[u8]) -> Sniff {
+    let text = prefix.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(prefix);
+    let start = text.iter().position(|b| !b.is_ascii_whitespace());
+    let Some(start) = start else {
+        return Sniff::NotTrail;
+    };
+    let body = &text[start..];
+    let has = |needle: &str| memchr::memmem::find(body, needle.as_bytes()).is_some();
+    // Lambda event payloads (`{"Records": [{"eventSource": "aws:sqs", ...}]}`) share the
+    // Records wrapper; CloudTrail never names a source `aws:*`.
+    let service_payload = || {
+        memchr::memmem::find_iter(body, b"\"eventSource\"").any(|at| {
+            let rest = &body[at + 13..];
+            let rest = rest
+                .iter()
+                .position(|b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n' | b':'))
+                .map_or(&[][..], |i| &rest[i..]);
+            rest.starts_with(b"\"aws:")
+        })
+    };
+    let event_like = || {
+        (has("\"eventTime\"") || has("\"eventID\"") || has("\"eventVersion\""))
+            && (has("\"eventSource\"") || has("\"eventName\"") || has("\"userIdentity\""))
+            && !service_payload()
+    };
+    match body[0] {
+        b'{' => {
+            let key = first_key(body);
+            match key {
+                Some(b"Records") if event_like() || empty_array_follows(body) => Sniff::Trail {
+                    shape: TrailShape::Records,
+                    gzip: false,
+                },
+                Some(b"Events" | b"NextToken") if has("\"CloudTrailEvent\"") => Sniff::Trail {
+                    shape: TrailShape::LookupEvents,
+                    gzip: false,
+                },
+                Some(b"awsAccountId" | b"digestStartTime") if has("\"digestEndTime\"") => {
+                    Sniff::Digest
+                }
+                Some(b"RuleID" | b"Tests" | b"AnalysisType")
+                    if has("\"Tests\"") && has("\"Log\"") =>
+                {
+                    Sniff::PantherTests
+                }
+                Some(b"Records" | b"Events") => Sniff::NotTrail,
+                Some(_) if event_like() => {
+                    let first_line = body.split(|b| *b == b'\n').next().unwrap_or(body);
+                    let shape = if balanced_object(first_line) {
+                        TrailShape::JsonLines
+                    } else {
+                        TrailShape::Concatenated
+                    };
+                    Sniff::Trail { shape, gzip: false }
+                }
+                _ => Sniff::NotTrail,
+            }
+        }
+        b'[' => {
+            let inner = body[1..]
+                .iter()
+                .position(|b| !b.is_ascii_whitespace())
+                .map(|i| body[1 + i]);
+            if inner == Some(b'{') && event_like() {
+                Sniff::Trail {
+                    shape: TrailShape::Array,
+                    gzip: false,
+                }
+            } else {
+                Sniff::NotTrail
+            }
+        }
+        _ => Sniff::NotTrail,
+    }
+}
+
+/// The first key of the object `text` starts with (escapes are not expected in the keys that
+/// matter here).
+fn first_key(text: &[u8]) -> Option<&[u8]> {
+    let rest = &text[1..];
+    let open = rest.iter().position(|b| !b.is_ascii_whitespace())?;
+    if rest[open] != b'"' {
+        return None;
+    }
+    let key = &rest[open + 1..];
+    let close = memchr::memchr(b'"', key)?;
+    Some(&key[..close])
+}
+
+fn empty_array_follows(text: &[u8]) -> bool {
+    let compact: Vec<u8> = text
+        .iter()
+        .copied()
+        .filter(|b| !b.is_ascii_whitespace())
+        .take(16)
+        .collect();
+    compact.starts_with(b"{\"Records\":[]")
+}
+
+/// Whether `line` is one complete JSON object (brackets balanced outside strings).
+fn balanced_object(line: &[u8]) -> bool {
+    let mut depth = 0i64;
+    let (mut in_str, mut esc) = (false, false);
+    let trimmed = line.trim_ascii();
+    if !trimmed.starts_with(b"{") {
+        return false;
+    }
+    for (i, &b) in trimmed.iter().enumerate() {
+        if in_str {
+            match b {
+                _ if esc => esc = false,
+                b'\\' => esc = true,
+                b'"' => in_str = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_str = true,
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' => {
+                depth -= 1;
+                if depth == 0 {
+                    return i + 1 == trimmed.len();
+                }
+            }
+            _ => {}
+        }
+    }
+    false
+}
+
+/// One event as the reader hands it over: its JSON text and where it starts.
+pub struct RawEvent<'a> {
+    pub text: &'a str,
+    pub pos: Pos,
+    /// 0-based index of the event in its file.
+    pub index: u64,
+    /// The routing fields, when the scanner could read them; else the caller parses `text`.
+    pub routing: Option<Routing<'a>>,
+}
+
+/// What a stream produced besides events.
+#[derive(Debug, Default)]
+pub struct StreamOutcome {
+    pub events: u64,
+    /// Per-record problems and, last, a fatal one that ended the file early.
+    pub errors: Vec<ReadError>,
+}
+
+/// Streams every event of a CloudTrail file to `sink`, in file order.
+pub fn stream_file(
+    path: &Path,
+    shape: TrailShape,
+    gzip: bool,
+    max_record_bytes: usize,
+    sink: &mut dyn FnMut(RawEvent<'_>),
+) -> StreamOutcome {
+    let file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) => {
+            return StreamOutcome {
+                events: 0,
+                errors: vec![ReadError::whole_file(format!("cannot read: {e}"))],
+            };
+        }
+    };
+    let reader: Box<dyn Read> = if gzip {
+        Box::new(flate2::read::MultiGzDecoder::new(BufReader::new(file)))
+    } else {
+        Box::new(file)
+    };
+    stream(reader, shape, max_record_bytes, sink)
+}
+
+/// Streams the events of any reader (decompressed text).
+pub fn stream(
+    mut reader: impl Read,
+    shape: TrailShape,
+    max_record_bytes: usize,
+    sink: &mut dyn FnMut(RawEvent<'_>),
+) -> StreamOutcome {
+    let mut splitter = Splitter::new(shape, max_record_bytes);
+    let mut out = StreamOutcome::default();
+    let mut chunk = vec![0u8; CHUNK];
+    loop {
+        let n = match reader.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                let at = splitter.position_of_end();
+                let what = if e.kind() == io::ErrorKind::InvalidInput
+                    || e.kind() == io::ErrorKind::InvalidData
+                {
+                    format!(
+                        "corrupt compressed data after this point ({e}); the events before it were read"
+                    )
+                } else {
+                    format!("read failed after this point ({e}); the events before it were read")
+                };
+                out.events = splitter.events;
+                out.errors.append(&mut splitter.errors);
+                out.errors.push(ReadError::at(at, what));
+                return out;
+            }
+        };
+        if let Err(fatal) = splitter.feed(&chunk[..n], sink) {
+            out.events = splitter.events;
+            out.errors.append(&mut splitter.errors);
+            out.errors.push(fatal);
+            return out;
+        }
+    }
+    let end = splitter.finish(sink);
+    out.events = splitter.events;
+    out.errors.append(&mut splitter.errors);
+    out.errors.extend(end);
+    out
+}
+
+/// Where an element lives: which container holds the events.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Target {
+    /// Values at the top level.
+    TopLevel,
+    /// Elements of the top-level array.
+    RootArray,
+    /// Elements of the array under this top-level key.
+    KeyArray(&'static [u8]),
+    /// Lines.
+    Lines,
+}
+
+/// The byte scanner. Offsets are into `buf`, which keeps only the unconsumed tail.
+struct Splitter {
+    target: Target,
+    lookup: bool,
+    max: usize,
+    buf: Vec<u8>,
+    /// Next byte to scan.
+    scan: usize,
+    depth: u32,
+    /// The open brackets, innermost last, to catch `{ ... ]`.
+    open: Vec<u8>,
+    in_str: bool,
+    esc: bool,
+    /// The last depth-1 key was the target key (its array, when opened, holds the events).
+    key_matches: bool,
+    /// A depth-1 string is a key when it follows `{` or `,`.
+    expect_key: bool,
+    in_target: bool,
+    /// Start of the event being scanned.
+    elem: Option<usize>,
+    /// `buf[mark]` is at `mark_pos`.
+    mark: usize,
+    mark_pos: Pos,
+    events: u64,
+    errors: Vec<ReadError>,
+    /// The first bytes were checked for a byte-order mark.
+    started: bool,
+    /// The string being scanned: where it starts, what it is, whether it has escapes.
+    str_start: usize,
+    str_role: Role,
+    str_escaped: bool,
+    /// At the event's top level, the next string is a key.
+    field_expect_key: bool,
+    /// The key just read is this routing field; its value comes next.
+    cur_field: Option<u8>,
+    /// Routing field values of the event being scanned: (start, end) in `buf`.
+    fields: [Option<(usize, usize)>; 4],
+    /// The routing fields could be read without serde (no escapes).
+    fields_ok: bool,
+    /// First byte that is not JSON in the event being scanned.
+    corrupt: Option<usize>,
+}
+
+/// What a string in the scanned text is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Other,
+    WrapperKey,
+    FieldKey,
+    FieldValue(u8),
+}
+
+/// The fields every event is routed and deduplicated by, in [`Routing`] order.
+const ROUTING_FIELDS: [&str; 4] = ["eventSource", "eventName", "eventID", "eventTime"];
+
+/// The routing fields of an event as the scanner found them (no escapes in them): enough to
+/// route it without parsing it. Absent or non-string fields are `None`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Routing<'a> {
+    pub source: Option<&'a str>,
+    pub name: Option<&'a str>,
+    pub id: Option<&'a str>,
+    pub time: Option<&'a str>,
+}
+
+/// The first `"` or `\\` in `s`, eight bytes at a time: strings are most of a log, mostly short,
+/// and a call into a vectorised search costs more than it saves on them.
+fn find_quote_or_backslash(s: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let has = |w: u64, b: u8| {
+        let x = w ^ (ONES * u64::from(b));
+        x.wrapping_sub(ONES) & !x & HIGHS
+    };
+    let mut i = 0;
+    while i + 8 <= s.len() {
+        let w = u64::from_le_bytes(s[i..i + 8].try_into().expect("eight bytes"));
+        let m = has(w, b'"') | has(w, b'\\');
+        if m != 0 {
+            return Some(i + (m.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    s[i..]
+        .iter()
+        .position(|&c| c == b'"' || c == b'\\')
+        .map(|p| i + p)
+}
+
+impl Splitter {
+    fn new(shape: TrailShape, max: usize) -> Self {
+        let (target, lookup) = match shape {
+            TrailShape::Records => (Target::KeyArray(b"Records"), false),
+            TrailShape::LookupEvents => (Target::KeyArray(b"Events"), true),
+            TrailShape::Array => (Target::RootArray, false),
+            TrailShape::Concatenated => (Target::TopLevel, false),
+            TrailShape::JsonLines => (Target::Lines, false),
+        };
+        Splitter {
+            target,
+            lookup,
+            max,
+            buf: Vec::with_capacity(CHUNK * 2),
+            scan: 0,
+            depth: 0,
+            open: Vec::new(),
+            in_str: false,
+            esc: false,
+            key_matches: false,
+            expect_key: false,
+            in_target: target == Target::TopLevel,
+            elem: None,
+            mark: 0,
+            mark_pos: Pos { line: 1, col: 1 },
+            events: 0,
+            errors: Vec::new(),
+            started: false,
+            str_start: 0,
+            str_role: Role::Other,
+            str_escaped: false,
+            field_expect_key: false,
+            cur_field: None,
+            fields: [None; 4],
+            fields_ok: false,
+            corrupt: None,
+        }
+    }
+
+    fn target_depth(&self) -> u32 {
+        match self.target {
+            Target::TopLevel | Target::Lines => 0,
+            Target::RootArray => 1,
+            Target::KeyArray(_) => 2,
+        }
+    }
+
+    /// Moves the position mark forward to `to`, counting lines and characters.
+    fn advance_mark(&mut self, to: usize) {
+        if to <= self.mark {
+            return;
+        }
+        let seg = &self.buf[self.mark..to];
+        match memchr::memrchr(b'\n', seg) {
+            Some(last) => {
+                let lines = memchr::memchr_iter(b'\n', seg).count() as u32;
+                self.mark_pos.line += lines;
+                self.mark_pos.col = 1 + count_chars(&seg[last + 1..]);
+            }
+            None => self.mark_pos.col += count_chars(seg),
+        }
+        self.mark = to;
+    }
+
+    fn pos_at(&mut self, at: usize) -> Pos {
+        self.advance_mark(at);
+        self.mark_pos
+    }
+
+    fn position_of_end(&mut self) -> Pos {
+        let end = self.buf.len();
+        self.pos_at(end)
+    }
+
+    fn feed(&mut self, data: &[u8], sink: &mut dyn FnMut(RawEvent<'_>)) -> Result<(), ReadError> {
+        self.buf.extend_from_slice(data);
+        if !self.started && self.buf.len() >= 3 {
+            self.started = true;
+            if self.buf.starts_with(b"\xEF\xBB\xBF") {
+                self.buf.drain(..3);
+            }
+        }
+        if self.target == Target::Lines {
+            self.lines(false, sink);
+        } else {
+            self.structure(sink)?;
+        }
+        self.compact()
+    }
+
+    /// Drops what is consumed: everything before the event in progress (or the scan point).
+    fn compact(&mut self) -> Result<(), ReadError> {
+        let mut keep_from = self.elem.unwrap_or(self.scan).min(self.scan);
+        if self.in_str {
+            keep_from = keep_from.min(self.str_start);
+        }
+        if let Some(start) = self.elem
+            && self.buf.len() - start > self.max
+        {
+            let pos = self.pos_at(start);
+            return Err(ReadError::at(
+                pos,
+                format!(
+                    "event is larger than {} bytes: a closing bracket is missing, or this is not a CloudTrail log; reading stopped here",
+                    self.max
+                ),
+            ));
+        }
+        if keep_from > 0 {
+            self.advance_mark(keep_from);
+            self.buf.drain(..keep_from);
+            self.scan -= keep_from;
+            self.mark -= keep_from;
+            if let Some(e) = self.elem.as_mut() {
+                *e -= keep_from;
+            }
+            self.str_start = self.str_start.saturating_sub(keep_from);
+            for (a, b) in self.fields.iter_mut().flatten() {
+                *a = a.saturating_sub(keep_from);
+                *b = b.saturating_sub(keep_from);
+            }
+            if let Some(c) = self.corrupt.as_mut() {
+                *c -= keep_from;
+            }
+        }
+        Ok(())
+    }
+
+    fn lines(&mut self, at_end: bool, sink: &mut dyn FnMut(RawEvent<'_>)) {
+        loop {
+            let start = self.scan;
+            let end = match memchr::memchr(b'\n', &self.buf[start..]) {
+                Some(i) => start + i,
+                None if at_end && start < self.buf.len() => self.buf.len(),
+                None => {
+                    self.elem = Some(start);
+                    return;
+                }
+            };
+            self.elem = None;
+            let line = &self.buf[start..end];
+            let lead = line.iter().position(|b| !b.is_ascii_whitespace());
+            let text_end = start + line.trim_ascii_end().len();
+            if let Some(lead) = lead {
+                let pos = self.pos_at(start + lead);
+                self.emit(start + lead, text_end, pos, sink);
+            }
+            self.scan = (end + 1).min(self.buf.len());
+            if end >= self.buf.len() {
+                return;
+            }
+        }
+    }
+
+    fn emit(&mut self, start: usize, end: usize, pos: Pos, sink: &mut dyn FnMut(RawEvent<'_>)) {
+        let index = self.events;
+        self.events += 1;
+        let bytes = &self.buf[start..end];
+        let text = match std::str::from_utf8(bytes) {
+            Ok(t) => t,
+            Err(e) => {
+                let at = start + e.valid_up_to();
+                let p = self.pos_at(at);
+                self.errors.push(ReadError::at(
+                    p,
+                    format!("event {} is not valid UTF-8; skipped", index + 1),
+                ));
+                return;
+            }
+        };
+        if let Some(bad) = self.corrupt.take().filter(|c| (start..end).contains(c)) {
+            // serde_json words the problem; the scanner found where.
+            let message = match serde_json::from_str::<serde::de::IgnoredAny>(text) {
+                Err(e) => strip_serde_position(&e),
+                Ok(_) => format!("unexpected '{}'", self.buf[bad] as char),
+            };
+            let p = self.pos_at(bad);
+            self.errors.push(ReadError::at(
+                p,
+                format!(
+                    "event {} is not valid JSON ({message}); skipped, the other events were read",
+                    index + 1
+                ),
+            ));
+            return;
+        }
+        if self.lookup {
+            // `{"EventId": ..., "CloudTrailEvent": "<the event as a JSON string>"}`
+            #[derive(serde::Deserialize)]
+            struct Lookup {
+                #[serde(rename = "CloudTrailEvent")]
+                event: Option<String>,
+            }
+            match serde_json::from_str::<Lookup>(text) {
+                Ok(Lookup { event: Some(inner) }) => sink(RawEvent {
+                    text: &inner,
+                    pos,
+                    index,
+                    routing: None,
+                }),
+                Ok(Lookup { event: None }) => self.errors.push(ReadError::at(
+                    pos,
+                    format!("event {} has no CloudTrailEvent string; skipped", index + 1),
+                )),
+                Err(e) => self.errors.push(ReadError::at(
+                    offset_pos(pos, text, &e),
+                    format!("event {} is not valid JSON ({e}); skipped", index + 1),
+                )),
+            }
+        } else {
+            let routing = (self.target != Target::Lines && self.fields_ok).then(|| {
+                let field = |f: usize| self.fields[f].map(|(a, b)| &text[a - start..b - start]);
+                Routing {
+                    source: field(0),
+                    name: field(1),
+                    id: field(2),
+                    time: field(3),
+                }
+            });
+            sink(RawEvent {
+                text,
+                pos,
+                index,
+                routing,
+            });
+        }
+        self.fields = [None; 4];
+    }
+
+    fn structure(&mut self, sink: &mut dyn FnMut(RawEvent<'_>)) -> Result<(), ReadError> {
+        let td = self.target_depth();
+        let fd = td + 1;
+        let key_array = matches!(self.target, Target::KeyArray(_));
+        let mut i = self.scan;
+        let len = self.buf.len();
+        while i < len {
+            if self.in_str {
+                if self.esc {
+                    self.esc = false;
+                    i += 1;
+                    continue;
+                }
+                match find_quote_or_backslash(&self.buf[i..]) {
+                    None => {
+                        i = len;
+                        break;
+                    }
+                    Some(j) if self.buf[i + j] == b'\\' => {
+                        self.esc = true;
+                        self.str_escaped = true;
+                        i += j + 1;
+                    }
+                    Some(j) => {
+                        self.in_str = false;
+                        i += j + 1;
+                        self.string_ended(i - 1);
+                    }
+                }
+                continue;
+            }
+            let b = self.buf[i];
+            if matches!(b, b' ' | b'\n' | b'\r' | b'\t') {
+                i += 1;
+                continue;
+            }
+            let element_level = self.in_target && self.depth == td && self.elem.is_none();
+            if matches!(b, b':' | b'0'..=b'9' | b'-' | b'+' | b'.') && !element_level {
+                i += 1;
+                continue;
+            }
+            if element_level && b != b',' && b != b']' && b != b'}' {
+                if b != b'{' {
+                    let pos = self.pos_at(i);
+                    return Err(ReadError::at(
+                        pos,
+                        format!(
+                            "event {} is not a JSON object; reading stopped here",
+                            self.events + 1
+                        ),
+                    ));
+                }
+                self.elem = Some(i);
+                self.fields = [None; 4];
+                self.fields_ok = true;
+                self.corrupt = None;
+            }
+
+            match b {
+                b'"' => {
+                    self.in_str = true;
+                    self.str_escaped = false;
+                    self.str_start = i + 1;
+                    self.str_role = Role::Other;
+                    if self.depth == 1 && self.expect_key && key_array {
+                        self.str_role = Role::WrapperKey;
+                        self.expect_key = false;
+                    } else if self.elem.is_some() && self.depth == fd {
+                        if self.field_expect_key {
+                            self.str_role = Role::FieldKey;
+                            self.field_expect_key = false;
+                        } else if let Some(f) = self.cur_field.take() {
+                            self.str_role = Role::FieldValue(f);
+                        }
+                    }
+                }
+                b'{' | b'[' => {
+                    if self.depth == 1 && b == b'[' && self.key_matches && key_array {
+                        self.in_target = true;
+                    }
+                    if self.depth == 0 && b == b'[' && self.target == Target::RootArray {
+                        self.in_target = true;
+                    }
+                    self.depth += 1;
+                    self.open.push(b);
+                    if self.depth == 1 && b == b'{' {
+                        self.expect_key = true;
+                    }
+                    if self.depth == fd && b == b'{' && self.elem.is_some() {
+                        self.field_expect_key = true;
+                    }
+                    self.cur_field = None;
+                }
+                b'}' | b']' => {
+                    if self.depth == 0 {
+                        let pos = self.pos_at(i);
+                        return Err(ReadError::at(
+                            pos,
+                            format!("unexpected '{}'; reading stopped here", b as char),
+                        ));
+                    }
+                    let opener = self.open.pop().unwrap_or(b'{');
+                    if (opener == b'{') != (b == b'}') {
+                        return Err(match self.elem {
+                            Some(start) => self.explain_broken(start, i + 1),
+                            None => {
+                                let pos = self.pos_at(i);
+                                ReadError::at(
+                                    pos,
+                                    format!(
+                                        "'{}' closes a '{}'; reading stopped here",
+                                        b as char, opener as char
+                                    ),
+                                )
+                            }
+                        });
+                    }
+                    self.depth -= 1;
+                    self.cur_field = None;
+                    if self.depth + 1 == td && self.in_target && self.target != Target::TopLevel {
+                        self.in_target = false;
+                    }
+                    if self.depth == td
+                        && let Some(start) = self.elem.take()
+                    {
+                        let pos = self.pos_at(start);
+                        self.emit(start, i + 1, pos, sink);
+                    }
+                    if self.depth == 1 {
+                        self.key_matches = false;
+                    }
+                }
+                b',' => {
+                    if self.depth == 1 {
+                        self.expect_key = true;
+                        self.key_matches = false;
+                    }
+                    if self.depth == fd && self.elem.is_some() {
+                        self.field_expect_key = true;
+                        self.cur_field = None;
+                    }
+                }
+                // The letters of true, false, null (and exponents): any other byte outside a
+                // string is not JSON.
+                b't' | b'r' | b'u' | b'e' | b'f' | b'a' | b'l' | b's' | b'n' | b'E' => {}
+                _ => {
+                    if self.elem.is_some() {
+                        if self.corrupt.is_none() {
+                            self.corrupt = Some(i);
+                        }
+                    } else {
+                        let pos = self.pos_at(i);
+                        return Err(ReadError::at(
+                            pos,
+                            format!("unexpected '{}': not JSON; reading stopped here", b as char),
+                        ));
+                    }
+                }
+            }
+            i += 1;
+        }
+        self.scan = i;
+        Ok(())
+    }
+
+    /// A string ended at `end` (its closing quote): a wrapper key, an event field's key, or the
+    /// value of a routing field.
+    fn string_ended(&mut self, end: usize) {
+        let start = self.str_start;
+        match self.str_role {
+            Role::Other => {}
+            Role::WrapperKey => {
+                if let Target::KeyArray(want) = self.target {
+                    self.key_matches = &self.buf[start..end] == want;
+                }
+            }
+            Role::FieldKey => {
+                let key = &self.buf[start..end];
+                self.cur_field = ROUTING_FIELDS
+                    .iter()
+                    .position(|f| f.as_bytes() == key)
+                    .map(|f| f as u8);
+                if self.str_escaped {
+                    // A key written with escapes may be a routing field: let serde decide.
+                    self.fields_ok = false;
+                }
+            }
+            Role::FieldValue(f) => {
+                if self.str_escaped {
+                    self.fields_ok = false;
+                } else {
+                    self.fields[f as usize] = Some((start, end));
+                }
+            }
+        }
+    }
+
+    /// An event whose brackets do not balance: serde_json finds where its JSON breaks.
+    fn explain_broken(&mut self, start: usize, end: usize) -> ReadError {
+        let pos = self.pos_at(start);
+        let text = String::from_utf8_lossy(&self.buf[start..end]).into_owned();
+        match serde_json::from_str::<serde::de::IgnoredAny>(&text) {
+            Err(e) if !e.is_eof() => ReadError::at(
+                offset_pos(pos, &text, &e),
+                format!(
+                    "invalid JSON in event {} (which starts at line {}, column {}): {}; the events after it cannot be told apart and were not read",
+                    self.events + 1,
+                    pos.line,
+                    pos.col,
+                    strip_serde_position(&e)
+                ),
+            ),
+            _ => ReadError::at(
+                pos,
+                format!(
+                    "event {} is not closed: the file ends inside it (truncated?)",
+                    self.events + 1
+                ),
+            ),
+        }
+    }
+
+    fn finish(&mut self, sink: &mut dyn FnMut(RawEvent<'_>)) -> Vec<ReadError> {
+        if self.target == Target::Lines {
+            self.lines(true, sink);
+            return Vec::new();
+        }
+        if let Some(start) = self.elem {
+            let end = self.buf.len();
+            return vec![self.explain_broken(start, end)];
+        }
+        if self.depth > 0 || self.in_str {
+            let pos = self.position_of_end();
+            return vec![ReadError::at(
+                pos,
+                "the file ends before its JSON is closed (truncated?); the events before this point were read",
+            )];
+        }
+        Vec::new()
+    }
+}
+
+/// Code points in a UTF-8 slice: every byte that does not continue a character (`10xxxxxx`),
+/// eight bytes at a time (one-line S3 logs make this run over every byte).
+fn count_chars(bytes: &[u8]) -> u32 {
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let mut continuations = 0u32;
+    let mut words = bytes.chunks_exact(8);
+    for w in &mut words {
+        let w = u64::from_le_bytes(w.try_into().expect("eight bytes"));
+        // Bit 7 set and bit 6 clear.
+        continuations += (w & !(w << 1) & HIGHS).count_ones();
+    }
+    continuations += words
+        .remainder()
+        .iter()
+        .filter(|b| (**b & 0xC0) == 0x80)
+        .count() as u32;
+    bytes.len() as u32 - continuations
+}
+
+/// The position in the file of a serde_json error inside an event that starts at `start`.
+pub fn offset_pos(start: Pos, text: &str, e: &serde_json::Error) -> Pos {
+    let (line, col) = (e.line() as u32, e.column() as u32);
+    if line == 0 {
+        return start;
+    }
+    // serde_json counts columns in bytes; convert to characters on that line.
+    let line_text = text.split('\n').nth(line as usize - 1).unwrap_or("");
+    let byte_col = (col as usize).min(line_text.len());
+    let mut b = byte_col;
+    while b > 0 && !line_text.is_char_boundary(b) {
+        b -= 1;
+    }
+    let chars = line_text[..b].chars().count().max(1) as u32;
+    if line == 1 {
+        Pos {
+            line: start.line,
+            col: start.col + chars - 1,
+        }
+    } else {
+        Pos {
+            line: start.line + line - 1,
+            col: chars,
+        }
+    }
+}
+
+/// serde_json's message without its trailing " at line L column C" (we give file positions).
+pub fn strip_serde_position(e: &serde_json::Error) -> String {
+    let s = e.to_string();
+    match s.rfind(" at line ") {
+        Some(i) => s[..i].to_owned(),
+        None => s,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn collect(text: &str, shape: TrailShape) -> (Vec<(String, u32, u32)>, Vec<ReadError>) {
+        collect_chunked(text.as_bytes(), shape, 1 << 20)
+    }
+
+    /// Reads `bytes` through a reader that returns at most 7 bytes at a time, so every chunk
+    /// boundary case is exercised.
+    fn collect_chunked(
+        bytes: &[u8],
+        shape: TrailShape,
+        max: usize,
+    ) -> (Vec<(String, u32, u32)>, Vec<ReadError>) {
+        struct Trickle<'a>(&'a [u8]);
+        impl Read for Trickle<'_> {
+            fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+                let n = self.0.len().min(7).min(out.len());
+                out[..n].copy_from_slice(&self.0[..n]);
+                self.0 = &self.0[n..];
+                Ok(n)
+            }
+        }
+        let mut got = Vec::new();
+        let out = stream(Trickle(bytes), shape, max, &mut |ev| {
+            got.push((ev.text.to_owned(), ev.pos.line, ev.pos.col))
+        });
+        assert_eq!(
+            out.events as usize,
+            got.len()
+                + out
+                    .errors
+                    .iter()
+                    .filter(|e| e.message.contains("skipped"))
+                    .count()
+        );
+        (got, out.errors)
+    }
+
+    #[test]
+    fn sniffs_every_shape() {
+        let s = |t: &str| sniff(t.as_bytes());
+        let ev = r#"{"eventVersion":"1.08","eventTime":"2024-01-01T00:00:00Z","eventSource":"kms.amazonaws.com","eventName":"Decrypt"}"#;
+        assert_eq!(
+            s(&format!("{{\"Records\":[{ev}]}}")),
+            Sniff::Trail {
+                shape: TrailShape::Records,
+                gzip: false
+            }
+        );
+        assert_eq!(
+            s("{\"Records\": []}"),
+            Sniff::Trail {
+                shape: TrailShape::Records,
+                gzip: false
+            }
+        );
+        assert!(matches!(
+            s(&format!("{ev}\n{ev}\n")),
+            Sniff::Trail {
+                shape: TrailShape::JsonLines,
+                ..
+            }
+        ));
+        assert!(matches!(
+            s(
+                "{\n  \"eventVersion\": \"1.0\",\n  \"eventTime\": \"x\",\n  \"eventName\": \"A\"\n}"
+            ),
+            Sniff::Trail {
+                shape: TrailShape::Concatenated,
+                ..
+            }
+        ));
+        assert!(matches!(
+            s(&format!("[\n {ev}\n]")),
+            Sniff::Trail {
+                shape: TrailShape::Array,
+                ..
+            }
+        ));
+        assert!(matches!(
+            s(r#"{"Events":[{"EventId":"1","CloudTrailEvent":"{}"}]}"#),
+            Sniff::Trail {
+                shape: TrailShape::LookupEvents,
+                ..
+            }
+        ));
+        assert_eq!(
+            s(r#"{"awsAccountId":"1","digestStartTime":"a","digestEndTime":"b"}"#),
+            Sniff::Digest
+        );
+        assert_eq!(
+            s(r#"{"RuleID":"X","Tests":[{"Log":{"eventName":"A"}}]}"#),
+            Sniff::PantherTests
+        );
+        // Lambda event payloads and templates are not logs.
+        assert_eq!(
+            s(
+                r#"{"Records":[{"eventVersion":"2.1","eventSource":"aws:s3","eventTime":"x","eventName":"ObjectCreated:Put"}]}"#
+            ),
+            Sniff::NotTrail
+        );
+        assert_eq!(s("{\"Resources\": {}}"), Sniff::NotTrail);
+        assert_eq!(s("Resources:\n"), Sniff::NotTrail);
+        assert_eq!(s("[1, 2]"), Sniff::NotTrail);
+    }
+
+    #[test]
+    fn records_are_split_with_positions_across_chunks() {
+        let text =
+            "{\"Records\": [\n  {\"a\": \"x}\\\"{\", \"b\": [1, {\"c\": 2}]},\n  {\"é\": 1}\n]}\n";
+        let (got, errors) = collect(text, TrailShape::Records);
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(
+            got,
+            vec![
+                (
+                    "{\"a\": \"x}\\\"{\", \"b\": [1, {\"c\": 2}]}".to_owned(),
+                    2,
+                    3
+                ),
+                ("{\"é\": 1}".to_owned(), 3, 3),
+            ]
+        );
+    }
+
+    #[test]
+    fn characters_are_counted_eight_bytes_at_a_time() {
+        for text in [
+            "",
+            "a",
+            "é",
+            "abcdefgh",
+            "ééééé€€€x",
+            "日本語のテキストabcdefé",
+        ] {
+            assert_eq!(
+                count_chars(text.as_bytes()) as usize,
+                text.chars().count(),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn columns_count_characters_on_one_line_files() {
+        let text = "{\"Records\":[{\"k\":\"ééé\"},{\"k\":1}]}";
+        let (got, _) = collect(text, TrailShape::Records);
+        assert_eq!(got[1].1, 1);
+        assert_eq!(got[1].2, 25);
+    }
+
+    #[test]
+    fn other_top_level_keys_are_ignored() {
+        let text =
+            r#"{"Other": [{"x": 1}], "Records": [{"a": 1}], "After": {"Records": [{"no": 1}]}}"#;
+        let (got, _) = collect(text, TrailShape::Records);
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].0, "{\"a\": 1}");
+    }
+
+    #[test]
+    fn json_lines_keep_going_after_a_bad_line() {
+        let text = "{\"a\":1}\n\n  {\"b\": tru\n{\"c\":3}";
+        let (got, errors) = collect(text, TrailShape::JsonLines);
+        assert!(errors.is_empty());
+        // The bad line is handed over as it is: parsing it is the caller's job.
+        assert_eq!(
+            got.iter().map(|g| (g.1, g.2)).collect::<Vec<_>>(),
+            vec![(1, 1), (3, 3), (4, 1)]
+        );
+    }
+
+    #[test]
+    fn arrays_concatenations_and_lookup_output() {
+        let (got, _) = collect("[\n{\"a\":1},\n{\"b\":2}\n]", TrailShape::Array);
+        assert_eq!(got.len(), 2);
+        let (got, _) = collect("{\n\"a\": 1\n}\n{\n\"b\": 2\n}\n", TrailShape::Concatenated);
+        assert_eq!(got.iter().map(|g| g.1).collect::<Vec<_>>(), vec![1, 4]);
+        let text = "{\"Events\": [\n {\"EventId\": \"1\", \"CloudTrailEvent\": \"{\\\"eventName\\\":\\\"Decrypt\\\"}\"}\n], \"NextToken\": \"x\"}";
+        let (got, errors) = collect(text, TrailShape::LookupEvents);
+        assert!(errors.is_empty());
+        assert_eq!(got, vec![("{\"eventName\":\"Decrypt\"}".to_owned(), 2, 2)]);
+    }
+
+    #[test]
+    fn an_unclosed_event_is_explained_where_json_breaks() {
+        let text = "{\"Records\": [\n{\"a\": {\"b\": 1\n, \"c\": 2},\n{\"d\": 3}\n]}\n";
+        let (got, errors) = collect(text, TrailShape::Records);
+        assert!(got.is_empty());
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].line, Some(4), "{errors:?}");
+        assert!(
+            errors[0].message.contains("starts at line 2"),
+            "{}",
+            errors[0].message
+        );
+    }
+
+    #[test]
+    fn truncation_and_oversize_are_errors_not_panics() {
+        let (got, errors) = collect("{\"Records\": [{\"a\": 1}, {\"b\"", TrailShape::Records);
+        assert_eq!(got.len(), 1);
+        assert!(errors[0].message.contains("not closed"), "{errors:?}");
+        let big = format!("{{\"Records\": [{{\"a\": \"{}\"}}]}}", "x".repeat(100));
+        let (got, errors) = collect_chunked(big.as_bytes(), TrailShape::Records, 50);
+        assert!(got.is_empty());
+        assert!(
+            errors[0].message.contains("larger than 50 bytes"),
+            "{errors:?}"
+        );
+        let (_, errors) = collect("{\"Records\": [1]}", TrailShape::Records);
+        assert!(errors[0].message.contains("not a JSON object"));
+    }
+
+    #[test]
+    fn routing_fields_are_read_by_the_scanner() {
+        let text = r#"{"Records":[{"eventTime":"t1","requestParameters":{"eventName":"inner"},"eventSource":"kms.amazonaws.com","eventName":"Decrypt","eventID":"e1"},{"eventName":"A\u0042","eventSource":"x"},{"eventName":null,"eventSource":"s3.amazonaws.com"}]}"#;
+        let mut got = Vec::new();
+        stream(text.as_bytes(), TrailShape::Records, 1 << 20, &mut |ev| {
+            got.push(ev.routing.map(|r| {
+                (
+                    r.source.map(str::to_owned),
+                    r.name.map(str::to_owned),
+                    r.id.map(str::to_owned),
+                    r.time.map(str::to_owned),
+                )
+            }))
+        });
+        let s = |v: &str| Some(v.to_owned());
+        assert_eq!(
+            got[0],
+            Some((s("kms.amazonaws.com"), s("Decrypt"), s("e1"), s("t1")))
+        );
+        // Escapes: the caller parses the event instead.
+        assert_eq!(got[1], None);
+        assert_eq!(got[2], Some((s("s3.amazonaws.com"), None, None, None)));
+        assert_eq!(find_quote_or_backslash(b"abcdefghij\\k\""), Some(10));
+        assert_eq!(find_quote_or_backslash(b"abc"), None);
+    }
+
+    #[test]
+    fn gzip_is_detected_by_magic_bytes() {
+        use std::io::Write;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log"); // no extension on purpose
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        enc.write_all(
+            br#"{"Records":[{"eventVersion":"1.08","eventTime":"t","eventName":"Decrypt"}]}"#,
+        )
+        .unwrap();
+        std::fs::write(&path, enc.finish().unwrap()).unwrap();
+        let sniffed = sniff_file(&path).unwrap();
+        assert_eq!(
+            sniffed,
+            Sniff::Trail {
+                shape: TrailShape::Records,
+                gzip: true
+            }
+        );
+        let mut n = 0;
+        let out = stream_file(&path, TrailShape::Records, true, 1 << 20, &mut |_| n += 1);
+        assert!(out.errors.is_empty());
+        assert_eq!(n, 1);
+    }
+}

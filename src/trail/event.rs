@@ -1,0 +1,352 @@
+//! Typed, borrowed views of a CloudTrail event: just the fields routing, facts and correlation
+//! need, read with serde_json without building a JSON tree. Anything of an unexpected type is
+//! treated as absent, never as an error: CloudTrail's schema varies by service and by year.
+
+use serde::Deserialize;
+use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// A string field, borrowed where the JSON has no escapes; `None` for null, absent or a
+/// non-string value.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Text<'a>(pub Option<Cow<'a, str>>);
+
+impl<'a> Text<'a> {
+    pub fn get(&self) -> Option<&str> {
+        self.0.as_deref().filter(|s| !s.is_empty())
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+            type Value = Text<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Text(Some(Cow::Borrowed(v))))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Text(Some(Cow::Owned(v.to_owned()))))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+                Ok(Text(Some(Cow::Owned(v))))
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(Text(None))
+            }
+            fn visit_none<E>(self) -> Result<Self::Value, E> {
+                Ok(Text(None))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(Text(None))
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(Text(None))
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(Text(None))
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(Text(None))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<Self::Value, A::Error> {
+                while a.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Text(None))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Self::Value, A::Error> {
+                while a.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(Text(None))
+            }
+        }
+        d.deserialize_any(V(std::marker::PhantomData))
+    }
+}
+
+/// The fields every event is routed and deduplicated by.
+#[derive(Debug, Default, Deserialize)]
+pub struct Head<'a> {
+    #[serde(rename = "eventSource", borrow, default)]
+    pub source: Text<'a>,
+    #[serde(rename = "eventName", borrow, default)]
+    pub name: Text<'a>,
+    #[serde(rename = "eventID", borrow, default)]
+    pub id: Text<'a>,
+    #[serde(rename = "eventTime", borrow, default)]
+    pub time: Text<'a>,
+}
+
+impl Head<'_> {
+    /// Identity for deduplication: a redelivered event repeats all four fields. (Sample events
+    /// in documentation reuse one placeholder eventID for different calls; the other fields
+    /// keep those apart.)
+    pub fn identity_hash(&self) -> Option<u128> {
+        let id = self.id.get()?;
+        let mut a: u64 = 0xcbf2_9ce4_8422_2325;
+        let mut b: u64 = 0x6c62_272e_07bb_0142;
+        for part in [
+            id,
+            self.source.get().unwrap_or(""),
+            self.name.get().unwrap_or(""),
+            self.time.get().unwrap_or(""),
+        ] {
+            for byte in part.bytes().chain([0xffu8]) {
+                a ^= u64::from(byte);
+                a = a.wrapping_mul(0x0100_0000_01b3);
+                b = b.rotate_left(5) ^ u64::from(byte);
+                b = b.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+            }
+        }
+        Some((u128::from(a) << 64) | u128::from(b))
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct Identity<'a> {
+    #[serde(rename = "type", borrow, default)]
+    pub kind: Text<'a>,
+    #[serde(borrow, default)]
+    pub arn: Text<'a>,
+    #[serde(rename = "principalId", borrow, default)]
+    pub principal_id: Text<'a>,
+    #[serde(rename = "accountId", borrow, default)]
+    pub account: Text<'a>,
+    #[serde(rename = "invokedBy", borrow, default)]
+    pub invoked_by: Text<'a>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct Request<'a> {
+    #[serde(rename = "keyId", borrow, default)]
+    pub key_id: Text<'a>,
+    #[serde(rename = "aliasName", borrow, default)]
+    pub alias_name: Text<'a>,
+    #[serde(rename = "targetKeyId", borrow, default)]
+    pub target_key_id: Text<'a>,
+    #[serde(rename = "functionName", borrow, default)]
+    pub function_name: Text<'a>,
+    #[serde(rename = "encryptionContext", borrow, default)]
+    pub context: Option<BTreeMap<Cow<'a, str>, Text<'a>>>,
+    #[serde(rename = "sourceEncryptionContext", borrow, default)]
+    pub source_context: Option<BTreeMap<Cow<'a, str>, Text<'a>>>,
+    #[serde(rename = "destinationEncryptionContext", borrow, default)]
+    pub destination_context: Option<BTreeMap<Cow<'a, str>, Text<'a>>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct Resource<'a> {
+    #[serde(rename = "ARN", borrow, default)]
+    pub arn: Text<'a>,
+    #[serde(rename = "type", borrow, default)]
+    pub kind: Text<'a>,
+}
+
+/// What facts and correlation read from a KMS or Lambda event.
+#[derive(Debug, Default, Deserialize)]
+pub struct Detail<'a> {
+    #[serde(rename = "eventSource", borrow, default)]
+    pub source: Text<'a>,
+    #[serde(rename = "eventName", borrow, default)]
+    pub name: Text<'a>,
+    #[serde(rename = "userIdentity", borrow, default)]
+    pub identity: Option<Identity<'a>>,
+    #[serde(rename = "requestParameters", borrow, default)]
+    pub request: Option<Request<'a>>,
+    #[serde(borrow, default)]
+    pub resources: Option<Vec<Resource<'a>>>,
+    #[serde(rename = "errorCode", borrow, default)]
+    pub error_code: Text<'a>,
+    #[serde(rename = "awsRegion", borrow, default)]
+    pub region: Text<'a>,
+    #[serde(rename = "recipientAccountId", borrow, default)]
+    pub account: Text<'a>,
+}
+
+pub const LAMBDA_SERVICE: &str = "lambda.amazonaws.com";
+pub const KMS_SOURCE: &str = "kms.amazonaws.com";
+pub const LAMBDA_SOURCE: &str = "lambda.amazonaws.com";
+
+/// KMS operations that use a key to protect data: the ones Lambda's context appears in.
+pub fn is_crypto_call(name: &str) -> bool {
+    name == "Decrypt"
+        || name == "Encrypt"
+        || name.starts_with("GenerateDataKey")
+        || name.starts_with("ReEncrypt")
+}
+
+impl<'a> Detail<'a> {
+    /// Parses the detail of an event; a field of an unexpected shape (a string where CloudTrail
+    /// usually writes an object) leaves the whole detail empty rather than failing the event.
+    pub fn parse(text: &'a str) -> Detail<'a> {
+        serde_json::from_str(text).unwrap_or_default()
+    }
+
+    pub fn invoked_by(&self) -> Option<&str> {
+        self.identity.as_ref().and_then(|i| i.invoked_by.get())
+    }
+
+    /// Who made the call: the principal's ARN, else its id, else the invoking service.
+    pub fn principal(&self) -> Option<String> {
+        let i = self.identity.as_ref()?;
+        i.arn
+            .get()
+            .or(i.principal_id.get())
+            .or(i.invoked_by.get())
+            .or(i.kind.get())
+            .map(str::to_owned)
+    }
+
+    /// Every encryption context of the request (ReEncrypt has two).
+    pub fn contexts(&self) -> impl Iterator<Item = &BTreeMap<Cow<'a, str>, Text<'a>>> {
+        self.request.iter().flat_map(|r| {
+            [&r.context, &r.source_context, &r.destination_context]
+                .into_iter()
+                .flatten()
+        })
+    }
+
+    /// A value of the encryption context (matched as a subset: other keys may be present).
+    pub fn context_value(&self, key: &str) -> Option<&str> {
+        self.contexts().find_map(|c| c.get(key).and_then(Text::get))
+    }
+
+    pub fn has_lambda_context(&self) -> bool {
+        self.contexts()
+            .any(|c| c.keys().any(|k| k.starts_with("aws:lambda:")))
+    }
+
+    /// The key ARN the call used: `resources[]` first, then `keyId` when it is an ARN, then a
+    /// bare key id placed in the event's region and account. Aliases are resolved by facts.
+    pub fn key_arn(&self) -> Option<String> {
+        let from_resources = self.resources.iter().flatten().find_map(|r| {
+            let arn = r.arn.get()?;
+            (r.kind.get() == Some("AWS::KMS::Key") || arn.contains(":key/")).then_some(arn)
+        });
+        if let Some(arn) = from_resources {
+            return Some(arn.to_owned());
+        }
+        let key_id = self.request.as_ref()?.key_id.get()?;
+        self.qualify_key(key_id)
+    }
+
+    /// A key id or key ARN as an ARN (not aliases).
+    pub fn qualify_key(&self, key_id: &str) -> Option<String> {
+        if key_id.starts_with("arn:") {
+            return key_id.contains(":key/").then(|| key_id.to_owned());
+        }
+        if key_id.starts_with("alias/") {
+            return None;
+        }
+        let (region, account) = (self.region.get()?, self.account.get()?);
+        Some(format!(
+            "arn:{}:kms:{region}:{account}:key/{key_id}",
+            self.partition()
+        ))
+    }
+
+    /// An alias name or alias ARN as an alias ARN, when the event says where it lives.
+    pub fn qualify_alias(&self, alias: &str) -> Option<String> {
+        if alias.starts_with("arn:") {
+            return alias.contains(":alias/").then(|| alias.to_owned());
+        }
+        let name = alias.strip_prefix("alias/")?;
+        let (region, account) = (self.region.get()?, self.account.get()?);
+        Some(format!(
+            "arn:{}:kms:{region}:{account}:alias/{name}",
+            self.partition()
+        ))
+    }
+
+    /// The alias the request names (as `keyId` or `aliasName`), as an ARN where possible.
+    pub fn alias(&self) -> Option<String> {
+        let r = self.request.as_ref()?;
+        let named = r.alias_name.get().or(r
+            .key_id
+            .get()
+            .filter(|k| k.starts_with("alias/") || k.contains(":alias/")))?;
+        Some(
+            self.qualify_alias(named)
+                .unwrap_or_else(|| named.to_owned()),
+        )
+    }
+
+    fn partition(&self) -> &str {
+        self.identity
+            .as_ref()
+            .and_then(|i| i.arn.get())
+            .and_then(|a| a.split(':').nth(1))
+            .filter(|p| !p.is_empty())
+            .unwrap_or("aws")
+    }
+
+    /// The function the event is about: the encryption context's `aws:lambda:FunctionArn`, or a
+    /// control-plane call's `functionName` (a name or an ARN).
+    pub fn function(&self) -> Option<&str> {
+        self.context_value("aws:lambda:FunctionArn")
+            .or_else(|| self.request.as_ref().and_then(|r| r.function_name.get()))
+    }
+}
+
+/// `arn:aws:lambda:eu-west-1:1:function:name[:qualifier]` -> `name`; a plain name stays.
+pub fn function_name(function: &str) -> &str {
+    match function.split_once(":function:") {
+        Some((_, rest)) => rest.split(':').next().unwrap_or(rest),
+        None => function,
+    }
+}
+
+/// The account an ARN or account id names; `None` for service principals and `*`.
+pub fn account_of(principal: &str) -> Option<&str> {
+    if principal.len() == 12 && principal.bytes().all(|b| b.is_ascii_digit()) {
+        return Some(principal);
+    }
+    principal
+        .strip_prefix("arn:")
+        .and_then(|rest| rest.split(':').nth(3))
+        .filter(|a| !a.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_what_it_needs_and_tolerates_odd_shapes() {
+        let text = r#"{"eventSource":"kms.amazonaws.com","eventName":"Decrypt","awsRegion":"eu-west-1","recipientAccountId":"123456789012",
+            "userIdentity":{"type":"AssumedRole","arn":"arn:aws:sts::123456789012:assumed-role/r/s","invokedBy":"lambda.amazonaws.com"},
+            "requestParameters":{"keyId":"1234abcd","encryptionContext":{"aws-crypto-public-key":"x","aws:lambda:FunctionArn":"arn:aws:lambda:eu-west-1:123456789012:function:fn"}},
+            "eventID":"e\u0031","extra":{"deep":[1,2,{"x":null}]}}"#;
+        let head: Head = serde_json::from_str(text).unwrap();
+        assert_eq!(head.id.get(), Some("e1"));
+        let d = Detail::parse(text);
+        assert_eq!(d.invoked_by(), Some(LAMBDA_SERVICE));
+        assert!(d.has_lambda_context());
+        assert_eq!(
+            d.key_arn().as_deref(),
+            Some("arn:aws:kms:eu-west-1:123456789012:key/1234abcd")
+        );
+        assert_eq!(d.function().map(function_name), Some("fn"));
+        let odd: Head = serde_json::from_str(r#"{"eventName": 5, "eventSource": null}"#).unwrap();
+        assert_eq!(odd.name.get(), None);
+        assert!(
+            Detail::parse(r#"{"requestParameters": "x"}"#)
+                .request
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn accounts_of_principals() {
+        assert_eq!(
+            account_of("arn:aws:iam::111122223333:root"),
+            Some("111122223333")
+        );
+        assert_eq!(account_of("444455556666"), Some("444455556666"));
+        assert_eq!(account_of("lambda.amazonaws.com"), None);
+        assert_eq!(function_name("arn:aws:lambda:r:1:function:f:PROD"), "f");
+    }
+}

@@ -1,0 +1,553 @@
+//! CloudTrail: stream the logs through the CloudTrail rules, correlated with the inventory.
+//!
+//! Two phases. Phase one reads every log once, in parallel per file: it splits records, parses
+//! only the routing fields of each (eventSource, eventName, eventID, eventTime), learns
+//! [`Facts`] from KMS events, and keeps the candidates (events some rule reads, and KMS events
+//! for the per-key timeline) in a [`spool::Spool`] that spills to a temporary file past a memory
+//! budget. Phase two drops duplicate deliveries, evaluates each candidate against the rules
+//! routed to it with the merged facts, and aggregates findings per (rule, key, principal,
+//! function, mapping). Every step is order-free, so the result does not depend on the order
+//! of files, of events, or on the number of threads.
+
+pub mod correlate;
+pub mod event;
+pub mod facts;
+pub mod spool;
+
+pub use correlate::{Catalog, Declared};
+pub use facts::Facts;
+
+use crate::engine::{Finding, Outcome, PolicySet, RouteCache};
+use crate::model::{FileId, Loc};
+use crate::read::cloudtrail::{self, RawEvent, TrailShape, offset_pos, strip_serde_position};
+use crate::read::{Pos, ReadError, Span};
+use event::{Detail, Head, KMS_SOURCE};
+use rayon::prelude::*;
+use spool::{Candidate, Spool};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+/// A log file to read.
+#[derive(Debug, Clone)]
+pub struct LogFile {
+    pub path: PathBuf,
+    pub shown: FileId,
+    pub shape: TrailShape,
+    pub gzip: bool,
+}
+
+/// One event a finding stands for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventRef {
+    pub id: String,
+    pub time: String,
+    pub name: String,
+    pub location: Loc,
+    pub message: String,
+}
+
+/// What a CloudTrail finding is about; findings aggregate per rule and subject.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Subject {
+    /// Key ARN.
+    pub key: Option<String>,
+    pub principal: Option<String>,
+    /// Function ARN or name.
+    pub function: Option<String>,
+    /// The mapping's event source ARN (or another id of the mapping).
+    pub mapping: Option<String>,
+}
+
+/// What a CloudTrail finding carries besides the usual fields.
+#[derive(Debug, Clone)]
+pub struct Evidence {
+    pub subject: Subject,
+    /// Every event, oldest first (duplicates removed).
+    pub events: Vec<EventRef>,
+    pub first_seen: String,
+    pub last_seen: String,
+    /// IaC declarations of the function, mapping or key: "back to the source".
+    pub declared: Vec<Declared>,
+}
+
+/// Who used a Lambda CMK, and how.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KeyTimeline {
+    pub key: String,
+    /// Why it counts as a Lambda CMK.
+    pub why: String,
+    /// (eventName, caller) -> calls.
+    pub calls: BTreeMap<(String, String), u64>,
+    pub first_seen: String,
+    pub last_seen: String,
+}
+
+/// Everything the CloudTrail part of a scan produced besides findings.
+#[derive(Debug, Default)]
+pub struct TrailReport {
+    /// (file, shape, events).
+    pub files: Vec<(String, &'static str, u64)>,
+    pub events: u64,
+    /// Events some rule or the timeline needed (the rest were never converted).
+    pub candidates: u64,
+    pub evaluated: u64,
+    pub duplicates: u64,
+    pub facts: Facts,
+    pub timelines: Vec<KeyTimeline>,
+}
+
+/// A problem with one log file (or one record of it).
+#[derive(Debug)]
+pub struct LogError {
+    pub file: FileId,
+    pub error: ReadError,
+}
+
+pub struct Outcome1 {
+    pub facts: Facts,
+    pub spool: Spool,
+    pub report: TrailReport,
+    pub errors: Vec<LogError>,
+}
+
+/// Bytes of candidate events kept in memory before the spool spills to disk.
+pub const SPOOL_MEMORY: usize = 16 * 1024 * 1024;
+
+/// Phase one: read every log, learn facts, keep candidates.
+pub fn read_logs(files: &[LogFile], policies: &PolicySet, max_record_bytes: usize) -> Outcome1 {
+    let spool = Mutex::new(Spool::new(SPOOL_MEMORY));
+    let per_file: Vec<(Facts, u64, Vec<ReadError>)> = files
+        .par_iter()
+        .enumerate()
+        .map_init(RouteCache::default, |cache, (index, f)| {
+            let mut facts = Facts::default();
+            let mut errors = Vec::new();
+            let mut local: Vec<Candidate> = Vec::new();
+            let mut arena: Vec<u8> = Vec::new();
+            let flush = |local: &mut Vec<Candidate>, arena: &mut Vec<u8>| {
+                if !local.is_empty() {
+                    spool.lock().expect("spool lock").push_batch(local, arena);
+                }
+                local.clear();
+                arena.clear();
+            };
+            let mut sink = |ev: RawEvent<'_>| {
+                let not_json = |e: &serde_json::Error| {
+                    ReadError::at(
+                        offset_pos(ev.pos, ev.text, e),
+                        format!(
+                            "event {} is not valid JSON ({}); skipped, the other events were read",
+                            ev.index + 1,
+                            strip_serde_position(e)
+                        ),
+                    )
+                };
+                // The scanner usually found the routing fields; parse only when it could not.
+                let parsed: Head;
+                let (source, name) = match ev.routing {
+                    Some(r) => (r.source, r.name),
+                    None => {
+                        parsed = match serde_json::from_str(ev.text) {
+                            Ok(h) => h,
+                            Err(e) => {
+                                errors.push(not_json(&e));
+                                return;
+                            }
+                        };
+                        (parsed.source.get(), parsed.name.get())
+                    }
+                };
+                let (Some(source), Some(name)) = (source, name) else {
+                    return;
+                };
+                let routed = !cache.get(&policies.router, source, name).is_empty();
+                let kms = source == KMS_SOURCE;
+                if !routed && !kms {
+                    return;
+                }
+                // A candidate is parsed in full: a corrupt one is reported here, not later.
+                let head: Head = match serde_json::from_str(ev.text) {
+                    Ok(h) => h,
+                    Err(e) => {
+                        errors.push(not_json(&e));
+                        return;
+                    }
+                };
+                if kms {
+                    facts.learn(&Detail::parse(ev.text));
+                }
+                let at = arena.len();
+                arena.extend_from_slice(ev.text.as_bytes());
+                local.push(Candidate {
+                    identity: head.identity_hash(),
+                    file: index as u32,
+                    index: ev.index,
+                    pos: ev.pos,
+                    routed,
+                    at: at as u64,
+                    len: ev.text.len() as u32,
+                });
+                if arena.len() > 4 * 1024 * 1024 {
+                    flush(&mut local, &mut arena);
+                }
+            };
+            let out =
+                cloudtrail::stream_file(&f.path, f.shape, f.gzip, max_record_bytes, &mut sink);
+            flush(&mut local, &mut arena);
+            errors.extend(out.errors);
+            (facts, out.events, errors)
+        })
+        .collect();
+    let mut facts = Facts::default();
+    let mut report = TrailReport::default();
+    let mut errors = Vec::new();
+    for (f, (file_facts, events, file_errors)) in files.iter().zip(per_file) {
+        facts.merge(file_facts);
+        report.events += events;
+        report
+            .files
+            .push((f.shown.to_string(), f.shape.name(), events));
+        errors.extend(file_errors.into_iter().map(|error| LogError {
+            file: f.shown.clone(),
+            error,
+        }));
+    }
+    let spool = spool.into_inner().expect("spool lock");
+    report.candidates = spool.len() as u64;
+    report.facts = facts.clone();
+    Outcome1 {
+        facts,
+        spool,
+        report,
+        errors,
+    }
+}
+
+/// One rule's verdict on one event, before aggregation.
+struct Hit {
+    rule: usize,
+    outcome: Outcome,
+    subject: Subject,
+    event: EventRef,
+    file: u32,
+    index: u64,
+}
+
+type AggKey = (usize, Subject);
+/// An aggregate's outcome and its events (with file and index, for a stable order).
+type Aggregate = (Outcome, Vec<(EventRef, u32, u64)>);
+
+/// Phase two: evaluate candidates with the merged facts and the inventory; aggregate.
+pub fn evaluate(
+    files: &[LogFile],
+    mut one: Outcome1,
+    catalog: &Catalog,
+    policies: &PolicySet,
+) -> (Vec<Finding>, TrailReport, Vec<LogError>) {
+    let facts = &one.facts;
+    let facts_value: regorus::Value =
+        serde_json::from_value(serde_json::to_value(facts).expect("facts serialize"))
+            .expect("facts convert");
+    let inventory_value: regorus::Value =
+        serde_json::from_value(catalog.json.clone()).expect("inventory converts");
+    let (order, duplicates) = one.spool.unique_in_storage_order();
+    let workers: Vec<Mutex<(crate::engine::Evaluator, RouteCache)>> = (0
+        ..rayon::current_num_threads().max(1))
+        .map(|_| Mutex::new((policies.evaluator(), RouteCache::default())))
+        .collect();
+    one.report.duplicates = duplicates;
+    let mut aggregates: BTreeMap<AggKey, Aggregate> = BTreeMap::new();
+    let mut timelines: BTreeMap<String, KeyTimeline> = BTreeMap::new();
+    let mut errors: Vec<LogError> = Vec::new();
+    let mut evaluated = 0u64;
+    let mut next = 0;
+    loop {
+        let batch = match one.spool.next_batch(&order, &mut next) {
+            Ok(Some(b)) => b,
+            Ok(None) => break,
+            Err(e) => {
+                errors.push(LogError {
+                    file: "<spool>".into(),
+                    error: ReadError::whole_file(format!("cannot read back candidate events: {e}")),
+                });
+                break;
+            }
+        };
+        type Out = (
+            Vec<Hit>,
+            Option<(String, String, String, String)>,
+            Option<LogError>,
+            bool,
+        );
+        let scratch = one.spool.scratch();
+        let results: Vec<Out> = batch
+            .par_iter()
+            .map(|(c, range)| {
+                let text: &str = &String::from_utf8_lossy(&scratch[range.clone()]);
+                // One long-lived engine per worker thread, for the whole phase.
+                let slot = rayon::current_thread_index().unwrap_or(0) % workers.len();
+                let mut guard = workers[slot].lock().expect("worker lock");
+                let (eval, cache) = &mut *guard;
+                let head: Head = serde_json::from_str(text).unwrap_or_default();
+                let detail = Detail::parse(text);
+                let resolved = catalog.resolve(&detail, facts);
+                let source = head.source.get().unwrap_or("");
+                let name = head.name.get().unwrap_or("").to_owned();
+                let time = head.time.get().unwrap_or("").to_owned();
+                let key = resolved["key"]["arn"].as_str().map(str::to_owned);
+                let timeline = (source == KMS_SOURCE)
+                    .then_some(())
+                    .and(key.clone())
+                    .map(|k| {
+                        let caller = caller_of(&detail);
+                        (k, name.clone(), caller, time.clone())
+                    });
+                if !c.routed {
+                    return (Vec::new(), timeline, None, false);
+                }
+                let rules = cache.get(&policies.router, source, &name);
+                let f = &files[c.file as usize];
+                let event_value = match regorus::Value::from_json_str(text) {
+                    Ok(v) => v,
+                    Err(e) => {
+                        let err = LogError {
+                            file: f.shown.clone(),
+                            error: ReadError::at(
+                                c.pos,
+                                format!(
+                                    "event {} cannot be converted for the rules: {e}",
+                                    c.index + 1
+                                ),
+                            ),
+                        };
+                        return (Vec::new(), timeline, Some(err), false);
+                    }
+                };
+                let mut input = BTreeMap::new();
+                input.insert(regorus::Value::from("event"), event_value);
+                input.insert(
+                    regorus::Value::from("resolved"),
+                    serde_json::from_value(resolved.clone()).unwrap_or(regorus::Value::Undefined),
+                );
+                input.insert(regorus::Value::from("facts"), facts_value.clone());
+                input.insert(regorus::Value::from("inventory"), inventory_value.clone());
+                let verdicts = match eval.evaluate_event(&rules, regorus::Value::from(input)) {
+                    Ok(v) => v,
+                    Err(message) => {
+                        let err = LogError {
+                            file: f.shown.clone(),
+                            error: ReadError::at(
+                                c.pos,
+                                format!(
+                                    "policy evaluation failed on event {}: {message}",
+                                    c.index + 1
+                                ),
+                            ),
+                        };
+                        return (Vec::new(), timeline, Some(err), true);
+                    }
+                };
+                let location = event_location(f, c.pos, c.index);
+                let hits = verdicts
+                    .into_iter()
+                    .map(|(rule, v)| Hit {
+                        rule,
+                        outcome: if v.outcome.as_deref() == Some("unknown") {
+                            Outcome::Unknown
+                        } else {
+                            Outcome::Fail
+                        },
+                        subject: Subject {
+                            key: v.key.or_else(|| key.clone()),
+                            principal: v.principal.or_else(|| text_at(&resolved, &["principal"])),
+                            function: v
+                                .function
+                                .or_else(|| text_at(&resolved, &["function", "arn"])),
+                            mapping: v
+                                .mapping
+                                .or_else(|| text_at(&resolved, &["event_source_arn"])),
+                        },
+                        event: EventRef {
+                            id: head.id.get().unwrap_or("").to_owned(),
+                            time: time.clone(),
+                            name: name.clone(),
+                            location: location.clone(),
+                            message: v.message,
+                        },
+                        file: c.file,
+                        index: c.index,
+                    })
+                    .collect();
+                (hits, timeline, None, true)
+            })
+            .collect();
+        for (hits, timeline, error, was_evaluated) in results {
+            evaluated += u64::from(was_evaluated);
+            errors.extend(error);
+            if let Some((key, name, caller, time)) = timeline {
+                let t = timelines.entry(key.clone()).or_insert_with(|| KeyTimeline {
+                    key,
+                    first_seen: time.clone(),
+                    last_seen: time.clone(),
+                    ..Default::default()
+                });
+                *t.calls.entry((name, caller)).or_insert(0) += 1;
+                if !time.is_empty() && (t.first_seen.is_empty() || time < t.first_seen) {
+                    t.first_seen = time.clone();
+                }
+                if time > t.last_seen {
+                    t.last_seen = time;
+                }
+            }
+            for h in hits {
+                let k = (h.rule, h.subject);
+                let entry = aggregates
+                    .entry(k)
+                    .or_insert_with(|| (h.outcome, Vec::new()));
+                if h.outcome == Outcome::Fail {
+                    entry.0 = Outcome::Fail;
+                }
+                entry.1.push((h.event, h.file, h.index));
+            }
+        }
+    }
+    one.report.evaluated = evaluated;
+    one.report.timelines = timelines
+        .into_values()
+        .filter_map(|mut t| {
+            t.why = if let Some(fns) = facts.lambda_keys.get(&t.key) {
+                let names: Vec<&str> = fns.iter().map(|f| event::function_name(f)).collect();
+                format!("Lambda used it for {}", names.join(", "))
+            } else {
+                format!(
+                    "the inventory declares it for {}",
+                    catalog.declares(&t.key, facts)?
+                )
+            };
+            Some(t)
+        })
+        .collect();
+    let findings = aggregates
+        .into_iter()
+        .map(|((rule, subject), (outcome, mut events))| {
+            events.sort_by(|a, b| {
+                (&a.0.time, &a.0.id, a.1, a.2).cmp(&(&b.0.time, &b.0.id, b.1, b.2))
+            });
+            let events: Vec<EventRef> = events.into_iter().map(|e| e.0).collect();
+            let declared = catalog.declarations(&subject, facts);
+            finding(rule, outcome, subject, events, declared)
+        })
+        .collect();
+    (findings, one.report, errors)
+}
+
+/// `lambda.amazonaws.com` for service calls, else the principal.
+fn caller_of(d: &Detail) -> String {
+    match (d.invoked_by(), d.principal()) {
+        (Some(service), Some(p)) if p != service => format!("{service} (as {p})"),
+        (Some(service), _) => service.to_owned(),
+        (None, Some(p)) => p,
+        (None, None) => "unknown caller".to_owned(),
+    }
+}
+
+fn event_location(f: &LogFile, pos: Pos, index: u64) -> Loc {
+    let pointer = match f.shape {
+        TrailShape::Records => format!("/Records/{index}"),
+        TrailShape::LookupEvents => format!("/Events/{index}/CloudTrailEvent"),
+        TrailShape::Array => format!("/{index}"),
+        TrailShape::JsonLines | TrailShape::Concatenated => format!("#{}", index + 1),
+    };
+    Loc {
+        file: f.shown.clone(),
+        pointer,
+        span: Span {
+            start: pos,
+            end: Pos {
+                line: pos.line,
+                col: pos.col + 1,
+            },
+        },
+    }
+}
+
+fn text_at(v: &serde_json::Value, path: &[&str]) -> Option<String> {
+    path.iter()
+        .try_fold(v, |v, k| v.get(k))
+        .and_then(serde_json::Value::as_str)
+        .map(str::to_owned)
+}
+
+fn finding(
+    rule: usize,
+    outcome: Outcome,
+    subject: Subject,
+    events: Vec<EventRef>,
+    declared: Vec<Declared>,
+) -> Finding {
+    let Subject {
+        key,
+        principal,
+        function,
+        mapping,
+    } = &subject;
+    let first = events[0].clone();
+    let last = events.last().expect("an aggregate has events").time.clone();
+    let mut message = first.message.clone();
+    if !declared.is_empty() {
+        let parts: Vec<String> = declared
+            .iter()
+            .map(|d| {
+                format!(
+                    "{} declared at {}:{}",
+                    d.what, d.loc.file, d.loc.span.start.line
+                )
+            })
+            .collect();
+        message = format!("{} ({})", message.trim_end_matches('.'), parts.join("; "));
+        message.push('.');
+    }
+    if events.len() > 1 {
+        message.push_str(&format!(
+            " {} events from {} to {}.",
+            events.len(),
+            first.time,
+            last
+        ));
+    }
+    let (resource_type, resource_id) = match (mapping, function, key) {
+        (Some(m), _, _) => ("AWS::Lambda::EventSourceMapping", m.clone()),
+        (None, Some(f), _) => ("AWS::Lambda::Function", f.clone()),
+        (None, None, Some(k)) => ("AWS::KMS::Key", k.clone()),
+        _ => (
+            "AWS::CloudTrail::Event",
+            principal.clone().unwrap_or_default(),
+        ),
+    };
+    let logical_id = function
+        .as_deref()
+        .map(event::function_name)
+        .map(str::to_owned)
+        .unwrap_or_else(|| resource_id.clone());
+    Finding {
+        rule,
+        outcome,
+        message,
+        resource_id,
+        logical_id,
+        resource_type: resource_type.to_owned(),
+        source: "cloudtrail",
+        property: String::new(),
+        location: Some(first.location.clone()),
+        chain: Vec::new(),
+        via: None,
+        trail: Some(Box::new(Evidence {
+            subject,
+            first_seen: first.time.clone(),
+            last_seen: last,
+            events,
+            declared,
+        })),
+    }
+}
