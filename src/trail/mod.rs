@@ -117,7 +117,10 @@ pub const SPOOL_MEMORY: usize = 16 * 1024 * 1024;
 /// Phase one: read every log, learn facts, keep candidates.
 pub fn read_logs(files: &[LogFile], policies: &PolicySet, max_record_bytes: usize) -> Outcome1 {
     let spool = Mutex::new(Spool::new(SPOOL_MEMORY));
-    let per_file: Vec<(Facts, u64, Vec<ReadError>)> = files
+    // Each file's facts join these as the file ends (set union: the order does not matter),
+    // so memory does not grow with the number of files.
+    let merged = Mutex::new(Facts::default());
+    let per_file: Vec<(u64, Vec<ReadError>)> = files
         .par_iter()
         .enumerate()
         .map_init(RouteCache::default, |cache, (index, f)| {
@@ -195,15 +198,15 @@ pub fn read_logs(files: &[LogFile], policies: &PolicySet, max_record_bytes: usiz
             let out =
                 cloudtrail::stream_file(&f.path, f.shape, f.gzip, max_record_bytes, &mut sink);
             flush(&mut local, &mut arena);
+            merged.lock().expect("facts lock").merge(facts);
             errors.extend(out.errors);
-            (facts, out.events, errors)
+            (out.events, errors)
         })
         .collect();
-    let mut facts = Facts::default();
+    let facts = merged.into_inner().expect("facts lock");
     let mut report = TrailReport::default();
     let mut errors = Vec::new();
-    for (f, (file_facts, events, file_errors)) in files.iter().zip(per_file) {
-        facts.merge(file_facts);
+    for (f, (events, file_errors)) in files.iter().zip(per_file) {
         report.events += events;
         report
             .files
