@@ -150,6 +150,17 @@ fn read_file(file: &Path, limits: &Limits, shown: &FileId) -> Read {
                 });
             }
             Ok(Sniff::Digest | Sniff::PantherTests) => return Read::Skipped,
+            // A file named `.gz` that is not gzip is a broken log delivery, not something else.
+            Ok(Sniff::NotTrail) if ext == "gz" && !cloudtrail::is_gzip(file) => {
+                return Read::Other(ReadOutcome::Failed(ReadError::whole_file(
+                    "named .gz but not gzip-compressed (no gzip header)",
+                )));
+            }
+            Err(e) if ext == "gz" => {
+                return Read::Other(ReadOutcome::Failed(ReadError::whole_file(format!(
+                    "cannot read the compressed log: {e}"
+                ))));
+            }
             Ok(Sniff::NotTrail) | Err(_) => {}
         }
     }

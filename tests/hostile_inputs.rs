@@ -343,3 +343,56 @@ fn terraform_files_meet_the_same_limits() {
         .unwrap_or_else(|| panic!("{}", out.stdout));
     assert!(error.contains("over the 5000-byte limit"), "{error}");
 }
+
+/// A CloudTrail `.json.gz` of one Decrypt with Lambda's context, made outside Lambda (ATR-C001).
+fn gzipped_log() -> Vec<u8> {
+    use std::io::Write;
+    let log = r#"{"Records":[{"eventVersion":"1.08","eventID":"e1","eventTime":"2024-01-01T00:00:00Z","eventSource":"kms.amazonaws.com","eventName":"Decrypt","awsRegion":"us-east-1","userIdentity":{"type":"AssumedRole","arn":"arn:aws:sts::111122223333:assumed-role/x/y"},"requestParameters":{"encryptionContext":{"aws:lambda:FunctionArn":"arn:aws:lambda:us-east-1:111122223333:function:f"}},"resources":[{"ARN":"arn:aws:kms:us-east-1:111122223333:key/k"}]}]}"#;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(log.as_bytes()).unwrap();
+    gz.finish().unwrap()
+}
+
+/// The CloudTrail cases: a truncated `.json.gz`, a `.json.gz` that is not gzip, and
+/// `"Records"` that is not a list. Each is an error naming the file; the good log beside them
+/// is still evaluated.
+#[test]
+fn broken_cloudtrail_logs_are_errors_and_good_logs_still_count() {
+    let good = gzipped_log();
+    let truncated = good[..good.len() / 2].to_vec();
+    let cases: [(&str, Vec<u8>, &str); 3] = [
+        ("truncated.json.gz", truncated, "truncated.json.gz:1:"),
+        (
+            "notgzip.json.gz",
+            b"plain text\n".to_vec(),
+            "notgzip.json.gz: named .gz but not gzip",
+        ),
+        (
+            "records.json",
+            br#"{"Records": {"eventVersion": "1.08"}}"#.to_vec(),
+            "records.json:1:2: \"Records\" must be a list",
+        ),
+    ];
+    for (name, bytes, expected) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("good.json.gz"), &good).unwrap();
+        fs::write(dir.path().join(name), bytes).unwrap();
+        let out = Command::cargo_bin("atrest")
+            .unwrap()
+            .current_dir(dir.path())
+            .env("NO_COLOR", "1")
+            .args(["scan", "--rule", "ATR-C001"])
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(2), "{name}: {stdout}");
+        assert!(
+            stdout.contains(&format!("error: {expected}")),
+            "{name}: {stdout}"
+        );
+        assert!(
+            stdout.contains("good.json.gz:1:13 ATR-C001 high"),
+            "{name}: {stdout}"
+        );
+    }
+}

@@ -65,6 +65,14 @@ pub enum Sniff {
     NotTrail,
 }
 
+/// Whether a file starts with the gzip magic bytes.
+pub fn is_gzip(path: &Path) -> bool {
+    let mut head = [0u8; 2];
+    File::open(path)
+        .and_then(|mut f| read_full(&mut f, &mut head))
+        .is_ok_and(|n| n == 2 && head == GZIP_MAGIC)
+}
+
 /// Decides from a file's first bytes whether it is a CloudTrail log, and of which shape.
 pub fn sniff_file(path: &Path) -> io::Result<Sniff> {
     let mut file = File::open(path)?;

@@ -226,6 +226,23 @@ pub fn classify(bytes: &[u8], hint: NameHint, limits: &Limits) -> ReadOutcome {
     if documents > 1 {
         return ReadOutcome::Skipped;
     }
+    // `{"Records": ...}` is how CloudTrail delivers logs; one whose `Records` is not a list is a
+    // broken log, not some other JSON.
+    if syntax == SyntaxKind::Json
+        && root.get("Resources").is_none()
+        && root
+            .get("Records")
+            .is_some_and(|r| !matches!(r.value, crate::read::Value::Seq(_)))
+    {
+        let at = root
+            .entry("Records")
+            .map(|e| e.key_span.start)
+            .unwrap_or_default();
+        return ReadOutcome::Failed(ReadError::at(
+            at,
+            "\"Records\" must be a list of CloudTrail events",
+        ));
+    }
     let kind = match template_kind(&root) {
         Some(kind) => kind,
         None if syntax == SyntaxKind::Json && is_plan(&root) => InputKind::TerraformPlan,
