@@ -514,7 +514,12 @@ fn run_scan(args: ScanArgs) -> Result<ExitCode, String> {
             &ScanOptions {
                 paths: files,
                 limits: limits(&args),
-                tf_vars: args.tf_vars.clone(),
+                // The config's variable files first, so the command line's win.
+                tf_vars: config
+                    .iter()
+                    .flat_map(|c| c.tfvars.iter().cloned())
+                    .chain(args.tf_vars.iter().cloned())
+                    .collect(),
                 inventories: args.inventory.clone(),
             },
             &policies,

@@ -562,3 +562,21 @@ fn a_plan_beside_its_configuration_points_at_the_tf_line() {
         stdout(&out)
     );
 }
+
+/// `tfvars:` in `.atrest.yaml` feeds Terraform variables like `--tf-vars` does.
+#[test]
+fn config_tfvars_decide_terraform_variables() {
+    let dir = project(&[
+        ("main.tf", TF_UNKNOWN),
+        ("prod.tfvars", "key_arn = \"alias/aws/lambda\"\n"),
+        (".atrest.yaml", "tfvars: [prod.tfvars]\n"),
+    ]);
+    let out = atrest(dir.path())
+        .args(["scan", "--rule", "ATR-L001", "main.tf"])
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("main.tf:7:3 ATR-L001 medium"), "{text}");
+    assert!(text.contains("alias/aws/lambda"), "{text}");
+}
