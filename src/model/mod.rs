@@ -394,13 +394,19 @@ impl Inventory {
         for key in &mut self.kms_keys {
             key.used_by = users.remove(&key.origin.id).unwrap_or_default();
         }
+        // Grouped in one pass over the functions, like the key users above: a join by nested
+        // loops is quadratic on large inputs.
+        let mut writers: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+        for f in &self.functions {
+            if let Some(lg) = f.log_group_resource.as_deref() {
+                writers
+                    .entry(lg)
+                    .or_default()
+                    .push(f.origin.logical_id.clone());
+            }
+        }
         for lg in &mut self.log_groups {
-            lg.written_by = self
-                .functions
-                .iter()
-                .filter(|f| f.log_group_resource.as_deref() == Some(lg.origin.id.as_str()))
-                .map(|f| f.origin.logical_id.clone())
-                .collect();
+            lg.written_by = writers.remove(lg.origin.id.as_str()).unwrap_or_default();
         }
     }
 
