@@ -171,6 +171,8 @@ fn atrest(dir: &Path) -> u64 {
             limits: Default::default(),
             tf_vars: Vec::new(),
             inventories: Vec::new(),
+            shard: None,
+            facts: None,
         },
         &policies,
     );

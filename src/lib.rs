@@ -2,7 +2,8 @@
 //!
 //! Data flows one way: [`read`] (detect and parse, keeping positions) -> [`model`] (one resource
 //! model per AWS concept) -> [`engine`] (Rego policies in regorus) -> [`report`] (text, JSON,
-//! SARIF, JUnit). [`scan`] wires the stages together. Between the engine and the report,
+//! SARIF, JUnit). [`scan`] wires the stages together; [`shard`] splits a scan across machines
+//! and merges the parts. Between the engine and the report,
 //! [`triage`] applies suppressions, baselines and `--diff-base`, as set on the command line and
 //! in [`config`].
 
@@ -13,5 +14,6 @@ pub mod model;
 pub mod read;
 pub mod report;
 pub mod scan;
+pub mod shard;
 pub mod trail;
 pub mod triage;

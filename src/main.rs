@@ -9,6 +9,7 @@ use atrest::engine::{PolicyOptions, PolicySet, Rule, Severity, testing};
 use atrest::read::Limits;
 use atrest::report::{self, Report, UnknownMode};
 use atrest::scan::{self, InputError, ScanOptions, ScanResult};
+use atrest::shard::{self, Shard};
 use atrest::triage::{self, Date, Directive, Suppression, SuppressionKind, Target, Via};
 use clap::{Parser, Subcommand, ValueEnum};
 use std::collections::BTreeSet;
@@ -33,6 +34,15 @@ Examples:
   atrest collect --region eu-west-1    fetch the deployed state into aws-state/
   atrest scan --aws --region eu-west-1 collect and scan in one go";
 
+const SHARD_EXAMPLES: &str = "\
+A scan split in N shards (each line can run on another machine, in the same directory layout):
+  atrest facts --shard 1/2 AWSLogs/ -o facts-1.json
+  atrest facts --shard 2/2 AWSLogs/ -o facts-2.json
+  atrest facts --merge facts-1.json facts-2.json -o facts.json
+  atrest scan --shard 1/2 --facts facts.json --format jsonl -o part-1.jsonl AWSLogs/ infra/
+  atrest scan --shard 2/2 --facts facts.json --format jsonl -o part-2.jsonl AWSLogs/ infra/
+  atrest merge part-1.jsonl part-2.jsonl --format sarif -o atrest.sarif";
+
 #[derive(Parser)]
 #[command(
     name = "atrest",
@@ -51,6 +61,14 @@ enum Command {
     /// customer managed key
     #[command(after_help = EXAMPLES)]
     Scan(Box<ScanArgs>),
+    /// Learn what the rules need from all the logs (the first phase of a sharded scan), or join
+    /// facts files
+    #[command(after_help = SHARD_EXAMPLES)]
+    Facts(FactsArgs),
+    /// Join the results of sharded scans (`scan --format jsonl`) into one report, exactly as a
+    /// single scan over all their inputs would report
+    #[command(after_help = SHARD_EXAMPLES)]
+    Merge(Box<MergeArgs>),
     /// Fetch the deployed state of an account (read-only calls) as AWS CLI output files
     Collect(CollectArgs),
     /// List the rules, or show one rule's full help
@@ -184,6 +202,7 @@ enum Format {
     Json,
     Sarif,
     Junit,
+    Jsonl,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -208,12 +227,10 @@ enum Color {
     Never,
 }
 
+/// What decides and renders the report: shared by `scan` and `merge`.
 #[derive(clap::Args)]
-struct ScanArgs {
-    /// Files or directories to scan (directories are walked, honouring .gitignore; default: .,
-    /// or with --aws only the account)
-    paths: Vec<PathBuf>,
-    /// Output format
+struct ReportArgs {
+    /// Output format (`jsonl`: the results before suppressions, for `atrest merge`)
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
     /// Write the report to FILE instead of standard output
@@ -265,23 +282,42 @@ struct ScanArgs {
     /// Colour the text output
     #[arg(long, value_enum, default_value = "auto")]
     color: Color,
-    /// Terraform variable file (`*.tfvars`, `*.tfvars.json`) for every root module, read after
-    /// `terraform.tfvars` and `*.auto.tfvars` as Terraform does (repeatable; later files win)
-    #[arg(long = "tf-vars", value_name = "FILE")]
-    tf_vars: Vec<PathBuf>,
-    /// An inventory to correlate CloudTrail logs with (the model's JSON, e.g. `atrest model`
-    /// output), for reviews that have logs but no templates (repeatable)
-    #[arg(long, value_name = "FILE")]
-    inventory: Vec<PathBuf>,
-    /// Worker threads (default: one per core)
-    #[arg(long, short, value_name = "N")]
-    jobs: Option<usize>,
     /// Refuse templates nested deeper than this (maps and lists)
     #[arg(long, value_name = "N", default_value_t = Limits::default().max_depth)]
     max_depth: usize,
     /// Refuse templates larger than this many bytes
     #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_template_bytes)]
     max_file_size: u64,
+}
+
+#[derive(clap::Args)]
+struct ScanArgs {
+    /// Files or directories to scan (directories are walked, honouring .gitignore; default: .,
+    /// or with --aws or --files-from only those)
+    paths: Vec<PathBuf>,
+    #[command(flatten)]
+    report: ReportArgs,
+    /// Terraform variable file (`*.tfvars`, `*.tfvars.json`) for every root module, read after
+    /// `terraform.tfvars` and `*.auto.tfvars` as Terraform does (repeatable; later files win)
+    #[arg(long = "tf-vars", value_name = "FILE")]
+    tf_vars: Vec<PathBuf>,
+    /// What to check CloudTrail logs against, not reported on: templates, Terraform or API
+    /// output (files or directories), or the model's JSON (`atrest model` output) (repeatable)
+    #[arg(long, value_name = "PATH")]
+    inventory: Vec<PathBuf>,
+    /// Also scan the paths listed in FILE, one per line (`-`: standard input)
+    #[arg(long, value_name = "FILE")]
+    files_from: Option<PathBuf>,
+    /// Read only the CloudTrail logs whose path hashes to shard I of N (1-based); shard 1 also
+    /// reports the other inputs, which every shard reads to correlate its logs with
+    #[arg(long, value_name = "I/N")]
+    shard: Option<Shard>,
+    /// Facts learned from all the logs by `atrest facts` (repeatable; joined)
+    #[arg(long, value_name = "FILE")]
+    facts: Vec<PathBuf>,
+    /// Worker threads (default: one per core)
+    #[arg(long, short, value_name = "N")]
+    jobs: Option<usize>,
     /// Stop a rule that runs longer than this on one input (milliseconds; 0 = no limit)
     #[arg(long, value_name = "MS", default_value_t = 10_000)]
     policy_timeout: u64,
@@ -293,6 +329,41 @@ struct ScanArgs {
     /// With --aws: keep the collected files in DIR (default: a temporary directory)
     #[arg(long, value_name = "DIR", requires = "aws")]
     aws_dir: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
+struct FactsArgs {
+    /// Files or directories whose CloudTrail logs to read (default: ., or with --files-from
+    /// only those)
+    #[arg(conflicts_with = "merge")]
+    paths: Vec<PathBuf>,
+    /// Also read the paths listed in FILE, one per line (`-`: standard input)
+    #[arg(long, value_name = "FILE", conflicts_with = "merge")]
+    files_from: Option<PathBuf>,
+    /// Read only the logs whose path hashes to shard I of N (as `scan --shard`)
+    #[arg(long, value_name = "I/N", conflicts_with = "merge")]
+    shard: Option<Shard>,
+    /// Join facts files instead of reading logs
+    #[arg(long, value_name = "FILE", num_args = 1..)]
+    merge: Vec<PathBuf>,
+    /// Write the facts to FILE instead of standard output
+    #[arg(long, short, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Settings file, for its path excludes (default: as `scan` finds it)
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Worker threads (default: one per core)
+    #[arg(long, short, value_name = "N")]
+    jobs: Option<usize>,
+}
+
+#[derive(clap::Args)]
+struct MergeArgs {
+    /// Results of `atrest scan --format jsonl` (shards of one scan, or earlier merges)
+    #[arg(required = true, value_name = "FILE")]
+    files: Vec<PathBuf>,
+    #[command(flatten)]
+    report: ReportArgs,
 }
 
 #[derive(clap::Args)]
@@ -324,6 +395,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Scan(args) => run_scan(*args),
+        Command::Facts(args) => run_facts(args),
+        Command::Merge(args) => run_merge(*args),
         Command::Collect(args) => run_collect(args),
         Command::Rules(args) => run_rules(args),
         Command::Model { paths, tf_vars } => run_model(paths, tf_vars),
@@ -354,7 +427,11 @@ struct Settings {
     policy: PolicyOptions,
 }
 
-fn settings(args: &ScanArgs, config: Option<&Config>) -> Result<Settings, String> {
+fn settings(
+    args: &ReportArgs,
+    config: Option<&Config>,
+    timeout: Option<std::time::Duration>,
+) -> Result<Settings, String> {
     let fail_on = match (args.fail_on, config.and_then(|c| c.fail_on.as_ref())) {
         (Some(f), _) => f,
         (None, Some(s)) => FailOn::from_str(s, true)?,
@@ -381,13 +458,12 @@ fn settings(args: &ScanArgs, config: Option<&Config>) -> Result<Settings, String
             dirs,
             only: args.rules.clone(),
             skip,
-            timeout: (args.policy_timeout > 0)
-                .then(|| std::time::Duration::from_millis(args.policy_timeout)),
+            timeout,
         },
     })
 }
 
-fn limits(args: &ScanArgs) -> Limits {
+fn limits(args: &ReportArgs) -> Limits {
     Limits {
         max_depth: args.max_depth,
         max_template_bytes: args.max_file_size,
@@ -427,20 +503,58 @@ fn files_to_scan(
     (files, errors)
 }
 
-fn run_scan(args: ScanArgs) -> Result<ExitCode, String> {
-    if let Some(jobs) = args.jobs {
+fn use_jobs(jobs: Option<usize>) -> Result<(), String> {
+    if let Some(jobs) = jobs {
         rayon::ThreadPoolBuilder::new()
             .num_threads(jobs.max(1))
             .build_global()
             .map_err(|e| e.to_string())?;
     }
-    let root = scan::scan_root();
-    let config_path = match &args.config {
-        Some(p) => Some(p.clone()),
-        None => config::discover(&root),
+    Ok(())
+}
+
+/// The settings file: `--config`, else `.atrest.yaml` found upward from the scan root.
+fn load_config(given: Option<&Path>, root: &Path) -> Result<Option<Config>, String> {
+    let path = match given {
+        Some(p) => Some(p.to_path_buf()),
+        None => config::discover(root),
     };
-    let config = config_path.map(|p| Config::load(&p, &root)).transpose()?;
-    let settings = settings(&args, config.as_ref())?;
+    path.map(|p| Config::load(&p, root)).transpose()
+}
+
+/// What a scan or a merge decides before reading anything: settings and the rules.
+struct Prepared {
+    root: PathBuf,
+    config: Option<Config>,
+    settings: Settings,
+    policies: PolicySet,
+    policy_errors: Vec<InputError>,
+}
+
+fn prepare(args: &ReportArgs, timeout: Option<std::time::Duration>) -> Result<Prepared, String> {
+    if args.format == Format::Jsonl {
+        // A shard sees part of the findings: suppressions, baselines and their notices are
+        // decided once, on the whole, by `atrest merge`.
+        let triage = [
+            ("--skip-rule", !args.skip_rules.is_empty()),
+            ("--baseline", args.baseline.is_some()),
+            ("--write-baseline", args.write_baseline.is_some()),
+            ("--diff-base", args.diff_base.is_some()),
+            ("--show-suppressed", args.show_suppressed),
+            (
+                "--report-unused-suppressions",
+                args.report_unused_suppressions,
+            ),
+        ];
+        if let Some((flag, _)) = triage.iter().find(|(_, given)| *given) {
+            return Err(format!(
+                "{flag} applies to the whole report: give it to `atrest merge`, not with --format jsonl"
+            ));
+        }
+    }
+    let root = scan::scan_root();
+    let config = load_config(args.config.as_deref(), &root)?;
+    let settings = settings(args, config.as_ref(), timeout)?;
     let (mut policies, policy_errors) = PolicySet::load(&settings.policy);
     // A typo in --rule, --skip-rule or the config would silently run the wrong rules.
     let (known, _) = PolicySet::load(&PolicyOptions {
@@ -467,10 +581,43 @@ fn run_scan(args: ScanArgs) -> Result<ExitCode, String> {
         c.check_rule_ids(&known.rules)?;
         c.override_severities(&mut policies.rules);
     }
+    Ok(Prepared {
+        root,
+        config,
+        settings,
+        policies,
+        policy_errors: policy_errors.into_iter().map(Into::into).collect(),
+    })
+}
 
-    let mut paths = args.paths.clone();
-    if paths.is_empty() && !args.aws {
-        paths.push(PathBuf::from("."));
+/// The paths to scan: those given, those listed in `--files-from`, else `.`.
+fn paths_to_scan(
+    paths: &[PathBuf],
+    files_from: Option<&Path>,
+    more_to_come: bool,
+) -> Result<Vec<PathBuf>, String> {
+    let mut all = paths.to_vec();
+    if let Some(list) = files_from {
+        all.extend(shard::read_list(list)?);
+    }
+    if paths.is_empty() && files_from.is_none() && !more_to_come {
+        all.push(PathBuf::from("."));
+    }
+    Ok(all)
+}
+
+fn run_scan(args: ScanArgs) -> Result<ExitCode, String> {
+    use_jobs(args.jobs)?;
+    let timeout =
+        (args.policy_timeout > 0).then(|| std::time::Duration::from_millis(args.policy_timeout));
+    let prepared = prepare(&args.report, timeout)?;
+    let root = prepared.root.clone();
+    let mut paths = paths_to_scan(&args.paths, args.files_from.as_deref(), args.aws)?;
+    let mut facts: Option<atrest::trail::Facts> = None;
+    for path in &args.facts {
+        facts
+            .get_or_insert_with(Default::default)
+            .merge(shard::read_facts(path)?);
     }
     let mut collect_errors = Vec::new();
     // Removed when the scan is reported (it outlives the rendering, which reads the files).
@@ -484,7 +631,7 @@ fn run_scan(args: ScanArgs) -> Result<ExitCode, String> {
                 d
             }
         };
-        let progress = !args.quiet && args.output.is_none();
+        let progress = !args.report.quiet && args.report.output.is_none();
         let report = collect::collect(&args.aws_args.options(dir, progress))?;
         paths.extend(report.dirs.iter().cloned());
         collect_errors = report
@@ -503,40 +650,166 @@ fn run_scan(args: ScanArgs) -> Result<ExitCode, String> {
     {
         return Err("--region, --profile and --endpoint-url need --aws".into());
     }
-    let (files, mut walk_errors) = files_to_scan(&paths, config.as_ref(), &root);
-    let show_progress = !args.quiet
+    let (files, mut walk_errors) = files_to_scan(&paths, prepared.config.as_ref(), &root);
+    let show_progress = !args.report.quiet
         && std::io::stderr().is_terminal()
         && std::env::var_os("CI").is_none()
-        && !(args.format == Format::Sarif && args.output.is_none());
+        && !(matches!(args.report.format, Format::Sarif | Format::Jsonl)
+            && args.report.output.is_none());
     let file_count = files.len();
     let mut result = progress::while_running(show_progress, file_count, || {
         scan::scan(
             &ScanOptions {
                 paths: files,
-                limits: limits(&args),
+                limits: limits(&args.report),
                 // The config's variable files first, so the command line's win.
-                tf_vars: config
+                tf_vars: prepared
+                    .config
                     .iter()
                     .flat_map(|c| c.tfvars.iter().cloned())
                     .chain(args.tf_vars.iter().cloned())
                     .collect(),
                 inventories: args.inventory.clone(),
+                shard: args.shard,
+                facts,
             },
-            &policies,
+            &prepared.policies,
         )
     });
-    let mut errors: Vec<InputError> = policy_errors.into_iter().map(Into::into).collect();
+    let mut errors = prepared.policy_errors.clone();
     errors.append(&mut collect_errors);
     errors.append(&mut walk_errors);
     errors.append(&mut result.errors);
     errors.sort();
     result.errors = errors;
+    let code = finish(&args.report, &prepared, result, args.shard);
+    drop(temporary);
+    code
+}
 
-    let notices = triage_findings(&args, config.as_ref(), &policies, &mut result, &root)?;
+fn run_merge(args: MergeArgs) -> Result<ExitCode, String> {
+    let prepared = prepare(&args.report, None)?;
+    let mut parts = Vec::new();
+    let mut errors = prepared.policy_errors.clone();
+    for path in &args.files {
+        match shard::read(path, &prepared.policies.rules) {
+            Ok(part) => parts.push(part),
+            // The other parts are still merged and reported; the exit code says one is missing.
+            Err(message) => errors.push(InputError {
+                path: scan::display_path(path, &prepared.root),
+                line: None,
+                column: None,
+                message,
+            }),
+        }
+    }
+    let mut result = shard::combine(parts);
+    errors.append(&mut result.errors);
+    errors.sort();
+    // Every shard reports the errors of what they all read (the policies, the inventory).
+    errors.dedup();
+    result.errors = errors;
+    finish(&args.report, &prepared, result, None)
+}
+
+fn run_facts(args: FactsArgs) -> Result<ExitCode, String> {
+    use_jobs(args.jobs)?;
+    let root = scan::scan_root();
+    let mut facts = atrest::trail::Facts::default();
+    let mut errors: Vec<InputError> = Vec::new();
+    let summary;
+    if !args.merge.is_empty() {
+        for path in &args.merge {
+            facts.merge(shard::read_facts(path)?);
+        }
+        summary = format!("joined {} facts files", args.merge.len());
+    } else {
+        let config = load_config(args.config.as_deref(), &root)?;
+        let paths = paths_to_scan(&args.paths, args.files_from.as_deref(), false)?;
+        let (files, walk_errors) = files_to_scan(&paths, config.as_ref(), &root);
+        errors.extend(walk_errors);
+        let loaded = scan::load(&ScanOptions {
+            paths: files,
+            limits: Limits::default(),
+            tf_vars: Vec::new(),
+            inventories: Vec::new(),
+            shard: None,
+            facts: None,
+        });
+        let mut logs = loaded.logs;
+        if let Some(s) = args.shard {
+            logs.retain(|l| s.owns(&l.shown));
+        }
+        let (learned, events, log_errors) =
+            atrest::trail::learn_facts(&logs, scan::MAX_EVENT_BYTES);
+        facts = learned;
+        errors.extend(
+            log_errors
+                .into_iter()
+                .map(|e| InputError::read(&e.file, e.error)),
+        );
+        summary = format!(
+            "{events} events in {} log file{}",
+            logs.len(),
+            if logs.len() == 1 { "" } else { "s" }
+        );
+    }
+    let text = shard::write_facts(&facts);
+    match &args.output {
+        Some(path) => std::fs::write(path, &text)
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?,
+        None => {
+            let _ = std::io::stdout().lock().write_all(text.as_bytes());
+        }
+    }
+    errors.sort();
+    for e in &errors {
+        eprintln!("error: {e}");
+    }
+    eprintln!(
+        "atrest: facts from {summary}: {} Lambda key{}, {} alias{}, {} AWS managed key{}",
+        facts.lambda_keys.len(),
+        if facts.lambda_keys.len() == 1 {
+            ""
+        } else {
+            "s"
+        },
+        facts.aliases.len(),
+        if facts.aliases.len() == 1 { "" } else { "es" },
+        facts.aws_managed_keys.len(),
+        if facts.aws_managed_keys.len() == 1 {
+            ""
+        } else {
+            "s"
+        },
+    );
+    Ok(ExitCode::from(if errors.is_empty() { 0 } else { 2 }))
+}
+
+/// Triage, render and write the report; the exit code. With `--format jsonl` the results are
+/// written as they are, for `atrest merge` to triage.
+fn finish(
+    args: &ReportArgs,
+    prepared: &Prepared,
+    mut result: ScanResult,
+    shard: Option<Shard>,
+) -> Result<ExitCode, String> {
+    let root = &prepared.root;
+    let policies = &prepared.policies;
+    if args.format == Format::Jsonl {
+        let rendered = shard::write(&result, &policies.rules, shard);
+        write_report(args, &rendered)?;
+        for e in &result.errors {
+            eprintln!("error: {e}");
+        }
+        // Findings decide the exit code of the merge, not of a shard.
+        return Ok(ExitCode::from(if result.errors.is_empty() { 0 } else { 2 }));
+    }
+    let notices = triage_findings(args, prepared.config.as_ref(), policies, &mut result, root)?;
     let report = Report {
         result: &result,
         rules: &policies.rules,
-        unknown: settings.unknown,
+        unknown: prepared.settings.unknown,
         notices: &notices,
         category: args.sarif_category.as_deref(),
     };
@@ -556,18 +829,11 @@ fn run_scan(args: ScanArgs) -> Result<ExitCode, String> {
             },
         ),
         Format::Json => report::json::render(&report),
-        Format::Sarif => report::sarif::render(&report, &root),
+        Format::Sarif => report::sarif::render(&report, root),
         Format::Junit => report::junit::render(&report),
+        Format::Jsonl => unreachable!("written above"),
     };
-    match &args.output {
-        Some(path) => std::fs::write(path, rendered)
-            .map_err(|e| format!("cannot write {}: {e}", path.display()))?,
-        None => {
-            let mut out = std::io::stdout().lock();
-            // A closed pipe (`atrest scan | head`) is not an error worth a message.
-            let _ = out.write_all(rendered.as_bytes());
-        }
-    }
+    write_report(args, &rendered)?;
     // Errors are in the report; repeat them on stderr when the report is not text on screen.
     if !matches!(args.format, Format::Text) || args.output.is_some() {
         for e in &result.errors {
@@ -580,12 +846,10 @@ fn run_scan(args: ScanArgs) -> Result<ExitCode, String> {
             eprintln!("{}", report::text::summary(&report));
         }
     }
-
-    drop(temporary);
     if !result.errors.is_empty() {
         return Ok(ExitCode::from(2));
     }
-    let threshold = match settings.fail_on {
+    let threshold = match prepared.settings.fail_on {
         FailOn::None => None,
         FailOn::Low => Some(Severity::Low),
         FailOn::Medium => Some(Severity::Medium),
@@ -596,10 +860,23 @@ fn run_scan(args: ScanArgs) -> Result<ExitCode, String> {
     Ok(ExitCode::from(if failed { 1 } else { 0 }))
 }
 
+fn write_report(args: &ReportArgs, rendered: &str) -> Result<(), String> {
+    match &args.output {
+        Some(path) => std::fs::write(path, rendered)
+            .map_err(|e| format!("cannot write {}: {e}", path.display())),
+        None => {
+            let mut out = std::io::stdout().lock();
+            // A closed pipe (`atrest scan | head`) is not an error worth a message.
+            let _ = out.write_all(rendered.as_bytes());
+            Ok(())
+        }
+    }
+}
+
 /// Suppressions, `--diff-base` and the baseline, in that order. With `--write-baseline`, the
 /// findings still open after the suppressions become the baseline.
 fn triage_findings(
-    args: &ScanArgs,
+    args: &ReportArgs,
     config: Option<&Config>,
     policies: &PolicySet,
     result: &mut ScanResult,
@@ -744,6 +1021,8 @@ fn run_model(paths: Vec<PathBuf>, tf_vars: Vec<PathBuf>) -> Result<ExitCode, Str
         inventories: Vec::new(),
         limits: Limits::default(),
         tf_vars,
+        shard: None,
+        facts: None,
     });
     // One entry per evaluation unit: a template, a Terraform root module or plan, or all
     // deployed-state inputs together.

@@ -5,7 +5,8 @@ use crate::engine::{Finding, PolicyError, PolicySet};
 use crate::model::{FileId, Inventory, api, cfn, drift};
 use crate::read::cloudtrail::{self, Sniff};
 use crate::read::{Input, InputKind, Limits, ReadError, ReadOutcome, read_input};
-use crate::trail::{self, Catalog, LogFile, TrailReport};
+use crate::shard::Shard;
+use crate::trail::{self, Catalog, Facts, LogFile, TrailReport};
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
 
@@ -17,8 +18,15 @@ pub struct ScanOptions {
     /// Variable files for every Terraform root module (`--tf-vars`), after the ones Terraform
     /// loads by itself (`terraform.tfvars`, `*.auto.tfvars`).
     pub tf_vars: Vec<PathBuf>,
-    /// Inventories (the model's JSON, e.g. `atrest model` output) for reviews of logs alone.
+    /// What the CloudTrail logs are checked against besides the scan's own inputs, not
+    /// reported on: the model's JSON (`atrest model` output), or templates, Terraform and API
+    /// output (files or directories), read as a scan reads them.
     pub inventories: Vec<PathBuf>,
+    /// Read only this shard's logs; only shard 1 reports the other inputs (see [`crate::shard`]).
+    pub shard: Option<Shard>,
+    /// Facts learned from all the logs of a sharded scan (`atrest facts`), joined with what
+    /// this scan's logs show.
+    pub facts: Option<Facts>,
 }
 
 /// The largest CloudTrail event accepted; a larger one means a broken file.
@@ -79,7 +87,7 @@ impl InputError {
         }
     }
 
-    fn read(path: &str, e: ReadError) -> Self {
+    pub fn read(path: &str, e: ReadError) -> Self {
         InputError {
             path: path.to_owned(),
             line: e.line,
@@ -318,6 +326,9 @@ pub fn load(opts: &ScanOptions) -> Loaded {
             }
         }
     }
+    // Path order, as shown: which copy of a duplicate delivery is kept, and the order of
+    // events, must not depend on how a scan was split (see [`crate::shard`]).
+    out.logs.sort_by(|a, b| a.shown.cmp(&b.shown));
     tf.into_units(opts, &root, &mut out);
     // Every deployed-state input of the scan is one picture of the account(s). Functions that a
     // template also describes are paired ([`drift::correlate`]), so the deployed state's unit
@@ -336,18 +347,89 @@ pub fn load(opts: &ScanOptions) -> Loaded {
     out
 }
 
-pub fn scan(opts: &ScanOptions, policies: &PolicySet) -> ScanResult {
-    let loaded = load(opts);
-    let mut errors = loaded.errors;
-    let units = loaded.units;
-    let mut out = ScanResult {
-        scanned: loaded.scanned,
-        skipped: loaded.skipped,
-        notes: loaded.notes,
-        ..ScanResult::default()
+/// Inputs given with `--inventory`: read for correlation, not reported on.
+struct Inventories {
+    /// Model JSON files: (label, inventory).
+    models: Vec<(String, serde_json::Value)>,
+    /// Units read from templates, Terraform and API output.
+    units: Vec<Unit>,
+    errors: Vec<InputError>,
+}
+
+fn load_inventories(opts: &ScanOptions, root: &Path) -> Inventories {
+    let mut out = Inventories {
+        models: Vec::new(),
+        units: Vec::new(),
+        errors: Vec::new(),
     };
+    let mut inputs = Vec::new();
+    for path in &opts.inventories {
+        let shown = display_path(path, root);
+        if path.is_file()
+            && let Ok(models) = load_inventory(path)
+        {
+            for (label, model) in models {
+                out.models
+                    .push((label.unwrap_or_else(|| shown.clone()), model));
+            }
+            continue;
+        }
+        inputs.push(path.clone());
+    }
+    if !inputs.is_empty() {
+        let loaded = load(&ScanOptions {
+            paths: inputs.clone(),
+            limits: opts.limits,
+            tf_vars: opts.tf_vars.clone(),
+            inventories: Vec::new(),
+            shard: None,
+            facts: None,
+        });
+        // A file named as an inventory that is neither a model nor an input is a mistake.
+        for path in inputs.iter().filter(|p| p.is_file()) {
+            let shown = display_path(path, root);
+            let read = loaded.scanned.iter().any(|(p, _)| *p == shown)
+                || loaded.errors.iter().any(|e| e.path == shown);
+            if !read {
+                out.errors.push(InputError {
+                    path: shown,
+                    line: None,
+                    column: None,
+                    message: "not an inventory: expected the model's JSON (`atrest model` output), a template, Terraform or AWS API output".into(),
+                });
+            }
+        }
+        out.errors.extend(loaded.errors);
+        out.units = loaded.units;
+    }
+    out
+}
+
+pub fn scan(opts: &ScanOptions, policies: &PolicySet) -> ScanResult {
     let root = scan_root();
-    let logs = loaded.logs;
+    let mut loaded = load(opts);
+    let mut out = ScanResult::default();
+    let mut errors = Vec::new();
+    // Units every shard reads, for the catalog; only shard 1 reports them.
+    let mut context_units = Vec::new();
+    match opts.shard {
+        Some(shard) if !shard.reports_inventory() => {
+            context_units = std::mem::take(&mut loaded.units);
+        }
+        _ => {
+            out.scanned = loaded.scanned;
+            out.skipped = loaded.skipped;
+            out.notes = loaded.notes;
+            errors = loaded.errors;
+        }
+    }
+    let units = loaded.units;
+    let mut logs = loaded.logs;
+    if let Some(shard) = opts.shard {
+        logs.retain(|l| shard.owns(&l.shown));
+    }
+    let inventories = load_inventories(opts, &root);
+    errors.extend(inventories.errors);
     // Phase one of the logs runs beside nothing else: it is the part that reads gigabytes.
     let phase_one = (!logs.is_empty()).then(|| trail::read_logs(&logs, policies, MAX_EVENT_BYTES));
     let evaluated: Vec<(Vec<Finding>, Vec<String>)> = units
@@ -381,42 +463,14 @@ pub fn scan(opts: &ScanOptions, policies: &PolicySet) -> ScanResult {
         }));
     }
     if let Some(mut one) = phase_one {
-        let mut catalog = Catalog::new();
-        for unit in &units {
-            let label = unit
-                .files
-                .first()
-                .map(|f| f.to_string())
-                .unwrap_or_default();
-            let model = serde_json::to_value(&unit.inventory).unwrap_or_default();
-            let inv = &unit.inventory;
-            let locate = |id: &str, prop: &str| {
-                inv.origins().find(|o| o.id == id).and_then(|o| {
-                    if prop.is_empty() {
-                        o.declared_at().cloned()
-                    } else {
-                        o.locations.get(prop).cloned()
-                    }
-                })
-            };
-            catalog.add(&label, &model, &locate);
+        if let Some(given) = &opts.facts {
+            one.facts.merge(given.clone());
+            one.report.facts = one.facts.clone();
         }
-        for path in &opts.inventories {
-            let shown = display_path(path, &root);
-            match load_inventory(path) {
-                Ok(models) => {
-                    for (label, model) in models {
-                        catalog.add(label.as_deref().unwrap_or(&shown), &model, &|_, _| None);
-                    }
-                }
-                Err(message) => errors.push(InputError {
-                    path: shown,
-                    line: None,
-                    column: None,
-                    message,
-                }),
-            }
-        }
+        let catalog = catalog(
+            units.iter().chain(&context_units).chain(&inventories.units),
+            inventories.models,
+        );
         let mut log_errors = std::mem::take(&mut one.errors);
         let (findings, report, more) = trail::evaluate(&logs, one, &catalog, policies);
         log_errors.extend(more);
@@ -428,18 +482,60 @@ pub fn scan(opts: &ScanOptions, policies: &PolicySet) -> ScanResult {
         out.findings
             .extend(findings.into_iter().map(|f| FileFinding::new(f, None)));
         out.trail = Some(report);
-    } else if !opts.inventories.is_empty() {
-        for path in &opts.inventories {
-            if let Err(message) = load_inventory(path) {
-                errors.push(InputError {
-                    path: display_path(path, &root),
-                    line: None,
-                    column: None,
-                    message,
-                });
+    }
+    out.errors = errors;
+    put_in_order(&mut out);
+    out
+}
+
+/// What the CloudTrail rules correlate events with: every unit's inventory with the places its
+/// objects are declared, and the `--inventory` models. Added in label order, so the catalog is
+/// the same however the inputs were split between shards.
+fn catalog<'a>(
+    units: impl Iterator<Item = &'a Unit>,
+    models: Vec<(String, serde_json::Value)>,
+) -> Catalog {
+    let mut entries: Vec<(String, Option<&Unit>, serde_json::Value)> = units
+        .map(|unit| {
+            let label = unit
+                .files
+                .first()
+                .map(|f| f.to_string())
+                .unwrap_or_default();
+            let model = serde_json::to_value(&unit.inventory).unwrap_or_default();
+            (label, Some(unit), model)
+        })
+        .chain(
+            models
+                .into_iter()
+                .map(|(label, model)| (label, None, model)),
+        )
+        .collect();
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut catalog = Catalog::new();
+    for (label, unit, model) in &entries {
+        match unit {
+            Some(unit) => {
+                let inv = &unit.inventory;
+                let locate = |id: &str, prop: &str| {
+                    inv.origins().find(|o| o.id == id).and_then(|o| {
+                        if prop.is_empty() {
+                            o.declared_at().cloned()
+                        } else {
+                            o.locations.get(prop).cloned()
+                        }
+                    })
+                };
+                catalog.add(label, model, &locate);
             }
+            None => catalog.add(label, model, &|_, _| None),
         }
     }
+    catalog
+}
+
+/// The order every report is in, whatever order inputs were read or shards merged in.
+pub fn put_in_order(out: &mut ScanResult) {
     out.findings.sort_by(|a, b| {
         let key = |f: &FileFinding| {
             (
@@ -453,9 +549,13 @@ pub fn scan(opts: &ScanOptions, policies: &PolicySet) -> ScanResult {
         };
         key(a).cmp(&key(b))
     });
-    errors.sort();
-    out.errors = errors;
-    out
+    out.scanned.sort_by(|a, b| a.0.cmp(&b.0));
+    out.scanned.dedup_by(|a, b| a.0 == b.0);
+    // Every shard reads the inventory: an error in it comes once from each.
+    out.errors.sort();
+    out.errors.dedup();
+    out.notes.sort();
+    out.notes.dedup();
 }
 
 /// Reads an `--inventory` file: one inventory in the model's shape, or what `atrest model`

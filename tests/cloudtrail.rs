@@ -322,6 +322,8 @@ fn an_inventory_file_stands_in_for_templates() {
             limits: Default::default(),
             tf_vars: Vec::new(),
             inventories: vec![dir.path().join("inventory.json")],
+            shard: None,
+            facts: None,
         },
         common::builtin(),
     );

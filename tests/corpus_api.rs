@@ -86,6 +86,8 @@ fn validate_models(path: &Path) {
         paths: vec![path.to_path_buf()],
         tf_vars: Vec::new(),
         inventories: Vec::new(),
+        shard: None,
+        facts: None,
         limits: atrest::read::Limits::default(),
     });
     for unit in &loaded.units {

@@ -193,6 +193,8 @@ fn checkov_environment_encryption_expectations() {
     let loaded = scan::load(&ScanOptions {
         paths: vec![dir],
         inventories: Vec::new(),
+        shard: None,
+        facts: None,
         limits: Limits::default(),
         tf_vars: Vec::new(),
     });
@@ -331,6 +333,8 @@ fn kics_expectations_on_the_same_blocks() {
     let loaded = scan::load(&ScanOptions {
         paths: vec![query],
         inventories: Vec::new(),
+        shard: None,
+        facts: None,
         limits: Limits::default(),
         tf_vars: Vec::new(),
     });

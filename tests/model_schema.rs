@@ -17,6 +17,8 @@ fn check(paths: &[PathBuf]) -> usize {
     let loaded = load(&ScanOptions {
         paths: paths.to_vec(),
         inventories: Vec::new(),
+        shard: None,
+        facts: None,
         limits: Limits::default(),
         tf_vars: Vec::new(),
     });
@@ -44,6 +46,8 @@ fn unit_models_match_the_schema() {
         paths: vec![common::manifest_dir().join("fixtures")],
         tf_vars: Vec::new(),
         inventories: Vec::new(),
+        shard: None,
+        facts: None,
         limits: atrest::read::Limits::default(),
     });
     let mut deployments = 0;

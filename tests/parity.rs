@@ -52,6 +52,8 @@ fn findings(path: &Path) -> BTreeSet<(String, String)> {
     let loaded = load(&ScanOptions {
         paths: vec![path.to_path_buf()],
         inventories: Vec::new(),
+        shard: None,
+        facts: None,
         limits: Limits::default(),
         tf_vars: Vec::new(),
     });

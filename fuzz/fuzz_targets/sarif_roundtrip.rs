@@ -31,6 +31,8 @@ fuzz_target!(|data: &[u8]| {
         &ScanOptions {
             paths: vec![file],
             inventories: Vec::new(),
+            shard: None,
+            facts: None,
             limits: Limits::default(),
             tf_vars: Vec::new(),
         },

@@ -64,6 +64,15 @@ impl ApiShape {
         }
     }
 
+    /// A stable name for the shape (also its schema's file name in `schemas/aws-api/`).
+    pub fn name(self) -> &'static str {
+        self.schema_name()
+    }
+
+    pub fn from_name(name: &str) -> Option<ApiShape> {
+        ALL.iter().copied().find(|s| s.name() == name)
+    }
+
     fn schema_name(self) -> &'static str {
         match self {
             ApiShape::ListFunctions => "lambda-list-functions",

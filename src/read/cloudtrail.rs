@@ -41,6 +41,18 @@ pub enum TrailShape {
 }
 
 impl TrailShape {
+    pub fn from_name(name: &str) -> Option<TrailShape> {
+        [
+            TrailShape::Records,
+            TrailShape::JsonLines,
+            TrailShape::Concatenated,
+            TrailShape::Array,
+            TrailShape::LookupEvents,
+        ]
+        .into_iter()
+        .find(|s| s.name() == name)
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             TrailShape::Records => "cloudtrail-log",

@@ -45,6 +45,18 @@ pub struct EventRef {
     pub name: String,
     pub location: Loc,
     pub message: String,
+    /// Which event this is, for dropping duplicate deliveries (see [`event::Head::identity_hash`]);
+    /// `None` for an event without an `eventID`, which is never taken for a duplicate.
+    pub identity: Option<u128>,
+    /// The event's place in its file (0-based), to order and pick among duplicate deliveries.
+    pub index: u64,
+}
+
+impl EventRef {
+    /// Events sort by time, then id, then where they were read (file path, place in file).
+    fn order_key(&self) -> (&str, &str, &str, u64) {
+        (&self.time, &self.id, &self.location.file, self.index)
+    }
 }
 
 /// What a CloudTrail finding is about; findings aggregate per rule and subject.
@@ -116,6 +128,22 @@ pub const SPOOL_MEMORY: usize = 16 * 1024 * 1024;
 
 /// Phase one: read every log, learn facts, keep candidates.
 pub fn read_logs(files: &[LogFile], policies: &PolicySet, max_record_bytes: usize) -> Outcome1 {
+    read_logs_for(files, Some(policies), max_record_bytes)
+}
+
+/// Phase one without keeping candidates (`atrest facts`): the facts, the events read, and the
+/// problems found on the way.
+pub fn learn_facts(files: &[LogFile], max_record_bytes: usize) -> (Facts, u64, Vec<LogError>) {
+    let one = read_logs_for(files, None, max_record_bytes);
+    (one.facts, one.report.events, one.errors)
+}
+
+/// Phase one; without policies only KMS events are looked at, for facts, and none is kept.
+fn read_logs_for(
+    files: &[LogFile],
+    policies: Option<&PolicySet>,
+    max_record_bytes: usize,
+) -> Outcome1 {
     let spool = Mutex::new(Spool::new(SPOOL_MEMORY));
     // Each file's facts join these as the file ends (set union: the order does not matter),
     // so memory does not grow with the number of files.
@@ -164,7 +192,8 @@ pub fn read_logs(files: &[LogFile], policies: &PolicySet, max_record_bytes: usiz
                 let (Some(source), Some(name)) = (source, name) else {
                     return;
                 };
-                let routed = !cache.get(&policies.router, source, name).is_empty();
+                let routed =
+                    policies.is_some_and(|p| !cache.get(&p.router, source, name).is_empty());
                 let kms = source == KMS_SOURCE;
                 if !routed && !kms {
                     return;
@@ -179,6 +208,9 @@ pub fn read_logs(files: &[LogFile], policies: &PolicySet, max_record_bytes: usiz
                 };
                 if kms {
                     facts.learn(&Detail::parse(ev.text));
+                }
+                if policies.is_none() {
+                    return;
                 }
                 let at = arena.len();
                 arena.extend_from_slice(ev.text.as_bytes());
@@ -233,13 +265,11 @@ struct Hit {
     outcome: Outcome,
     subject: Subject,
     event: EventRef,
-    file: u32,
-    index: u64,
 }
 
 type AggKey = (usize, Subject);
-/// An aggregate's outcome and its events (with file and index, for a stable order).
-type Aggregate = (Outcome, Vec<(EventRef, u32, u64)>);
+/// An aggregate's outcome and its events.
+type Aggregate = (Outcome, Vec<EventRef>);
 
 /// Phase two: evaluate candidates with the merged facts and the inventory; aggregate.
 pub fn evaluate(
@@ -377,9 +407,9 @@ pub fn evaluate(
                             name: name.clone(),
                             location: location.clone(),
                             message: v.message,
+                            identity: c.identity,
+                            index: c.index,
                         },
-                        file: c.file,
-                        index: c.index,
                     })
                     .collect();
                 (hits, timeline, None, true)
@@ -411,7 +441,7 @@ pub fn evaluate(
                 if h.outcome == Outcome::Fail {
                     entry.0 = Outcome::Fail;
                 }
-                entry.1.push((h.event, h.file, h.index));
+                entry.1.push(h.event);
             }
         }
     }
@@ -433,11 +463,7 @@ pub fn evaluate(
         .collect();
     let findings = aggregates
         .into_iter()
-        .map(|((rule, subject), (outcome, mut events))| {
-            events.sort_by(|a, b| {
-                (&a.0.time, &a.0.id, a.1, a.2).cmp(&(&b.0.time, &b.0.id, b.1, b.2))
-            });
-            let events: Vec<EventRef> = events.into_iter().map(|e| e.0).collect();
+        .map(|((rule, subject), (outcome, events))| {
             let declared = catalog.declarations(&subject, facts);
             finding(rule, outcome, subject, events, declared)
         })
@@ -482,13 +508,65 @@ fn text_at(v: &serde_json::Value, path: &[&str]) -> Option<String> {
         .map(str::to_owned)
 }
 
-fn finding(
+/// Joins CloudTrail findings of the same rule and subject (from shards of one scan) into one,
+/// as a single scan over all their logs aggregates them: a duplicate delivery counts once (the
+/// copy read first in path order), and the message and evidence are made again from the
+/// joined events. Findings of other kinds pass through; the result is in no particular order.
+pub fn join(findings: Vec<Finding>) -> Vec<Finding> {
+    let mut joined: BTreeMap<(usize, Subject), Finding> = BTreeMap::new();
+    let mut others = Vec::new();
+    for f in findings {
+        let Some(t) = &f.trail else {
+            others.push(f);
+            continue;
+        };
+        match joined.entry((f.rule, t.subject.clone())) {
+            std::collections::btree_map::Entry::Vacant(v) => {
+                v.insert(f);
+            }
+            std::collections::btree_map::Entry::Occupied(mut o) => {
+                let into = o.get_mut();
+                if f.outcome == Outcome::Fail {
+                    into.outcome = Outcome::Fail;
+                }
+                let ev = f.trail.expect("matched above");
+                let to = into.trail.as_mut().expect("keyed by its subject");
+                to.events.extend(ev.events);
+                for d in ev.declared {
+                    if !to.declared.contains(&d) {
+                        to.declared.push(d);
+                    }
+                }
+            }
+        }
+    }
+    others.extend(joined.into_values().map(|f| {
+        let t = *f.trail.expect("joined findings have evidence");
+        finding(f.rule, f.outcome, t.subject, t.events, t.declared)
+    }));
+    others
+}
+
+/// One CloudTrail finding from the events of an aggregate: they are put in order, duplicate
+/// deliveries (same identity) are dropped keeping the copy read first, and the message is made.
+pub fn finding(
     rule: usize,
     outcome: Outcome,
     subject: Subject,
-    events: Vec<EventRef>,
+    mut events: Vec<EventRef>,
     declared: Vec<Declared>,
 ) -> Finding {
+    // The first copy of each event in path order, then all in time order.
+    events.sort_by(|a, b| {
+        (a.identity.is_none(), a.identity, &a.location.file, a.index).cmp(&(
+            b.identity.is_none(),
+            b.identity,
+            &b.location.file,
+            b.index,
+        ))
+    });
+    events.dedup_by(|later, first| later.identity.is_some() && later.identity == first.identity);
+    events.sort_by(|a, b| a.order_key().cmp(&b.order_key()));
     let Subject {
         key,
         principal,

@@ -32,6 +32,8 @@ pub fn scan_paths(paths: &[PathBuf]) -> ScanResult {
             limits: Limits::default(),
             tf_vars: Vec::new(),
             inventories: Vec::new(),
+            shard: None,
+            facts: None,
         },
         builtin(),
     )

@@ -1,0 +1,724 @@
+//! Scans split across processes or machines, merged into exactly the report one scan gives.
+//!
+//! A shard (`--shard I/N`) reads the CloudTrail logs whose path hashes to it. Templates, plans
+//! and API output are the inventory the logs are checked against: every shard reads them all,
+//! and shard 1 alone reports them. Rules that need all the logs (a key Lambda uses, learned from
+//! any file) run in two phases: `atrest facts` learns [`Facts`] per shard, the facts merge by
+//! set union, and each shard's scan takes the merged facts (`--facts`). Each shard writes its
+//! results as JSON lines (`--format jsonl`, this module's [`write`]), before suppressions and
+//! baselines; `atrest merge` reads them back ([`read`]) and [`combine`]s them: CloudTrail
+//! findings of the same rule and subject are joined as a single scan aggregates them
+//! ([`crate::trail::join`]), everything is put in the single scan's order, and the report is
+//! triaged and rendered as a single scan's would be.
+
+use crate::engine::{Finding, Outcome, Rule};
+use crate::model::Loc;
+use crate::read::Span;
+use crate::read::aws::ApiShape;
+use crate::read::cloudtrail::TrailShape;
+use crate::read::detect::InputKind;
+use crate::scan::{FileFinding, InputError, ScanResult};
+use crate::trail::{self, Declared, EventRef, Evidence, Facts, KeyTimeline, Subject, TrailReport};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+/// `I/N`: the I-th of N shards, counting from 1 (as `--shard` in Playwright and Jest).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    pub index: u32,
+    pub count: u32,
+}
+
+impl FromStr for Shard {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad = || format!("`{s}`: expected I/N with 1 <= I <= N, e.g. 2/8");
+        let (i, n) = s.split_once('/').ok_or_else(bad)?;
+        let (index, count): (u32, u32) = (
+            i.trim().parse().map_err(|_| bad())?,
+            n.trim().parse().map_err(|_| bad())?,
+        );
+        if index == 0 || index > count {
+            return Err(bad());
+        }
+        Ok(Shard { index, count })
+    }
+}
+
+impl fmt::Display for Shard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
+impl Shard {
+    /// Whether a file (its path as shown, relative to the scan root) belongs to this shard.
+    pub fn owns(&self, shown: &str) -> bool {
+        path_hash(shown) % u64::from(self.count) == u64::from(self.index - 1)
+    }
+
+    /// Shard 1 reports what is not a log: the inventory every shard reads.
+    pub fn reports_inventory(&self) -> bool {
+        self.index == 1
+    }
+}
+
+/// 64-bit FNV-1a of the path's UTF-8 bytes: a fixed function, so a file lands in the same shard
+/// on every machine, run and version (the standard library's hasher promises none of that).
+/// Drivers in other languages can compute it in a few lines.
+pub fn path_hash(shown: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in shown.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
+
+/// Reads `--files-from`: one path per line (`-` is standard input); blank lines are skipped.
+pub fn read_list(list: &Path) -> Result<Vec<PathBuf>, String> {
+    let shown = list.display();
+    let reader: Box<dyn BufRead> = if list == Path::new("-") {
+        Box::new(BufReader::new(std::io::stdin()))
+    } else {
+        let f = std::fs::File::open(list).map_err(|e| format!("{shown}: cannot read: {e}"))?;
+        Box::new(BufReader::new(f))
+    };
+    let mut paths = Vec::new();
+    for (n, line) in reader.lines().enumerate() {
+        let line = line.map_err(|e| format!("{shown}:{}: cannot read: {e}", n + 1))?;
+        let path = line.trim_end_matches('\r');
+        if !path.trim().is_empty() {
+            paths.push(PathBuf::from(path));
+        }
+    }
+    Ok(paths)
+}
+
+/// The facts file `atrest facts` writes.
+#[derive(Debug, Serialize, Deserialize)]
+struct FactsFile {
+    atrest_facts: u32,
+    facts: Facts,
+}
+
+const FACTS_VERSION: u32 = 1;
+
+pub fn write_facts(facts: &Facts) -> String {
+    let mut s = serde_json::to_string(&FactsFile {
+        atrest_facts: FACTS_VERSION,
+        facts: facts.clone(),
+    })
+    .expect("facts serialize");
+    s.push('\n');
+    s
+}
+
+pub fn read_facts(path: &Path) -> Result<Facts, String> {
+    let shown = path.display();
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{shown}: cannot read: {e}"))?;
+    let file: FactsFile = serde_json::from_str(&text).map_err(|e| {
+        format!(
+            "{shown}:{}:{}: not an `atrest facts` file: {e}",
+            e.line(),
+            e.column()
+        )
+    })?;
+    if file.atrest_facts != FACTS_VERSION {
+        return Err(format!(
+            "{shown}: facts format {} (this atrest reads {FACTS_VERSION})",
+            file.atrest_facts
+        ));
+    }
+    Ok(file.facts)
+}
+
+const FORMAT_VERSION: u32 = 1;
+
+/// One line of `--format jsonl`.
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "record", rename_all = "snake_case")]
+enum Record {
+    /// First line: what wrote the file, and the rules it ran (a merge needs the same).
+    Shard {
+        version: u32,
+        atrest: String,
+        shard: Option<String>,
+        rules: Vec<String>,
+    },
+    Input {
+        path: String,
+        kind: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        shape: Option<String>,
+    },
+    Skipped {
+        count: usize,
+    },
+    Finding(Box<FindingRecord>),
+    Error(ErrorRecord),
+    Note(ErrorRecord),
+    LogFile {
+        path: String,
+        shape: String,
+        events: u64,
+    },
+    Trail {
+        events: u64,
+        candidates: u64,
+        evaluated: u64,
+        duplicates: u64,
+        facts: Facts,
+        timelines: Vec<TimelineRecord>,
+    },
+    /// Last line: a file without it was cut short.
+    End {
+        findings: usize,
+    },
+}
+
+#[derive(Serialize, Deserialize)]
+struct ErrorRecord {
+    path: String,
+    line: Option<u32>,
+    column: Option<u32>,
+    message: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct LocRecord {
+    file: String,
+    pointer: String,
+    span: Span,
+}
+
+impl From<&Loc> for LocRecord {
+    fn from(l: &Loc) -> Self {
+        LocRecord {
+            file: l.file.to_string(),
+            pointer: l.pointer.clone(),
+            span: l.span,
+        }
+    }
+}
+
+impl From<LocRecord> for Loc {
+    fn from(l: LocRecord) -> Self {
+        Loc {
+            file: l.file.into(),
+            pointer: l.pointer,
+            span: l.span,
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct FindingRecord {
+    path: String,
+    rule: String,
+    outcome: String,
+    message: String,
+    resource_id: String,
+    logical_id: String,
+    resource_type: String,
+    source: String,
+    via: Option<String>,
+    property: String,
+    location: Option<LocRecord>,
+    chain: Vec<String>,
+    trail: Option<EvidenceRecord>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct EvidenceRecord {
+    key: Option<String>,
+    principal: Option<String>,
+    function: Option<String>,
+    mapping: Option<String>,
+    events: Vec<EventRecord>,
+    declared: Vec<DeclaredRecord>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct EventRecord {
+    id: String,
+    time: String,
+    name: String,
+    location: LocRecord,
+    message: String,
+    /// Hex; absent for events without an `eventID`.
+    identity: Option<String>,
+    index: u64,
+}
+
+#[derive(Serialize, Deserialize)]
+struct DeclaredRecord {
+    what: String,
+    loc: LocRecord,
+}
+
+#[derive(Serialize, Deserialize)]
+struct TimelineRecord {
+    key: String,
+    why: String,
+    /// (eventName, caller, calls).
+    calls: Vec<(String, String, u64)>,
+    first_seen: String,
+    last_seen: String,
+}
+
+/// Where a finding's source format names one of these; anything else in a shard file is refused.
+const SOURCES: &[&str] = &[
+    "cloudformation",
+    "sam",
+    "terraform",
+    "terraform-plan",
+    "aws-api",
+    "cloudtrail",
+];
+
+fn kind_record(kind: &InputKind) -> (String, Option<String>) {
+    let shape = match kind {
+        InputKind::AwsApi(s) => Some(s.name().to_owned()),
+        _ => None,
+    };
+    (kind.name().to_owned(), shape)
+}
+
+fn kind_from(kind: &str, shape: Option<&str>) -> Option<InputKind> {
+    Some(match (kind, shape) {
+        ("cloudformation", _) => InputKind::CloudFormation { sam: false },
+        ("sam", _) => InputKind::CloudFormation { sam: true },
+        ("terraform", _) => InputKind::Terraform,
+        ("terraform-plan", _) => InputKind::TerraformPlan,
+        ("aws-api", Some(s)) => InputKind::AwsApi(ApiShape::from_name(s)?),
+        _ => return None,
+    })
+}
+
+fn error_record(e: &InputError) -> ErrorRecord {
+    ErrorRecord {
+        path: e.path.clone(),
+        line: e.line,
+        column: e.column,
+        message: e.message.clone(),
+    }
+}
+
+fn error_from(e: ErrorRecord) -> InputError {
+    InputError {
+        path: e.path,
+        line: e.line,
+        column: e.column,
+        message: e.message,
+    }
+}
+
+fn finding_record(f: &FileFinding, rules: &[Rule]) -> FindingRecord {
+    let x = &f.finding;
+    FindingRecord {
+        path: f.path.clone(),
+        rule: rules[x.rule].id.clone(),
+        outcome: crate::report::outcome_name(x.outcome).to_owned(),
+        message: x.message.clone(),
+        resource_id: x.resource_id.clone(),
+        logical_id: x.logical_id.clone(),
+        resource_type: x.resource_type.clone(),
+        source: x.source.to_owned(),
+        via: x.via.clone(),
+        property: x.property.clone(),
+        location: x.location.as_ref().map(LocRecord::from),
+        chain: x.chain.clone(),
+        trail: x.trail.as_ref().map(|t| EvidenceRecord {
+            key: t.subject.key.clone(),
+            principal: t.subject.principal.clone(),
+            function: t.subject.function.clone(),
+            mapping: t.subject.mapping.clone(),
+            events: t
+                .events
+                .iter()
+                .map(|e| EventRecord {
+                    id: e.id.clone(),
+                    time: e.time.clone(),
+                    name: e.name.clone(),
+                    location: (&e.location).into(),
+                    message: e.message.clone(),
+                    identity: e.identity.map(|i| format!("{i:032x}")),
+                    index: e.index,
+                })
+                .collect(),
+            declared: t
+                .declared
+                .iter()
+                .map(|d| DeclaredRecord {
+                    what: d.what.clone(),
+                    loc: (&d.loc).into(),
+                })
+                .collect(),
+        }),
+    }
+}
+
+fn finding_from(r: FindingRecord, rules: &[Rule]) -> Result<FileFinding, String> {
+    let rule = rules
+        .iter()
+        .position(|x| x.id == r.rule)
+        .ok_or_else(|| format!("finding of rule {}, which this merge does not load", r.rule))?;
+    let outcome = match r.outcome.as_str() {
+        "fail" => Outcome::Fail,
+        "unknown" => Outcome::Unknown,
+        o => return Err(format!("unknown outcome `{o}`")),
+    };
+    let source = SOURCES
+        .iter()
+        .find(|s| **s == r.source)
+        .ok_or_else(|| format!("unknown source format `{}`", r.source))?;
+    let trail = match r.trail {
+        None => None,
+        Some(t) => {
+            let mut events = Vec::with_capacity(t.events.len());
+            for e in t.events {
+                let identity = match e.identity {
+                    None => None,
+                    Some(h) => Some(
+                        u128::from_str_radix(&h, 16)
+                            .map_err(|_| format!("event identity `{h}` is not hexadecimal"))?,
+                    ),
+                };
+                events.push(EventRef {
+                    id: e.id,
+                    time: e.time,
+                    name: e.name,
+                    location: e.location.into(),
+                    message: e.message,
+                    identity,
+                    index: e.index,
+                });
+            }
+            if events.is_empty() {
+                return Err("a CloudTrail finding without events".into());
+            }
+            Some(Box::new(Evidence {
+                subject: Subject {
+                    key: t.key,
+                    principal: t.principal,
+                    function: t.function,
+                    mapping: t.mapping,
+                },
+                first_seen: events[0].time.clone(),
+                last_seen: events[events.len() - 1].time.clone(),
+                events,
+                declared: t
+                    .declared
+                    .into_iter()
+                    .map(|d| Declared {
+                        what: d.what,
+                        loc: d.loc.into(),
+                    })
+                    .collect(),
+            }))
+        }
+    };
+    Ok(FileFinding {
+        path: r.path,
+        finding: Finding {
+            rule,
+            outcome,
+            message: r.message,
+            resource_id: r.resource_id,
+            logical_id: r.logical_id,
+            resource_type: r.resource_type,
+            source,
+            via: r.via,
+            property: r.property,
+            location: r.location.map(Loc::from),
+            chain: r.chain,
+            trail,
+        },
+        suppression: None,
+    })
+}
+
+/// A scan's result as JSON lines, before triage: what `atrest merge` reads.
+pub fn write(result: &ScanResult, rules: &[Rule], shard: Option<Shard>) -> String {
+    let mut records = vec![Record::Shard {
+        version: FORMAT_VERSION,
+        atrest: env!("CARGO_PKG_VERSION").to_owned(),
+        shard: shard.map(|s| s.to_string()),
+        rules: rules.iter().map(|r| r.id.clone()).collect(),
+    }];
+    for (path, kind) in &result.scanned {
+        let (kind, shape) = kind_record(kind);
+        records.push(Record::Input {
+            path: path.clone(),
+            kind,
+            shape,
+        });
+    }
+    records.push(Record::Skipped {
+        count: result.skipped,
+    });
+    for f in &result.findings {
+        records.push(Record::Finding(Box::new(finding_record(f, rules))));
+    }
+    records.extend(result.errors.iter().map(|e| Record::Error(error_record(e))));
+    records.extend(result.notes.iter().map(|e| Record::Note(error_record(e))));
+    if let Some(t) = &result.trail {
+        for (path, shape, events) in &t.files {
+            records.push(Record::LogFile {
+                path: path.clone(),
+                shape: (*shape).to_owned(),
+                events: *events,
+            });
+        }
+        records.push(Record::Trail {
+            events: t.events,
+            candidates: t.candidates,
+            evaluated: t.evaluated,
+            duplicates: t.duplicates,
+            facts: t.facts.clone(),
+            timelines: t
+                .timelines
+                .iter()
+                .map(|k| TimelineRecord {
+                    key: k.key.clone(),
+                    why: k.why.clone(),
+                    calls: k
+                        .calls
+                        .iter()
+                        .map(|((name, caller), n)| (name.clone(), caller.clone(), *n))
+                        .collect(),
+                    first_seen: k.first_seen.clone(),
+                    last_seen: k.last_seen.clone(),
+                })
+                .collect(),
+        });
+    }
+    records.push(Record::End {
+        findings: result.findings.len(),
+    });
+    let mut out = String::new();
+    for r in records {
+        out.push_str(&serde_json::to_string(&r).expect("records serialize"));
+        out.push('\n');
+    }
+    out
+}
+
+/// Reads one shard's JSON lines. Every problem names the file and line.
+pub fn read(path: &Path, rules: &[Rule]) -> Result<ScanResult, String> {
+    let shown = path.display();
+    let file = std::fs::File::open(path).map_err(|e| format!("{shown}: cannot read: {e}"))?;
+    let mut out = ScanResult::default();
+    let mut trail: Option<TrailReport> = None;
+    let mut seen_header = false;
+    let mut ended = false;
+    for (n, line) in BufReader::new(file).lines().enumerate() {
+        let at = |m: String| format!("{shown}:{}: {m}", n + 1);
+        let line = line.map_err(|e| at(format!("cannot read: {e}")))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        if ended {
+            return Err(at("text after the end record".into()));
+        }
+        let record: Record = serde_json::from_str(&line)
+            .map_err(|e| at(format!("not an `atrest scan --format jsonl` record: {e}")))?;
+        if !seen_header && !matches!(record, Record::Shard { .. }) {
+            return Err(at(
+                "not written by `atrest scan --format jsonl` (no shard record first)".into(),
+            ));
+        }
+        match record {
+            Record::Shard {
+                version,
+                rules: ids,
+                ..
+            } => {
+                if seen_header {
+                    return Err(at("a second shard record".into()));
+                }
+                seen_header = true;
+                if version != FORMAT_VERSION {
+                    return Err(at(format!(
+                        "format {version} (this atrest reads {FORMAT_VERSION})"
+                    )));
+                }
+                let ours: Vec<&str> = rules.iter().map(|r| r.id.as_str()).collect();
+                if ids.iter().map(String::as_str).ne(ours.iter().copied()) {
+                    return Err(at(format!(
+                        "the shard ran rules {} but this merge loads {}: give merge the same --policy, --no-builtin and --rule options as the shards",
+                        ids.join(","),
+                        ours.join(",")
+                    )));
+                }
+            }
+            Record::Input { path, kind, shape } => {
+                let k = kind_from(&kind, shape.as_deref())
+                    .ok_or_else(|| at(format!("unknown input kind `{kind}`")))?;
+                out.scanned.push((path, k));
+            }
+            Record::Skipped { count } => out.skipped += count,
+            Record::Finding(r) => out.findings.push(finding_from(*r, rules).map_err(at)?),
+            Record::Error(e) => out.errors.push(error_from(e)),
+            Record::Note(e) => out.notes.push(error_from(e)),
+            Record::LogFile {
+                path,
+                shape,
+                events,
+            } => {
+                let shape = TrailShape::from_name(&shape)
+                    .ok_or_else(|| at(format!("unknown log shape `{shape}`")))?;
+                trail.get_or_insert_with(TrailReport::default).files.push((
+                    path,
+                    shape.name(),
+                    events,
+                ));
+            }
+            Record::Trail {
+                events,
+                candidates,
+                evaluated,
+                duplicates,
+                facts,
+                timelines,
+            } => {
+                let t = trail.get_or_insert_with(TrailReport::default);
+                t.events += events;
+                t.candidates += candidates;
+                t.evaluated += evaluated;
+                t.duplicates += duplicates;
+                t.facts.merge(facts);
+                t.timelines.extend(timelines.into_iter().map(|k| {
+                    KeyTimeline {
+                        key: k.key,
+                        why: k.why,
+                        calls: k
+                            .calls
+                            .into_iter()
+                            .map(|(name, caller, n)| ((name, caller), n))
+                            .collect(),
+                        first_seen: k.first_seen,
+                        last_seen: k.last_seen,
+                    }
+                }));
+            }
+            Record::End { findings } => {
+                if findings != out.findings.len() {
+                    return Err(at(format!(
+                        "the end record counts {findings} findings but {} were read",
+                        out.findings.len()
+                    )));
+                }
+                ended = true;
+            }
+        }
+    }
+    if !ended {
+        return Err(format!(
+            "{shown}: cut short (no end record): the shard did not finish writing"
+        ));
+    }
+    out.trail = trail;
+    Ok(out)
+}
+
+/// Joins shard results into the result one scan over all their inputs gives.
+pub fn combine(parts: Vec<ScanResult>) -> ScanResult {
+    let mut out = ScanResult::default();
+    let mut findings = Vec::new();
+    let mut trail: Option<TrailReport> = None;
+    for p in parts {
+        out.scanned.extend(p.scanned);
+        out.skipped += p.skipped;
+        findings.extend(p.findings);
+        out.errors.extend(p.errors);
+        out.notes.extend(p.notes);
+        if let Some(t) = p.trail {
+            let into = trail.get_or_insert_with(TrailReport::default);
+            into.files.extend(t.files);
+            into.events += t.events;
+            into.candidates += t.candidates;
+            into.evaluated += t.evaluated;
+            into.duplicates += t.duplicates;
+            into.facts.merge(t.facts);
+            into.timelines.extend(t.timelines);
+        }
+    }
+    // Findings from logs are joined across shards; the others keep the file their shard gave
+    // them (a finding without a location is filed under its unit's first file).
+    let (from_logs, others): (Vec<FileFinding>, Vec<FileFinding>) = findings
+        .into_iter()
+        .partition(|f| f.finding.trail.is_some());
+    out.findings = others;
+    out.findings.extend(
+        trail::join(from_logs.into_iter().map(|f| f.finding).collect())
+            .into_iter()
+            .map(|f| FileFinding::new(f, None)),
+    );
+    if let Some(t) = &mut trail {
+        t.files.sort();
+        t.timelines = join_timelines(std::mem::take(&mut t.timelines));
+    }
+    out.trail = trail;
+    crate::scan::put_in_order(&mut out);
+    out
+}
+
+/// Per key: calls added up, the earliest first and the latest last sighting.
+fn join_timelines(all: Vec<KeyTimeline>) -> Vec<KeyTimeline> {
+    let mut by_key: BTreeMap<String, KeyTimeline> = BTreeMap::new();
+    for t in all {
+        match by_key.get_mut(&t.key) {
+            None => {
+                by_key.insert(t.key.clone(), t);
+            }
+            Some(into) => {
+                for (k, n) in t.calls {
+                    *into.calls.entry(k).or_insert(0) += n;
+                }
+                if !t.first_seen.is_empty()
+                    && (into.first_seen.is_empty() || t.first_seen < into.first_seen)
+                {
+                    into.first_seen = t.first_seen;
+                }
+                if t.last_seen > into.last_seen {
+                    into.last_seen = t.last_seen;
+                }
+            }
+        }
+    }
+    by_key.into_values().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_parse_and_partition() {
+        assert_eq!("2/8".parse::<Shard>(), Ok(Shard { index: 2, count: 8 }));
+        for bad in ["0/4", "5/4", "1", "a/b", "1/0", ""] {
+            assert!(bad.parse::<Shard>().is_err(), "{bad}");
+        }
+        // Every path is in exactly one shard.
+        let shards: Vec<Shard> = (1..=4).map(|i| Shard { index: i, count: 4 }).collect();
+        for i in 0..200 {
+            let p = format!("AWSLogs/1111/CloudTrail/eu-west-1/2026/11/{i:02}/f.json.gz");
+            assert_eq!(shards.iter().filter(|s| s.owns(&p)).count(), 1);
+        }
+    }
+
+    /// The hash is part of the interface (drivers may compute it): FNV-1a's published values.
+    #[test]
+    fn path_hash_is_fnv1a_64() {
+        assert_eq!(path_hash(""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(path_hash("a"), 0xaf63_dc4c_8601_ec8c);
+        assert_eq!(path_hash("foobar"), 0x8594_4171_f739_67e8);
+    }
+}
