@@ -146,6 +146,16 @@ def task(phase, atrest, root, inventory, facts_text):
     return run
 
 
+def save(texts, folder, pattern):
+    """Writes what the tasks returned to files; returns their paths."""
+    names = []
+    for i, text in enumerate(texts):
+        names.append(os.path.join(folder, pattern.format(i)))
+        with open(names[-1], "w") as f:
+            f.write(text)
+    return names
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--atrest", required=True, help="the atrest binary")
@@ -191,11 +201,7 @@ def main():
         t = time.monotonic()
         facts_parts = rdd.mapPartitionsWithIndex(
             task("facts", args.atrest, root, args.inventory, None)).collect()
-        names = []
-        for i, text in enumerate(facts_parts):
-            names.append(os.path.join(work, f"facts-{i}.json"))
-            with open(names[-1], "w") as f:
-                f.write(text)
+        names = save(facts_parts, work, "facts-{}.json")
         joined = os.path.join(work, "facts.json")
         exe = binary(args.atrest)
         run_atrest(exe, ["facts", "--merge", *names, "-o", joined], root)
@@ -210,11 +216,7 @@ def main():
         if args.inventory:
             parts += sc.parallelize([None], 1).mapPartitionsWithIndex(
                 task("inventory", args.atrest, root, args.inventory, None)).collect()
-        part_names = []
-        for i, text in enumerate(parts):
-            part_names.append(os.path.join(work, f"part-{i}.jsonl"))
-            with open(part_names[-1], "w") as f:
-                f.write(text)
+        part_names = save(parts, work, "part-{}.jsonl")
         timings["scan"] = time.monotonic() - t
 
         t = time.monotonic()
