@@ -10,8 +10,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 repo=$PWD
-atrest=${1:-}
-if [ -z "$atrest" ]; then
+if [ -n "${1:-}" ]; then
+  atrest=$(realpath "$1")
+else
   cargo build --quiet --locked
   atrest=$repo/target/debug/atrest
 fi
