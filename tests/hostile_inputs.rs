@@ -396,3 +396,52 @@ fn broken_cloudtrail_logs_are_errors_and_good_logs_still_count() {
         );
     }
 }
+
+/// Found by the `trail_stream` fuzz target (input kept in fuzz/regressions/trail_stream/): an
+/// event with a byte that is neither JSON nor UTF-8 left a stale mark behind, and the buffer's
+/// next compaction subtracted past zero (a panic in debug builds). The event is an error with
+/// its line; the event after it is still evaluated.
+#[test]
+fn an_event_that_is_neither_json_nor_utf8_is_one_error() {
+    let mut good = String::new();
+    std::io::Read::read_to_string(
+        &mut flate2::read::GzDecoder::new(&gzipped_log()[..]),
+        &mut good,
+    )
+    .unwrap();
+    let event = &good[good.find("[{").unwrap() + 1..good.rfind("]}").unwrap()];
+    // A good event first (so the file is recognised as a log); the bad event ends on the last
+    // byte of the reader's first 256 KiB chunk, so the buffer is compacted between it and the
+    // good event after it.
+    let mut log = format!("{{\"Records\":[\n{},\n", event.replace("\"e1\"", "\"e0\"")).into_bytes();
+    log.extend_from_slice(b"{\"eventVersion\":\"1.08\",\"x\": \xff,\"pad\":\"");
+    log.resize(256 * 1024 - 2, b'a');
+    log.extend_from_slice(b"\"},\n");
+    log.extend_from_slice(event.as_bytes());
+    log.extend_from_slice(b"]}\n");
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("log.json"), &log).unwrap();
+    let out = Command::cargo_bin("atrest")
+        .unwrap()
+        .current_dir(dir.path())
+        .env("NO_COLOR", "1")
+        .args(["scan", "--rule", "ATR-C001", "-q"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(2), "{stdout}");
+    assert!(
+        stdout.contains("error: log.json:3:29: event 2 is not valid UTF-8; skipped"),
+        "{stdout}"
+    );
+    let finding = stdout
+        .lines()
+        .find(|l| l.contains("log.json:2:1 ATR-C001 high"))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert!(
+        finding.contains("2 events"),
+        "both good events count: {finding}"
+    );
+}

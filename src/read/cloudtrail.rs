@@ -600,6 +600,9 @@ impl Splitter {
     fn emit(&mut self, start: usize, end: usize, pos: Pos, sink: &mut dyn FnMut(RawEvent<'_>)) {
         let index = self.events;
         self.events += 1;
+        // Taken before anything can end the event early: a mark left behind would point
+        // before the buffer once it is compacted.
+        let corrupt = self.corrupt.take().filter(|c| (start..end).contains(c));
         let bytes = &self.buf[start..end];
         let text = match std::str::from_utf8(bytes) {
             Ok(t) => t,
@@ -613,7 +616,7 @@ impl Splitter {
                 return;
             }
         };
-        if let Some(bad) = self.corrupt.take().filter(|c| (start..end).contains(c)) {
+        if let Some(bad) = corrupt {
             // serde_json words the problem; the scanner found where.
             let message = match serde_json::from_str::<serde::de::IgnoredAny>(text) {
                 Err(e) => strip_serde_position(&e),

@@ -1,0 +1,87 @@
+//! Any bytes as a CloudTrail log of any shape, through the streaming record splitter: it must
+//! never panic, and what it reports must not depend on how the text arrives. The same bytes
+//! read whole and read in small pieces (as a slow pipe or a gzip stream delivers them) give the
+//! same events, positions, routing fields and errors. Routing fields the scanner read without
+//! parsing must agree with what a JSON parser reads from the event.
+#![no_main]
+
+use atrest::read::cloudtrail::{TrailShape, stream};
+use libfuzzer_sys::fuzz_target;
+use std::io::Read;
+
+const SHAPES: [TrailShape; 5] = [
+    TrailShape::Records,
+    TrailShape::JsonLines,
+    TrailShape::Concatenated,
+    TrailShape::Array,
+    TrailShape::LookupEvents,
+];
+
+/// A reader that hands out at most `step` bytes per read.
+struct Trickle<'a> {
+    data: &'a [u8],
+    step: usize,
+}
+
+impl Read for Trickle<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.step.min(buf.len()).min(self.data.len());
+        buf[..n].copy_from_slice(&self.data[..n]);
+        self.data = &self.data[n..];
+        Ok(n)
+    }
+}
+
+type Seen = (String, u32, u32, u64, Option<[Option<String>; 4]>);
+
+fn run(reader: impl Read, shape: TrailShape, max: usize) -> (Vec<Seen>, u64, Vec<String>) {
+    let mut seen = Vec::new();
+    let out = stream(reader, shape, max, &mut |ev| {
+        let routing = ev.routing.map(|r| {
+            [r.source, r.name, r.id, r.time].map(|f| f.map(str::to_owned))
+        });
+        if let Some(r) = &ev.routing
+            && let Ok(serde_json::Value::Object(v)) =
+                serde_json::from_str::<serde_json::Value>(ev.text)
+        {
+            for (field, got) in [
+                ("eventSource", r.source),
+                ("eventName", r.name),
+                ("eventID", r.id),
+                ("eventTime", r.time),
+            ] {
+                if let Some(got) = got
+                    && let Some(serde_json::Value::String(want)) = v.get(field)
+                {
+                    assert_eq!(got, want, "routing field {field} of {:?}", ev.text);
+                }
+            }
+        }
+        seen.push((ev.text.to_owned(), ev.pos.line, ev.pos.col, ev.index, routing));
+    });
+    let errors = out
+        .errors
+        .iter()
+        .map(|e| format!("{:?}:{:?}: {}", e.line, e.column, e.message))
+        .collect();
+    (seen, out.events, errors)
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&[shape, step, max], text)) = data.split_first_chunk::<3>() else {
+        return;
+    };
+    let shape = SHAPES[usize::from(shape) % SHAPES.len()];
+    // Small record limits too, so the "event too large" path is reached.
+    let max = if max < 128 { usize::from(max) * 16 + 1 } else { 1 << 20 };
+    let whole = run(text, shape, max);
+    let trickled = run(
+        Trickle {
+            data: text,
+            step: usize::from(step).max(1),
+        },
+        shape,
+        max,
+    );
+    assert_eq!(whole, trickled, "the result depends on read sizes");
+});
