@@ -526,7 +526,7 @@ impl Splitter {
             }
         }
         if self.target == Target::Lines {
-            self.lines(false, sink);
+            self.lines(false, sink)?;
         } else {
             self.structure(sink)?;
         }
@@ -542,14 +542,7 @@ impl Splitter {
         if let Some(start) = self.elem
             && self.buf.len() - start > self.max
         {
-            let pos = self.pos_at(start);
-            return Err(ReadError::at(
-                pos,
-                format!(
-                    "event is larger than {} bytes: a closing bracket is missing, or this is not a CloudTrail log; reading stopped here",
-                    self.max
-                ),
-            ));
+            return Err(self.too_large(start));
         }
         if keep_from > 0 {
             self.advance_mark(keep_from);
@@ -571,7 +564,21 @@ impl Splitter {
         Ok(())
     }
 
-    fn lines(&mut self, at_end: bool, sink: &mut dyn FnMut(RawEvent<'_>)) {
+    /// An event over the size limit ends the file's reading. Checked both while an event is
+    /// read (when the buffer is compacted) and when it ends, so the outcome does not depend on
+    /// where the reads of the file happen to split it.
+    fn too_large(&mut self, start: usize) -> ReadError {
+        let pos = self.pos_at(start);
+        ReadError::at(
+            pos,
+            format!(
+                "event is larger than {} bytes: a closing bracket is missing, or this is not a CloudTrail log; reading stopped here",
+                self.max
+            ),
+        )
+    }
+
+    fn lines(&mut self, at_end: bool, sink: &mut dyn FnMut(RawEvent<'_>)) -> Result<(), ReadError> {
         loop {
             let start = self.scan;
             let end = match memchr::memchr(b'\n', &self.buf[start..]) {
@@ -579,9 +586,12 @@ impl Splitter {
                 None if at_end && start < self.buf.len() => self.buf.len(),
                 None => {
                     self.elem = Some(start);
-                    return;
+                    return Ok(());
                 }
             };
+            if end - start > self.max {
+                return Err(self.too_large(start));
+            }
             self.elem = None;
             let line = &self.buf[start..end];
             let lead = line.iter().position(|b| !b.is_ascii_whitespace());
@@ -592,7 +602,7 @@ impl Splitter {
             }
             self.scan = (end + 1).min(self.buf.len());
             if end >= self.buf.len() {
-                return;
+                return Ok(());
             }
         }
     }
@@ -800,6 +810,9 @@ impl Splitter {
                     if self.depth == td
                         && let Some(start) = self.elem.take()
                     {
+                        if i + 1 - start > self.max {
+                            return Err(self.too_large(start));
+                        }
                         let pos = self.pos_at(start);
                         self.emit(start, i + 1, pos, sink);
                     }
@@ -899,10 +912,12 @@ impl Splitter {
 
     fn finish(&mut self, sink: &mut dyn FnMut(RawEvent<'_>)) -> Vec<ReadError> {
         if self.target == Target::Lines {
-            self.lines(true, sink);
-            return Vec::new();
+            return self.lines(true, sink).err().into_iter().collect();
         }
         if let Some(start) = self.elem {
+            if self.buf.len() - start > self.max {
+                return vec![self.too_large(start)];
+            }
             let end = self.buf.len();
             return vec![self.explain_broken(start, end)];
         }
@@ -1186,6 +1201,45 @@ mod tests {
         );
         let (_, errors) = collect("{\"Records\": [1]}", TrailShape::Records);
         assert!(errors[0].message.contains("not a JSON object"));
+    }
+
+    /// Found by the trail_stream fuzz target: an event over the limit that arrived in one read
+    /// was accepted, and refused when it arrived in several. Now it is refused either way.
+    #[test]
+    fn the_size_limit_does_not_depend_on_how_reads_split_the_file() {
+        let big = "x".repeat(100);
+        for (shape, text) in [
+            (
+                TrailShape::Records,
+                format!("{{\"Records\": [{{\"a\": 1}}, {{\"a\": \"{big}\"}}, {{\"b\": 2}}]}}"),
+            ),
+            (
+                TrailShape::JsonLines,
+                format!("{{\"a\": 1}}\n{{\"a\": \"{big}\"}}\n{{\"b\": 2}}\n"),
+            ),
+            (
+                TrailShape::Records,
+                format!("{{\"Records\": [{{\"a\": 1}}, {{\"a\": \"{big}"),
+            ),
+        ] {
+            let mut whole = Vec::new();
+            let out = stream(text.as_bytes(), shape, 50, &mut |ev| {
+                whole.push((ev.text.to_owned(), ev.pos.line, ev.pos.col))
+            });
+            let (trickled, errors) = collect_chunked(text.as_bytes(), shape, 50);
+            assert_eq!(whole, trickled, "{text}");
+            assert_eq!(whole.len(), 1, "{text}");
+            let messages = |e: &[ReadError]| -> Vec<String> {
+                e.iter()
+                    .map(|e| format!("{:?}:{:?} {}", e.line, e.column, e.message))
+                    .collect()
+            };
+            assert_eq!(messages(&out.errors), messages(&errors), "{text}");
+            assert!(
+                errors[0].message.contains("larger than 50 bytes"),
+                "{errors:?}"
+            );
+        }
     }
 
     #[test]
