@@ -9,7 +9,7 @@
 //! - floor: inflate every file (flate2 with zlib-rs, as atrest) and split its records with
 //!   serde_json into `Vec<&RawValue>` — no rules, nothing kept;
 //! - atrest: the whole scan (read, route, facts, spool, evaluate, aggregate) with the built-in
-//!   rules;
+//!   rules, and again with the CloudTrail rules on regorus's interpreter instead of its VM;
 //!
 //! and prints events/s and peak RSS side by side. `ATREST_BENCH_EVENTS` sets the corpus size
 //! (default 1,000,000); run two sizes to see memory stay flat.
@@ -26,6 +26,7 @@ fn main() {
     match args.get(1).map(String::as_str) {
         Some("--floor") => return child(&args[2], floor),
         Some("--atrest") => return child(&args[2], atrest),
+        Some("--atrest-interpreter") => return child(&args[2], atrest_interpreter),
         Some("--phases") => return child(&args[2], phases),
         Some("--micro") => return micro(),
         _ => {}
@@ -64,11 +65,13 @@ fn main() {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let (floor_s, floor_rss, floor_cpu) = run("--floor");
     let (atrest_s, atrest_rss, atrest_cpu) = run("--atrest");
+    let (interp_s, interp_rss, interp_cpu) = run("--atrest-interpreter");
     let rate = |s: f64| events as f64 / s;
     println!("threads: {threads}");
     for (name, s, rss, cpu) in [
         ("floor  (inflate + split)", floor_s, floor_rss, floor_cpu),
         ("atrest (full scan)      ", atrest_s, atrest_rss, atrest_cpu),
+        ("atrest, interpreter only", interp_s, interp_rss, interp_cpu),
     ] {
         println!(
             "{name}: {:>8.0} events/s wall ({s:>6.2} s), {:>8.0} events/CPU-s ({cpu:>6.2} s), peak RSS {:>4} MB",
@@ -160,8 +163,18 @@ fn floor(dir: &Path) -> u64 {
 }
 
 fn atrest(dir: &Path) -> u64 {
+    scan_with(dir, false)
+}
+
+/// The CloudTrail rules on regorus's interpreter instead of its bytecode VM, for comparison.
+fn atrest_interpreter(dir: &Path) -> u64 {
+    scan_with(dir, true)
+}
+
+fn scan_with(dir: &Path, interpreter_only: bool) -> u64 {
     let (policies, errors) = atrest::engine::PolicySet::load(&atrest::engine::PolicyOptions {
         builtin: true,
+        interpreter_only,
         ..Default::default()
     });
     assert!(errors.is_empty());

@@ -459,6 +459,7 @@ fn settings(
             only: args.rules.clone(),
             skip,
             timeout,
+            interpreter_only: false,
         },
     })
 }

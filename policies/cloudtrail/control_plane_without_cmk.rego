@@ -43,13 +43,20 @@ has_variables if count(params.environment.variables) > 0
 
 has_filters if count(params.filterCriteria.filters) > 0
 
-name := n if {
-	n := params.functionName
-} else := n if {
-	n := params.uUID
-} else := n if {
-	n := params.uuid
-} else := "unknown"
+name := params.functionName
+
+name := params.uUID if not params.functionName
+
+name := params.uuid if {
+	not params.functionName
+	not params.uUID
+}
+
+name := "unknown" if {
+	not params.functionName
+	not params.uUID
+	not params.uuid
+}
 
 deny contains finding if {
 	ct.succeeded(input.resolved)

@@ -37,10 +37,14 @@ key_changes := {
 	"DisableKeyRotation": "had its automatic rotation disabled",
 }
 
-key_account := a if {
+arn_account := a if {
 	a := split(input.resolved.key.arn, ":")[4]
 	a != ""
-} else := input.event.recipientAccountId
+}
+
+key_account := arn_account
+
+key_account := input.event.recipientAccountId if not arn_account
 
 # The account of a grantee: a 12-digit id, or the account field of an ARN. Service principals
 # have none.

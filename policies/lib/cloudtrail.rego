@@ -39,22 +39,26 @@ failed(r) if r.failed
 
 succeeded(r) if not r.failed
 
-# Who made the call, for messages.
-principal(r) := p if {
-	p := r.principal
-} else := "an unknown principal"
+# Who made the call, for messages. (Fallbacks here are written with `not`, not `else`: the
+# bytecode VM that evaluates built-in CloudTrail rules does not take `else` branches.)
+principal(r) := r.principal
+
+principal(r) := "an unknown principal" if not r.principal
 
 # The key, for messages: its ARN where atrest resolved one, else as the request names it.
-key(inp) := k if {
-	k := inp.resolved.key.arn
-} else := k if {
-	k := inp.event.requestParameters.keyId
-} else := "an unknown key"
+key(inp) := inp.resolved.key.arn
+
+key(inp) := inp.event.requestParameters.keyId if not inp.resolved.key.arn
+
+key(inp) := "an unknown key" if {
+	not inp.resolved.key.arn
+	not inp.event.requestParameters.keyId
+}
 
 # The function, for messages.
-function(r) := f if {
-	f := r.function.arn
-} else := "an unknown function"
+function(r) := r.function.arn
+
+function(r) := "an unknown function" if not r.function.arn
 
 # How the inventory object was matched, for messages ("" when by ARN).
 how(m) := " (matched by name)" if m.match == "name"

@@ -94,6 +94,12 @@ pub struct PolicySet {
     queries: Vec<String>,
     /// Which CloudTrail rules read which (eventSource, eventName).
     pub router: Router,
+    /// CloudTrail rules compiled to regorus's bytecode VM, made on first use (a scan without
+    /// logs never pays for it); `None` for a rule the interpreter evaluates instead (see
+    /// [`PolicySet::programs`]).
+    programs: std::sync::OnceLock<Vec<Option<std::sync::Arc<regorus::rvm::program::Program>>>>,
+    use_vm: bool,
+    timeout: Option<std::time::Duration>,
 }
 
 /// Which policies to load.
@@ -106,6 +112,9 @@ pub struct PolicyOptions {
     pub skip: Vec<String>,
     /// Wall-clock limit for evaluating one rule on one input; `None`: no limit.
     pub timeout: Option<std::time::Duration>,
+    /// Evaluate CloudTrail rules with the tree-walking interpreter only, not the bytecode VM
+    /// (the tests compare the two).
+    pub interpreter_only: bool,
 }
 
 impl PolicySet {
@@ -129,12 +138,7 @@ impl PolicySet {
 
         let mut engine = regorus::Engine::new();
         if let Some(limit) = opts.timeout {
-            // Checked every few hundred evaluation steps: cheap, and a runaway rule stops
-            // within milliseconds of the limit.
-            engine.set_execution_timer_config(regorus::utils::limits::ExecutionTimerConfig {
-                limit,
-                check_interval: std::num::NonZeroU32::new(256).expect("non-zero"),
-            });
+            engine.set_execution_timer_config(timer(limit));
         }
         let mut rules: Vec<Rule> = Vec::new();
         for (path, text, builtin) in sources {
@@ -194,9 +198,66 @@ impl PolicySet {
                 rules,
                 queries,
                 router,
+                programs: std::sync::OnceLock::new(),
+                use_vm: !opts.interpreter_only,
+                timeout: opts.timeout,
             },
             errors,
         )
+    }
+
+    /// The bytecode programs of the CloudTrail rules (compiled once, on first use).
+    ///
+    /// regorus's VM evaluates a CloudTrail rule several times faster than its interpreter,
+    /// but in 0.14.1 it does not take `else` branches (`f(x) := y if {...} else := z` is
+    /// undefined where the interpreter gives `z`). So only built-in rules run on it, written
+    /// without `else` and checked against the interpreter by `tests/rego_vm.rs`; a rule whose
+    /// policy or libraries use `else`, and every user policy, stay on the interpreter.
+    fn programs(&self) -> &[Option<std::sync::Arc<regorus::rvm::program::Program>>] {
+        self.programs.get_or_init(|| {
+            let uses_else = |text: &str| {
+                text.lines().any(|l| {
+                    let code = l.split('#').next().unwrap_or("");
+                    code.split(|c: char| !c.is_alphanumeric() && c != '_')
+                        .any(|w| w == "else")
+                })
+            };
+            let libraries_use_else = BUILTIN_POLICIES
+                .iter()
+                .any(|(path, text)| path.contains("/lib/") && uses_else(text));
+            self.rules
+                .iter()
+                .zip(&self.queries)
+                .map(|(rule, query)| {
+                    if !self.use_vm || !rule.reads_events() || !rule.builtin {
+                        return None;
+                    }
+                    let (_, text) = BUILTIN_POLICIES.iter().find(|(p, _)| *p == rule.path)?;
+                    if libraries_use_else || uses_else(text) {
+                        return None;
+                    }
+                    let mut engine = self.engine.clone();
+                    let compiled = engine
+                        .compile_with_entrypoint(&query.as_str().into())
+                        .ok()?;
+                    regorus::languages::rego::compiler::Compiler::compile_from_policy(
+                        &compiled,
+                        &[query.as_str()],
+                    )
+                    .ok()
+                })
+                .collect()
+        })
+    }
+
+    /// The ids of the rules evaluated on the bytecode VM.
+    pub fn vm_rules(&self) -> Vec<&str> {
+        self.rules
+            .iter()
+            .zip(self.programs())
+            .filter(|(_, p)| p.is_some())
+            .map(|(r, _)| r.id.as_str())
+            .collect()
     }
 
     /// Whether any loaded rule reads CloudTrail events.
@@ -209,6 +270,7 @@ impl PolicySet {
         Evaluator {
             set: self,
             engine: self.engine.clone(),
+            vms: std::collections::HashMap::new(),
         }
     }
 }
@@ -217,6 +279,8 @@ impl PolicySet {
 pub struct Evaluator<'a> {
     set: &'a PolicySet,
     engine: regorus::Engine,
+    /// One VM per CloudTrail rule with a program, reused across events.
+    vms: HashMap<usize, regorus::rvm::vm::RegoVM>,
 }
 
 impl Evaluator<'_> {
@@ -348,24 +412,28 @@ impl Evaluator<'_> {
         let value = self
             .engine
             .eval_rule(self.set.queries[index].clone())
-            .map_err(|e| {
-                format!(
-                    "rule {} ({}): {}",
-                    rule.id,
-                    rule.path,
-                    first_line(&e.to_string())
-                )
-            })?;
-        if value == regorus::Value::Undefined {
-            return Ok(Vec::new());
-        }
-        match serde_json::to_value(&value).map_err(|e| e.to_string())? {
-            serde_json::Value::Array(items) => Ok(items),
-            other => Err(format!(
-                "rule {}: deny must be a set of objects, got {other}",
-                rule.id
-            )),
-        }
+            .map_err(|e| rule_failed(rule, &e))?;
+        deny_items(rule, value)
+    }
+
+    /// One rule's deny set on the bytecode VM.
+    fn deny_vm(
+        &mut self,
+        index: usize,
+        program: &std::sync::Arc<regorus::rvm::program::Program>,
+        input: &regorus::Value,
+    ) -> Result<Vec<serde_json::Value>, String> {
+        let timeout = self.set.timeout;
+        let vm = self.vms.entry(index).or_insert_with(|| {
+            let mut vm = regorus::rvm::vm::RegoVM::new();
+            vm.load_program(program.clone());
+            vm.set_execution_timer_config(timeout.map(timer));
+            vm
+        });
+        vm.set_input(input.clone());
+        let rule = &self.set.rules[index];
+        let value = vm.execute().map_err(|e| rule_failed(rule, &e))?;
+        deny_items(rule, value)
     }
 
     /// Evaluates the given CloudTrail rules against one event's input (`event`, `resolved`,
@@ -375,14 +443,25 @@ impl Evaluator<'_> {
         rules: &[usize],
         input: regorus::Value,
     ) -> Result<Vec<(usize, EventVerdict)>, String> {
-        self.engine.set_input(input);
+        let programs = self.set.programs();
         let mut out = Vec::new();
+        let mut interpreted = false;
         // One evaluation per rule: regorus evaluates a generated rule that gathers several
         // deny sets more slowly than the rules one by one (measured).
-        let per_rule: Vec<Vec<serde_json::Value>> = rules
-            .iter()
-            .map(|&index| self.deny(index))
-            .collect::<Result<_, _>>()?;
+        let mut per_rule: Vec<Vec<serde_json::Value>> = Vec::with_capacity(rules.len());
+        for &index in rules {
+            let items = match &programs[index] {
+                Some(program) => self.deny_vm(index, program, &input)?,
+                None => {
+                    if !interpreted {
+                        self.engine.set_input(input.clone());
+                        interpreted = true;
+                    }
+                    self.deny(index)?
+                }
+            };
+            per_rule.push(items);
+        }
         for (&index, items) in rules.iter().zip(per_rule) {
             for item in items {
                 let verdict: EventVerdict = serde_json::from_value(item.clone()).map_err(|e| {
@@ -401,6 +480,39 @@ impl Evaluator<'_> {
             }
         }
         Ok(out)
+    }
+}
+
+/// The time limit of one rule on one input. Checked every few hundred evaluation steps: cheap,
+/// and a runaway rule stops within milliseconds of the limit.
+fn timer(limit: std::time::Duration) -> regorus::utils::limits::ExecutionTimerConfig {
+    regorus::utils::limits::ExecutionTimerConfig {
+        limit,
+        check_interval: std::num::NonZeroU32::new(256).expect("non-zero"),
+    }
+}
+
+/// A rule that could not be evaluated, named with its file.
+fn rule_failed(rule: &Rule, e: &dyn std::fmt::Display) -> String {
+    format!(
+        "rule {} ({}): {}",
+        rule.id,
+        rule.path,
+        first_line(&e.to_string())
+    )
+}
+
+/// A deny set's items (none when the set is undefined).
+fn deny_items(rule: &Rule, value: regorus::Value) -> Result<Vec<serde_json::Value>, String> {
+    if value == regorus::Value::Undefined {
+        return Ok(Vec::new());
+    }
+    match serde_json::to_value(&value).map_err(|e| e.to_string())? {
+        serde_json::Value::Array(items) => Ok(items),
+        other => Err(format!(
+            "rule {}: deny must be a set of objects, got {other}",
+            rule.id
+        )),
     }
 }
 

@@ -26,6 +26,11 @@ pub fn builtin() -> &'static PolicySet {
 }
 
 pub fn scan_paths(paths: &[PathBuf]) -> ScanResult {
+    scan_with(paths, builtin())
+}
+
+/// A scan of `paths` with the given policies.
+pub fn scan_with(paths: &[PathBuf], policies: &PolicySet) -> ScanResult {
     scan::scan(
         &ScanOptions {
             paths: paths.to_vec(),
@@ -35,7 +40,7 @@ pub fn scan_paths(paths: &[PathBuf]) -> ScanResult {
             shard: None,
             facts: None,
         },
-        builtin(),
+        policies,
     )
 }
 
