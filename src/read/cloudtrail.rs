@@ -692,6 +692,13 @@ impl Splitter {
         let mut i = self.scan;
         let len = self.buf.len();
         while i < len {
+            // Over the limit as soon as the scan passes it, before any later problem of the
+            // event: which error a broken event gets must not depend on where reads end.
+            if let Some(start) = self.elem
+                && i - start > self.max
+            {
+                return Err(self.too_large(start));
+            }
             if self.in_str {
                 if self.esc {
                     self.esc = false;
@@ -1220,6 +1227,11 @@ mod tests {
             (
                 TrailShape::Records,
                 format!("{{\"Records\": [{{\"a\": 1}}, {{\"a\": \"{big}"),
+            ),
+            // Broken after the limit: the size is what is reported, wherever reads end.
+            (
+                TrailShape::Records,
+                format!("{{\"Records\": [{{\"a\": 1}}, {{\"a\": \"{big}\", \"b\": ]}}]}}"),
             ),
         ] {
             let mut whole = Vec::new();
