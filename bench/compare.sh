@@ -4,14 +4,17 @@
 #
 #   bench/compare.sh [RUNS]        (default 5 runs per tool and corpus)
 #
-# Needs ../shared/corpus beside the repository, python3 (for the Checkov virtualenv) and
-# /usr/bin/time. Prints median wall time, median peak RSS and the ratio per corpus.
+# Needs ../shared/corpus beside the repository, python3 (for the Checkov virtualenv),
+# /usr/bin/time and hyperfine. Prints median wall time, median peak RSS and the ratio per
+# corpus; the median for a generated 10,000-resource template; start-up time on one small
+# template; and CloudTrail throughput beside its floor (cargo bench --bench cloudtrail).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-5}
 corpus=../shared/corpus
 [ -d "$corpus" ] || { echo "skipping: $corpus is absent"; exit 0; }
 command -v /usr/bin/time >/dev/null || { echo "needs /usr/bin/time (Debian package 'time')"; exit 1; }
+command -v hyperfine >/dev/null || { echo "needs hyperfine (Debian package 'hyperfine')"; exit 1; }
 
 echo "== building atrest (release)"
 cargo build --release --quiet
@@ -64,8 +67,40 @@ for name in iac terraform; do
   }' 
 done
 
-if [ -x target/release/cloudtrail-bench ] || grep -q 'name = "cloudtrail"' Cargo.toml 2>/dev/null; then
-  echo
-  echo "== CloudTrail: atrest against the decompress+parse floor (cargo bench --bench cloudtrail)"
-  cargo bench --quiet --bench cloudtrail
-fi
+echo
+echo "== a 10,000-resource template (2,500 each of keys, functions, mappings, log groups)"
+python3 - "$work/big.yaml" <<'PY'
+import sys
+out = ["AWSTemplateFormatVersion: '2010-09-09'", "Resources:"]
+for i in range(2500):
+    key = "alias/aws/lambda" if i % 2 == 0 else f"!GetAtt Key{i}.Arn"
+    out += [
+        f"  Key{i}:", "    Type: AWS::KMS::Key", "    Properties:", "      EnableKeyRotation: true",
+        f"  Fn{i}:", "    Type: AWS::Lambda::Function", "    Properties:", "      Code: {ZipFile: x}",
+        f"      KmsKeyArn: {key}", "      Environment:", "        Variables:", f"          TABLE: t{i}",
+        f"  Map{i}:", "    Type: AWS::Lambda::EventSourceMapping", "    Properties:",
+        f"      FunctionName: !Ref Fn{i}",
+        f"      EventSourceArn: arn:aws:sqs:us-east-1:111122223333:q{i}",
+        "      FilterCriteria:", "        Filters:", "          - Pattern: '{\"body\": [1]}'",
+        f"  Logs{i}:", "    Type: AWS::Logs::LogGroup", "    Properties:",
+        f"      LogGroupName: !Sub /aws/lambda/${{Fn{i}}}",
+    ]
+open(sys.argv[1], "w").write("\n".join(out) + "\n")
+PY
+: > "$work/b.t"; : > "$work/b.m"
+for _ in $(seq "$runs"); do
+  read -r t m < <(measure "$atrest" scan --quiet --format json --output /dev/null "$work/big.yaml")
+  echo "$t" >> "$work/b.t"; echo "$m" >> "$work/b.m"
+done
+printf '%-24s median %.3f s, peak RSS %.1f MB (goal: under 1 s)\n' "10,000 resources" \
+  "$(median < "$work/b.t")" "$(median < "$work/b.m" | awk '{ print $1 / 1024 }')"
+
+echo
+echo "== start-up: one small template, as a pre-commit hook runs it (goal: under 20 ms)"
+small=fixtures/rules/ATR-L001/fail_cfn_no_key.yaml
+hyperfine --warmup 5 --runs 50 --shell=none -i --style basic \
+  "$atrest scan --quiet --format json --output /dev/null $small" 2>&1 | grep -E "Time|Range"
+
+echo
+echo "== CloudTrail: atrest against the decompress+parse floor (cargo bench --bench cloudtrail)"
+cargo bench --quiet --bench cloudtrail
