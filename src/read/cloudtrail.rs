@@ -519,11 +519,8 @@ impl Splitter {
 
     fn feed(&mut self, data: &[u8], sink: &mut dyn FnMut(RawEvent<'_>)) -> Result<(), ReadError> {
         self.buf.extend_from_slice(data);
-        if !self.started && self.buf.len() >= 3 {
-            self.started = true;
-            if self.buf.starts_with(b"\xEF\xBB\xBF") {
-                self.buf.drain(..3);
-            }
+        if !self.start(false) {
+            return Ok(());
         }
         if self.target == Target::Lines {
             self.lines(false, sink)?;
@@ -531,6 +528,23 @@ impl Splitter {
             self.structure(sink)?;
         }
         self.compact()
+    }
+
+    /// Drops a UTF-8 byte order mark at the start. Until three bytes have arrived (or the file
+    /// ends) a start that could be one waits: how the reads split it must not matter.
+    fn start(&mut self, at_end: bool) -> bool {
+        const BOM: &[u8] = b"\xEF\xBB\xBF";
+        if self.started {
+            return true;
+        }
+        if !at_end && self.buf.len() < BOM.len() && BOM.starts_with(&self.buf) {
+            return false;
+        }
+        self.started = true;
+        if self.buf.starts_with(BOM) {
+            self.buf.drain(..BOM.len());
+        }
+        true
     }
 
     /// Drops what is consumed: everything before the event in progress (or the scan point).
@@ -918,6 +932,15 @@ impl Splitter {
     }
 
     fn finish(&mut self, sink: &mut dyn FnMut(RawEvent<'_>)) -> Vec<ReadError> {
+        if !self.started {
+            // A file shorter than a byte order mark: scan what there is.
+            self.start(true);
+            if self.target != Target::Lines
+                && let Err(e) = self.structure(sink)
+            {
+                return vec![e];
+            }
+        }
         if self.target == Target::Lines {
             return self.lines(true, sink).err().into_iter().collect();
         }
@@ -1208,6 +1231,56 @@ mod tests {
         );
         let (_, errors) = collect("{\"Records\": [1]}", TrailShape::Records);
         assert!(errors[0].message.contains("not a JSON object"));
+    }
+
+    /// Found by the trail_stream fuzz target: a byte order mark split over reads was taken for
+    /// text. One byte per read now gives what one read gives, for every shape.
+    #[test]
+    fn one_byte_reads_give_what_one_read_gives() {
+        struct OneByte<'a>(&'a [u8]);
+        impl Read for OneByte<'_> {
+            fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+                let n = self.0.len().min(1).min(out.len());
+                out[..n].copy_from_slice(&self.0[..n]);
+                self.0 = &self.0[n..];
+                Ok(n)
+            }
+        }
+        let event = r#"{"eventSource":"kms.amazonaws.com","eventName":"Decrypt","eventID":"e"}"#;
+        let texts = [
+            format!("\u{feff}{{\"Records\": [{event}]}}"),
+            format!("\u{feff}{event}\n{event}\n"),
+            format!("\u{feff}[{event}]"),
+            "\u{feff}oops".to_owned(),
+            "\u{feff}".to_owned(),
+            "\u{ef}".to_owned(),
+        ];
+        let run = |reader: &mut dyn Read, shape| {
+            let mut got = Vec::new();
+            let out = stream(reader, shape, 1 << 20, &mut |ev| {
+                got.push((ev.text.to_owned(), ev.pos.line, ev.pos.col))
+            });
+            let errors: Vec<String> = out
+                .errors
+                .iter()
+                .map(|e| format!("{:?}:{:?} {}", e.line, e.column, e.message))
+                .collect();
+            (got, errors)
+        };
+        for text in &texts {
+            for shape in [
+                TrailShape::Records,
+                TrailShape::JsonLines,
+                TrailShape::Array,
+                TrailShape::Concatenated,
+            ] {
+                let whole = run(&mut text.as_bytes(), shape);
+                let bytewise = run(&mut OneByte(text.as_bytes()), shape);
+                assert_eq!(whole, bytewise, "{shape:?} {text:?}");
+            }
+        }
+        let (got, _) = run(&mut OneByte(texts[0].as_bytes()), TrailShape::Records);
+        assert_eq!(got.len(), 1);
     }
 
     /// Found by the trail_stream fuzz target: an event over the limit that arrived in one read
