@@ -10,6 +10,11 @@ const FAILING: &str = "Resources:\n  Fn:\n    Type: AWS::Lambda::Function\n    P
 const PASSING: &str = "Resources:\n  Key:\n    Type: AWS::KMS::Key\n    Properties: {EnableKeyRotation: true}\n  Fn:\n    Type: AWS::Lambda::Function\n    Properties:\n      KmsKeyArn: !GetAtt Key.Arn\n      Environment:\n        Variables: {A: b}\n";
 const UNKNOWN_ONLY: &str = "Parameters:\n  K: {Type: String}\nResources:\n  Fn:\n    Type: AWS::Lambda::Function\n    Properties:\n      KmsKeyArn: !Ref K\n      Environment:\n        Variables: {A: b}\n";
 
+/// Runs atrest in `dir` with `args`; the output, whatever the exit code.
+fn run(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    atrest(dir).args(args).output().unwrap()
+}
+
 fn stdout(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
@@ -35,10 +40,7 @@ fn exit_codes_follow_fail_on() {
     );
 
     for (fail_on, code) in [("none", 0), ("high", 0), ("medium", 1), ("low", 1)] {
-        let out = atrest(dir.path())
-            .args(["scan", "--fail-on", fail_on])
-            .output()
-            .unwrap();
+        let out = run(dir.path(), &["scan", "--fail-on", fail_on]);
         assert_eq!(out.status.code(), Some(code), "--fail-on {fail_on}");
     }
     let dir = project(&[
@@ -46,10 +48,7 @@ fn exit_codes_follow_fail_on() {
         ("notes.txt", "hello"),
         ("other.yaml", "a: 1\n"),
     ]);
-    let out = atrest(dir.path())
-        .args(["scan", "--rule", "ATR-L001", "."])
-        .output()
-        .unwrap();
+    let out = run(dir.path(), &["scan", "--rule", "ATR-L001", "."]);
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
     assert!(stdout(&out).contains("No findings in 1 input; 2 other files skipped."));
 }
@@ -70,15 +69,9 @@ fn unknown_findings_warn_by_default_and_fail_when_asked() {
         "{}",
         stdout(&out)
     );
-    let out = atrest(dir.path())
-        .args(["scan", "--unknown", "fail"])
-        .output()
-        .unwrap();
+    let out = run(dir.path(), &["scan", "--unknown", "fail"]);
     assert_eq!(out.status.code(), Some(1));
-    let out = atrest(dir.path())
-        .args(["scan", "--unknown", "pass"])
-        .output()
-        .unwrap();
+    let out = run(dir.path(), &["scan", "--unknown", "pass"]);
     assert!(!stdout(&out).contains("ATR-L001"));
 }
 
@@ -118,10 +111,10 @@ fn a_broken_template_is_reported_and_the_rest_still_scanned() {
         assert!(!line.contains('\n'));
     }
 
-    let out = atrest(dir.path())
-        .args(["scan", "--rule", "ATR-L001", "--format", "sarif"])
-        .output()
-        .unwrap();
+    let out = run(
+        dir.path(),
+        &["scan", "--rule", "ATR-L001", "--format", "sarif"],
+    );
     assert_eq!(out.status.code(), Some(2));
     let sarif = stdout(&out);
     common::assert_valid_sarif(&sarif);
@@ -143,8 +136,9 @@ fn a_broken_template_is_reported_and_the_rest_still_scanned() {
 #[test]
 fn sarif_output_is_valid_and_points_at_the_property() {
     let dir = project(&[("infra/app.yaml", FAILING)]);
-    let out = atrest(dir.path())
-        .args([
+    let out = run(
+        dir.path(),
+        &[
             "scan",
             "--rule",
             "ATR-L001",
@@ -153,9 +147,8 @@ fn sarif_output_is_valid_and_points_at_the_property() {
             "--output",
             "out.sarif",
             "infra",
-        ])
-        .output()
-        .unwrap();
+        ],
+    );
     assert_eq!(out.status.code(), Some(1));
     let sarif = fs::read_to_string(dir.path().join("out.sarif")).unwrap();
     common::assert_valid_sarif(&sarif);
@@ -195,10 +188,7 @@ fn fingerprints_survive_moved_lines() {
     let moved = format!("# a comment\n# another\n{FAILING}");
     let b = project(&[("t.yaml", moved.as_str())]);
     let fp = |dir: &Path| {
-        let out = atrest(dir)
-            .args(["scan", "--format", "json"])
-            .output()
-            .unwrap();
+        let out = run(dir, &["scan", "--format", "json"]);
         let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         let f = &doc["findings"][0];
         (
@@ -216,10 +206,10 @@ fn fingerprints_survive_moved_lines() {
 fn user_policies_load_and_broken_ones_name_their_line() {
     let custom = "# METADATA\n# title: Functions must set a name\n# custom:\n#   id: ORG-001\n#   severity: high\npackage org.function_name\n\nimport rego.v1\n\ndeny contains f if {\n\tsome fn in input.functions\n\tnot fn.name\n\tf := {\"resource\": fn.id, \"message\": sprintf(\"%s has no FunctionName\", [fn.logical_id])}\n}\n";
     let dir = project(&[("t.yaml", FAILING), ("policies/name.rego", custom)]);
-    let out = atrest(dir.path())
-        .args(["scan", "--no-builtin", "--policy", "policies", "t.yaml"])
-        .output()
-        .unwrap();
+    let out = run(
+        dir.path(),
+        &["scan", "--no-builtin", "--policy", "policies", "t.yaml"],
+    );
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(
@@ -230,10 +220,7 @@ fn user_policies_load_and_broken_ones_name_their_line() {
 
     let broken = "package org.broken\n\nimport rego.v1\n\ndeny contains f if {\n\tf := \n}\n";
     let dir = project(&[("t.yaml", FAILING), ("policies/broken.rego", broken)]);
-    let out = atrest(dir.path())
-        .args(["scan", "--policy", "policies"])
-        .output()
-        .unwrap();
+    let out = run(dir.path(), &["scan", "--policy", "policies"]);
     assert_eq!(out.status.code(), Some(2));
     let text = stdout(&out);
     assert!(text.contains("error: policies/broken.rego:"), "{text}");
@@ -255,39 +242,24 @@ fn rules_lists_the_catalogue_and_shows_one_rule() {
     ] {
         assert!(text.contains(id), "{text}");
     }
-    let out = atrest(dir.path())
-        .args(["rules", "show", "ATR-L002"])
-        .output()
-        .unwrap();
+    let out = run(dir.path(), &["rules", "show", "ATR-L002"]);
     let text = stdout(&out);
     for source in ["cloudformation:", "sam:", "terraform:", "cli:"] {
         assert!(text.contains(source), "{text}");
     }
     assert!(text.contains("security-severity 5.5"));
-    let out = atrest(dir.path())
-        .args(["rules", "show", "NOPE"])
-        .output()
-        .unwrap();
+    let out = run(dir.path(), &["rules", "show", "NOPE"]);
     assert_eq!(out.status.code(), Some(2));
 }
 
 #[test]
 fn usage_errors_exit_2() {
     let dir = tempfile::tempdir().unwrap();
-    let out = atrest(dir.path())
-        .args(["scan", "--format", "xml"])
-        .output()
-        .unwrap();
+    let out = run(dir.path(), &["scan", "--format", "xml"]);
     assert_eq!(out.status.code(), Some(2));
-    let out = atrest(dir.path())
-        .args(["scan", "--rule", "ATR-NOPE"])
-        .output()
-        .unwrap();
+    let out = run(dir.path(), &["scan", "--rule", "ATR-NOPE"]);
     assert_eq!(out.status.code(), Some(2));
-    let out = atrest(dir.path())
-        .args(["scan", "missing-dir"])
-        .output()
-        .unwrap();
+    let out = run(dir.path(), &["scan", "missing-dir"]);
     assert_eq!(out.status.code(), Some(2));
 }
 
@@ -334,10 +306,7 @@ fn aws_cli_output_is_scanned_and_its_type_errors_are_named() {
 }
 "#;
     let dir = project(&[("functions.json", functions)]);
-    let out = atrest(dir.path())
-        .args(["scan", "--rule", "ATR-L001"])
-        .output()
-        .unwrap();
+    let out = run(dir.path(), &["scan", "--rule", "ATR-L001"]);
     assert_eq!(out.status.code(), Some(1));
     let text = stdout(&out);
     assert!(
@@ -365,10 +334,7 @@ fn aws_cli_output_is_scanned_and_its_type_errors_are_named() {
 #[test]
 fn aws_options_need_aws() {
     let dir = project(&[("t.yaml", PASSING)]);
-    let out = atrest(dir.path())
-        .args(["scan", "--region", "eu-west-1"])
-        .output()
-        .unwrap();
+    let out = run(dir.path(), &["scan", "--region", "eu-west-1"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("need --aws"));
 }
@@ -394,10 +360,7 @@ const TF_UNKNOWN: &str = "variable \"key_arn\" {\n  type = string\n}\n\nresource
 #[test]
 fn terraform_unknowns_are_notes_in_sarif_unless_asked() {
     let dir = project(&[("infra/main.tf", TF_UNKNOWN)]);
-    let out = atrest(dir.path())
-        .args(["scan", "--rule", "ATR-L001"])
-        .output()
-        .unwrap();
+    let out = run(dir.path(), &["scan", "--rule", "ATR-L001"]);
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
     let text = stdout(&out);
     assert!(
@@ -413,10 +376,10 @@ fn terraform_unknowns_are_notes_in_sarif_unless_asked() {
         "{text}"
     );
 
-    let out = atrest(dir.path())
-        .args(["scan", "--rule", "ATR-L001", "--format", "json"])
-        .output()
-        .unwrap();
+    let out = run(
+        dir.path(),
+        &["scan", "--rule", "ATR-L001", "--format", "json"],
+    );
     let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(doc["findings"][0]["outcome"], "unknown");
     assert_eq!(doc["findings"][0]["resource"]["source"], "terraform");
@@ -428,8 +391,9 @@ fn terraform_unknowns_are_notes_in_sarif_unless_asked() {
     assert_eq!(doc["errors"].as_array().unwrap().len(), 0);
 
     for (mode, level, code) in [("warn", "note", 0), ("fail", "warning", 1)] {
-        let out = atrest(dir.path())
-            .args([
+        let out = run(
+            dir.path(),
+            &[
                 "scan",
                 "--rule",
                 "ATR-L001",
@@ -437,9 +401,8 @@ fn terraform_unknowns_are_notes_in_sarif_unless_asked() {
                 "sarif",
                 "--unknown",
                 mode,
-            ])
-            .output()
-            .unwrap();
+            ],
+        );
         assert_eq!(out.status.code(), Some(code), "--unknown {mode}");
         let sarif = stdout(&out);
         common::assert_valid_sarif(&sarif);
@@ -466,17 +429,17 @@ fn tf_vars_files_decide_variables() {
             "{\"key_arn\": \"arn:aws:kms:eu-west-1:111122223333:key/abc\"}",
         ),
     ]);
-    let out = atrest(dir.path())
-        .args([
+    let out = run(
+        dir.path(),
+        &[
             "scan",
             "--rule",
             "ATR-L001",
             "--tf-vars",
             "aws.tfvars",
             "infra",
-        ])
-        .output()
-        .unwrap();
+        ],
+    );
     assert_eq!(out.status.code(), Some(1));
     assert!(
         stdout(&out).contains("var.key_arn <- aws.tfvars \"alias/aws/lambda\""),
@@ -484,8 +447,9 @@ fn tf_vars_files_decide_variables() {
         stdout(&out)
     );
     // Later files win, as with Terraform's -var-file.
-    let out = atrest(dir.path())
-        .args([
+    let out = run(
+        dir.path(),
+        &[
             "scan",
             "--rule",
             "ATR-L001",
@@ -494,9 +458,8 @@ fn tf_vars_files_decide_variables() {
             "--tf-vars",
             "cmk.tfvars.json",
             "infra",
-        ])
-        .output()
-        .unwrap();
+        ],
+    );
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
     assert!(stdout(&out).contains("No findings in 1 input"));
 }
@@ -523,10 +486,10 @@ fn a_plan_beside_its_configuration_points_at_the_tf_line() {
   ]}}
 }"#;
     let dir = project(&[("stack/main.tf", main), ("stack/plan.json", plan)]);
-    let out = atrest(dir.path())
-        .args(["scan", "--rule", "ATR-L001", "--format", "json"])
-        .output()
-        .unwrap();
+    let out = run(
+        dir.path(),
+        &["scan", "--rule", "ATR-L001", "--format", "json"],
+    );
     let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
     let findings = doc["findings"].as_array().unwrap();
     assert_eq!(findings.len(), 2, "one from the .tf, one from the plan");
@@ -552,10 +515,7 @@ fn a_plan_beside_its_configuration_points_at_the_tf_line() {
 
     // Alone, the plan's finding points at the resource in the plan.
     let dir = project(&[("plan.json", plan)]);
-    let out = atrest(dir.path())
-        .args(["scan", "--rule", "ATR-L001"])
-        .output()
-        .unwrap();
+    let out = run(dir.path(), &["scan", "--rule", "ATR-L001"]);
     assert!(
         stdout(&out).contains("plan.json:5:6 ATR-L001 medium"),
         "{}",
@@ -571,10 +531,7 @@ fn config_tfvars_decide_terraform_variables() {
         ("prod.tfvars", "key_arn = \"alias/aws/lambda\"\n"),
         (".atrest.yaml", "tfvars: [prod.tfvars]\n"),
     ]);
-    let out = atrest(dir.path())
-        .args(["scan", "--rule", "ATR-L001", "main.tf"])
-        .output()
-        .unwrap();
+    let out = run(dir.path(), &["scan", "--rule", "ATR-L001", "main.tf"]);
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(text.contains("main.tf:7:3 ATR-L001 medium"), "{text}");
