@@ -588,25 +588,30 @@ pub fn read(path: &Path, rules: &[Rule]) -> Result<ScanResult, String> {
                 facts,
                 timelines,
             } => {
-                let t = trail.get_or_insert_with(TrailReport::default);
-                t.events += events;
-                t.candidates += candidates;
-                t.evaluated += evaluated;
-                t.duplicates += duplicates;
-                t.facts.merge(facts);
-                t.timelines.extend(timelines.into_iter().map(|k| {
-                    KeyTimeline {
-                        key: k.key,
-                        why: k.why,
-                        calls: k
-                            .calls
+                trail
+                    .get_or_insert_with(TrailReport::default)
+                    .absorb(TrailReport {
+                        files: Vec::new(),
+                        events,
+                        candidates,
+                        evaluated,
+                        duplicates,
+                        facts,
+                        timelines: timelines
                             .into_iter()
-                            .map(|(name, caller, n)| ((name, caller), n))
+                            .map(|k| KeyTimeline {
+                                key: k.key,
+                                why: k.why,
+                                calls: k
+                                    .calls
+                                    .into_iter()
+                                    .map(|(name, caller, n)| ((name, caller), n))
+                                    .collect(),
+                                first_seen: k.first_seen,
+                                last_seen: k.last_seen,
+                            })
                             .collect(),
-                        first_seen: k.first_seen,
-                        last_seen: k.last_seen,
-                    }
-                }));
+                    });
             }
             Record::End { findings } => {
                 if findings != out.findings.len() {
@@ -640,14 +645,7 @@ pub fn combine(parts: Vec<ScanResult>) -> ScanResult {
         out.errors.extend(p.errors);
         out.notes.extend(p.notes);
         if let Some(t) = p.trail {
-            let into = trail.get_or_insert_with(TrailReport::default);
-            into.files.extend(t.files);
-            into.events += t.events;
-            into.candidates += t.candidates;
-            into.evaluated += t.evaluated;
-            into.duplicates += t.duplicates;
-            into.facts.merge(t.facts);
-            into.timelines.extend(t.timelines);
+            trail.get_or_insert_with(TrailReport::default).absorb(t);
         }
     }
     // Findings from logs are joined across shards; the others keep the file their shard gave

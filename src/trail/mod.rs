@@ -109,6 +109,20 @@ pub struct TrailReport {
     pub timelines: Vec<KeyTimeline>,
 }
 
+impl TrailReport {
+    /// Adds another part's report (a shard's, see [`crate::shard`]): files and timelines are
+    /// gathered, counts added up, facts joined. Order and per-key joining are the caller's.
+    pub fn absorb(&mut self, other: TrailReport) {
+        self.files.extend(other.files);
+        self.events += other.events;
+        self.candidates += other.candidates;
+        self.evaluated += other.evaluated;
+        self.duplicates += other.duplicates;
+        self.facts.merge(other.facts);
+        self.timelines.extend(other.timelines);
+    }
+}
+
 /// A problem with one log file (or one record of it).
 #[derive(Debug)]
 pub struct LogError {
