@@ -729,15 +729,8 @@ fn run_facts(args: FactsArgs) -> Result<ExitCode, String> {
         let paths = paths_to_scan(&args.paths, args.files_from.as_deref(), false)?;
         let (files, walk_errors) = files_to_scan(&paths, config.as_ref(), &root);
         errors.extend(walk_errors);
-        let loaded = scan::load(&ScanOptions {
-            paths: files,
-            limits: Limits::default(),
-            tf_vars: Vec::new(),
-            inventories: Vec::new(),
-            shard: None,
-            facts: None,
-        });
-        let mut logs = loaded.logs;
+        let (mut logs, broken) = scan::logs_of(&files);
+        errors.extend(broken);
         if let Some(s) = args.shard {
             logs.retain(|l| s.owns(&l.shown));
         }

@@ -142,37 +142,64 @@ enum Read {
 const LOG_EXTENSIONS: &[&str] = &["json", "gz", "jsonl", "ndjson", "log", ""];
 
 fn read_file(file: &Path, limits: &Limits, shown: &FileId) -> Read {
+    as_log(file, shown).unwrap_or_else(|| Read::Other(read_input(file, limits)))
+}
+
+/// What a file is as a CloudTrail log, by its extension and content; `None` when it is not
+/// one (it may still be another input).
+fn as_log(file: &Path, shown: &FileId) -> Option<Read> {
     let ext = file
         .extension()
         .and_then(|e| e.to_str())
         .map(str::to_ascii_lowercase)
         .unwrap_or_default();
-    if LOG_EXTENSIONS.contains(&ext.as_str()) {
-        match cloudtrail::sniff_file(file) {
-            Ok(Sniff::Trail { shape, gzip }) => {
-                return Read::Log(LogFile {
-                    path: file.to_path_buf(),
-                    shown: shown.clone(),
-                    shape,
-                    gzip,
-                });
-            }
-            Ok(Sniff::Digest | Sniff::PantherTests) => return Read::Skipped,
-            // A file named `.gz` that is not gzip is a broken log delivery, not something else.
-            Ok(Sniff::NotTrail) if ext == "gz" && !cloudtrail::is_gzip(file) => {
-                return Read::Other(ReadOutcome::Failed(ReadError::whole_file(
-                    "named .gz but not gzip-compressed (no gzip header)",
-                )));
-            }
-            Err(e) if ext == "gz" => {
-                return Read::Other(ReadOutcome::Failed(ReadError::whole_file(format!(
-                    "cannot read the compressed log: {e}"
-                ))));
-            }
-            Ok(Sniff::NotTrail) | Err(_) => {}
+    if !LOG_EXTENSIONS.contains(&ext.as_str()) {
+        return None;
+    }
+    match cloudtrail::sniff_file(file) {
+        Ok(Sniff::Trail { shape, gzip }) => Some(Read::Log(LogFile {
+            path: file.to_path_buf(),
+            shown: shown.clone(),
+            shape,
+            gzip,
+        })),
+        Ok(Sniff::Digest | Sniff::PantherTests) => Some(Read::Skipped),
+        // A file named `.gz` that is not gzip is a broken log delivery, not something else.
+        Ok(Sniff::NotTrail) if ext == "gz" && !cloudtrail::is_gzip(file) => {
+            Some(Read::Other(ReadOutcome::Failed(ReadError::whole_file(
+                "named .gz but not gzip-compressed (no gzip header)",
+            ))))
+        }
+        Err(e) if ext == "gz" => Some(Read::Other(ReadOutcome::Failed(ReadError::whole_file(
+            format!("cannot read the compressed log: {e}"),
+        )))),
+        Ok(Sniff::NotTrail) | Err(_) => None,
+    }
+}
+
+/// The CloudTrail logs among `files`, in path order, and the broken deliveries among them,
+/// without reading any other input (`atrest facts` needs only the logs).
+pub fn logs_of(files: &[PathBuf]) -> (Vec<LogFile>, Vec<InputError>) {
+    let root = scan_root();
+    let found: Vec<(FileId, Option<Read>)> = files
+        .par_iter()
+        .map(|file| {
+            let shown: FileId = display_path(file, &root).into();
+            let read = as_log(file, &shown);
+            (shown, read)
+        })
+        .collect();
+    let mut logs = Vec::new();
+    let mut errors = Vec::new();
+    for (shown, read) in found {
+        match read {
+            Some(Read::Log(log)) => logs.push(log),
+            Some(Read::Other(ReadOutcome::Failed(e))) => errors.push(InputError::read(&shown, e)),
+            _ => {}
         }
     }
-    Read::Other(read_input(file, limits))
+    logs.sort_by(|a, b| a.shown.cmp(&b.shown));
+    (logs, errors)
 }
 
 /// The directory paths are shown relative to, and SARIF's `%SRCROOT%`.
