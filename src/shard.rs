@@ -229,6 +229,8 @@ struct FindingRecord {
     source: String,
     via: Option<String>,
     property: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    subject: Option<String>,
     location: Option<LocRecord>,
     chain: Vec<String>,
     trail: Option<EvidenceRecord>,
@@ -332,6 +334,7 @@ fn finding_record(f: &FileFinding, rules: &[Rule]) -> FindingRecord {
         source: x.source.to_owned(),
         via: x.via.clone(),
         property: x.property.clone(),
+        subject: x.subject.clone(),
         location: x.location.as_ref().map(LocRecord::from),
         chain: x.chain.clone(),
         trail: x.trail.as_ref().map(|t| EvidenceRecord {
@@ -436,6 +439,7 @@ fn finding_from(r: FindingRecord, rules: &[Rule]) -> Result<FileFinding, String>
             source,
             via: r.via,
             property: r.property,
+            subject: r.subject,
             location: r.location.map(Loc::from),
             chain: r.chain,
             trail,

@@ -276,6 +276,7 @@ fn output_does_not_depend_on_thread_count() {
     };
     let one = run("1");
     assert!(!one.is_empty());
+    common::assert_valid_sarif(&String::from_utf8_lossy(&one));
     assert_eq!(one, run("4"));
 }
 

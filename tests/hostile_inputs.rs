@@ -292,6 +292,9 @@ fn the_same_inputs_give_identical_reports_whatever_the_thread_count() {
         };
         let one = run("1");
         assert!(one.len() > 1000);
+        if format == "sarif" {
+            common::assert_valid_sarif(&String::from_utf8_lossy(&one));
+        }
         assert_eq!(one, run("8"), "{format}");
     }
 }

@@ -31,6 +31,7 @@ fn sarif(paths: &[PathBuf], set: &PolicySet) -> String {
 fn assert_same(paths: &[PathBuf], what: &str) -> String {
     let (vm, interpreter) = (policies(false), policies(true));
     let a = sarif(paths, &vm);
+    common::assert_valid_sarif(&a);
     let b = sarif(paths, &interpreter);
     if a != b {
         let at = a

@@ -494,6 +494,60 @@ fn the_baseline_survives_reformatting_and_never_matches_another_file() {
     );
 }
 
+/// A module's function called from two roots, and a CloudTrail log: findings a baseline must
+/// tell apart by how they were reached, and must match whichever log file their events are in.
+const MODULE_FN: &str = "resource \"aws_lambda_function\" \"this\" {\n  function_name = \"m\"\n  role          = \"arn:aws:iam::123456789012:role/r\"\n  handler       = \"h\"\n  runtime       = \"python3.12\"\n  filename      = \"x.zip\"\n  environment {\n    variables = { A = \"b\" }\n  }\n}\n";
+const CALL_FN: &str = "module \"fn\" {\n  source = \"../modules/fn\"\n}\n";
+
+#[test]
+fn the_baseline_matches_on_the_fingerprint_identity() {
+    let event = fs::read_to_string(
+        common::manifest_dir()
+            .join("fixtures/cloudtrail/ATR-C001/fail_context_outside_lambda.jsonl"),
+    )
+    .unwrap();
+    let dir = project(&[
+        ("repo/modules/fn/main.tf", MODULE_FN),
+        ("repo/prod/main.tf", CALL_FN),
+        ("repo/dev/main.tf", CALL_FN),
+        ("repo/logs/a.jsonl", &event),
+    ]);
+    let repo = dir.path().join("repo");
+    // The baseline may live outside the scanned tree: its paths climb with `..`.
+    let out = atrest(&repo)
+        .args(["scan", "--write-baseline", "../bl/base.json", "."])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let written = fs::read_to_string(dir.path().join("bl/base.json")).unwrap();
+    assert!(
+        written.contains("\"file\":\"../repo/modules/fn/main.tf\""),
+        "{written}"
+    );
+    assert!(written.contains("\"via\":"), "{written}");
+    assert!(written.contains("\"cloudtrail\":{"), "{written}");
+    let (code, doc) = scan_json(&repo, &["--baseline", "../bl/base.json", "."]);
+    assert_eq!(code, Some(0), "{doc}");
+    let suppressed = doc["summary"]["suppressed"].as_u64().unwrap();
+    assert!(suppressed >= 3, "{doc}");
+
+    // A third root calling the module is a new finding, though resource and file are the same.
+    fs::create_dir_all(repo.join("staging")).unwrap();
+    fs::write(repo.join("staging/main.tf"), CALL_FN).unwrap();
+    // The same events delivered in another log file are the same CloudTrail findings.
+    fs::rename(repo.join("logs/a.jsonl"), repo.join("logs/b.jsonl")).unwrap();
+    let (code, doc) = scan_json(&repo, &["--baseline", "../bl/base.json", "."]);
+    assert_eq!(code, Some(1), "{doc}");
+    let open = doc["findings"].as_array().unwrap();
+    assert!(!open.is_empty(), "{doc}");
+    assert!(
+        open.iter()
+            .all(|f| f["message"].as_str().unwrap().contains("staging")),
+        "only the staging call is new: {doc}"
+    );
+    assert_eq!(doc["summary"]["suppressed"].as_u64().unwrap(), suppressed);
+}
+
 #[test]
 fn diff_base_reports_only_changed_files() {
     // old.yaml keeps a stale suppression and an expired one: not this change's business.
@@ -783,6 +837,7 @@ fn synthetic_finding(
             resource_type: "aws_lambda_function".into(),
             source: "terraform",
             property: "kms_key".into(),
+            subject: None,
             location: Some(atrest::model::Loc {
                 file: file.into(),
                 pointer: String::new(),

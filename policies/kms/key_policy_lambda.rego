@@ -73,6 +73,7 @@ deny contains finding if {
 	finding := {
 		"resource": k.id,
 		"property": "policy",
+		"subject": f.id,
 		"message": sprintf("The key policy of %s allows kms:Decrypt neither to the role of function %s, nor to the account (IAM), nor to lambda.amazonaws.com: the function cannot decrypt its environment variables.", [k.logical_id, f.logical_id]),
 	}
 }

@@ -46,6 +46,9 @@ pub struct Finding {
     /// How the object was reached where its location does not say (see `Origin::via`).
     pub via: Option<String>,
     pub property: String,
+    /// What else the finding is about, where one object and property can fail several times
+    /// (the key of ATR-L010 fails once per function that uses it): part of its identity.
+    pub subject: Option<String>,
     pub location: Option<Loc>,
     /// How the property's key reference was resolved (`KmsKeyArn <- !Ref K <- default ...`),
     /// when the property is one; empty otherwise.
@@ -83,6 +86,10 @@ struct PolicyFinding {
     trigger: Option<String>,
     #[serde(default)]
     outcome: Option<String>,
+    /// Another object the finding is about, when the same resource and property can fail
+    /// more than once (see [`Finding::subject`]).
+    #[serde(default)]
+    subject: Option<String>,
 }
 
 /// The compiled policies and their rules, shared by all workers.
@@ -400,6 +407,7 @@ impl Evaluator<'_> {
                     .cloned(),
                 chain: key_chain(objects, &pf.resource, &pf.property),
                 property: pf.property,
+                subject: pf.subject,
                 trail: None,
             });
         }

@@ -116,14 +116,14 @@ impl Report<'_> {
     }
 }
 
-/// The identity of a finding that survives lines moving: rule, file, resource and property.
-/// FNV-1a, written out so the value never changes with a dependency update.
-pub fn fingerprint(f: &FileFinding, rule: &Rule) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    // A CloudTrail finding is the same finding whichever log file its first event is in.
-    // Findings that differ only in how the object was reached (a module called from several
-    // roots) stay distinct; the others keep the identity they always had.
-    let parts: Vec<&str> = match &f.finding.trail {
+/// The parts that identify a finding whatever line it is on: rule, file (as given), resource,
+/// property, and where they apply the other object it is about and how the object was reached
+/// (a module called from several roots). A CloudTrail finding is the same finding whichever
+/// log file its first event is in, so its parts are its subject instead of a file. Parts that
+/// are absent add nothing, so findings without them keep the identity they always had.
+/// Fingerprints and baselines both match on these.
+pub fn identity_parts<'a>(f: &'a FileFinding, rule: &'a Rule, file: &'a str) -> Vec<&'a str> {
+    match &f.finding.trail {
         Some(t) => {
             let s = &t.subject;
             [&s.key, &s.principal, &s.function, &s.mapping]
@@ -134,15 +134,23 @@ pub fn fingerprint(f: &FileFinding, rule: &Rule) -> String {
         }
         None => [
             rule.id.as_str(),
-            f.path.as_str(),
+            file,
             f.finding.resource_id.as_str(),
             f.finding.property.as_str(),
         ]
         .into_iter()
         .chain(f.finding.via.as_deref())
+        .chain(f.finding.subject.as_deref().map(|_| "subject"))
+        .chain(f.finding.subject.as_deref())
         .collect(),
-    };
-    for part in parts {
+    }
+}
+
+/// The identity of a finding that survives lines moving ([`identity_parts`]) as a hash.
+/// FNV-1a, written out so the value never changes with a dependency update.
+pub fn fingerprint(f: &FileFinding, rule: &Rule) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for part in identity_parts(f, rule, &f.path) {
         for b in part.bytes().chain([0u8]) {
             h ^= u64::from(b);
             h = h.wrapping_mul(0x0100_0000_01b3);

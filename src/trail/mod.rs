@@ -634,6 +634,7 @@ pub fn finding(
         resource_type: resource_type.to_owned(),
         source: "cloudtrail",
         property: String::new(),
+        subject: None,
         location: Some(first.location.clone()),
         chain: Vec::new(),
         via: None,

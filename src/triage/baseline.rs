@@ -1,10 +1,13 @@
 //! Baselines: accept the findings that exist today, report only new ones.
 //!
-//! A finding is identified as SARIF's `partialFingerprints` identify it: rule, file, resource
-//! and property, never a line, so reformatting a template keeps its findings baselined. Files
-//! are stored relative to the baseline's own directory, so the baseline matches from any working
-//! directory, and a finding never matches an entry of another file, even for a resource of the
-//! same name.
+//! A finding is identified as SARIF's `partialFingerprints` identify it
+//! ([`crate::report::identity_parts`]): rule, file, resource, property, and where present the
+//! other object it is about and the module call it was reached through; never a line, so
+//! reformatting a template keeps its findings baselined. Files are stored relative to the
+//! baseline's own directory (climbing with `..` where they are outside it), so the baseline
+//! matches from any working directory, and a finding never matches an entry of another file,
+//! even for a resource of the same name. A CloudTrail finding has no file: it is its rule and
+//! subject (key, principal, function, mapping), whichever log its events are in.
 //!
 //! The file is JSON, one entry per line, sorted, so that it reviews well in a diff:
 //!
@@ -14,7 +17,7 @@
 //! ]}
 //! ```
 
-use super::{Notice, NoticeKind, Place, Suppression, SuppressionKind, Via, relative_to};
+use super::{Notice, NoticeKind, Place, Suppression, SuppressionKind, Via};
 use crate::engine::Rule;
 use crate::read::{Limits, Node};
 use crate::scan::{FileFinding, ScanResult};
@@ -32,14 +35,66 @@ pub struct Entry {
     pub file: String,
     pub resource: String,
     pub property: String,
+    /// How a module's object was reached (`module.fn` called from `prod/main.tf`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<String>,
+    /// The other object the finding is about (ATR-L010: the function).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    /// A CloudTrail finding's subject, in place of `file`, `resource` and `property`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cloudtrail: Option<TrailSubject>,
     /// For the reader of the file only; not matched.
     #[serde(default)]
     pub message: String,
 }
 
+/// What identifies a CloudTrail finding.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct TrailSubject {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub principal: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub function: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mapping: Option<String>,
+}
+
 impl Entry {
-    fn key(&self) -> (&str, &str, &str, &str) {
-        (&self.rule_id, &self.file, &self.resource, &self.property)
+    /// The entry for a finding, its file relative to the baseline's directory `dir`.
+    fn of(f: &FileFinding, rule_id: &str, root: &Path, dir: &Path) -> Entry {
+        let (file, cloudtrail) = match &f.finding.trail {
+            Some(t) => (
+                String::new(),
+                Some(TrailSubject {
+                    key: t.subject.key.clone(),
+                    principal: t.subject.principal.clone(),
+                    function: t.subject.function.clone(),
+                    mapping: t.subject.mapping.clone(),
+                }),
+            ),
+            None => (super::relative_from(&f.path, root, dir), None),
+        };
+        Entry {
+            rule_id: rule_id.to_owned(),
+            file,
+            resource: f.finding.resource_id.clone(),
+            property: f.finding.property.clone(),
+            via: f.finding.via.clone(),
+            subject: f.finding.subject.clone(),
+            cloudtrail,
+            message: f.finding.message.clone(),
+        }
+    }
+
+    /// Everything but the message: what a finding must equal to be accepted.
+    fn key(&self) -> Entry {
+        Entry {
+            message: String::new(),
+            ..self.clone()
+        }
     }
 }
 
@@ -51,7 +106,7 @@ pub struct Baseline {
     /// Its directory, absolute: entries' files are relative to it.
     dir: PathBuf,
     entries: Vec<(Entry, Place)>,
-    index: HashMap<(String, String, String, String), usize>,
+    index: HashMap<Entry, usize>,
 }
 
 /// The directory a baseline file's paths are relative to.
@@ -92,11 +147,7 @@ impl Baseline {
                 line: item.span.start.line,
                 column: item.span.start.col,
             };
-            let (r, f, res, p) = entry.key();
-            index.insert(
-                (r.to_owned(), f.to_owned(), res.to_owned(), p.to_owned()),
-                entries.len(),
-            );
+            index.insert(entry.key(), entries.len());
             entries.push((entry, place));
         }
         Ok(Baseline {
@@ -109,14 +160,8 @@ impl Baseline {
 
     /// The entry that accepts this finding, by index.
     pub fn find(&self, f: &FileFinding, rule_id: &str, root: &Path) -> Option<usize> {
-        let file = relative_to(&f.path, root, &self.dir)?;
         self.index
-            .get(&(
-                rule_id.to_owned(),
-                file,
-                f.finding.resource_id.clone(),
-                f.finding.property.clone(),
-            ))
+            .get(&Entry::of(f, rule_id, root, &self.dir).key())
             .copied()
     }
 
@@ -157,10 +202,16 @@ impl Baseline {
             .map(|(_, (e, place))| Notice {
                 kind: NoticeKind::Unused,
                 place: Some(place.clone()),
-                message: format!(
-                    "baseline entry {} {} {} in {} matches no finding",
-                    e.rule_id, e.resource, e.property, e.file
-                ),
+                message: match &e.cloudtrail {
+                    Some(_) => format!(
+                        "baseline entry {} {} in the CloudTrail logs matches no finding",
+                        e.rule_id, e.resource
+                    ),
+                    None => format!(
+                        "baseline entry {} {} {} in {} matches no finding",
+                        e.rule_id, e.resource, e.property, e.file
+                    ),
+                },
             })
             .collect()
     }
@@ -178,15 +229,7 @@ pub fn write(
         .findings
         .iter()
         .filter(|f| f.suppression.is_none())
-        .filter_map(|f| {
-            Some(Entry {
-                rule_id: rules[f.finding.rule].id.clone(),
-                file: relative_to(&f.path, root, &dir)?,
-                resource: f.finding.resource_id.clone(),
-                property: f.finding.property.clone(),
-                message: f.finding.message.clone(),
-            })
-        })
+        .map(|f| Entry::of(f, &rules[f.finding.rule].id, root, &dir))
         .collect();
     entries.sort();
     entries.dedup_by(|a, b| a.key() == b.key());
@@ -202,7 +245,12 @@ pub fn write(
         ));
     }
     text.push_str("]}\n");
-    std::fs::write(root.join(path), text)
+    let target = root.join(path);
+    if let Some(parent) = target.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| format!("cannot write baseline {}: {e}", path.display()))?;
+    }
+    std::fs::write(target, text)
         .map_err(|e| format!("cannot write baseline {}: {e}", path.display()))?;
     Ok(entries.len())
 }

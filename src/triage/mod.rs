@@ -171,6 +171,33 @@ pub fn relative_to(path: &str, root: &Path, base: &Path) -> Option<String> {
     )
 }
 
+/// `path` relative to `base` like [`relative_to`], but also for paths outside it: those climb
+/// with `..` (`../other/t.yaml`), and paths with no common part (another drive) stay absolute.
+pub fn relative_from(path: &str, root: &Path, base: &Path) -> String {
+    if let Some(inside) = relative_to(path, root, base) {
+        return inside;
+    }
+    let abs = normalize(&root.join(path));
+    let base = normalize(base);
+    let (a, b): (Vec<_>, Vec<_>) = (abs.components().collect(), base.components().collect());
+    let common = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+    let rooted = |c: &std::path::Component| {
+        matches!(
+            c,
+            std::path::Component::RootDir | std::path::Component::Prefix(_)
+        )
+    };
+    if a[..common].iter().all(rooted) {
+        // Only the root (or nothing, another drive) is shared: climbing to it gains nothing.
+        return abs.to_string_lossy().replace('\\', "/");
+    }
+    let up = (common..b.len()).map(|_| "..".to_owned());
+    let down = a[common..]
+        .iter()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned());
+    up.chain(down).collect::<Vec<_>>().join("/")
+}
+
 impl Directive {
     fn matches(&self, f: &FileFinding, rule_id: &str, root: &Path) -> bool {
         if !self.rules.iter().any(|r| r.eq_ignore_ascii_case(rule_id)) {
@@ -473,6 +500,18 @@ mod tests {
         assert_eq!(
             relative_to("/elsewhere/x.yaml", root, Path::new("/repo")),
             None
+        );
+        assert_eq!(
+            relative_from("a/b.yaml", root, Path::new("/repo")),
+            "sub/a/b.yaml"
+        );
+        assert_eq!(
+            relative_from("a/b.yaml", root, Path::new("/repo/other/bl")),
+            "../../sub/a/b.yaml"
+        );
+        assert_eq!(
+            relative_from("../x.yaml", root, Path::new("/repo/sub/bl")),
+            "../../x.yaml"
         );
     }
 }

@@ -71,6 +71,17 @@ pub fn assert_valid_sarif(text: &str) {
         "SARIF schema violations:\n{}",
         errors.join("\n")
     );
+    // GitHub merges results that share a fingerprint into one alert: each must be distinct.
+    for run in doc["runs"].as_array().into_iter().flatten() {
+        let mut seen = std::collections::BTreeMap::new();
+        for r in run["results"].as_array().into_iter().flatten() {
+            if let Some(fp) = r["partialFingerprints"]["atrestFindingIdentity/v1"].as_str()
+                && let Some(other) = seen.insert(fp.to_owned(), r)
+            {
+                panic!("two results share the fingerprint {fp}:\n{other}\n{r}");
+            }
+        }
+    }
 }
 
 /// The JSON Schema of the model policies read.
