@@ -64,17 +64,80 @@ keys_by_id := {k.id: k | some k in input.kms_keys}
 
 key_of(f) := keys_by_id[f.kms_key.key]
 
-deny contains finding if {
-	some f in input.functions
+# Lambda uses the function's key only for its environment variables: without any, the key
+# policy cannot make the function fail.
+has_environment(f) if count(f.environment.variables) > 0
+
+has_environment(f) if f.environment.variables_unknown
+
+# The role's ARN or resource is known, and written without placeholders to compare.
+role_known(f) if f.role.resource
+
+role_known(f) if {
+	f.role.value
+	not contains(f.role.value, "${")
+}
+
+role_name(arn) := name if {
+	some m in regex.find_all_string_submatch_n(`:role/(.+)$`, arn, 1)
+	name := m[1]
+}
+
+# A statement names a role of the same name as the function's, with an account written as a
+# placeholder on either side (`${AWS::AccountId}`): it may well be the function's role.
+maybe_usable(k, f) if {
+	some st in k.policy_statements
+	decrypts(st)
+	some p in st.aws_principals
+	role_name(p) == role_name(f.role.value)
+	contains(concat("", [p, f.role.value]), "${")
+}
+
+candidate(f) := k if {
 	f.kms_key.state == "customer_managed"
+	has_environment(f)
 	k := key_of(f)
 	k.policy_state == "declared"
 	not any_usable(k, f)
+}
+
+deny contains finding if {
+	some f in input.functions
+	k := candidate(f)
+	role_known(f)
+	not maybe_usable(k, f)
 	finding := {
 		"resource": k.id,
 		"property": "policy",
 		"subject": f.id,
 		"message": sprintf("The key policy of %s allows kms:Decrypt neither to the role of function %s, nor to the account (IAM), nor to lambda.amazonaws.com: the function cannot decrypt its environment variables.", [k.logical_id, f.logical_id]),
+	}
+}
+
+deny contains finding if {
+	some f in input.functions
+	k := candidate(f)
+	not role_known(f)
+	finding := {
+		"resource": k.id,
+		"property": "policy",
+		"subject": f.id,
+		"outcome": "unknown",
+		"message": sprintf("The key policy of %s allows kms:Decrypt neither to the account (IAM) nor to lambda.amazonaws.com, and the role of function %s cannot be resolved to compare it with the policy's principals.", [k.logical_id, f.logical_id]),
+	}
+}
+
+deny contains finding if {
+	some f in input.functions
+	k := candidate(f)
+	role_known(f)
+	maybe_usable(k, f)
+	finding := {
+		"resource": k.id,
+		"property": "policy",
+		"subject": f.id,
+		"outcome": "unknown",
+		"message": sprintf("The key policy of %s allows kms:Decrypt to a role named like the role of function %s, but with an account that cannot be compared (a placeholder on one side).", [k.logical_id, f.logical_id]),
 	}
 }
 
