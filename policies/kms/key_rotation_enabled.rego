@@ -35,11 +35,14 @@ symmetric(k) if not k.key_spec
 
 symmetric(k) if k.key_spec == "SYMMETRIC_DEFAULT"
 
-# The names of the functions and mappings a key protects (ids are ARNs in deployed state),
-# indexed once; an id with no named object is shown as it is.
+# The names of the functions, mappings and function log groups a key protects (ids are ARNs
+# in deployed state), indexed once; an id with no named object is shown as it is.
 names := object.union(
-	{f.id: f.logical_id | some f in input.functions},
-	{m.id: m.logical_id | some m in input.event_source_mappings},
+	object.union(
+		{f.id: f.logical_id | some f in input.functions},
+		{m.id: m.logical_id | some m in input.event_source_mappings},
+	),
+	{l.id: l.logical_id | some l in input.log_groups},
 )
 
 users(k) := concat(", ", [object.get(names, u, u) | some u in k.used_by])

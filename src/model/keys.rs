@@ -70,7 +70,13 @@ impl KeyRef {
     }
 
     /// Classifies a literal key reference that no declared key or alias matched.
-    pub fn from_literal(text: &str, chain: Vec<String>) -> Self {
+    pub fn from_literal(text: &str, mut chain: Vec<String>) -> Self {
+        // `{{resolve:ssm:...}}`: CloudFormation reads the value at deploy time, so the template
+        // cannot show which key it is.
+        if text.contains("{{resolve:") {
+            chain.push("a dynamic reference, read at deploy time".to_owned());
+            return KeyRef::unknown(chain);
+        }
         let state = if text.is_empty() {
             KeyState::Absent
         } else if is_aws_managed_alias(text) {
@@ -111,6 +117,13 @@ mod tests {
         assert!(!is_aws_managed_alias(
             "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
         ));
+    }
+
+    #[test]
+    fn dynamic_references_are_unknown() {
+        let k = KeyRef::from_literal("{{resolve:ssm:/orders/key-arn}}", vec!["KmsKeyArn".into()]);
+        assert_eq!(k.state, KeyState::Unknown);
+        assert!(k.chain.last().unwrap().contains("dynamic reference"));
     }
 
     #[test]

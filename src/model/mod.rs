@@ -368,6 +368,20 @@ impl Inventory {
     /// Records the relations policies read from both ends: on each key, which functions and
     /// mappings depend on it; on each log group, which functions write to it.
     pub fn link(&mut self) {
+        // Grouped in one pass over the functions, like the key users below: a join by nested
+        // loops is quadratic on large inputs.
+        let mut writers: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+        for f in &self.functions {
+            if let Some(lg) = f.log_group_resource.as_deref() {
+                writers
+                    .entry(lg)
+                    .or_default()
+                    .push(f.origin.logical_id.clone());
+            }
+        }
+        for lg in &mut self.log_groups {
+            lg.written_by = writers.remove(lg.origin.id.as_str()).unwrap_or_default();
+        }
         let mut users: BTreeMap<String, Vec<String>> = BTreeMap::new();
         let refs = self
             .functions
@@ -382,6 +396,13 @@ impl Inventory {
                 self.event_source_mappings
                     .iter()
                     .map(|m| (&m.kms_key, &m.origin.id)),
+            )
+            // A function's logs are Lambda data too: their key is one Lambda data depends on.
+            .chain(
+                self.log_groups
+                    .iter()
+                    .filter(|l| !l.written_by.is_empty())
+                    .map(|l| (&l.kms_key, &l.origin.id)),
             );
         for (key_ref, user) in refs {
             if let Some(k) = &key_ref.key {
@@ -393,20 +414,6 @@ impl Inventory {
         }
         for key in &mut self.kms_keys {
             key.used_by = users.remove(&key.origin.id).unwrap_or_default();
-        }
-        // Grouped in one pass over the functions, like the key users above: a join by nested
-        // loops is quadratic on large inputs.
-        let mut writers: BTreeMap<&str, Vec<String>> = BTreeMap::new();
-        for f in &self.functions {
-            if let Some(lg) = f.log_group_resource.as_deref() {
-                writers
-                    .entry(lg)
-                    .or_default()
-                    .push(f.origin.logical_id.clone());
-            }
-        }
-        for lg in &mut self.log_groups {
-            lg.written_by = writers.remove(lg.origin.id.as_str()).unwrap_or_default();
         }
     }
 
