@@ -362,7 +362,11 @@ pub fn load(opts: &ScanOptions) -> Loaded {
     // can report where it differs from the template.
     if let Some(kind) = deployed.first().map(|(_, i)| i.kind) {
         let refs: Vec<(FileId, &Input)> = deployed.iter().map(|(f, i)| (f.clone(), i)).collect();
-        let mut inventory = api::inventory(&refs);
+        let (mut inventory, keys) = api::inventory_and_keys(&refs);
+        // A template's literal key that the deployed state describes is what it says it is.
+        for unit in &mut out.units {
+            keys.settle(&mut unit.inventory);
+        }
         let others: Vec<&Inventory> = out.units.iter().map(|u| &u.inventory).collect();
         drift::correlate(&mut inventory, &others);
         out.units.push(Unit {

@@ -29,6 +29,11 @@ pub const SOURCE: &str = "aws-api";
 
 /// The model of every AWS API input of one scan, as one inventory.
 pub fn inventory(inputs: &[(FileId, &Input)]) -> Inventory {
+    inventory_and_keys(inputs).0
+}
+
+/// The inventory, and what the deployed state says about keys, for [`DeployedKeys::settle`].
+pub fn inventory_and_keys(inputs: &[(FileId, &Input)]) -> (Inventory, DeployedKeys) {
     let mut found = Found::default();
     for (file, input) in inputs {
         if let InputKind::AwsApi(shape) = input.kind {
@@ -37,7 +42,40 @@ pub fn inventory(inputs: &[(FileId, &Input)]) -> Inventory {
             found.read(Obj::root(file, &input.root), shape, subject);
         }
     }
-    found.model()
+    let (inventory, index) = found.model();
+    (inventory, DeployedKeys(index))
+}
+
+/// The keys and aliases the deployed state describes (`describe-key`, `list-aliases`,
+/// `list-keys`).
+pub struct DeployedKeys(KeyIndex);
+
+impl DeployedKeys {
+    /// Settles the key references of another input (a template) that are customer managed only
+    /// by assumption, where the deployed state describes that key: a literal ARN in a template
+    /// that `describe-key` shows as `KeyManager: AWS` is AWS managed. The reference keeps no
+    /// `key` (the key object is in the deployed state's inventory, not this one).
+    pub fn settle(&self, inventory: &mut Inventory) {
+        for r in inventory.key_refs_mut() {
+            let Some(text) = r.value.as_deref().filter(|_| r.assumed) else {
+                continue;
+            };
+            let deployed = self.0.key_ref(Some(text), "");
+            if deployed.assumed {
+                continue;
+            }
+            // The deployed chain starts with the label and the value, already in `r.chain`.
+            r.chain.extend(
+                deployed
+                    .chain
+                    .into_iter()
+                    .skip(2)
+                    .map(|step| format!("deployed state: {step}")),
+            );
+            r.state = deployed.state;
+            r.assumed = false;
+        }
+    }
 }
 
 /// A JSON object of an input, with its JSON pointer, so any key can be turned into a location.
@@ -418,7 +456,7 @@ impl<'a> Found<'a> {
         }
     }
 
-    fn model(&self) -> Inventory {
+    fn model(&self) -> (Inventory, KeyIndex) {
         let (kms_keys, facts): (Vec<KmsKey>, Vec<KeyFacts>) = self.keys_model().into_iter().unzip();
         let index = KeyIndex::new(facts, &self.aliases, &self.listed_keys);
         let mut inv = Inventory {
@@ -443,7 +481,7 @@ impl<'a> Found<'a> {
             .collect();
         inv.xray_encryption = self.xray.iter().map(|x| xray(x, &index)).collect();
         inv.link();
-        inv
+        (inv, index)
     }
 
     /// The keys, with their rotation status and policy from the other files, and whether each

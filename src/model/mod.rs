@@ -417,6 +417,26 @@ impl Inventory {
         }
     }
 
+    /// Every key reference of the inventory, for passes that settle them afterwards.
+    pub fn key_refs_mut(&mut self) -> Vec<&mut KeyRef> {
+        let mut out: Vec<&mut KeyRef> = Vec::new();
+        for f in &mut self.functions {
+            out.push(&mut f.kms_key);
+            out.push(&mut f.code_kms_key);
+            if let Some(d) = &mut f.durable {
+                out.push(&mut d.kms_key);
+            }
+        }
+        out.extend(
+            self.event_source_mappings
+                .iter_mut()
+                .map(|m| &mut m.kms_key),
+        );
+        out.extend(self.log_groups.iter_mut().map(|l| &mut l.kms_key));
+        out.extend(self.xray_encryption.iter_mut().map(|x| &mut x.kms_key));
+        out
+    }
+
     pub fn is_empty(&self) -> bool {
         self.functions.is_empty()
             && self.event_source_mappings.is_empty()
