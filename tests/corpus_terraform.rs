@@ -104,6 +104,8 @@ fn terraform_corpus_scans_and_every_error_is_a_real_defect() {
         (("ATR-L003".to_owned(), "fail"), 102),
         (("ATR-L004".to_owned(), "fail"), 54),
         (("ATR-L004".to_owned(), "unknown"), 50),
+        // lambda-durable-function-chaining-terraform: the provider cannot set its key.
+        (("ATR-L007".to_owned(), "fail"), 1),
         (("ATR-L008".to_owned(), "unknown"), 2),
         (("ATR-L009".to_owned(), "fail"), 6),
     ]

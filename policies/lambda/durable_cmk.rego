@@ -19,8 +19,10 @@
 #       Set `DurableConfig.KMSKeyArn` on the `AWS::Serverless::Function`.
 #     terraform: |
 #       The AWS provider's `durable_config` block has no key argument (only `execution_timeout`
-#       and `retention_period`), so atrest reads no durable settings from Terraform. Set the key
-#       with the CLI (below) until the provider supports it.
+#       and `retention_period`), so a durable function declared in Terraform always fails this
+#       rule. Set the key with the CLI (below) after `terraform apply`, and suppress the finding
+#       with its reason (`# atrest:ignore ATR-L007 reason="key set by the CLI"`) until the
+#       provider supports it.
 #     cli: |
 #       aws lambda update-function-configuration --function-name NAME --durable-config '{"ExecutionTimeout": 3600, "KMSKeyArn": "arn:aws:kms:REGION:ACCOUNT:key/KEY_ID"}'
 package atrest.rules.lambda.durable_cmk

@@ -17,8 +17,8 @@
 
 use super::keys::{KeyRef, KeyState, is_aws_managed_alias};
 use super::{
-    Environment, EventSourceMapping, FileId, FilterCriteria, Function, Inventory, KmsAlias, KmsKey,
-    Loc, Locations, LogGroup, Origin, RoleRef, Tri, XrayEncryption,
+    Durable, Environment, EventSourceMapping, FileId, FilterCriteria, Function, Inventory,
+    KmsAlias, KmsKey, Loc, Locations, LogGroup, Origin, RoleRef, Tri, XrayEncryption,
 };
 use crate::read::Span;
 use crate::read::hcl::{
@@ -1805,6 +1805,27 @@ impl<'p> Res<'_, 'p> {
                 );
                 self.text(occ.body, &occ.cx, "mode")
             });
+        // The AWS provider's `durable_config` block has `execution_timeout` and
+        // `retention_period` and no key argument: a durable function declared in Terraform
+        // keeps its execution data under a key AWS controls (ATR-L007 says how to set one).
+        let durables = self.nested(root, cx, "durable_config");
+        let durable = durables.first().map(|first| {
+            origin
+                .locations
+                .insert("durable".into(), self.loc("/durable_config", first.header));
+            let mut chain = vec![
+                "durable_config".to_owned(),
+                "the AWS provider has no key argument for it".to_owned(),
+            ];
+            Durable {
+                kms_key: if durables.iter().all(|o| o.maybe) {
+                    chain.push("a dynamic block that may not exist".to_owned());
+                    KeyRef::unknown(chain)
+                } else {
+                    KeyRef::absent(chain)
+                },
+            }
+        });
         let role = root.attr("role").map(|(span, expr)| {
             origin
                 .locations
@@ -1822,10 +1843,7 @@ impl<'p> Res<'_, 'p> {
             log_group_resource,
             tracing_mode,
             role,
-            // The AWS provider's `durable_config` block has `execution_timeout` and
-            // `retention_period`, and no key argument: what it would read is always absent.
-            // Left out until the provider can set the key (see ATR-L007).
-            durable: None,
+            durable,
         }
     }
 
