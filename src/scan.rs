@@ -120,6 +120,11 @@ pub struct ScanResult {
     pub notes: Vec<InputError>,
     /// What the CloudTrail logs of the scan gave besides findings, when there were any.
     pub trail: Option<TrailReport>,
+    /// Model objects the rules were evaluated on (functions, mappings, keys, log groups, X-Ray
+    /// settings, deployments), and how many of them no rule reported: the third outcome beside
+    /// fail and unknown.
+    pub checked: usize,
+    pub passed: usize,
 }
 
 impl ScanResult {
@@ -471,6 +476,11 @@ pub fn scan(opts: &ScanOptions, policies: &PolicySet) -> ScanResult {
         )
         .collect();
     for (unit, (findings, failures)) in units.iter().zip(evaluated) {
+        let objects: std::collections::BTreeSet<&str> = unit.inventory.judged_ids().collect();
+        let reported: std::collections::BTreeSet<&str> =
+            findings.iter().map(|f| f.resource_id.as_str()).collect();
+        out.checked += objects.len();
+        out.passed += objects.difference(&reported).count();
         let first_file = unit
             .files
             .first()

@@ -160,6 +160,11 @@ enum Record {
     Skipped {
         count: usize,
     },
+    /// Model objects judged, and those no rule reported.
+    Resources {
+        checked: usize,
+        passed: usize,
+    },
     Finding(Box<FindingRecord>),
     Error(ErrorRecord),
     Note(ErrorRecord),
@@ -467,6 +472,10 @@ pub fn write(result: &ScanResult, rules: &[Rule], shard: Option<Shard>) -> Strin
     records.push(Record::Skipped {
         count: result.skipped,
     });
+    records.push(Record::Resources {
+        checked: result.checked,
+        passed: result.passed,
+    });
     for f in &result.findings {
         records.push(Record::Finding(Box::new(finding_record(f, rules))));
     }
@@ -568,6 +577,10 @@ pub fn read(path: &Path, rules: &[Rule]) -> Result<ScanResult, String> {
                 out.scanned.push((path, k));
             }
             Record::Skipped { count } => out.skipped += count,
+            Record::Resources { checked, passed } => {
+                out.checked += checked;
+                out.passed += passed;
+            }
             Record::Finding(r) => out.findings.push(finding_from(*r, rules).map_err(at)?),
             Record::Error(e) => out.errors.push(error_from(e)),
             Record::Note(e) => out.notes.push(error_from(e)),
@@ -645,6 +658,8 @@ pub fn combine(parts: Vec<ScanResult>) -> ScanResult {
     for p in parts {
         out.scanned.extend(p.scanned);
         out.skipped += p.skipped;
+        out.checked += p.checked;
+        out.passed += p.passed;
         findings.extend(p.findings);
         out.errors.extend(p.errors);
         out.notes.extend(p.notes);

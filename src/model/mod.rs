@@ -354,6 +354,22 @@ impl Inventory {
         f.chain(e).chain(k).chain(a).chain(l).chain(x).chain(d)
     }
 
+    /// The ids of the objects rules judge: all but aliases, which only name keys.
+    pub fn judged_ids(&self) -> impl Iterator<Item = &str> {
+        let f = self.functions.iter().map(|x| &x.origin);
+        let e = self.event_source_mappings.iter().map(|x| &x.origin);
+        let k = self.kms_keys.iter().map(|x| &x.origin);
+        let l = self.log_groups.iter().map(|x| &x.origin);
+        let x = self.xray_encryption.iter().map(|x| &x.origin);
+        let d = self.deployments.iter().map(|x| &x.origin);
+        f.chain(e)
+            .chain(k)
+            .chain(l)
+            .chain(x)
+            .chain(d)
+            .map(|o| o.id.as_str())
+    }
+
     /// Every object's origin, for adjusting locations.
     pub fn origins_mut(&mut self) -> Vec<&mut Origin> {
         let f = self.functions.iter_mut().map(|x| &mut x.origin);

@@ -80,6 +80,8 @@ pub fn render(report: &Report) -> String {
             "files_skipped": report.result.skipped,
             "fail": fails,
             "unknown": report.unknown_count(),
+            "resources_checked": report.result.checked,
+            "resources_passed": report.result.passed,
             "suppressed": suppressed.len(),
             "by_severity": by_severity,
             "errors": report.result.errors.len(),

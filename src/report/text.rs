@@ -283,10 +283,16 @@ pub fn summary(report: &Report) -> String {
     };
     let unknown = report
         .findings()
-        .filter(|f| f.finding.outcome == Outcome::Unknown && !report.counts(f))
+        .filter(|f| f.finding.outcome == Outcome::Unknown)
         .count();
     if unknown > 0 {
-        s.push_str(&format!(", {unknown} unknown"));
+        // With `--unknown fail` the unknowns are among the findings counted above; they are
+        // still told apart from failures.
+        if report.unknown == crate::report::UnknownMode::Fail {
+            s.push_str(&format!(", {unknown} of them unknown"));
+        } else {
+            s.push_str(&format!(", {unknown} unknown"));
+        }
     }
     let suppressed = report.suppressed().count();
     if suppressed > 0 {
@@ -296,6 +302,13 @@ pub fn summary(report: &Report) -> String {
         " in {inputs} input{}",
         if inputs == 1 { "" } else { "s" }
     ));
+    let (checked, passed) = (report.result.checked, report.result.passed);
+    if checked > 0 {
+        s.push_str(&format!(
+            "; {passed} of {checked} resource{} passed every rule",
+            if checked == 1 { "" } else { "s" }
+        ));
+    }
     let skipped = report.result.skipped;
     s.push_str(&format!(
         "; {skipped} other file{} skipped",
