@@ -2,7 +2,7 @@
 //! plan's instances) merged. Values the instances agree on are kept; where they differ the value
 //! is unknown, except lists of data at rest (variables, filters), which are united.
 
-use super::super::keys::KeyRef;
+use super::super::keys::{KeyRef, KeyState};
 use super::super::{
     Durable, Environment, EventSourceMapping, FilterCriteria, Function, Inventory, KmsAlias,
     KmsKey, LogGroup, Origin, Tri, XrayEncryption,
@@ -50,23 +50,49 @@ fn same<T: PartialEq>(a: Option<T>, b: Option<T>) -> Option<T> {
     if a == b { a } else { None }
 }
 
+/// For the settings the rules want `Yes` (key enabled, rotation on): one instance known to be
+/// `No` makes the resource fail, as it would in the account; otherwise any doubt is unknown.
 fn tri(a: Tri, b: Tri) -> Tri {
-    if a == b { a } else { Tri::Unknown }
+    match (a, b) {
+        (Tri::No, _) | (_, Tri::No) => Tri::No,
+        (Tri::Yes, Tri::Yes) => Tri::Yes,
+        _ => Tri::Unknown,
+    }
 }
 
+/// The key of a resource whose instances may name different keys. An instance without a
+/// customer managed key makes the resource fail (that instance's data is not under a CMK);
+/// instances that all use customer managed keys pass, whichever keys they are; any other
+/// doubt is unknown.
 fn key(a: KeyRef, b: KeyRef) -> KeyRef {
     if a.state == b.state && a.key == b.key && a.value == b.value {
         return a;
     }
     let label = a.chain.first().cloned().unwrap_or_default();
-    KeyRef::unknown(vec![
-        label,
-        format!(
-            "instances differ ({} / {})",
-            a.chain.join(" <- "),
-            b.chain.join(" <- ")
-        ),
-    ])
+    let both = format!("{} / {}", a.chain.join(" <- "), b.chain.join(" <- "));
+    let bad = |k: &KeyRef| matches!(k.state, KeyState::Absent | KeyState::AwsManaged);
+    if bad(&a) || bad(&b) {
+        let (mut worst, other) = if bad(&a) { (a, b) } else { (b, a) };
+        worst.chain.push(format!(
+            "in one of its instances (another: {})",
+            other.chain.join(" <- ")
+        ));
+        return worst;
+    }
+    if a.state == KeyState::CustomerManaged && b.state == KeyState::CustomerManaged {
+        return KeyRef {
+            state: KeyState::CustomerManaged,
+            value: None,
+            // One object can name one key; the model keeps the key only where all agree.
+            key: same(a.key, b.key),
+            assumed: a.assumed || b.assumed,
+            chain: vec![
+                label,
+                format!("instances use different customer managed keys ({both})"),
+            ],
+        };
+    }
+    KeyRef::unknown(vec![label, format!("instances differ ({both})")])
 }
 
 fn environment(a: Option<Environment>, b: Option<Environment>) -> Option<Environment> {
