@@ -1087,6 +1087,7 @@ impl<'p> Eval<'p> {
     fn build(&self) -> Inventory {
         let mut inv = Inventory::default();
         let mut policies: Vec<KeyPolicy> = Vec::new();
+        let mut by_name: Vec<(String, String)> = Vec::new();
         let mut seen: HashMap<String, (FileId, usize)> = HashMap::new();
         for (i, inst) in self.insts.iter().enumerate() {
             for decl in &self.defs[inst.def].resources {
@@ -1139,7 +1140,13 @@ impl<'p> Eval<'p> {
                     let origin = r.origin(&id, &logical, ty);
                     match ty {
                         LAMBDA_FUNCTION => inv.functions.push(r.function(origin)),
-                        EVENT_SOURCE_MAPPING => inv.event_source_mappings.push(r.mapping(origin)),
+                        EVENT_SOURCE_MAPPING => {
+                            let (m, named) = r.mapping(origin);
+                            if let Some(name) = named {
+                                by_name.push((m.origin.id.clone(), name));
+                            }
+                            inv.event_source_mappings.push(m);
+                        }
                         KMS_KEY | KMS_REPLICA_KEY => inv.kms_keys.push(r.kms_key(origin, ty)),
                         KMS_ALIAS => inv.kms_aliases.push(r.alias(origin)),
                         LOG_GROUP => inv.log_groups.push(r.log_group(origin)),
@@ -1155,6 +1162,26 @@ impl<'p> Eval<'p> {
             }
         }
         let mut inv = merge::inventory(inv);
+        // Mappings that name their function by a name or ARN (`function_name = "orders"`, or
+        // `aws_lambda_function.x.function_name`), linked once every function is known.
+        for (mapping, name) in by_name {
+            let name = name.rsplit(":function:").next().unwrap_or(&name);
+            let name = name.split(':').next().unwrap_or(name);
+            let mut named = inv
+                .functions
+                .iter()
+                .filter(|f| f.name.as_deref() == Some(name));
+            if let (Some(f), None) = (named.next(), named.next()) {
+                let id = f.origin.id.clone();
+                if let Some(m) = inv
+                    .event_source_mappings
+                    .iter_mut()
+                    .find(|m| m.origin.id == mapping && m.function.is_none())
+                {
+                    m.function = Some(id);
+                }
+            }
+        }
         for p in policies {
             if let Some(k) = inv.kms_keys.iter_mut().find(|k| k.origin.id == p.key) {
                 k.origin.locations.insert("policy".into(), p.at);
@@ -1847,7 +1874,8 @@ impl<'p> Res<'_, 'p> {
         }
     }
 
-    fn mapping(&self, mut origin: Origin) -> EventSourceMapping {
+    /// The mapping, and the function name or ARN it names where it names none by reference.
+    fn mapping(&self, mut origin: Origin) -> (EventSourceMapping, Option<String>) {
         let root = self.root();
         let cx = self.cx;
         let criteria = self.nested(root, cx, "filter_criteria");
@@ -1882,15 +1910,20 @@ impl<'p> Res<'_, 'p> {
             FilterCriteria::Absent
         };
         let kms_key = self.key(&mut origin, root, cx, "kms_key_arn", "kms_key");
+        let mut named = None;
         let function = match self.value(root, cx, "function_name") {
             Some(V::Ref(t)) if t.ty == LAMBDA_FUNCTION => Some(t.id),
             Some(V::Partial { refs, .. }) => refs
                 .into_iter()
                 .find(|t| t.ty == LAMBDA_FUNCTION)
                 .map(|t| t.id),
+            Some(V::Str(s)) => {
+                named = Some(s);
+                None
+            }
             _ => None,
         };
-        EventSourceMapping {
+        let mapping = EventSourceMapping {
             origin,
             function,
             event_source_arn: self.text(root, cx, "event_source_arn"),
@@ -1899,7 +1932,8 @@ impl<'p> Res<'_, 'p> {
             filter_patterns: patterns,
             kms_key,
             filter_criteria_error: None,
-        }
+        };
+        (mapping, named)
     }
 
     fn kms_key(&self, mut origin: Origin, ty: &str) -> KmsKey {

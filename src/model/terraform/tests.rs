@@ -430,3 +430,48 @@ fn key_policies_are_normalised() {
     assert_eq!(key("aws_kms_key.none").policy_state, "default");
     assert_eq!(key("aws_kms_key.given").policy_state, "unknown");
 }
+
+#[test]
+fn mappings_name_their_function_by_reference_name_or_arn() {
+    let i = inv(r#"
+resource "aws_lambda_function" "orders" {
+  function_name = "orders"
+}
+resource "aws_lambda_function" "billing" {
+  function_name = "billing"
+}
+resource "aws_lambda_event_source_mapping" "by_attribute" {
+  function_name = aws_lambda_function.orders.function_name
+}
+resource "aws_lambda_event_source_mapping" "by_literal" {
+  function_name = "billing"
+}
+resource "aws_lambda_event_source_mapping" "by_arn" {
+  function_name = "arn:aws:lambda:eu-west-1:111122223333:function:orders:live"
+}
+resource "aws_lambda_event_source_mapping" "elsewhere" {
+  function_name = "not-in-this-configuration"
+}
+"#);
+    let function = |id: &str| {
+        i.event_source_mappings
+            .iter()
+            .find(|m| m.origin.id == id)
+            .unwrap()
+            .function
+            .as_deref()
+    };
+    assert_eq!(
+        function("aws_lambda_event_source_mapping.by_attribute"),
+        Some("aws_lambda_function.orders")
+    );
+    assert_eq!(
+        function("aws_lambda_event_source_mapping.by_literal"),
+        Some("aws_lambda_function.billing")
+    );
+    assert_eq!(
+        function("aws_lambda_event_source_mapping.by_arn"),
+        Some("aws_lambda_function.orders")
+    );
+    assert_eq!(function("aws_lambda_event_source_mapping.elsewhere"), None);
+}
