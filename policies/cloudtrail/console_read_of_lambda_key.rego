@@ -27,7 +27,10 @@ import rego.v1
 
 console(ev) if ev.sessionCredentialFromConsole in {"true", true}
 
-console(ev) if startswith(lower(ev.userAgent), "mozilla")
+console(ev) if {
+	is_string(ev.userAgent)
+	startswith(lower(ev.userAgent), "mozilla")
+}
 
 console(ev) if ev.userAgent == "console.amazonaws.com"
 

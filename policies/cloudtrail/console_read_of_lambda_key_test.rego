@@ -147,3 +147,17 @@ test_a_key_atrest_could_not_resolve_passes if {
 	r := merge(object.remove(resolved({}), ["key"]), {"alias": alias})
 	count(deny) == 0 with input as call(ev, r)
 }
+
+# A null userAgent must not stop the evaluation (an error would drop every rule's verdict on
+# the event): console credentials still decide.
+test_a_null_user_agent_with_console_credentials_fails if {
+	ev := event("DescribeKey", person, {"userAgent": null, "sessionCredentialFromConsole": "true", "requestParameters": {"keyId": key_arn}})
+	findings := deny with input as call(ev, resolved({}))
+	count(findings) == 1
+}
+
+test_a_null_user_agent_without_console_credentials_passes if {
+	ev := event("DescribeKey", person, {"userAgent": null, "sessionCredentialFromConsole": "false", "requestParameters": {"keyId": key_arn}})
+	findings := deny with input as call(ev, resolved({}))
+	count(findings) == 0
+}

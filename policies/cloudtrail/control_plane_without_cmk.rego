@@ -30,18 +30,33 @@ import rego.v1
 
 params := input.event.requestParameters
 
-# CloudTrail writes the property as `kMSKeyArn`.
-key_set if params.kMSKeyArn != ""
+# CloudTrail writes the property as `kMSKeyArn`. A null or an AWS managed alias
+# (`alias/aws/lambda`) is no customer managed key either. Types are tested before `count` and
+# `startswith`, which would stop the evaluation of every rule on the event with an error.
+key_set if customer_key(params.kMSKeyArn)
 
-key_set if params.kmsKeyArn != ""
+key_set if customer_key(params.kmsKeyArn)
+
+customer_key(k) if {
+	is_string(k)
+	k != ""
+	not startswith(k, "alias/aws/")
+	not contains(k, ":alias/aws/")
+}
 
 key_emptied if params.kMSKeyArn == ""
 
 key_emptied if params.kmsKeyArn == ""
 
-has_variables if count(params.environment.variables) > 0
+has_variables if {
+	is_object(params.environment.variables)
+	count(params.environment.variables) > 0
+}
 
-has_filters if count(params.filterCriteria.filters) > 0
+has_filters if {
+	is_array(params.filterCriteria.filters)
+	count(params.filterCriteria.filters) > 0
+}
 
 name := params.functionName
 
@@ -85,8 +100,7 @@ deny contains finding if {
 
 deny contains finding if {
 	ct.succeeded(input.resolved)
-	some prefix in ["UpdateFunctionConfiguration", "UpdateEventSourceMapping"]
-	startswith(input.event.eventName, prefix)
+	startswith(input.event.eventName, "UpdateFunctionConfiguration")
 	key_emptied
 	finding := {
 		"message": sprintf(
@@ -94,5 +108,19 @@ deny contains finding if {
 			[ct.principal(input.resolved), name],
 		),
 		"function": name,
+	}
+}
+
+# A mapping update names the mapping by its UUID, not a function.
+deny contains finding if {
+	ct.succeeded(input.resolved)
+	startswith(input.event.eventName, "UpdateEventSourceMapping")
+	key_emptied
+	finding := {
+		"message": sprintf(
+			"%s set KMSKeyArn of event source mapping %s to empty: its filter criteria are now encrypted with an AWS owned key.",
+			[ct.principal(input.resolved), name],
+		),
+		"mapping": name,
 	}
 }

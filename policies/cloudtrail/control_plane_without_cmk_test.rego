@@ -171,21 +171,23 @@ test_a_mapping_update_emptying_the_key_fails if {
 	findings := deny with input as call("UpdateEventSourceMapping20150331", {"uUID": uuid, "kMSKeyArn": ""})
 	count(findings) == 1
 	some f in findings
-	f.message == "arn:aws:iam::123456789012:user/alice set KMSKeyArn of a1b2c3d4-0000-0000-0000-000000000001 to empty: its data is now encrypted with an AWS managed key."
+	{k | some k, _ in f} == {"message", "mapping"}
+	f.mapping == uuid
+	f.message == "arn:aws:iam::123456789012:user/alice set KMSKeyArn of event source mapping a1b2c3d4-0000-0000-0000-000000000001 to empty: its filter criteria are now encrypted with an AWS owned key."
 }
 
 test_a_mapping_update_spelling_uuid_in_lower_case_fails if {
 	findings := deny with input as call("UpdateEventSourceMapping20150331", {"uuid": uuid, "kMSKeyArn": ""})
 	count(findings) == 1
 	some f in findings
-	contains(f.message, " set KMSKeyArn of a1b2c3d4-0000-0000-0000-000000000001 to empty")
+	contains(f.message, " set KMSKeyArn of event source mapping a1b2c3d4-0000-0000-0000-000000000001 to empty")
 }
 
 test_an_update_naming_nothing_fails_for_an_unknown_resource if {
 	findings := deny with input as call("UpdateEventSourceMapping20150331", {"kMSKeyArn": ""})
 	count(findings) == 1
 	some f in findings
-	contains(f.message, " set KMSKeyArn of unknown to empty")
+	contains(f.message, " set KMSKeyArn of event source mapping unknown to empty")
 }
 
 test_an_update_that_leaves_the_key_alone_passes if {
@@ -222,4 +224,19 @@ test_a_function_url_config_is_not_a_function_creation_and_passes if {
 	# Routed as CreateFunction*, but it carries no variables.
 	request := {"functionName": "orders", "authType": "AWS_IAM"}
 	count(deny) == 0 with input as call("CreateFunctionUrlConfig20211031", request)
+}
+
+test_null_variables_and_user_agents_do_not_stop_the_rules_pass if {
+	findings := deny with input as call("CreateFunction20150331", {"functionName": "payments", "environment": {"variables": null}})
+	count(findings) == 0
+}
+
+test_an_aws_managed_alias_is_no_key_and_fails if {
+	findings := deny with input as call("CreateFunction20150331", {"functionName": "payments", "environment": {"variables": {"A": "HIDDEN_DUE_TO_SECURITY_REASONS"}}, "kMSKeyArn": "alias/aws/lambda"})
+	count(findings) == 1
+}
+
+test_a_null_key_is_no_key_and_fails if {
+	findings := deny with input as call("CreateFunction20150331", {"functionName": "payments", "environment": {"variables": {"A": "HIDDEN_DUE_TO_SECURITY_REASONS"}}, "kMSKeyArn": null})
+	count(findings) == 1
 }

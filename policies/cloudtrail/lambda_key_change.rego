@@ -85,7 +85,16 @@ deny contains finding if {
 	input.resolved.alias.lambda_cmk
 	verb := {"DeleteAlias": "deleted", "UpdateAlias": "pointed to another key"}[input.event.eventName]
 	finding := {"message": sprintf(
-		"Alias %s, behind which a Lambda CMK was seen (%s), was %s by %s.",
-		[input.resolved.alias.name, concat(", ", input.resolved.alias.targets), verb, ct.principal(input.resolved)],
+		"Alias %s, %s, was %s by %s.",
+		[input.resolved.alias.name, alias_why, verb, ct.principal(input.resolved)],
 	)}
+}
+
+alias_why := sprintf("behind which a Lambda CMK was seen (%s)", [concat(", ", input.resolved.alias.targets)]) if {
+	count(input.resolved.alias.targets) > 0
+}
+
+# No target seen in the logs: the alias is a Lambda key because the inventory names it.
+alias_why := "which the inventory names as a function's or mapping's key" if {
+	count(input.resolved.alias.targets) == 0
 }

@@ -206,3 +206,11 @@ test_a_rejected_alias_deletion_passes if {
 	ev := event("DeleteAlias", {"aliasName": "alias/orders"}, {"errorCode": "NotFoundException", "errorMessage": "missing"})
 	count(deny) == 0 with input as call(ev, resolved({"failed": true, "alias": orders}))
 }
+
+test_deleting_an_alias_the_inventory_names_fails_with_why if {
+	declared := {"name": alias_arn, "targets": [], "lambda_cmk": true}
+	findings := deny with input as alias_change("DeleteAlias", {"aliasName": "alias/orders"}, declared)
+	count(findings) == 1
+	some f in findings
+	contains(f.message, "which the inventory names as a function's or mapping's key, was deleted")
+}
