@@ -595,3 +595,45 @@ fn config_tfvars_decide_terraform_variables() {
     assert!(text.contains("main.tf:7:3 ATR-L001 medium"), "{text}");
     assert!(text.contains("alias/aws/lambda"), "{text}");
 }
+
+/// AWS Config delivers snapshots to S3 gzipped: a `.json.gz` snapshot gives the findings the
+/// plain file gives, at the same lines; a truncated one is an input error naming the file.
+#[test]
+fn gzipped_config_snapshots_are_read_like_plain_ones() {
+    use std::io::Write;
+    let plain = std::fs::read(
+        common::manifest_dir().join("fixtures/rules/ATR-L001/fail_api_config_snapshot.json"),
+    )
+    .unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&plain).unwrap();
+    let gz = gz.finish().unwrap();
+    let places = |dir: &std::path::Path, name: &str| -> Vec<String> {
+        let out = run(dir, &["scan", "--format", "json", name]);
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        doc["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| format!("{} {}:{}", f["rule_id"], f["line"], f["column"]))
+            .collect()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let name = "111122223333_Config_eu-west-1_ConfigSnapshot_20250314T080510Z_x.json";
+    std::fs::write(dir.path().join(name), &plain).unwrap();
+    let expected = places(dir.path(), name);
+    assert!(!expected.is_empty());
+    std::fs::remove_file(dir.path().join(name)).unwrap();
+    let gz_name = format!("{name}.gz");
+    std::fs::write(dir.path().join(&gz_name), &gz).unwrap();
+    assert_eq!(places(dir.path(), &gz_name), expected);
+
+    std::fs::write(dir.path().join(&gz_name), &gz[..gz.len() / 2]).unwrap();
+    let out = run(dir.path(), &["scan", &gz_name]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stdout(&out).contains(&format!("error: {gz_name}: cannot decompress")),
+        "{}",
+        stdout(&out)
+    );
+}

@@ -4,7 +4,7 @@
 //! file that looks like `list-functions` output but has `"FunctionName": 42` is an input error
 //! that names the JSON path and line.
 
-use super::{Entry, Node, ReadError, Span, Value, json};
+use super::{Entry, Limits, Node, ReadError, Span, Value, json};
 use jsonschema::{Retrieve, Uri, Validator};
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -121,13 +121,15 @@ fn is_map(root: &Node, key: &str) -> bool {
     root.get(key).is_some_and(Node::is_map)
 }
 
-/// Which output this is, from its top-level keys alone; `None` for anything else.
+/// Which output this is, from its top-level keys alone; `None` for anything else. Keys that
+/// only these outputs have (`Functions`, `logGroups`, ...) decide whatever their type, so a
+/// wrong type is reported by the shape's schema rather than the file skipped.
 pub fn detect(root: &Node) -> Option<ApiShape> {
     if !root.is_map() {
         return None;
     }
     let has = |k: &str| root.get(k).is_some();
-    let shape = if is_list(root, "Functions") && keys_within(root, &["Functions", "NextMarker"]) {
+    let shape = if has("Functions") && keys_within(root, &["Functions", "NextMarker"]) {
         ApiShape::ListFunctions
     } else if is_map(root, "Configuration")
         && keys_within(
@@ -138,13 +140,13 @@ pub fn detect(root: &Node) -> Option<ApiShape> {
         ApiShape::GetFunction
     } else if has("FunctionName") && has("FunctionArn") {
         ApiShape::GetFunctionConfiguration
-    } else if is_list(root, "EventSourceMappings")
+    } else if has("EventSourceMappings")
         && keys_within(root, &["EventSourceMappings", "NextMarker"])
     {
         ApiShape::ListEventSourceMappings
     } else if has("UUID") && (has("FunctionArn") || has("EventSourceArn")) {
         ApiShape::GetEventSourceMapping
-    } else if is_map(root, "KeyMetadata") && keys_within(root, &["KeyMetadata"]) {
+    } else if has("KeyMetadata") && keys_within(root, &["KeyMetadata"]) {
         ApiShape::DescribeKey
     } else if keys_within(
         root,
@@ -166,11 +168,11 @@ pub fn detect(root: &Node) -> Option<ApiShape> {
         ApiShape::ListAliases
     } else if is_list(root, "Keys") && keys_within(root, &["Keys", "NextMarker", "Truncated"]) {
         ApiShape::ListKeys
-    } else if is_list(root, "logGroups") && keys_within(root, &["logGroups", "nextToken"]) {
+    } else if has("logGroups") && keys_within(root, &["logGroups", "nextToken"]) {
         ApiShape::DescribeLogGroups
     } else if is_map(root, "EncryptionConfig") && keys_within(root, &["EncryptionConfig"]) {
         ApiShape::GetEncryptionConfig
-    } else if is_list(root, "configurationItems")
+    } else if has("configurationItems")
         && keys_within(
             root,
             &[
@@ -227,7 +229,7 @@ fn is_kms_alias_list(root: &Node) -> bool {
 
 /// Prepares a recognised file for validation: AWS Config's API prints each item's
 /// `configuration` as a JSON string, which is parsed here (its values then point at the string).
-pub fn normalise(shape: ApiShape, root: &mut Node) -> Result<(), ReadError> {
+pub fn normalise(shape: ApiShape, root: &mut Node, limits: &Limits) -> Result<(), ReadError> {
     if shape != ApiShape::ConfigItems {
         return Ok(());
     }
@@ -251,7 +253,13 @@ pub fn normalise(shape: ApiShape, root: &mut Node) -> Result<(), ReadError> {
             let Value::String(text) = &field.value.value else {
                 continue;
             };
-            let parsed = json::parse(text, &super::Limits::default()).map_err(|e| {
+            // The string sits three levels deep (root, list, item): the file's depth limit
+            // counts from the file's root.
+            let inner = Limits {
+                max_depth: limits.max_depth.saturating_sub(3),
+                ..*limits
+            };
+            let parsed = json::parse(text, &inner).map_err(|e| {
                 ReadError::at(
                     field.value.span.start,
                     format!(
@@ -558,6 +566,29 @@ mod tests {
         let ok =
             doc(r#"{"Functions": [{"FunctionName": "a", "FunctionArn": "x", "KMSKeyArn": null}]}"#);
         assert!(validate(ApiShape::ListFunctions, &ok).is_ok());
+        // A container of the wrong type is still that output, reported rather than skipped.
+        for (text, shape, message) in [
+            (
+                r#"{"Functions": {"FunctionName": "a"}}"#,
+                ApiShape::ListFunctions,
+                "$.Functions: {\"FunctionName\":\"a\"} is not of type \"array\"",
+            ),
+            (
+                r#"{"logGroups": "none"}"#,
+                ApiShape::DescribeLogGroups,
+                "$.logGroups: \"none\" is not of type \"array\"",
+            ),
+            (
+                r#"{"configurationItems": 3}"#,
+                ApiShape::ConfigItems,
+                "$.configurationItems: 3 is not of type \"array\"",
+            ),
+        ] {
+            let root = doc(text);
+            assert_eq!(detect(&root), Some(shape), "{text}");
+            let e = validate(shape, &root).unwrap_err();
+            assert!(e.message.starts_with(message), "{e}");
+        }
     }
 
     #[test]
@@ -565,13 +596,29 @@ mod tests {
         let mut root = doc(
             r#"{"configurationItems": [{"resourceType": "AWS::Lambda::Function", "configuration": "{\"functionName\": 7}"}]}"#,
         );
-        normalise(ApiShape::ConfigItems, &mut root).unwrap();
+        normalise(ApiShape::ConfigItems, &mut root, &Limits::default()).unwrap();
         let e = validate(ApiShape::ConfigItems, &root).unwrap_err();
         assert!(
             e.message
                 .contains("$.configurationItems[0].configuration.functionName: 7 is not of type"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn the_depth_limit_counts_inside_string_configurations() {
+        let nested = format!("{}1{}", "[".repeat(6), "]".repeat(6));
+        let text = format!(
+            r#"{{"configurationItems": [{{"resourceType": "AWS::Lambda::Function", "configuration": "{{\"a\": {nested}}}"}}]}}"#
+        );
+        let limits = Limits {
+            max_depth: 8,
+            ..Limits::default()
+        };
+        let mut root = doc(&text);
+        assert!(normalise(ApiShape::ConfigItems, &mut root, &limits).is_err());
+        let mut root = doc(&text);
+        assert!(normalise(ApiShape::ConfigItems, &mut root, &Limits::default()).is_ok());
     }
 
     #[test]

@@ -106,7 +106,7 @@ pub fn name_hint(path: &Path) -> Option<NameHint> {
 
 pub fn read_input(path: &Path, limits: &Limits) -> ReadOutcome {
     let Some(hint) = name_hint(path) else {
-        return ReadOutcome::Skipped;
+        return read_gzipped(path, limits);
     };
     let by_name = hint != NameHint::Unnamed;
     match std::fs::metadata(path) {
@@ -131,6 +131,50 @@ pub fn read_input(path: &Path, limits: &Limits) -> ReadOutcome {
     match classify(&bytes, hint, limits) {
         ReadOutcome::Input(input) => with_subject(input, path),
         other => other,
+    }
+}
+
+/// A `.json.gz` file that is not a CloudTrail log (those are read as logs before this): AWS
+/// Config delivers its snapshots and history to S3 gzipped. Read as deployed state when it is
+/// one; anything else compressed is not an input atrest reads.
+fn read_gzipped(path: &Path, limits: &Limits) -> ReadOutcome {
+    use std::io::Read;
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    if !name.ends_with(".json.gz") {
+        return ReadOutcome::Skipped;
+    }
+    let file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) => return ReadOutcome::Failed(ReadError::whole_file(format!("cannot read: {e}"))),
+    };
+    let mut bytes = Vec::new();
+    // One byte over the limit tells an oversized file from one that fits exactly.
+    let inflated = flate2::read::MultiGzDecoder::new(std::io::BufReader::new(file))
+        .take(limits.max_template_bytes + 1)
+        .read_to_end(&mut bytes);
+    if let Err(e) = inflated {
+        return ReadOutcome::Failed(ReadError::whole_file(format!(
+            "cannot decompress: {e} (a truncated or corrupt .gz)"
+        )));
+    }
+    if bytes.len() as u64 > limits.max_template_bytes {
+        return ReadOutcome::Failed(ReadError::whole_file(format!(
+            "decompresses to over the {}-byte limit for inputs",
+            limits.max_template_bytes
+        )));
+    }
+    match classify(&bytes, NameHint::Candidate, limits) {
+        ReadOutcome::Input(input) if matches!(input.kind, InputKind::AwsApi(_)) => {
+            with_subject(input, path)
+        }
+        // Named JSON and not valid JSON: as for a plain `.json` file, that is an error.
+        ReadOutcome::Failed(e) => ReadOutcome::Failed(e),
+        // A template or plan is not delivered gzipped.
+        _ => ReadOutcome::Skipped,
     }
 }
 
@@ -248,8 +292,8 @@ pub fn classify(bytes: &[u8], hint: NameHint, limits: &Limits) -> ReadOutcome {
         None if syntax == SyntaxKind::Json && is_plan(&root) => InputKind::TerraformPlan,
         None => match aws::detect(&root) {
             Some(shape) => {
-                let checked =
-                    aws::normalise(shape, &mut root).and_then(|()| aws::validate(shape, &root));
+                let checked = aws::normalise(shape, &mut root, limits)
+                    .and_then(|()| aws::validate(shape, &root));
                 if let Err(e) = checked {
                     return ReadOutcome::Failed(e);
                 }
