@@ -215,11 +215,12 @@ pub fn scan_root() -> PathBuf {
 /// Shows `path` relative to `root` where it lies inside it, with `/` separators; otherwise
 /// absolute.
 pub fn display_path(path: &Path, root: &Path) -> String {
-    let abs = if path.is_absolute() {
+    // `..` resolved first: `../other/t.yaml` is outside the root, not a path under it.
+    let abs = crate::triage::normalize(&if path.is_absolute() {
         path.to_path_buf()
     } else {
         root.join(path)
-    };
+    });
     let normal = |p: &Path| {
         p.components()
             .filter(|c| !matches!(c, std::path::Component::CurDir))
@@ -252,7 +253,9 @@ pub fn collect_files(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<InputError>) {
             });
             continue;
         }
-        for entry in ignore::WalkBuilder::new(p).build() {
+        // `.gitignore` is honoured outside a git repository too (an unpacked archive, a CI
+        // workspace without `.git`): what the user ignores is never scanned.
+        for entry in ignore::WalkBuilder::new(p).require_git(false).build() {
             match entry {
                 Ok(e) if e.file_type().is_some_and(|t| t.is_file()) => files.push(e.into_path()),
                 Ok(_) => {}

@@ -225,7 +225,7 @@ fn user_policies_load_and_broken_ones_name_their_line() {
     let out = run(dir.path(), &["scan", "--policy", "policies"]);
     assert_eq!(out.status.code(), Some(2));
     let text = stdout(&out);
-    assert!(text.contains("error: policies/broken.rego:"), "{text}");
+    assert!(text.contains("error: policies/broken.rego:6: "), "{text}");
     assert!(
         text.contains("ATR-L001"),
         "built-in rules still run: {text}"
@@ -636,4 +636,56 @@ fn gzipped_config_snapshots_are_read_like_plain_ones() {
         "{}",
         stdout(&out)
     );
+}
+
+/// A file outside the working directory is shown by its absolute path and its SARIF location
+/// is an absolute file URI; never a `../` path under `%SRCROOT%`.
+#[test]
+fn files_outside_the_scan_root_never_climb_out_of_srcroot() {
+    let dir = project(&[("stacks/t.yaml", UNKNOWN_ONLY), ("here/.keep", "")]);
+    let out = run(
+        &dir.path().join("here"),
+        &["scan", "--format", "sarif", "../stacks/t.yaml"],
+    );
+    let sarif = stdout(&out);
+    common::assert_valid_sarif(&sarif);
+    let doc: serde_json::Value = serde_json::from_str(&sarif).unwrap();
+    let artifact =
+        &doc["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"];
+    let uri = artifact["uri"].as_str().unwrap();
+    assert!(
+        uri.starts_with("file:///") || uri.starts_with("file:/"),
+        "{artifact}"
+    );
+    assert!(!uri.contains(".."), "{artifact}");
+    assert!(uri.ends_with("/stacks/t.yaml"), "{artifact}");
+    assert!(artifact.get("uriBaseId").is_none(), "{artifact}");
+}
+
+/// Walking honours `.gitignore` (also outside a git repository) and skips hidden files and
+/// directories; a path named explicitly is always read.
+#[test]
+fn walking_skips_ignored_and_hidden_files_but_not_named_ones() {
+    let dir = project(&[
+        ("stack/t.yaml", FAILING),
+        ("build/t.yaml", FAILING),
+        (".hidden/t.yaml", FAILING),
+        ("stack/.t.yaml", FAILING),
+        (".gitignore", "build/\n"),
+    ]);
+    let files = |args: &[&str]| -> Vec<String> {
+        let out = run(dir.path(), &[&["scan", "--format", "json"], args].concat());
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let mut files: Vec<String> = doc["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["file"].as_str().unwrap().to_owned())
+            .collect();
+        files.sort();
+        files.dedup();
+        files
+    };
+    assert_eq!(files(&["."]), ["stack/t.yaml"]);
+    assert_eq!(files(&["build/t.yaml"]), ["build/t.yaml"]);
 }

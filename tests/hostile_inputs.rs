@@ -188,6 +188,14 @@ fn binary_file_with_a_template_extension() {
         None,
         "binary",
     );
+    // Named only generically (`.yaml`), binary content is not an input: skipped, no error.
+    let out = scan_beside_good("blob.yaml", &[0x89, b'P', b'N', b'G', 0, 0, 0, 13], &[]);
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    assert!(
+        out.stdout.contains("1 other file skipped"),
+        "{}",
+        out.stdout
+    );
 }
 
 #[test]

@@ -232,6 +232,16 @@ pub fn classify(bytes: &[u8], hint: NameHint, limits: &Limits) -> ReadOutcome {
     let by_name = hint != NameHint::Unnamed;
     let text = match text::decode(bytes) {
         Ok(t) => t,
+        // Binary content (NUL bytes) in a file only a generic extension makes a candidate
+        // (`blob.yaml`) is not a template: skipped. Text in a broken encoding still is an error.
+        Err(_)
+            if hint == NameHint::Candidate
+                && !bytes.starts_with(&[0xFF, 0xFE])
+                && !bytes.starts_with(&[0xFE, 0xFF])
+                && bytes.contains(&0) =>
+        {
+            return ReadOutcome::Skipped;
+        }
         Err(e) if by_name => return ReadOutcome::Failed(e),
         Err(_) => return ReadOutcome::Skipped,
     };
