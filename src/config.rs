@@ -367,7 +367,12 @@ impl Config {
     /// security-severity, so GitHub ranks the alert as the project does.
     pub fn override_severities(&self, rules: &mut [Rule]) {
         for rule in rules {
-            if let Some(s) = self.rules.get(&rule.id).and_then(|s| s.severity) {
+            let setting = self
+                .rules
+                .iter()
+                .find(|(id, _)| id.eq_ignore_ascii_case(&rule.id))
+                .map(|(_, s)| s);
+            if let Some(s) = setting.and_then(|s| s.severity) {
                 rule.severity = s;
                 rule.security_severity =
                     crate::engine::metadata::default_security_severity(s).into();

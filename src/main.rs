@@ -530,6 +530,8 @@ struct Prepared {
     settings: Settings,
     policies: PolicySet,
     policy_errors: Vec<InputError>,
+    /// Every rule id, also of rules `--rule`/`--skip-rule` leave out.
+    catalogue: Vec<String>,
 }
 
 fn prepare(args: &ReportArgs, timeout: Option<std::time::Duration>) -> Result<Prepared, String> {
@@ -574,7 +576,7 @@ fn prepare(args: &ReportArgs, timeout: Option<std::time::Duration>) -> Result<Pr
                 )
             }))
     {
-        if !known.rules.iter().any(|r| r.id == id) {
+        if !known.rules.iter().any(|r| r.id.eq_ignore_ascii_case(id)) {
             return Err(format!("{flag} {id}: no such rule (see `atrest rules`)"));
         }
     }
@@ -588,6 +590,7 @@ fn prepare(args: &ReportArgs, timeout: Option<std::time::Duration>) -> Result<Pr
         settings,
         policies,
         policy_errors: policy_errors.into_iter().map(Into::into).collect(),
+        catalogue: known.rules.iter().map(|r| r.id.clone()).collect(),
     })
 }
 
@@ -677,6 +680,13 @@ fn run_scan(args: ScanArgs) -> Result<ExitCode, String> {
             &prepared.policies,
         )
     });
+    // With --diff-base, a broken file nobody changed is not this change's business either;
+    // policy and collection errors always are.
+    if let Some(rev) = &args.report.diff_base {
+        let changed = triage::git::changed_files(rev, &root)?;
+        result.errors.retain(|e| changed.contains(&e.path));
+        walk_errors.retain(|e| changed.contains(&e.path));
+    }
     let mut errors = prepared.policy_errors.clone();
     errors.append(&mut collect_errors);
     errors.append(&mut walk_errors);
@@ -799,7 +809,7 @@ fn finish(
         // Findings decide the exit code of the merge, not of a shard.
         return Ok(ExitCode::from(if result.errors.is_empty() { 0 } else { 2 }));
     }
-    let notices = triage_findings(args, prepared.config.as_ref(), policies, &mut result, root)?;
+    let notices = triage_findings(args, prepared, &mut result)?;
     let report = Report {
         result: &result,
         rules: &policies.rules,
@@ -871,11 +881,14 @@ fn write_report(args: &ReportArgs, rendered: &str) -> Result<(), String> {
 /// findings still open after the suppressions become the baseline.
 fn triage_findings(
     args: &ReportArgs,
-    config: Option<&Config>,
-    policies: &PolicySet,
+    prepared: &Prepared,
     result: &mut ScanResult,
-    root: &Path,
 ) -> Result<Vec<triage::Notice>, String> {
+    let (config, policies, root) = (
+        prepared.config.as_ref(),
+        &prepared.policies,
+        prepared.root.as_path(),
+    );
     let changed: Option<BTreeSet<String>> = args
         .diff_base
         .as_deref()
@@ -899,6 +912,7 @@ fn triage_findings(
             report_unused: args.report_unused_suppressions,
             today: Date::today(),
             limits: limits(args),
+            catalogue: prepared.catalogue.clone(),
         },
     );
     if let Some(path) = &args.write_baseline {

@@ -270,15 +270,37 @@ fn unused_and_malformed_suppressions_are_reported() {
         text.contains("warning: --skip-rule ATR-L010 matches no finding"),
         "{text}"
     );
+    // Only rules this run evaluates can leave a suppression unused.
+    let out = atrest(dir.path())
+        .args(["scan", "--report-unused-suppressions", "--rule", "ATR-L001"])
+        .output()
+        .unwrap();
+    assert!(!stdout(&out).contains("ATR-L002 (comment) matches no finding"));
+
+    // A typo in a rule id is reported, without --report-unused-suppressions too.
+    let typo = format!(
+        "Resources:\n  # atrest:ignore ATR-L01 reason=\"typo\"\n{}",
+        function("Fn")
+    );
+    fs::write(dir.path().join("t.yaml"), typo).unwrap();
+    let out = atrest(dir.path()).args(["scan"]).output().unwrap();
+    assert!(
+        stdout(&out).contains(
+            "warning: t.yaml:2:3: suppression of ATR-L01 (comment): ATR-L01 is no rule (see `atrest rules`)"
+        ),
+        "{}",
+        stdout(&out)
+    );
 }
 
 #[test]
 fn the_config_file_sets_the_scan_and_suppresses_by_path_and_resource() {
     let config = r#"# Project settings
 fail-on: high
+# Rule ids in any case, as on the command line.
 rules:
-  ATR-L003: off
-  ATR-L004: {severity: high}
+  atr-l003: off
+  Atr-L004: {severity: high}
 exclude: [generated]
 ignore:
   - id: ATR-L001
@@ -332,11 +354,23 @@ ignore:
         doc["suppressed"][0]["suppression"]["place"]["file"],
         ".atrest.yaml"
     );
-    assert_eq!(doc["suppressed"][0]["suppression"]["place"]["line"], 11);
+    assert_eq!(doc["suppressed"][0]["suppression"]["place"]["line"], 12);
 
     // The command line wins over the file; the file is found from a subdirectory.
     let (code, _) = scan_json(dir.path(), &["--fail-on", "medium"]);
     assert_eq!(code, Some(1));
+    let (code, doc) = scan_json(
+        dir.path(),
+        &[
+            "--fail-on",
+            "medium",
+            "--skip-rule",
+            "atr-l001",
+            "--rule",
+            "atr-l001",
+        ],
+    );
+    assert_eq!(code, Some(0), "{doc}");
     let (code, doc) = scan_json(&dir.path().join("app"), &[]);
     assert_eq!(code, Some(0));
     assert_eq!(
@@ -558,6 +592,11 @@ fn diff_base_reports_only_changed_files() {
     let dir = project(&[
         ("old.yaml", &old),
         ("edited.yaml", &format!("Resources:\n{}", function("Fn"))),
+        // Broken before the change and untouched by it: not reported with --diff-base.
+        (
+            "broken.yaml",
+            "AWSTemplateFormatVersion: '2010-09-09'\nResources: [",
+        ),
     ]);
     common::git(dir.path(), &["init", "-q"]);
     common::git(dir.path(), &["add", "."]);
@@ -583,6 +622,7 @@ fn diff_base_reports_only_changed_files() {
         ],
     );
     assert_eq!(doc["notices"], serde_json::json!([]), "{doc}");
+    assert_eq!(doc["errors"], serde_json::json!([]), "{doc}");
     assert_eq!(
         ids(&doc, "findings"),
         [
@@ -867,6 +907,7 @@ fn triage_only(result: &mut atrest::scan::ScanResult, root: &Path) -> Vec<atrest
             report_unused: false,
             today: atrest::triage::Date::today(),
             limits: Default::default(),
+            catalogue: Vec::new(),
         },
     )
 }

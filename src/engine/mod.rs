@@ -157,8 +157,9 @@ impl PolicySet {
                 }
             };
             if let Some(r) = &rule {
-                let wanted = (opts.only.is_empty() || opts.only.contains(&r.id))
-                    && !opts.skip.contains(&r.id);
+                // Rule ids are matched without regard to case everywhere (`atr-l001` too).
+                let named = |list: &[String]| list.iter().any(|i| i.eq_ignore_ascii_case(&r.id));
+                let wanted = (opts.only.is_empty() || named(&opts.only)) && !named(&opts.skip);
                 if !wanted {
                     continue;
                 }

@@ -356,6 +356,9 @@ pub struct Triage<'a> {
     pub today: Date,
     /// The limits the scan read templates with; files are read again with the same.
     pub limits: crate::read::Limits,
+    /// Every rule id of the catalogue, also those this run does not evaluate (`--rule`): a
+    /// suppression naming none of them has a typo. Empty: not checked.
+    pub catalogue: Vec<String>,
 }
 
 /// Marks suppressed findings and returns what to tell the user about the suppressions.
@@ -372,12 +375,28 @@ pub fn apply(result: &mut ScanResult, rules: &[Rule], root: &Path, t: Triage) ->
         files.extend(result.scanned.iter().map(|(p, _)| p.as_str()));
     }
     let mut directives = Vec::new();
+    let known = |id: &str| t.catalogue.iter().any(|k| k.eq_ignore_ascii_case(id));
     for file in files {
         let (found, problems) = inline::directives(file, root, &t.limits);
-        directives.extend(found);
         if in_scope(file) {
             notices.extend(problems);
+            // A typo (`ATR-L01`) would otherwise never suppress and never be noticed.
+            if !t.catalogue.is_empty() {
+                for d in &found {
+                    for id in d.rules.iter().filter(|id| !known(id)) {
+                        notices.push(Notice {
+                            kind: NoticeKind::Invalid,
+                            place: d.suppression.place.clone(),
+                            message: format!(
+                                "{}: {id} is no rule (see `atrest rules`)",
+                                d.describe()
+                            ),
+                        });
+                    }
+                }
+            }
         }
+        directives.extend(found);
     }
     directives.extend(t.external);
 
@@ -427,9 +446,16 @@ pub fn apply(result: &mut ScanResult, rules: &[Rule], root: &Path, t: Triage) ->
         });
     }
     if t.report_unused {
+        // A suppression of rules this run did not evaluate (`--rule`) cannot have matched.
+        let evaluated = |d: &Directive| {
+            d.rules
+                .iter()
+                .any(|id| rules.iter().any(|r| r.id.eq_ignore_ascii_case(id)))
+        };
         let stale = directives.iter().zip(&used).filter(|(d, used)| {
             let in_source = matches!(d.suppression.kind, SuppressionKind::InSource);
             !**used
+                && evaluated(d)
                 && (!in_source
                     || d.suppression
                         .place
