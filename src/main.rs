@@ -846,6 +846,12 @@ fn finish(
         for n in &notices {
             eprintln!("warning: {n}");
         }
+        // A SARIF cut to GitHub's limits says so inside; a CI log should say so too.
+        if matches!(args.format, Format::Sarif)
+            && let Some(text) = report::sarif::truncation_notice(&rendered)
+        {
+            eprintln!("warning: {text}");
+        }
         if !args.quiet && matches!(args.format, Format::Text) {
             eprintln!("{}", report::text::summary(&report));
         }

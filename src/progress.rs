@@ -22,10 +22,10 @@ pub fn while_running<T>(enabled: bool, files: usize, work: impl FnOnce() -> T) -
         let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr())
             .with_elapsed(Duration::from_secs(1));
         bar.set_style(
-            ProgressStyle::with_template("{spinner} scanning {msg} files ({elapsed})")
+            ProgressStyle::with_template("{spinner} scanning {msg} ({elapsed})")
                 .unwrap_or_else(|_| ProgressStyle::default_spinner()),
         );
-        bar.set_message(files.to_string());
+        bar.set_message(format!("{files} file{}", if files == 1 { "" } else { "s" }));
         bar.enable_steady_tick(Duration::from_millis(120));
         let _ = finished.recv();
         bar.finish_and_clear();

@@ -226,6 +226,21 @@ fn user_policies_load_and_broken_ones_name_their_line() {
     assert_eq!(out.status.code(), Some(2));
     let text = stdout(&out);
     assert!(text.contains("error: policies/broken.rego:6: "), "{text}");
+
+    // A deny rule without METADATA would never report: an error at its line, not silence.
+    let bare = "package org.bare\n\nimport rego.v1\n\ndeny contains f if {\n\tsome fn in input.functions\n\tf := {\"resource\": fn.id, \"message\": \"x\"}\n}\n";
+    let dir = project(&[("t.yaml", FAILING), ("policies/bare.rego", bare)]);
+    let out = run(
+        dir.path(),
+        &["scan", "--no-builtin", "--policy", "policies"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stdout(&out)
+            .contains("error: policies/bare.rego:5: defines `deny` but has no `# METADATA`"),
+        "{}",
+        stdout(&out)
+    );
     assert!(
         text.contains("ATR-L001"),
         "built-in rules still run: {text}"

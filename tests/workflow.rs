@@ -740,8 +740,6 @@ fn docs_rules_md_is_generated_from_the_policies() {
 /// like these, and the same comment suppressions apply to them.
 #[test]
 fn hcl_comments_suppress_terraform_findings() {
-    use atrest::scan::ScanResult;
-
     let tf = r##"# atrest:ignore ATR-L001 reason="no data in these variables"
 resource "aws_lambda_function" "api" {
   function_name = "api"
@@ -764,47 +762,43 @@ resource "aws_lambda_function" "open" {
 }
 "##;
     let dir = project(&[("main.tf", tf)]);
-    let rules = &common::builtin().rules;
-    let l001 = rules.iter().position(|r| r.id == "ATR-L001").unwrap();
-    let finding = |name: &str, line: u32| {
-        synthetic_finding(
-            "main.tf",
-            &format!("aws_lambda_function.{name}"),
-            line,
-            l001,
-        )
+    let (code, sarif) = scan_sarif(dir.path(), &["--rule", "ATR-L001"]);
+    assert_eq!(code, Some(1), "one finding stays open: {sarif}");
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    let by_resource = |name: &str| {
+        results
+            .iter()
+            .find(|r| {
+                r["locations"][0]["logicalLocations"][0]["name"]
+                    .as_str()
+                    .is_some_and(|n| n.ends_with(name))
+            })
+            .unwrap_or_else(|| panic!("no result for {name}: {sarif}"))
     };
-    let mut result = ScanResult {
-        findings: vec![
-            finding("api", 4),
-            finding("worker", 10),
-            finding("open", 17),
-        ],
-        ..Default::default()
-    };
-    let notices = triage_only(&mut result, dir.path());
-    assert!(notices.is_empty(), "{notices:?}");
-    let justifications: Vec<Option<&str>> = result
-        .findings
-        .iter()
-        .map(|f| f.suppression.as_ref().map(|s| s.justification.as_str()))
-        .collect();
+    let justification = |name: &str| by_resource(name)["suppressions"][0]["justification"].clone();
     assert_eq!(
-        justifications,
-        [
-            Some("no data in these variables"),
-            Some("the key comes from the platform module"),
-            None
-        ]
+        justification("aws_lambda_function.api"),
+        "no data in these variables"
     );
-    let place = result.findings[1]
-        .suppression
-        .as_ref()
-        .unwrap()
-        .place
-        .as_ref()
-        .unwrap();
-    assert_eq!((place.line, place.column), (10, 20));
+    assert_eq!(
+        justification("aws_lambda_function.worker"),
+        "the key comes from the platform module"
+    );
+    assert_eq!(
+        by_resource("aws_lambda_function.worker")["suppressions"][0]["kind"],
+        "inSource"
+    );
+    assert!(
+        by_resource("aws_lambda_function.open")
+            .get("suppressions")
+            .is_none()
+    );
+    let place = &by_resource("aws_lambda_function.worker")["suppressions"][0]["location"]["physicalLocation"]
+        ["region"];
+    assert_eq!(
+        (place["startLine"].as_u64(), place["startColumn"].as_u64()),
+        (Some(10), Some(20))
+    );
 }
 
 /// The configuration example in README.md is a valid configuration.
@@ -854,6 +848,14 @@ fn sarif_cut_to_upload_limits_stays_valid() {
             .unwrap()
             .contains(&format!("2 of {total}"))),
         "{notes:?}"
+    );
+    // What the CLI repeats on stderr; an uncut report has no such notice.
+    let notice = atrest::report::sarif::truncation_notice(&text).unwrap();
+    assert!(notice.contains(&format!("2 of {total}")), "{notice}");
+    let (_, whole) = scan_sarif(dir.path(), &[]);
+    assert_eq!(
+        atrest::report::sarif::truncation_notice(&whole.to_string()),
+        None
     );
 }
 

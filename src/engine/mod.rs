@@ -174,12 +174,31 @@ impl PolicySet {
             }
             // regorus parses the whole file before changing the engine, so a file with a syntax
             // error leaves the engine as it was and the other policies still load.
+            let bare_deny = (rule.is_none() && !builtin)
+                .then(|| {
+                    text.lines().position(|l| {
+                        l.trim_start().starts_with("deny ") || l.trim_start().starts_with("deny:")
+                    })
+                })
+                .flatten();
             match engine.add_policy(path.clone(), text) {
                 Ok(_) => {}
                 Err(e) => {
                     errors.push(regorus_error(&path, &e.to_string()));
                     continue;
                 }
+            }
+            // A user's file with a `deny` rule but no METADATA would load as a library and
+            // never report anything: say so rather than pass silently.
+            if let Some(line) = bare_deny {
+                errors.push(PolicyError {
+                    path: path.clone(),
+                    line: Some(line as u32 + 1),
+                    message: "defines `deny` but has no `# METADATA` block with `custom.id`: it \
+                              would load as a library and its findings would never be reported"
+                        .into(),
+                });
+                continue;
             }
             if let Some(mut r) = rule {
                 r.builtin = builtin;

@@ -19,7 +19,8 @@ pub struct Limits {
 /// The documented limits: 25,000 results per run, 10 MB gzipped.
 pub const GITHUB: Limits = Limits {
     max_results: 25_000,
-    max_gzip_bytes: 10 * 1024 * 1024,
+    // "10 MB": read as decimal megabytes, the smaller of the two readings.
+    max_gzip_bytes: 10_000_000,
 };
 
 fn to_text(doc: &Value) -> String {

@@ -310,6 +310,20 @@ pub fn render(report: &Report, root: &Path) -> String {
     super::github::fit(doc)
 }
 
+/// The notification a SARIF report cut to GitHub's limits carries, if it was cut.
+pub fn truncation_notice(sarif: &str) -> Option<String> {
+    if !sarif.contains("atrest/truncated") {
+        return None;
+    }
+    let doc: serde_json::Value = serde_json::from_str(sarif).ok()?;
+    doc["runs"][0]["invocations"][0]["toolExecutionNotifications"]
+        .as_array()?
+        .iter()
+        .find(|n| n["descriptor"]["id"] == "atrest/truncated")
+        .and_then(|n| n["message"]["text"].as_str())
+        .map(str::to_owned)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
