@@ -276,6 +276,10 @@ fn micro() {
     time("event to regorus value", &mut || {
         std::hint::black_box(regorus::Value::from_json_str(&text).unwrap());
     });
+    let mut converter = atrest::trail::rego_value::Converter::default();
+    time("event to regorus value, kept strings", &mut || {
+        std::hint::black_box(converter.convert(&text).unwrap());
+    });
     let facts = atrest::trail::Facts::default();
     let catalog = atrest::trail::Catalog::new();
     time("detail + resolve", &mut || {

@@ -12,6 +12,7 @@
 pub mod correlate;
 pub mod event;
 pub mod facts;
+pub mod rego_value;
 pub mod spool;
 
 pub use correlate::{Catalog, Declared};
@@ -299,9 +300,19 @@ pub fn evaluate(
     let inventory_value: regorus::Value =
         serde_json::from_value(catalog.json.clone()).expect("inventory converts");
     let (order, duplicates) = one.spool.unique_in_storage_order();
-    let workers: Vec<Mutex<(crate::engine::Evaluator, RouteCache)>> = (0
-        ..rayon::current_num_threads().max(1))
-        .map(|_| Mutex::new((policies.evaluator(), RouteCache::default())))
+    type Worker<'p> = (
+        crate::engine::Evaluator<'p>,
+        RouteCache,
+        rego_value::Converter,
+    );
+    let workers: Vec<Mutex<Worker>> = (0..rayon::current_num_threads().max(1))
+        .map(|_| {
+            Mutex::new((
+                policies.evaluator(),
+                RouteCache::default(),
+                rego_value::Converter::default(),
+            ))
+        })
         .collect();
     one.report.duplicates = duplicates;
     let mut aggregates: BTreeMap<AggKey, Aggregate> = BTreeMap::new();
@@ -335,7 +346,7 @@ pub fn evaluate(
                 // One long-lived engine per worker thread, for the whole phase.
                 let slot = rayon::current_thread_index().unwrap_or(0) % workers.len();
                 let mut guard = workers[slot].lock().expect("worker lock");
-                let (eval, cache) = &mut *guard;
+                let (eval, cache, converter) = &mut *guard;
                 let head: Head = serde_json::from_str(text).unwrap_or_default();
                 let detail = Detail::parse(text);
                 let resolved = catalog.resolve(&detail, facts);
@@ -355,7 +366,7 @@ pub fn evaluate(
                 }
                 let rules = cache.get(&policies.router, source, &name);
                 let f = &files[c.file as usize];
-                let event_value = match regorus::Value::from_json_str(text) {
+                let event_value = match converter.convert(text) {
                     Ok(v) => v,
                     Err(e) => {
                         let err = LogError {
