@@ -297,7 +297,7 @@ impl PolicySet {
         Evaluator {
             set: self,
             engine: self.engine.clone(),
-            vms: std::collections::HashMap::new(),
+            vms: Vec::new(),
         }
     }
 }
@@ -306,8 +306,8 @@ impl PolicySet {
 pub struct Evaluator<'a> {
     set: &'a PolicySet,
     engine: regorus::Engine,
-    /// One VM per CloudTrail rule with a program, reused across events.
-    vms: HashMap<usize, regorus::rvm::vm::RegoVM>,
+    /// One VM per CloudTrail rule with a program (by rule index), reused across events.
+    vms: Vec<Option<regorus::rvm::vm::RegoVM>>,
 }
 
 impl Evaluator<'_> {
@@ -452,7 +452,10 @@ impl Evaluator<'_> {
         input: &regorus::Value,
     ) -> Result<Vec<serde_json::Value>, String> {
         let timeout = self.set.timeout;
-        let vm = self.vms.entry(index).or_insert_with(|| {
+        if self.vms.len() <= index {
+            self.vms.resize_with(index + 1, || None);
+        }
+        let vm = self.vms[index].get_or_insert_with(|| {
             let mut vm = regorus::rvm::vm::RegoVM::new();
             vm.load_program(program.clone());
             vm.set_execution_timer_config(timeout.map(timer));

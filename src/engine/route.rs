@@ -7,22 +7,25 @@ use super::Rule;
 use std::collections::HashMap;
 use std::sync::Arc;
 
+/// Looked up once or more per event: a fast hash, randomly seeded.
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
 /// The routes of every rule, grouped by event source.
 #[derive(Debug, Clone, Default)]
 pub struct Router {
-    sources: HashMap<String, SourceRoutes>,
+    sources: FastMap<String, SourceRoutes>,
 }
 
 #[derive(Debug, Clone, Default)]
 struct SourceRoutes {
-    exact: HashMap<String, Vec<usize>>,
+    exact: FastMap<String, Vec<usize>>,
     /// `(prefix, rule)` for names written `Prefix*`.
     prefixes: Vec<(String, usize)>,
 }
 
 impl Router {
     pub fn new(rules: &[Rule]) -> Self {
-        let mut sources: HashMap<String, SourceRoutes> = HashMap::new();
+        let mut sources: FastMap<String, SourceRoutes> = FastMap::default();
         for (index, rule) in rules.iter().enumerate() {
             for route in &rule.routes {
                 let s = sources.entry(route.source.clone()).or_default();
@@ -63,7 +66,7 @@ impl Router {
 /// A worker's memo of [`Router::rules_for`]: a log repeats a few hundred (source, name) pairs
 /// millions of times.
 pub struct RouteCache {
-    memo: HashMap<String, HashMap<String, Arc<[usize]>>>,
+    memo: FastMap<String, FastMap<String, Arc<[usize]>>>,
     /// Shared answer for the sources no rule reads: most events, so no allocation for them.
     none: Arc<[usize]>,
 }
@@ -71,7 +74,7 @@ pub struct RouteCache {
 impl Default for RouteCache {
     fn default() -> Self {
         RouteCache {
-            memo: HashMap::new(),
+            memo: FastMap::default(),
             none: Arc::from([]),
         }
     }

@@ -342,7 +342,17 @@ pub fn evaluate(
         let results: Vec<Out> = batch
             .par_iter()
             .map(|(c, range)| {
-                let text: &str = &String::from_utf8_lossy(&scratch[range.clone()]);
+                // The spool holds text read as UTF-8; checking is fast, the lossy copy is a
+                // fallback that never runs on what phase one wrote.
+                let bytes = &scratch[range.clone()];
+                let lossy;
+                let text: &str = match std::str::from_utf8(bytes) {
+                    Ok(t) => t,
+                    Err(_) => {
+                        lossy = String::from_utf8_lossy(bytes);
+                        &lossy
+                    }
+                };
                 // One long-lived engine per worker thread, for the whole phase.
                 let slot = rayon::current_thread_index().unwrap_or(0) % workers.len();
                 let mut guard = workers[slot].lock().expect("worker lock");

@@ -8,6 +8,7 @@
 
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use std::collections::{BTreeMap, HashMap};
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 use std::fmt;
 use std::sync::Arc;
 
@@ -20,7 +21,7 @@ const MAX_KEPT: usize = 16 * 1024;
 /// A converter that remembers the strings it has seen. One per worker thread.
 #[derive(Default)]
 pub struct Converter {
-    kept: HashMap<Box<str>, Arc<str>>,
+    kept: FastMap<Box<str>, Arc<str>>,
 }
 
 impl Converter {
