@@ -13,6 +13,7 @@
 #   severity: medium
 #   security_severity: "5.0"
 #   tags: [security, encryption, lambda, drift, cloudtrail]
+#   needs_inventory: true
 #   routes:
 #     - source: kms.amazonaws.com
 #       names: [Decrypt, Encrypt, GenerateDataKey*, ReEncrypt*]

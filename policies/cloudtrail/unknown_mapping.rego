@@ -14,6 +14,7 @@
 #   severity: medium
 #   security_severity: "5.0"
 #   tags: [security, encryption, lambda, event-source-mapping, drift, cloudtrail]
+#   needs_inventory: true
 #   routes:
 #     - source: kms.amazonaws.com
 #       names: [Decrypt, Encrypt, GenerateDataKey*, ReEncrypt*]

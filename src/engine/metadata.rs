@@ -55,6 +55,9 @@ pub struct Rule {
     /// The CloudTrail events the rule reads. Empty: an inventory rule. A CloudTrail rule is
     /// evaluated only on events that one of its routes matches, one event at a time.
     pub routes: Vec<Route>,
+    /// A CloudTrail rule that can only find something when the scan has an inventory
+    /// (`custom.needs_inventory: true`): without one it is not evaluated at all.
+    pub needs_inventory: bool,
 }
 
 impl Rule {
@@ -94,6 +97,8 @@ struct Custom {
     remediation: BTreeMap<String, String>,
     #[serde(default)]
     routes: Vec<Route>,
+    #[serde(default)]
+    needs_inventory: bool,
 }
 
 /// A problem in a policy file, with the line where known.
@@ -187,6 +192,7 @@ pub fn parse(path: &str, rego: &str) -> Result<Option<Rule>, PolicyError> {
         path: path.to_owned(),
         builtin: false,
         routes: ann.custom.routes,
+        needs_inventory: ann.custom.needs_inventory,
     }))
 }
 

@@ -117,6 +117,7 @@ mod tests {
             path: String::new(),
             builtin: true,
             routes,
+            needs_inventory: false,
         }
     }
 

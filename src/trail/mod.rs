@@ -374,7 +374,18 @@ pub fn evaluate(
                 if !c.routed {
                     return (Vec::new(), timeline, None, false);
                 }
-                let rules = cache.get(&policies.router, source, &name);
+                let mut rules = cache.get(&policies.router, source, &name);
+                // Rules that need an inventory cannot find anything without one.
+                if !catalog.given && rules.iter().any(|&r| policies.rules[r].needs_inventory) {
+                    rules = rules
+                        .iter()
+                        .copied()
+                        .filter(|&r| !policies.rules[r].needs_inventory)
+                        .collect();
+                    if rules.is_empty() {
+                        return (Vec::new(), timeline, None, false);
+                    }
+                }
                 let f = &files[c.file as usize];
                 let event_value = match converter.convert(text) {
                     Ok(v) => v,
