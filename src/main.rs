@@ -80,7 +80,7 @@ enum Command {
         #[arg(default_value = ".")]
         paths: Vec<PathBuf>,
         /// Terraform variable file for every root module (repeatable)
-        #[arg(long = "tf-vars", value_name = "FILE")]
+        #[arg(long = "tf-vars", visible_alias = "var-file", value_name = "FILE")]
         tf_vars: Vec<PathBuf>,
     },
     /// Run the Rego unit tests (`test_*` rules) of policy directories, or of the built-in
@@ -299,7 +299,7 @@ struct ScanArgs {
     report: ReportArgs,
     /// Terraform variable file (`*.tfvars`, `*.tfvars.json`) for every root module, read after
     /// `terraform.tfvars` and `*.auto.tfvars` as Terraform does (repeatable; later files win)
-    #[arg(long = "tf-vars", value_name = "FILE")]
+    #[arg(long = "tf-vars", visible_alias = "var-file", value_name = "FILE")]
     tf_vars: Vec<PathBuf>,
     /// What to check CloudTrail logs against, not reported on: templates, Terraform or API
     /// output (files or directories), or the model's JSON (`atrest model` output) (repeatable)

@@ -528,13 +528,38 @@ fn tf_vars_files_decide_variables() {
             "ATR-L001",
             "--tf-vars",
             "aws.tfvars",
-            "--tf-vars",
+            "--var-file",
             "cmk.tfvars.json",
             "infra",
         ],
     );
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
     assert!(stdout(&out).contains("No findings in 1 input"));
+
+    // Beside the root module, *.auto.tfvars are read without being named, after
+    // terraform.tfvars and in name order, as Terraform reads them.
+    fs::write(
+        dir.path().join("infra/terraform.tfvars"),
+        "key_arn = \"arn:aws:kms:eu-west-1:111122223333:key/abc\"\n",
+    )
+    .unwrap();
+    fs::write(
+        dir.path().join("infra/a.auto.tfvars"),
+        "key_arn = \"arn:aws:kms:eu-west-1:111122223333:key/def\"\n",
+    )
+    .unwrap();
+    fs::write(
+        dir.path().join("infra/b.auto.tfvars"),
+        "key_arn = \"alias/aws/lambda\"\n",
+    )
+    .unwrap();
+    let out = run(dir.path(), &["scan", "--rule", "ATR-L001", "infra"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("var.key_arn <- b.auto.tfvars \"alias/aws/lambda\""),
+        "{}",
+        stdout(&out)
+    );
 }
 
 #[test]
