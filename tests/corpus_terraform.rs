@@ -229,6 +229,41 @@ fn checkov_environment_encryption_expectations() {
     }
 }
 
+/// The functions of checkov's tests that do have variables: checkov ships no CKV_AWS_173
+/// expectations for them, but its Terraform check (`LambdaEnvironmentEncryptionSettings.py`)
+/// fails an `environment` block without a non-empty `kms_key_arn`, and both functions of
+/// `example_LambdaEnvironmentCredentials` with variables have no key: ATR-L001 fails both, at
+/// their `environment` blocks, and not `no_env`. (Where checkov passes any non-empty key, such
+/// as `alias/aws/lambda`, ATR-L001 fails on purpose: see fixtures/rules/ATR-L001.)
+#[test]
+fn checkov_functions_with_variables_fail_environment_encryption_as_in_checkov() {
+    let Some(root) = corpus() else {
+        return;
+    };
+    let dir = root
+        .join("checkov/tests/terraform/checks/resource/aws/example_LambdaEnvironmentCredentials");
+    let result = common::scan_paths(std::slice::from_ref(&dir));
+    let rules = &common::builtin().rules;
+    let fired: Vec<(&str, u32)> = result
+        .findings
+        .iter()
+        .filter(|f| rules[f.finding.rule].id == "ATR-L001")
+        .map(|f| {
+            (
+                f.finding.logical_id.as_str(),
+                f.finding.location.as_ref().unwrap().span.start.line,
+            )
+        })
+        .collect();
+    assert_eq!(
+        fired,
+        [
+            ("aws_lambda_function.pass", 8),
+            ("aws_lambda_function.fail", 28)
+        ]
+    );
+}
+
 /// checkov's CKV_AWS_45 test (`example_LambdaEnvironmentCredentials`) expects `fail` to fail
 /// (an access key id and a secret access key as literals) and `pass` and `no_env` to pass:
 /// ATR-L009 agrees, once per secret.
