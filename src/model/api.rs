@@ -912,6 +912,12 @@ fn function(d: &Desc<FunctionNames>, index: &KeyIndex) -> Function {
         tracing_mode,
         role,
         durable,
+        stack_logical_id: d
+            .code
+            .as_ref()
+            .and_then(|root| root.child("Tags"))
+            .and_then(|tags| tags.str("aws:cloudformation:logical-id"))
+            .map(str::to_owned),
     }
 }
 

@@ -850,6 +850,7 @@ impl<'a> Template<'a> {
             tracing_mode,
             role,
             durable,
+            stack_logical_id: None,
         }
     }
 

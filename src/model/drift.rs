@@ -1,5 +1,7 @@
 //! Template against deployed state. A function a template declares with a literal
-//! `FunctionName` and the deployed state (AWS API input) shows under that name are paired, and
+//! `FunctionName` and the deployed state (AWS API input) shows under that name are paired (a
+//! CloudFormation or SAM function without one, with the deployed function whose
+//! `aws:cloudformation:logical-id` tag names it), and
 //! for each key both sides set, the model records whether they name the same key. The pairs
 //! are [`Deployment`] objects in the deployed state's inventory, so ATR-L011 is an ordinary
 //! policy over one inventory and never sees a file format.
@@ -12,14 +14,23 @@ pub fn correlate(deployed: &mut Inventory, templates: &[&Inventory]) {
     let mut pairs = Vec::new();
     for template in templates {
         for t in &template.functions {
-            let Some(name) = t.name.as_deref() else {
-                continue;
-            };
-            for d in deployed
-                .functions
-                .iter()
-                .filter(|d| d.name.as_deref() == Some(name) && d.origin.logical_id == name)
-            {
+            // A literal name; else (no `FunctionName`, or one made from the stack's name) the
+            // logical id CloudFormation tags the deployed function with.
+            let literal = t.name.as_deref().filter(|n| !n.contains("${"));
+            let cloudformation = matches!(t.origin.source, "cloudformation" | "sam");
+            for d in deployed.functions.iter().filter(|d| {
+                // Versions and aliases (`name:3`) are not the function itself.
+                let unqualified = d.name.as_deref() == Some(d.origin.logical_id.as_str());
+                unqualified
+                    && match literal {
+                        Some(name) => d.name.as_deref() == Some(name),
+                        None => {
+                            cloudformation
+                                && d.stack_logical_id.as_deref()
+                                    == Some(t.origin.logical_id.as_str())
+                        }
+                    }
+            }) {
                 pairs.push(pair(t, d, deployed));
             }
         }

@@ -189,6 +189,11 @@ pub struct Function {
     pub role: Option<RoleRef>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub durable: Option<Durable>,
+    /// Deployed state: the logical id of the template resource that created the function (its
+    /// `aws:cloudformation:logical-id` tag, in `get-function` output), to pair it with a
+    /// template that does not name the function.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stack_logical_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

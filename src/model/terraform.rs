@@ -1871,6 +1871,7 @@ impl<'p> Res<'_, 'p> {
             tracing_mode,
             role,
             durable,
+            stack_logical_id: None,
         }
     }
 

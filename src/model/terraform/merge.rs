@@ -132,6 +132,7 @@ impl Merge for Function {
                 }),
                 (a, b) => a.or(b),
             },
+            stack_logical_id: same(self.stack_logical_id, o.stack_logical_id),
         }
     }
 }
