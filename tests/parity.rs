@@ -1,7 +1,7 @@
 //! One policy across source formats: each `fixtures/parity/<system>/` holds the same system in
 //! several formats (`cloudformation.yaml`, `sam.yaml`, `terraform/`, `api/` with the AWS CLI
 //! output of the deployed system, ...). Each format is scanned on its own, and all must give
-//! the same rules on the same resources.
+//! the same rules on the same resources, with the same outcomes.
 //!
 //! Resources are compared by the name they have in every format: a function by its function
 //! name, a mapping by its function's, a log group by its name, a key by the functions whose data
@@ -47,8 +47,8 @@ fn common_name(inv: &Inventory, id: &str) -> String {
     format!("? {id}")
 }
 
-/// (rule, resource name) of every finding of one format of a system.
-fn findings(path: &Path) -> BTreeSet<(String, String)> {
+/// (rule, resource name, outcome) of every finding of one format of a system.
+fn findings(path: &Path) -> BTreeSet<(String, String, &'static str)> {
     let loaded = load(&ScanOptions {
         paths: vec![path.to_path_buf()],
         inventories: Vec::new(),
@@ -78,6 +78,7 @@ fn findings(path: &Path) -> BTreeSet<(String, String)> {
             out.insert((
                 policies.rules[f.rule].id.clone(),
                 common_name(&unit.inventory, &f.resource_id),
+                atrest::report::outcome_name(f.outcome),
             ));
         }
     }
@@ -102,7 +103,7 @@ fn every_format_of_a_system_gives_the_same_rules_on_the_same_resources() {
             .filter(|p| !p.file_name().unwrap().to_string_lossy().starts_with('.'))
             .collect();
         formats.sort();
-        let results: BTreeMap<String, BTreeSet<(String, String)>> = formats
+        let results: BTreeMap<String, BTreeSet<(String, String, &'static str)>> = formats
             .iter()
             .map(|f| {
                 (

@@ -11,8 +11,8 @@ use std::path::PathBuf;
 type Found = BTreeSet<(String, String, &'static str)>;
 
 /// Rules a Terraform form cannot take part in. ATR-L007: the AWS provider's `durable_config`
-/// has no key argument, so the model reads no durable settings from Terraform (the rule is
-/// covered by the CloudFormation and SAM rule fixtures).
+/// has no key argument, so a durable function in Terraform always fails where the template's
+/// key passes (the rule has Terraform fixtures of its own).
 /// ATR-L006 (`FilterCriteriaError`) and ATR-L011 (template/deployed drift) read deployed state
 /// only; they are covered by `tests/parity.rs` and their own fixtures.
 const NOT_IN_TERRAFORM: &[&str] = &["ATR-L007", "ATR-L006", "ATR-L011"];
