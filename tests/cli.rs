@@ -729,3 +729,39 @@ fn walking_skips_ignored_and_hidden_files_but_not_named_ones() {
     assert_eq!(files(&["."]), ["stack/t.yaml"]);
     assert_eq!(files(&["build/t.yaml"]), ["build/t.yaml"]);
 }
+
+/// The resolution chain of a key is in the JSON report and the message, as the README shows.
+#[test]
+fn the_key_resolution_chain_is_reported() {
+    let template =
+        common::manifest_dir().join("fixtures/rules/ATR-L001/fail_cfn_aws_managed_via_param.yaml");
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(
+        dir.path(),
+        &[
+            "scan",
+            "--format",
+            "json",
+            "--rule",
+            "ATR-L001",
+            template.to_str().unwrap(),
+        ],
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let first = &doc["findings"][0];
+    assert_eq!(first["line"], 14, "{doc}");
+    assert_eq!(
+        first["chain"],
+        serde_json::json!([
+            "KmsKeyArn",
+            "!Ref LambdaKey",
+            "default \"alias/aws/lambda\""
+        ])
+    );
+    assert!(
+        first["message"].as_str().unwrap().ends_with(
+            "the key is AWS managed (KmsKeyArn <- !Ref LambdaKey <- default \"alias/aws/lambda\")."
+        ),
+        "{first}"
+    );
+}
