@@ -421,6 +421,34 @@ pub struct Routing<'a> {
 
 /// The first `"` or `\\` in `s`, eight bytes at a time: strings are most of a log, mostly short,
 /// and a call into a vectorised search costs more than it saves on them.
+/// What a byte outside strings is below an event's top level (see [`Splitter::skip_nested`]).
+#[derive(Clone, Copy)]
+enum Nested {
+    /// Whitespace, `,` `:`, and the characters of numbers and literals.
+    Skip,
+    Quote,
+    Open,
+    Close,
+    /// Not JSON.
+    Bad,
+}
+
+const NESTED_CLASS: [Nested; 256] = {
+    let mut t = [Nested::Bad; 256];
+    let skip = b" \n\r\t,:0123456789-+.truefalsnE";
+    let mut k = 0;
+    while k < skip.len() {
+        t[skip[k] as usize] = Nested::Skip;
+        k += 1;
+    }
+    t[b'"' as usize] = Nested::Quote;
+    t[b'{' as usize] = Nested::Open;
+    t[b'[' as usize] = Nested::Open;
+    t[b'}' as usize] = Nested::Close;
+    t[b']' as usize] = Nested::Close;
+    t
+};
+
 fn find_quote_or_backslash(s: &[u8]) -> Option<usize> {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGHS: u64 = 0x8080_8080_8080_8080;
@@ -706,6 +734,12 @@ impl Splitter {
         let mut i = self.scan;
         let len = self.buf.len();
         while i < len {
+            // Below an event's top-level fields nothing but the brackets matters: most of an
+            // event's bytes are scanned there, by a loop that knows only that.
+            if self.depth > fd && !self.in_str && self.elem.is_some() {
+                i = self.skip_nested(i, fd)?;
+                continue;
+            }
             // Over the limit as soon as the scan passes it, before any later problem of the
             // event: which error a broken event gets must not depend on where reads end.
             if let Some(start) = self.elem
@@ -872,6 +906,77 @@ impl Splitter {
         }
         self.scan = i;
         Ok(())
+    }
+
+    /// [`Splitter::structure`] inside an event below its top-level fields (`depth > fd`, not in
+    /// a string): the same state changes, byte for byte, without the cases that cannot happen
+    /// there (roles, wrapper keys, event boundaries). Returns where to go on: after the bracket
+    /// that brings the depth back to `fd`, or the end of the buffer.
+    fn skip_nested(&mut self, mut i: usize, fd: u32) -> Result<usize, ReadError> {
+        let start = self.elem.expect("inside an event");
+        let len = self.buf.len();
+        while i < len {
+            if i - start > self.max {
+                return Err(self.too_large(start));
+            }
+            if self.in_str {
+                if self.esc {
+                    self.esc = false;
+                    i += 1;
+                    continue;
+                }
+                match find_quote_or_backslash(&self.buf[i..]) {
+                    None => return Ok(len),
+                    Some(j) if self.buf[i + j] == b'\\' => {
+                        self.esc = true;
+                        self.str_escaped = true;
+                        i += j + 1;
+                    }
+                    // A string below the top level has no role: nothing to record at its end.
+                    Some(j) => {
+                        self.in_str = false;
+                        i += j + 1;
+                    }
+                }
+                continue;
+            }
+            let b = self.buf[i];
+            match NESTED_CLASS[b as usize] {
+                Nested::Skip => {}
+                Nested::Quote => {
+                    self.in_str = true;
+                    self.str_escaped = false;
+                    self.str_start = i + 1;
+                    self.str_role = Role::Other;
+                }
+                Nested::Open => {
+                    self.depth += 1;
+                    self.open.push(b);
+                    self.cur_field = None;
+                }
+                Nested::Close => {
+                    let opener = self.open.pop().unwrap_or(b'{');
+                    if (opener == b'{') != (b == b'}') {
+                        return Err(self.explain_broken(start, i + 1));
+                    }
+                    self.depth -= 1;
+                    self.cur_field = None;
+                    if self.depth == 1 {
+                        self.key_matches = false;
+                    }
+                    if self.depth == fd {
+                        return Ok(i + 1);
+                    }
+                }
+                Nested::Bad => {
+                    if self.corrupt.is_none() {
+                        self.corrupt = Some(i);
+                    }
+                }
+            }
+            i += 1;
+        }
+        Ok(i)
     }
 
     /// A string ended at `end` (its closing quote): a wrapper key, an event field's key, or the
