@@ -348,6 +348,18 @@ impl Evaluator<'_> {
                 Err(e) => errors.push(e),
             }
         }
+        // A failure of an object that may not exist is not known to be one.
+        for f in &mut findings {
+            if f.outcome == Outcome::Fail
+                && let Some(why) = inv.uncertain.get(&f.resource_id)
+            {
+                f.outcome = Outcome::Unknown;
+                f.message = format!(
+                    "{} (unknown: it may not exist; {why}).",
+                    f.message.trim_end_matches('.')
+                );
+            }
+        }
         (findings, errors)
     }
 

@@ -344,6 +344,10 @@ pub struct Inventory {
     /// Functions both a template and the deployed state describe (only in the inventory of the
     /// deployed state).
     pub deployments: Vec<Deployment>,
+    /// Objects that may not exist, by id, with why (a Terraform `count` or `for_each` that
+    /// cannot be evaluated): a failure on one of them is only unknown.
+    #[serde(skip)]
+    pub uncertain: BTreeMap<String, String>,
 }
 
 impl Inventory {

@@ -275,6 +275,9 @@ struct Inst<'p> {
     children: HashMap<String, Vec<(Option<V>, usize)>>,
     /// The root module's call this instance descends from: `main.tf:12`.
     called_from: Option<String>,
+    /// Why this module instance may not exist (a `count`/`for_each` that cannot be evaluated,
+    /// here or in a calling module).
+    uncertain: Option<String>,
 }
 
 struct Eval<'p> {
@@ -389,6 +392,7 @@ pub fn inventory(project: &Project) -> (Inventory, Vec<Problem>) {
             prefix: String::new(),
             children: HashMap::new(),
             called_from: None,
+            uncertain: None,
         }],
         decls: HashMap::new(),
         steps: Cell::new(0),
@@ -422,7 +426,10 @@ impl<'p> Eval<'p> {
                     inst: i,
                     binds: Vec::new(),
                 };
-                let instances = self.instances(decl.block, &cx);
+                let (instances, unknown) = self.instances(decl.block, &cx);
+                let uncertain = unknown
+                    .map(|why| format!("module.{name}: {why}"))
+                    .or_else(|| self.insts[i].uncertain.clone());
                 let mut made = Vec::new();
                 let called_from = self.insts[i]
                     .called_from
@@ -436,6 +443,7 @@ impl<'p> Eval<'p> {
                         prefix: format!("{}module.{name}.", self.insts[i].prefix),
                         children: HashMap::new(),
                         called_from: called_from.clone(),
+                        uncertain: uncertain.clone(),
                     });
                     made.push((key, id));
                 }
@@ -460,7 +468,22 @@ impl<'p> Eval<'p> {
 
     /// The instances `count`/`for_each` make, each with its key and bindings. Known zero:
     /// none. Not known: one instance whose `count.index`/`each` are unknown.
-    fn instances(&self, block: &Block, cx: &Cx) -> Vec<(Option<V>, Binds)> {
+    /// The instances of a block with `count` or `for_each`, and why their number is not known
+    /// where it is not (one stand-in instance is made then).
+    fn instances(&self, block: &Block, cx: &Cx) -> (Vec<(Option<V>, Binds)>, Option<String>) {
+        let listed = self.listed_instances(block, cx);
+        let unknown = (listed.len() == 1 && listed[0].0.is_none())
+            .then(|| {
+                ["count", "for_each"]
+                    .into_iter()
+                    .find(|a| block.body.attr(a).is_some())
+                    .map(|a| format!("its {a} cannot be evaluated"))
+            })
+            .flatten();
+        (listed, unknown)
+    }
+
+    fn listed_instances(&self, block: &Block, cx: &Cx) -> Vec<(Option<V>, Binds)> {
         let unknown_one = |name: &str| {
             let v = if name == "count" {
                 V::Obj(vec![("index".into(), V::Unknown("count.index".into()))])
@@ -1129,7 +1152,11 @@ impl<'p> Eval<'p> {
                     inst: i,
                     binds: Vec::new(),
                 };
-                for (_, binds) in self.instances(decl.block, &base) {
+                let (instances, unknown) = self.instances(decl.block, &base);
+                if let Some(why) = unknown.or_else(|| self.insts[i].uncertain.clone()) {
+                    inv.uncertain.insert(id.clone(), why);
+                }
+                for (_, binds) in instances {
                     let cx = Cx { inst: i, binds };
                     let r = Res {
                         ev: self,

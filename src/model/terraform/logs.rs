@@ -37,6 +37,7 @@ impl Eval<'_> {
                     };
                     let names = self
                         .instances(decl.block, &base)
+                        .0
                         .into_iter()
                         .flat_map(|(_, binds)| {
                             let cx = Cx { inst: i, binds };

@@ -36,6 +36,7 @@ pub(super) fn inventory(inv: Inventory) -> Inventory {
         log_groups: by_id(inv.log_groups),
         xray_encryption: by_id(inv.xray_encryption),
         deployments: inv.deployments,
+        uncertain: inv.uncertain,
     }
 }
 
