@@ -109,4 +109,19 @@ fn the_hooks_fail_on_findings_and_pass_without() {
     common::git(dir, &["add", "."]);
     let out = try_repo("atrest-test", &["--all-files"]);
     assert_eq!(out.status.code(), Some(0), "the scaffold's tests pass");
+
+    // A failing policy test fails the hook.
+    let tests = dir.join("policies/function_name_test.rego");
+    let mut text = std::fs::read_to_string(&tests).unwrap();
+    text.push_str("\ntest_that_cannot_pass if {\n\tcount(deny) == 42 with input as {}\n}\n");
+    std::fs::write(&tests, text).unwrap();
+    common::git(dir, &["add", "."]);
+    let out = try_repo("atrest-test", &["--all-files"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a failing test fails the hook: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("test_that_cannot_pass"));
 }
