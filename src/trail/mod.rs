@@ -407,7 +407,7 @@ pub fn evaluate(
                 input.insert(regorus::Value::from("event"), event_value);
                 input.insert(
                     regorus::Value::from("resolved"),
-                    serde_json::from_value(resolved.clone()).unwrap_or(regorus::Value::Undefined),
+                    converter.from_json(&resolved),
                 );
                 input.insert(regorus::Value::from("facts"), facts_value.clone());
                 input.insert(regorus::Value::from("inventory"), inventory_value.clone());

@@ -34,6 +34,34 @@ impl Converter {
         Ok(value)
     }
 
+    /// A JSON tree (what atrest resolved for an event) as a Rego value, without a round trip
+    /// through text or serde.
+    pub fn from_json(&mut self, v: &serde_json::Value) -> regorus::Value {
+        use serde_json::Value as J;
+        match v {
+            J::Null => regorus::Value::Null,
+            J::Bool(b) => regorus::Value::from(*b),
+            J::Number(n) => match (n.as_u64(), n.as_i64(), n.as_f64()) {
+                (Some(u), _, _) => regorus::Value::from(u),
+                (None, Some(i), _) => regorus::Value::from(i),
+                (None, None, Some(f)) if f.is_finite() => regorus::Value::from(f),
+                _ => regorus::Value::Undefined,
+            },
+            J::String(s) => self.string(s),
+            J::Array(items) => {
+                regorus::Value::from(items.iter().map(|i| self.from_json(i)).collect::<Vec<_>>())
+            }
+            J::Object(map) => {
+                let mut out = BTreeMap::new();
+                for (k, v) in map {
+                    let key = self.string(k);
+                    out.insert(key, self.from_json(v));
+                }
+                regorus::Value::from(out)
+            }
+        }
+    }
+
     fn string(&mut self, s: &str) -> regorus::Value {
         if s.len() > MAX_KEPT_LEN {
             return regorus::Value::String(Arc::from(s));
@@ -159,6 +187,17 @@ mod tests {
             other => panic!("{other:?}"),
         };
         assert!(Arc::ptr_eq(&source(&a), &source(&b)));
+    }
+
+    #[test]
+    fn json_trees_convert_as_their_text_does() {
+        let mut c = Converter::default();
+        let text = r#"{"key": {"arn": "arn:aws:kms:eu-west-1:1:key/k", "lambda_cmk": true}, "n": [1, -2, 2.5], "z": null}"#;
+        let tree: serde_json::Value = serde_json::from_str(text).unwrap();
+        assert_eq!(
+            c.from_json(&tree),
+            regorus::Value::from_json_str(text).unwrap()
+        );
     }
 
     #[test]
