@@ -376,6 +376,11 @@ struct RulesArgs {
     /// Include rules from this policy directory (repeatable)
     #[arg(long, value_name = "DIR", global = true)]
     policy: Vec<PathBuf>,
+    /// The configuration file whose severity overrides, rules turned off and policy
+    /// directories apply (default: `.atrest.yaml` found upward, as for `scan`; not with
+    /// `--format markdown`, which documents the built-in catalogue)
+    #[arg(long, value_name = "FILE", global = true)]
+    config: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -971,11 +976,31 @@ fn collect_summary(report: &CollectReport, dir: &std::path::Path) -> String {
 }
 
 fn run_rules(args: RulesArgs) -> Result<ExitCode, String> {
-    let (policies, errors) = PolicySet::load(&PolicyOptions {
-        builtin: true,
-        dirs: args.policy,
+    // The listing shows what a scan here would report: the project's configuration applies.
+    // The markdown reference documents the catalogue itself.
+    let config = if args.format == RulesFormat::Markdown {
+        None
+    } else {
+        load_config(args.config.as_deref(), &scan::scan_root())?
+    };
+    let mut dirs = args.policy;
+    if let Some(c) = &config {
+        dirs.extend(c.policy.iter().cloned());
+    }
+    let (mut policies, errors) = PolicySet::load(&PolicyOptions {
+        builtin: config.as_ref().is_none_or(|c| c.no_builtin != Some(true)),
+        dirs,
         ..Default::default()
     });
+    // Rules the configuration turns off are listed as off, not hidden.
+    let off = config
+        .as_ref()
+        .map(Config::disabled_rules)
+        .unwrap_or_default();
+    let is_off = |id: &str| off.iter().any(|o| o.eq_ignore_ascii_case(id));
+    if let Some(c) = &config {
+        c.override_severities(&mut policies.rules);
+    }
     for e in &errors {
         eprintln!("error: {e}");
     }
@@ -989,12 +1014,12 @@ fn run_rules(args: RulesArgs) -> Result<ExitCode, String> {
             let mut rules: Vec<&Rule> = policies.rules.iter().collect();
             rules.sort_by(|a, b| a.id.cmp(&b.id));
             for r in rules {
-                out.push_str(&format!(
-                    "{:<10} {:<9} {}\n",
-                    r.id,
-                    r.severity.to_string(),
-                    r.title
-                ));
+                let severity = if is_off(&r.id) {
+                    "off".to_owned()
+                } else {
+                    r.severity.to_string()
+                };
+                out.push_str(&format!("{:<10} {:<9} {}\n", r.id, severity, r.title));
             }
         }
         Some(RulesAction::Show { id }) => {

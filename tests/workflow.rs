@@ -956,3 +956,30 @@ fn many_suppressions_and_findings_in_one_file_stay_fast() {
     );
     assert!(elapsed.as_secs() < 10, "triage took {elapsed:?}");
 }
+
+/// `atrest rules` lists what a scan in the project reports: the config's severities and the
+/// rules it turns off; the markdown reference stays the built-in catalogue.
+#[test]
+fn rules_list_the_projects_configuration() {
+    let dir = project(&[(
+        ".atrest.yaml",
+        "rules:\n  atr-l004: {severity: high}\n  ATR-L003: off\n",
+    )]);
+    let out = atrest(dir.path()).args(["rules"]).output().unwrap();
+    let text = stdout(&out);
+    let line = |id: &str| text.lines().find(|l| l.starts_with(id)).unwrap().to_owned();
+    assert!(line("ATR-L004").contains(" high "), "{text}");
+    assert!(line("ATR-L003").contains(" off "), "{text}");
+    assert!(line("ATR-L001").contains(" medium "), "{text}");
+    let out = atrest(dir.path())
+        .args(["rules", "show", "ATR-L004"])
+        .output()
+        .unwrap();
+    assert!(stdout(&out).starts_with("ATR-L004 (high, security-severity 7.5)"));
+    let markdown = atrest(dir.path())
+        .args(["rules", "--format", "markdown"])
+        .output()
+        .unwrap();
+    let reference = fs::read_to_string(common::manifest_dir().join("docs/rules.md")).unwrap();
+    assert_eq!(stdout(&markdown), reference);
+}
