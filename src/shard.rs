@@ -236,6 +236,8 @@ struct FindingRecord {
     property: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     subject: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    related: Vec<(LocRecord, String)>,
     location: Option<LocRecord>,
     chain: Vec<String>,
     trail: Option<EvidenceRecord>,
@@ -340,6 +342,11 @@ fn finding_record(f: &FileFinding, rules: &[Rule]) -> FindingRecord {
         via: x.via.clone(),
         property: x.property.clone(),
         subject: x.subject.clone(),
+        related: x
+            .related
+            .iter()
+            .map(|(l, m)| (LocRecord::from(l), m.clone()))
+            .collect(),
         location: x.location.as_ref().map(LocRecord::from),
         chain: x.chain.clone(),
         trail: x.trail.as_ref().map(|t| EvidenceRecord {
@@ -445,6 +452,11 @@ fn finding_from(r: FindingRecord, rules: &[Rule]) -> Result<FileFinding, String>
             via: r.via,
             property: r.property,
             subject: r.subject,
+            related: r
+                .related
+                .into_iter()
+                .map(|(l, m)| (Loc::from(l), m))
+                .collect(),
             location: r.location.map(Loc::from),
             chain: r.chain,
             trail,

@@ -765,3 +765,60 @@ fn the_key_resolution_chain_is_reported() {
         "{first}"
     );
 }
+
+/// ATR-L011 points at both lines: the deployed function (the result) and the template's key
+/// (a related location in SARIF, `related` in JSON).
+#[test]
+fn drift_findings_point_at_the_template_too() {
+    let fixtures = common::manifest_dir().join("fixtures/rules/ATR-L011");
+    let dir = tempfile::tempdir().unwrap();
+    let args = |format: &str| {
+        vec![
+            "scan".to_owned(),
+            "--rule".into(),
+            "ATR-L011".into(),
+            "--format".into(),
+            format.into(),
+            fixtures.to_str().unwrap().into(),
+        ]
+    };
+    let out = atrest(dir.path()).args(args("sarif")).output().unwrap();
+    let sarif = stdout(&out);
+    common::assert_valid_sarif(&sarif);
+    let doc: serde_json::Value = serde_json::from_str(&sarif).unwrap();
+    let result = doc["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| {
+            r["message"]["text"]
+                .as_str()
+                .unwrap()
+                .contains("billing-worker")
+        })
+        .unwrap()
+        .clone();
+    let related = &result["relatedLocations"][0]["physicalLocation"];
+    assert!(
+        related["artifactLocation"]["uri"]
+            .as_str()
+            .unwrap()
+            .ends_with("ATR-L011/pass_template.yaml"),
+        "{result}"
+    );
+    assert_eq!(related["region"]["startLine"], 21, "{result}");
+
+    let out = atrest(dir.path()).args(args("json")).output().unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let finding = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["line"] == 62)
+        .unwrap();
+    assert_eq!(finding["related"][0]["line"], 21, "{finding}");
+    assert_eq!(
+        finding["related"][0]["what"],
+        "the key in the cloudformation template"
+    );
+}

@@ -880,6 +880,7 @@ fn synthetic_finding(
             source: "terraform",
             property: "kms_key".into(),
             subject: None,
+            related: Vec::new(),
             location: Some(atrest::model::Loc {
                 file: file.into(),
                 pointer: String::new(),

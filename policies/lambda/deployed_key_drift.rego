@@ -48,6 +48,7 @@ deny contains finding if {
 	finding := {
 		"resource": d.id,
 		"property": k.property,
+		"related": [{"property": sprintf("template.%s", [k.property]), "message": sprintf("the key in the %s template", [d.template.source])}],
 		"message": sprintf("The deployed key of function %s differs from the key in the template: the deployed function has %s, but %s in the %s template (%s) has %s.", [d.logical_id, describe(k.deployed), d.template.logical_id, d.template.source, k.template_at, describe(k.template)]),
 	}
 }

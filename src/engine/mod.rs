@@ -49,6 +49,8 @@ pub struct Finding {
     /// What else the finding is about, where one object and property can fail several times
     /// (the key of ATR-L010 fails once per function that uses it): part of its identity.
     pub subject: Option<String>,
+    /// Other places to look at, each with what it is (ATR-L011: the template's key).
+    pub related: Vec<(Loc, String)>,
     pub location: Option<Loc>,
     /// How the property's key reference was resolved (`KmsKeyArn <- !Ref K <- default ...`),
     /// when the property is one; empty otherwise.
@@ -90,6 +92,15 @@ struct PolicyFinding {
     /// more than once (see [`Finding::subject`]).
     #[serde(default)]
     subject: Option<String>,
+    /// Other properties of the same object to point at: `[{"property": ..., "message": ...}]`.
+    #[serde(default)]
+    related: Vec<RelatedProperty>,
+}
+
+#[derive(Deserialize)]
+struct RelatedProperty {
+    property: String,
+    message: String,
 }
 
 /// The compiled policies and their rules, shared by all workers.
@@ -438,6 +449,11 @@ impl Evaluator<'_> {
                     .or_else(|| origin.declared_at())
                     .cloned(),
                 chain: key_chain(objects, &pf.resource, &pf.property),
+                related: pf
+                    .related
+                    .iter()
+                    .filter_map(|r| Some((origin.locate(&r.property)?.clone(), r.message.clone())))
+                    .collect(),
                 property: pf.property,
                 subject: pf.subject,
                 trail: None,

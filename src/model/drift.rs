@@ -63,13 +63,24 @@ fn pair(t: &Function, d: &Function, deployed: &Inventory) -> Deployment {
             deployed,
         ));
     }
+    // The template's side of each key, so a finding can point at both (`template.<key>`).
+    let mut locations = d.origin.locations.clone();
+    for k in &keys {
+        if let Some(at) = t
+            .origin
+            .locate(&k.property)
+            .or_else(|| t.origin.declared_at())
+        {
+            locations.insert(format!("template.{}", k.property), at.clone());
+        }
+    }
     Deployment {
         origin: Origin {
             id: format!("deployment:{}<-{file}#{}", d.origin.id, t.origin.logical_id),
             source: d.origin.source,
             logical_id: d.origin.logical_id.clone(),
             resource_type: d.origin.resource_type.clone(),
-            locations: d.origin.locations.clone(),
+            locations,
             via: None,
         },
         function: d.origin.id.clone(),

@@ -30,6 +30,17 @@ fn finding(report: &Report, f: &FileFinding) -> Value {
                 "chain": f.finding.chain,
                 "fingerprint": fingerprint(f, rule),
     });
+    if !f.finding.related.is_empty() {
+        v["related"] = json!(
+            f.finding
+                .related
+                .iter()
+                .map(|(l, what)| json!({
+                    "what": what, "file": l.file.to_string(), "line": l.span.start.line, "column": l.span.start.col,
+                }))
+                .collect::<Vec<_>>()
+        );
+    }
     if let Some(t) = &f.finding.trail {
         let s = &t.subject;
         v["cloudtrail"] = json!({

@@ -247,6 +247,22 @@ pub fn render(report: &Report, root: &Path) -> String {
                     "property": f.finding.property,
                 },
             });
+            if !f.finding.related.is_empty() {
+                let related: Vec<Value> = f
+                    .finding
+                    .related
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (loc, what))| {
+                        json!({
+                            "id": i + 1,
+                            "physicalLocation": physical_location(&loc.file, Some(loc)),
+                            "message": {"text": what},
+                        })
+                    })
+                    .collect();
+                result["relatedLocations"] = json!(related);
+            }
             if let Some(t) = &f.finding.trail {
                 add_trail(&mut result, t);
             }

@@ -667,6 +667,7 @@ pub fn finding(
         source: "cloudtrail",
         property: String::new(),
         subject: None,
+        related: Vec::new(),
         location: Some(first.location.clone()),
         chain: Vec::new(),
         via: None,
