@@ -240,28 +240,33 @@ fn checkov_functions_with_variables_fail_environment_encryption_as_in_checkov() 
     let Some(root) = corpus() else {
         return;
     };
+    assert_eq!(
+        fired_in_credentials_example(&root, "ATR-L001"),
+        [
+            ("aws_lambda_function.pass".to_owned(), 8),
+            ("aws_lambda_function.fail".to_owned(), 28)
+        ]
+    );
+}
+
+/// (logical id, line) of each finding of `rule` in checkov's
+/// `example_LambdaEnvironmentCredentials`.
+fn fired_in_credentials_example(root: &std::path::Path, rule: &str) -> Vec<(String, u32)> {
     let dir = root
         .join("checkov/tests/terraform/checks/resource/aws/example_LambdaEnvironmentCredentials");
     let result = common::scan_paths(std::slice::from_ref(&dir));
     let rules = &common::builtin().rules;
-    let fired: Vec<(&str, u32)> = result
+    result
         .findings
         .iter()
-        .filter(|f| rules[f.finding.rule].id == "ATR-L001")
+        .filter(|f| rules[f.finding.rule].id == rule)
         .map(|f| {
             (
-                f.finding.logical_id.as_str(),
+                f.finding.logical_id.clone(),
                 f.finding.location.as_ref().unwrap().span.start.line,
             )
         })
-        .collect();
-    assert_eq!(
-        fired,
-        [
-            ("aws_lambda_function.pass", 8),
-            ("aws_lambda_function.fail", 28)
-        ]
-    );
+        .collect()
 }
 
 /// checkov's CKV_AWS_45 test (`example_LambdaEnvironmentCredentials`) expects `fail` to fail
@@ -272,26 +277,11 @@ fn checkov_environment_credentials_expectations() {
     let Some(root) = corpus() else {
         return;
     };
-    let dir = root
-        .join("checkov/tests/terraform/checks/resource/aws/example_LambdaEnvironmentCredentials");
-    let result = common::scan_paths(std::slice::from_ref(&dir));
-    let rules = &common::builtin().rules;
-    let fired: Vec<(&str, u32)> = result
-        .findings
-        .iter()
-        .filter(|f| rules[f.finding.rule].id == "ATR-L009")
-        .map(|f| {
-            (
-                f.finding.logical_id.as_str(),
-                f.finding.location.as_ref().unwrap().span.start.line,
-            )
-        })
-        .collect();
     assert_eq!(
-        fired,
+        fired_in_credentials_example(&root, "ATR-L009"),
         [
-            ("aws_lambda_function.fail", 30),
-            ("aws_lambda_function.fail", 31)
+            ("aws_lambda_function.fail".to_owned(), 30),
+            ("aws_lambda_function.fail".to_owned(), 31)
         ]
     );
 }
