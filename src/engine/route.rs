@@ -25,8 +25,13 @@ struct SourceRoutes {
 
 impl Router {
     pub fn new(rules: &[Rule]) -> Self {
+        Router::of(rules, |_| true)
+    }
+
+    /// The routes of the rules `keep` accepts; rule indexes stay those of `rules`.
+    pub fn of(rules: &[Rule], keep: impl Fn(&Rule) -> bool) -> Self {
         let mut sources: FastMap<String, SourceRoutes> = FastMap::default();
-        for (index, rule) in rules.iter().enumerate() {
+        for (index, rule) in rules.iter().enumerate().filter(|(_, r)| keep(r)) {
             for route in &rule.routes {
                 let s = sources.entry(route.source.clone()).or_default();
                 for name in &route.names {
@@ -140,6 +145,14 @@ mod tests {
         );
         assert!(r.rules_for("kms.amazonaws.com", "ListKeys").is_empty());
         assert!(r.rules_for("s3.amazonaws.com", "Decrypt").is_empty());
+        // A router of some rules keeps the others' indexes.
+        let only_b = Router::of(&rules, |r| r.id != "a");
+        assert_eq!(only_b.rules_for("kms.amazonaws.com", "Decrypt"), vec![2]);
+        assert!(
+            only_b
+                .rules_for("kms.amazonaws.com", "GenerateDataKey")
+                .is_empty()
+        );
         let mut cache = RouteCache::default();
         assert_eq!(&*cache.get(&r, "kms.amazonaws.com", "Decrypt"), &[1, 2]);
         assert_eq!(&*cache.get(&r, "kms.amazonaws.com", "Decrypt"), &[1, 2]);

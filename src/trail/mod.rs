@@ -294,11 +294,18 @@ pub fn evaluate(
     policies: &PolicySet,
 ) -> (Vec<Finding>, TrailReport, Vec<LogError>) {
     let facts = &one.facts;
-    let facts_value: regorus::Value =
-        serde_json::from_value(serde_json::to_value(facts).expect("facts serialize"))
-            .expect("facts convert");
-    let inventory_value: regorus::Value =
-        serde_json::from_value(catalog.json.clone()).expect("inventory converts");
+    let mut once = rego_value::Converter::default();
+    let facts_value = once.from_json(&serde_json::to_value(facts).expect("facts serialize"));
+    // The whole catalog, converted once (no copy of its JSON).
+    let inventory_value = once.from_json(&catalog.json);
+    // Rules that need an inventory cannot find anything without one: routed to no event.
+    let without_inventory;
+    let router = if catalog.given {
+        &policies.router
+    } else {
+        without_inventory = crate::engine::Router::of(&policies.rules, |r| !r.needs_inventory);
+        &without_inventory
+    };
     let (order, duplicates) = one.spool.unique_in_storage_order();
     type Worker<'p> = (
         crate::engine::Evaluator<'p>,
@@ -374,17 +381,9 @@ pub fn evaluate(
                 if !c.routed {
                     return (Vec::new(), timeline, None, false);
                 }
-                let mut rules = cache.get(&policies.router, source, &name);
-                // Rules that need an inventory cannot find anything without one.
-                if !catalog.given && rules.iter().any(|&r| policies.rules[r].needs_inventory) {
-                    rules = rules
-                        .iter()
-                        .copied()
-                        .filter(|&r| !policies.rules[r].needs_inventory)
-                        .collect();
-                    if rules.is_empty() {
-                        return (Vec::new(), timeline, None, false);
-                    }
+                let rules = cache.get(router, source, &name);
+                if rules.is_empty() {
+                    return (Vec::new(), timeline, None, false);
                 }
                 let f = &files[c.file as usize];
                 let event_value = match converter.convert(text) {
