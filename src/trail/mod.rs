@@ -60,15 +60,31 @@ impl EventRef {
     }
 }
 
-/// What a CloudTrail finding is about; findings aggregate per rule and subject.
-#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord)]
+/// What a CloudTrail finding is about; findings aggregate per rule and subject. Baselines
+/// store it as it is (absent parts left out).
+#[derive(
+    Debug,
+    Clone,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+)]
 pub struct Subject {
     /// Key ARN.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub principal: Option<String>,
     /// Function ARN or name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub function: Option<String>,
     /// The mapping's event source ARN (or another id of the mapping).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mapping: Option<String>,
 }
 

@@ -43,38 +43,17 @@ pub struct Entry {
     pub subject: Option<String>,
     /// A CloudTrail finding's subject, in place of `file`, `resource` and `property`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cloudtrail: Option<TrailSubject>,
+    pub cloudtrail: Option<crate::trail::Subject>,
     /// For the reader of the file only; not matched.
     #[serde(default)]
     pub message: String,
-}
-
-/// What identifies a CloudTrail finding.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct TrailSubject {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub key: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub principal: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub function: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mapping: Option<String>,
 }
 
 impl Entry {
     /// The entry for a finding, its file relative to the baseline's directory `dir`.
     fn of(f: &FileFinding, rule_id: &str, root: &Path, dir: &Path) -> Entry {
         let (file, cloudtrail) = match &f.finding.trail {
-            Some(t) => (
-                String::new(),
-                Some(TrailSubject {
-                    key: t.subject.key.clone(),
-                    principal: t.subject.principal.clone(),
-                    function: t.subject.function.clone(),
-                    mapping: t.subject.mapping.clone(),
-                }),
-            ),
+            Some(t) => (String::new(), Some(t.subject.clone())),
             None => (super::relative_from(&f.path, root, dir), None),
         };
         Entry {
