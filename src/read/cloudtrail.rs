@@ -16,6 +16,7 @@
 //! (`{"RuleID", "Tests": [{"Log": ...}]}`), whose events are test fixtures with made-up,
 //! colliding event IDs (`"1"`), not logs.
 
+use super::json_blocks::{self, BLOCK, Classifier};
 use super::{Pos, ReadError};
 use std::fs::File;
 use std::io::{self, BufReader, Read};
@@ -297,12 +298,19 @@ pub fn stream_file(
 
 /// Streams the events of any reader (decompressed text).
 pub fn stream(
-    mut reader: impl Read,
+    reader: impl Read,
     shape: TrailShape,
     max_record_bytes: usize,
     sink: &mut dyn FnMut(RawEvent<'_>),
 ) -> StreamOutcome {
-    let mut splitter = Splitter::new(shape, max_record_bytes);
+    stream_through(reader, Splitter::new(shape, max_record_bytes), sink)
+}
+
+fn stream_through(
+    mut reader: impl Read,
+    mut splitter: Splitter,
+    sink: &mut dyn FnMut(RawEvent<'_>),
+) -> StreamOutcome {
     let mut out = StreamOutcome::default();
     let mut chunk = vec![0u8; CHUNK];
     loop {
@@ -395,6 +403,10 @@ struct Splitter {
     fields_ok: bool,
     /// First byte that is not JSON in the event being scanned.
     corrupt: Option<usize>,
+    /// Masks for [`Splitter::skip_block`]; `None` where the processor has no vector classifier.
+    blocks: Option<Classifier>,
+    /// A block with a backslash is scanned byte by byte, up to here.
+    bytewise_until: usize,
 }
 
 /// What a string in the scanned text is.
@@ -507,6 +519,8 @@ impl Splitter {
             fields: [None; 4],
             fields_ok: false,
             corrupt: None,
+            blocks: Classifier::detect(),
+            bytewise_until: 0,
         }
     }
 
@@ -602,6 +616,7 @@ impl Splitter {
             if let Some(c) = self.corrupt.as_mut() {
                 *c -= keep_from;
             }
+            self.bytewise_until = self.bytewise_until.saturating_sub(keep_from);
         }
         Ok(())
     }
@@ -917,6 +932,21 @@ impl Splitter {
         let start = self.elem.expect("inside an event");
         let len = self.buf.len();
         while i < len {
+            if let Some(classifier) = self.blocks
+                && i >= self.bytewise_until
+                && !self.esc
+                && i + BLOCK <= len
+                && i + BLOCK - start <= self.max
+            {
+                match self.skip_block(classifier, i, fd)? {
+                    Some(next) => return Ok(next),
+                    None if self.bytewise_until > i => {}
+                    None => {
+                        i += BLOCK;
+                        continue;
+                    }
+                }
+            }
             if i - start > self.max {
                 return Err(self.too_large(start));
             }
@@ -978,6 +1008,86 @@ impl Splitter {
             i += 1;
         }
         Ok(i)
+    }
+
+    /// [`Splitter::skip_nested`]'s steps over the 64 bytes at `i`, all at once: the same state
+    /// changes, from masks. Returns where to go on when a bracket brings the depth back to `fd`
+    /// (the rest of the block is not read); `None` when the block is done, or when it holds a
+    /// backslash: then it is left to the byte loop (`bytewise_until`), as escapes are rare and
+    /// a backslash outside a string is not JSON, which the byte loop words. The caller checks
+    /// that no byte of the block passes the size limit.
+    #[inline]
+    fn skip_block(
+        &mut self,
+        classifier: Classifier,
+        i: usize,
+        fd: u32,
+    ) -> Result<Option<usize>, ReadError> {
+        let block: &[u8; BLOCK] = self.buf[i..i + BLOCK].try_into().expect("a whole block");
+        let m = classifier.masks(block);
+        if m.backslash != 0 {
+            self.bytewise_until = i + BLOCK;
+            return Ok(None);
+        }
+        // Without escapes every quote opens or closes a string.
+        let mut inside = json_blocks::prefix_xor(m.quote);
+        if self.in_str {
+            inside = !inside;
+        }
+        let outside = !inside;
+        let mut brackets = (m.open | m.close) & outside;
+        // Bytes of the block this call consumes: all, or up to the bracket that ends the
+        // nesting.
+        let mut done = u64::MAX;
+        let mut ended = None;
+        while brackets != 0 {
+            let k = brackets.trailing_zeros() as usize;
+            brackets &= brackets - 1;
+            let b = self.buf[i + k];
+            self.cur_field = None;
+            if m.open >> k & 1 == 1 {
+                self.depth += 1;
+                self.open.push(b);
+                continue;
+            }
+            let opener = self.open.pop().unwrap_or(b'{');
+            if (opener == b'{') != (b == b'}') {
+                let start = self.elem.expect("inside an event");
+                // The byte loop would have recorded any earlier stray byte; it does not matter
+                // for an error that ends the file's reading.
+                return Err(self.explain_broken(start, i + k + 1));
+            }
+            self.depth -= 1;
+            if self.depth == 1 {
+                self.key_matches = false;
+            }
+            if self.depth == fd {
+                done = if k == 63 {
+                    u64::MAX
+                } else {
+                    (1 << (k + 1)) - 1
+                };
+                ended = Some(i + k + 1);
+                break;
+            }
+        }
+        let stray = !m.json & outside & done;
+        if stray != 0 && self.corrupt.is_none() {
+            self.corrupt = Some(i + stray.trailing_zeros() as usize);
+        }
+        if ended.is_some() {
+            // The bracket is outside any string.
+            self.in_str = false;
+            return Ok(ended);
+        }
+        self.in_str = inside >> 63 == 1;
+        if self.in_str && m.quote != 0 {
+            // The last quote opened the string the block ends in.
+            self.str_start = i + (63 - m.quote.leading_zeros() as usize) + 1;
+            self.str_escaped = false;
+            self.str_role = Role::Other;
+        }
+        Ok(None)
     }
 
     /// A string ended at `end` (its closing quote): a wrapper key, an event field's key, or the
@@ -1461,6 +1571,83 @@ mod tests {
         assert_eq!(got[2], Some((s("s3.amazonaws.com"), None, None, None)));
         assert_eq!(find_quote_or_backslash(b"abcdefghij\\k\""), Some(10));
         assert_eq!(find_quote_or_backslash(b"abc"), None);
+    }
+
+    /// The block scanner is an optimisation of the byte loop: on any text, with the events'
+    /// nested parts long enough for whole blocks, both give the same events, positions and
+    /// errors. (The fuzz target compares them too: its trickled reads never hold a whole block.)
+    #[test]
+    fn blocks_give_what_the_byte_loop_gives() {
+        let Some(classifier) = Classifier::detect() else {
+            eprintln!("no vector classifier on this processor: nothing to compare");
+            return;
+        };
+        let run = |text: &[u8], shape, max, blocks| {
+            let mut splitter = Splitter::new(shape, max);
+            splitter.blocks = blocks;
+            let mut got = Vec::new();
+            let out = stream_through(text, splitter, &mut |ev| {
+                let routing = ev
+                    .routing
+                    .map(|r| [r.source, r.name, r.id, r.time].map(|f| f.map(str::to_owned)));
+                got.push((ev.text.to_owned(), ev.pos, ev.index, routing))
+            });
+            let errors: Vec<String> = out
+                .errors
+                .iter()
+                .map(|e| format!("{:?}:{:?} {}", e.line, e.column, e.message))
+                .collect();
+            (got, out.events, errors)
+        };
+        let event = |n: usize| {
+            format!(
+                r#"{{"eventSource":"kms.amazonaws.com","eventName":"Decrypt","eventID":"e{n}","userIdentity":{{"type":"AssumedRole","arn":"arn:aws:sts::1:assumed-role/r/s","sessionContext":{{"attributes":{{"mfaAuthenticated":"false"}}}}}},"requestParameters":{{"encryptionContext":{{"aws:lambda:FunctionArn":"arn:aws:lambda:eu-west-1:1:function:f{n}"}},"list":[1,-2.5e3,true,false,null,{{"k":"ü \"q\" \\"}}],"s":"{{[\u00e9]}}"}},"resources":[{{"ARN":"arn:aws:kms:eu-west-1:1:key/k"}}]}}"#
+            )
+        };
+        let records = format!(
+            "{{\"Records\": [{}]}}",
+            (0..6).map(event).collect::<Vec<_>>().join(",\n ")
+        );
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let mut rand = move |n: usize| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as usize % n
+        };
+        let noise = b"\"\\{}[],: x\n\xff\xc3";
+        let mut compared = 0;
+        for round in 0..3000 {
+            let mut text = records.clone().into_bytes();
+            // Clean text first, then one to three changed bytes: stray, unbalanced, unclosed.
+            for _ in 0..(if round == 0 { 0 } else { 1 + rand(3) }) {
+                let at = rand(text.len());
+                match rand(3) {
+                    0 => text[at] = noise[rand(noise.len())],
+                    1 => {
+                        text.insert(at, noise[rand(noise.len())]);
+                    }
+                    _ => {
+                        text.remove(at);
+                    }
+                }
+            }
+            let max = if round % 7 == 0 {
+                300 + rand(400)
+            } else {
+                1 << 20
+            };
+            let shape = if round % 5 == 0 {
+                TrailShape::Concatenated
+            } else {
+                TrailShape::Records
+            };
+            let with = run(&text, shape, max, Some(classifier));
+            let without = run(&text, shape, max, None);
+            assert_eq!(with, without, "{}", String::from_utf8_lossy(&text));
+            compared += with.0.len();
+        }
+        assert!(compared > 5000, "too few events compared: {compared}");
     }
 
     #[test]

@@ -6,6 +6,7 @@ pub mod cloudtrail;
 pub mod detect;
 pub mod hcl;
 pub mod json;
+pub mod json_blocks;
 pub mod text;
 pub mod tree;
 pub mod yaml;
