@@ -755,6 +755,20 @@ impl Splitter {
                 i = self.skip_nested(i, fd)?;
                 continue;
             }
+            // An event's own fields, a block at a time while it lasts.
+            if self.depth == fd
+                && !self.in_str
+                && !self.esc
+                && let Some(start) = self.elem
+                && let Some(classifier) = self.blocks
+                && i >= self.bytewise_until
+                && i + BLOCK <= len
+                && i + BLOCK - start <= self.max
+                && let Some(next) = self.fields_block(classifier, i)
+            {
+                i = next;
+                continue;
+            }
             // Over the limit as soon as the scan passes it, before any later problem of the
             // event: which error a broken event gets must not depend on where reads end.
             if let Some(start) = self.elem
@@ -1088,6 +1102,88 @@ impl Splitter {
             self.str_role = Role::Other;
         }
         Ok(None)
+    }
+
+    /// [`Splitter::structure`]'s steps at an event's top level (`depth == fd`, not in a string)
+    /// over the 64 bytes at `i`, from masks: keys and values (with their roles), commas, stray
+    /// bytes. It stops after a bracket that opens a nested value (for
+    /// [`Splitter::skip_nested`]), before one that closes the event, or inside a string that
+    /// goes on past the block. Returns where to go on; `None` leaves the byte at `i` to the
+    /// byte loop: the event's closing bracket, or a block with a backslash (`bytewise_until`).
+    #[inline]
+    fn fields_block(&mut self, classifier: Classifier, i: usize) -> Option<usize> {
+        let block: &[u8; BLOCK] = self.buf[i..i + BLOCK].try_into().expect("a whole block");
+        let m = classifier.masks(block);
+        if m.backslash != 0 {
+            self.bytewise_until = i + BLOCK;
+            return None;
+        }
+        // Bits at and below `k`.
+        let upto = |k: usize| (2u64 << k).wrapping_sub(1);
+        let outside = !json_blocks::prefix_xor(m.quote);
+        let mut tokens = m.quote | ((m.open | m.close | m.comma) & outside);
+        // Bytes consumed: all, or up to a bracket.
+        let mut stop = BLOCK;
+        while tokens != 0 {
+            let k = tokens.trailing_zeros() as usize;
+            match self.buf[i + k] {
+                b'"' => {
+                    // Outside a string here, as strings are stepped over whole: this quote
+                    // opens one. Its role, as in `structure` (no wrapper key is at an event's
+                    // top level).
+                    self.str_role = if self.field_expect_key {
+                        self.field_expect_key = false;
+                        Role::FieldKey
+                    } else if let Some(f) = self.cur_field.take() {
+                        Role::FieldValue(f)
+                    } else {
+                        Role::Other
+                    };
+                    self.str_start = i + k + 1;
+                    self.str_escaped = false;
+                    let closing = m.quote & !upto(k);
+                    if closing == 0 {
+                        self.in_str = true;
+                        break;
+                    }
+                    let end = closing.trailing_zeros() as usize;
+                    self.string_ended(i + end);
+                    tokens &= !upto(end);
+                    continue;
+                }
+                b'{' | b'[' => {
+                    self.depth += 1;
+                    self.open.push(self.buf[i + k]);
+                    self.cur_field = None;
+                    stop = k + 1;
+                    break;
+                }
+                b'}' | b']' => {
+                    stop = k;
+                    break;
+                }
+                _ => {
+                    if self.depth == 1 {
+                        self.expect_key = true;
+                        self.key_matches = false;
+                    }
+                    self.field_expect_key = true;
+                    self.cur_field = None;
+                }
+            }
+            tokens &= tokens - 1;
+        }
+        let stray = !m.json
+            & outside
+            & (if stop == BLOCK {
+                u64::MAX
+            } else {
+                upto(stop) >> 1
+            });
+        if stray != 0 && self.corrupt.is_none() {
+            self.corrupt = Some(i + stray.trailing_zeros() as usize);
+        }
+        (stop > 0).then_some(i + stop)
     }
 
     /// A string ended at `end` (its closing quote): a wrapper key, an event field's key, or the
@@ -1601,7 +1697,7 @@ mod tests {
         };
         let event = |n: usize| {
             format!(
-                r#"{{"eventSource":"kms.amazonaws.com","eventName":"Decrypt","eventID":"e{n}","userIdentity":{{"type":"AssumedRole","arn":"arn:aws:sts::1:assumed-role/r/s","sessionContext":{{"attributes":{{"mfaAuthenticated":"false"}}}}}},"requestParameters":{{"encryptionContext":{{"aws:lambda:FunctionArn":"arn:aws:lambda:eu-west-1:1:function:f{n}"}},"list":[1,-2.5e3,true,false,null,{{"k":"ü \"q\" \\"}}],"s":"{{[\u00e9]}}"}},"resources":[{{"ARN":"arn:aws:kms:eu-west-1:1:key/k"}}]}}"#
+                r#"{{"eventVersion":"1.09","eventSource":"kms.amazonaws.com","readOnly":true,"n":-1.5E3,"userAgent":"aws-sdk-go-v2/1.30.3 os/linux lang/go#1.22.5 md/GOOS#linux md/GOARCH#amd64 api/kms#1.40.0","eventName":"Decrypt", "eventID" : "e{n}","eventTime":"2024-06-01T00:00:0{n}Z","userIdentity":{{"type":"AssumedRole","arn":"arn:aws:sts::1:assumed-role/r/s","sessionContext":{{"attributes":{{"mfaAuthenticated":"false"}}}}}},"requestParameters":{{"encryptionContext":{{"aws:lambda:FunctionArn":"arn:aws:lambda:eu-west-1:1:function:f{n}"}},"list":[1,-2.5e3,true,false,null,{{"k":"ü \"q\" \\"}}],"s":"{{[\u00e9]}}"}},"resources":[{{"ARN":"arn:aws:kms:eu-west-1:1:key/k"}}]}}"#
             )
         };
         let records = format!(

@@ -17,6 +17,7 @@ pub struct Masks {
     pub open: u64,
     /// `}` and `]`.
     pub close: u64,
+    pub comma: u64,
     /// Bytes that may appear outside a string: whitespace, `,` `:`, brackets, quotes, and the
     /// characters of numbers and of `true`, `false`, `null`.
     pub json: u64,
@@ -77,6 +78,7 @@ impl Masks {
             backslash: 0,
             open: 0,
             close: 0,
+            comma: 0,
             json: 0,
         };
         for (k, &b) in block.iter().enumerate() {
@@ -86,6 +88,7 @@ impl Masks {
                 b'\\' => m.backslash |= bit,
                 b'{' | b'[' => m.open |= bit,
                 b'}' | b']' => m.close |= bit,
+                b',' => m.comma |= bit,
                 _ => {}
             }
             if is_json_outside_string(b) {
@@ -146,7 +149,7 @@ mod avx2 {
 
     #[target_feature(enable = "avx2")]
     pub unsafe fn masks(block: &[u8; BLOCK]) -> Masks {
-        let half = |v: __m256i| -> [u32; 5] {
+        let half = |v: __m256i| -> [u32; 6] {
             let eq = |b: u8| _mm256_movemask_epi8(_mm256_cmpeq_epi8(v, _mm256_set1_epi8(b as i8)));
             // `[` and `{` differ only in bit 5, as do `]` and `}`.
             let folded = _mm256_or_si256(v, _mm256_set1_epi8(0x20));
@@ -172,7 +175,7 @@ mod avx2 {
             let both =
                 _mm256_and_si256(_mm256_shuffle_epi8(low, lo), _mm256_shuffle_epi8(high, hi));
             let not_json = _mm256_movemask_epi8(_mm256_cmpeq_epi8(both, _mm256_setzero_si256()));
-            [eq(b'"'), eq(b'\\'), open, close, !not_json].map(|m| m as u32)
+            [eq(b'"'), eq(b'\\'), open, close, eq(b','), !not_json].map(|m| m as u32)
         };
         // SAFETY: the block is 64 bytes, read as two unaligned 32-byte halves.
         let (a, b) = unsafe {
@@ -188,7 +191,8 @@ mod avx2 {
             backslash: join(1),
             open: join(2),
             close: join(3),
-            json: join(4),
+            comma: join(4),
+            json: join(5),
         }
     }
 }
