@@ -1,7 +1,9 @@
-//! The built-in CloudTrail rules run on regorus's bytecode VM; the interpreter is the
-//! reference. Every CloudTrail fixture, the same events with fields taken away (so every
-//! fallback in the policies is reached), and the shared corpus's logs must give the same
-//! report both ways.
+//! The built-in CloudTrail rules run on regorus's bytecode VM, see only the event fields they
+//! declare (`reads`), and reuse verdicts across events that agree on those. The reference for
+//! both is plain evaluation: the interpreter, and the VM given whole events with nothing
+//! reused. Every CloudTrail fixture, the same events with fields taken away (so every fallback
+//! in the policies is reached) or repeated under new IDs (so verdicts are reused), and the
+//! shared corpus's logs must give the same report all three ways.
 
 mod common;
 
@@ -22,6 +24,15 @@ fn policies(interpreter_only: bool) -> PolicySet {
     set
 }
 
+/// The built-in rules as if none declared `reads`: whole events, every event evaluated.
+fn policies_on_whole_events() -> PolicySet {
+    let mut set = policies(false);
+    for rule in &mut set.rules {
+        rule.reads = None;
+    }
+    set
+}
+
 fn sarif(paths: &[PathBuf], set: &PolicySet) -> String {
     let result = common::scan_with(paths, set);
     let report = atrest::report::Report::new(&result, &set.rules, UnknownMode::Warn);
@@ -29,24 +40,36 @@ fn sarif(paths: &[PathBuf], set: &PolicySet) -> String {
 }
 
 fn assert_same(paths: &[PathBuf], what: &str) -> String {
-    let (vm, interpreter) = (policies(false), policies(true));
-    let a = sarif(paths, &vm);
+    let a = sarif(paths, &policies(false));
     common::assert_valid_sarif(&a);
-    let b = sarif(paths, &interpreter);
-    if a != b {
-        let at = a
-            .lines()
-            .zip(b.lines())
-            .position(|(x, y)| x != y)
-            .unwrap_or(0);
-        panic!(
-            "{what}: the VM and the interpreter disagree at line {}:\n  vm:          {:?}\n  interpreter: {:?}",
-            at + 1,
-            a.lines().nth(at),
-            b.lines().nth(at)
-        );
+    for (other, set) in [
+        ("the interpreter", policies(true)),
+        ("whole events", policies_on_whole_events()),
+    ] {
+        let b = sarif(paths, &set);
+        if a != b {
+            let at = a
+                .lines()
+                .zip(b.lines())
+                .position(|(x, y)| x != y)
+                .unwrap_or(0);
+            panic!(
+                "{what}: the VM with declared fields and {other} disagree at line {}:\n  vm:    {:?}\n  other: {:?}",
+                at + 1,
+                a.lines().nth(at),
+                b.lines().nth(at)
+            );
+        }
     }
     a
+}
+
+#[test]
+fn every_builtin_cloudtrail_rule_declares_what_it_reads() {
+    let set = policies(false);
+    for rule in set.rules.iter().filter(|r| r.reads_events()) {
+        assert!(rule.reads.is_some(), "{} has no `reads`", rule.id);
+    }
 }
 
 #[test]
@@ -84,32 +107,7 @@ fn the_vm_agrees_with_the_interpreter_on_every_fixture() {
 #[test]
 fn the_vm_agrees_with_the_interpreter_on_events_with_fields_missing() {
     let tmp = tempfile::tempdir().unwrap();
-    let mut events = Vec::new();
-    for entry in walk(&manifest_dir().join("fixtures/cloudtrail")) {
-        let name = entry.file_name().unwrap().to_str().unwrap().to_owned();
-        if name.ends_with(".yaml") {
-            std::fs::copy(&entry, tmp.path().join(&name)).unwrap();
-            continue;
-        }
-        if !name.ends_with(".json") && !name.ends_with(".jsonl") {
-            continue;
-        }
-        let text = std::fs::read_to_string(&entry).unwrap();
-        if name.ends_with(".jsonl") {
-            events.extend(
-                text.lines()
-                    .map(|l| serde_json::from_str::<Value>(l).unwrap()),
-            );
-            continue;
-        }
-        match serde_json::from_str::<Value>(&text).unwrap() {
-            Value::Object(o) if o.contains_key("Records") => {
-                events.extend(o["Records"].as_array().unwrap().iter().cloned())
-            }
-            Value::Array(a) => events.extend(a),
-            _ => {}
-        }
-    }
+    let events = fixture_events(tmp.path());
     assert!(events.len() > 30, "{}", events.len());
     let cuts: &[&[&str]] = &[
         &["userIdentity", "arn"],
@@ -160,12 +158,89 @@ fn the_vm_agrees_with_the_interpreter_on_events_with_fields_missing() {
     }
 }
 
+/// Every fixture event three times under new IDs, times and request IDs, shuffled: the second
+/// and third are answered from the first's verdicts, and each finding must still list every
+/// event it stands for.
+#[test]
+fn repeated_events_reuse_verdicts_and_keep_every_event() {
+    let tmp = tempfile::tempdir().unwrap();
+    let events = fixture_events(tmp.path());
+    let mut repeated = Vec::new();
+    for copy in 0..3 {
+        for (i, event) in events.iter().enumerate() {
+            let mut e = event.clone();
+            e["eventID"] = Value::String(format!("copy-{copy}-{i}"));
+            e["eventTime"] = Value::String(format!("2024-06-0{}T00:00:{:02}Z", copy + 1, i % 60));
+            e["requestID"] = Value::String(format!("request-{copy}-{i}"));
+            repeated.push(e);
+        }
+    }
+    // A fixed shuffle, so copies are interleaved.
+    let n = repeated.len();
+    for i in 0..n {
+        repeated.swap(i, (i * 7919 + 13) % n);
+    }
+    let log = serde_json::json!({ "Records": repeated });
+    std::fs::write(tmp.path().join("repeated.json"), log.to_string()).unwrap();
+    let report = assert_same(&[tmp.path().to_path_buf()], "repeated events");
+    let sarif: Value = serde_json::from_str(&report).unwrap();
+    // The CloudTrail results (the inventories' own findings have no events).
+    let results: Vec<&Value> = sarif["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["properties"]["eventIDs"].is_array())
+        .collect();
+    assert!(results.len() > 10, "{}", results.len());
+    for r in results {
+        let ids = r["properties"]["eventIDs"].as_array().unwrap();
+        for copy in 0..3 {
+            assert!(
+                ids.iter()
+                    .any(|id| id.as_str().unwrap().starts_with(&format!("copy-{copy}-"))),
+                "every copy is listed: {ids:?}"
+            );
+        }
+    }
+}
+
 #[test]
 fn the_vm_agrees_with_the_interpreter_on_the_shared_corpus() {
     let Some(corpus) = common::shared_corpus("cloudtrail") else {
         return;
     };
     assert_same(&[corpus], "the shared corpus's CloudTrail logs");
+}
+
+/// Every event of the CloudTrail fixtures; their inventories are copied to `dir`.
+fn fixture_events(dir: &Path) -> Vec<Value> {
+    let mut events = Vec::new();
+    for entry in walk(&manifest_dir().join("fixtures/cloudtrail")) {
+        let name = entry.file_name().unwrap().to_str().unwrap().to_owned();
+        if name.ends_with(".yaml") {
+            std::fs::copy(&entry, dir.join(&name)).unwrap();
+            continue;
+        }
+        if !name.ends_with(".json") && !name.ends_with(".jsonl") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&entry).unwrap();
+        if name.ends_with(".jsonl") {
+            events.extend(
+                text.lines()
+                    .map(|l| serde_json::from_str::<Value>(l).unwrap()),
+            );
+            continue;
+        }
+        match serde_json::from_str::<Value>(&text).unwrap() {
+            Value::Object(o) if o.contains_key("Records") => {
+                events.extend(o["Records"].as_array().unwrap().iter().cloned())
+            }
+            Value::Array(a) => events.extend(a),
+            _ => {}
+        }
+    }
+    events
 }
 
 fn walk(dir: &Path) -> Vec<PathBuf> {

@@ -13,6 +13,7 @@
 #   severity: low
 #   security_severity: "3.5"
 #   tags: [security, encryption, kms, lambda, cloudtrail]
+#   reads: [eventName, requestParameters, sessionCredentialFromConsole, userAgent, userIdentity]
 #   routes:
 #     - source: kms.amazonaws.com
 #       names: [Decrypt, DescribeKey, GetKeyPolicy, GetKeyRotationStatus, GetPublicKey, ListGrants, ListKeyPolicies, ListResourceTags, ListRetirableGrants]

@@ -16,6 +16,7 @@
 #   severity: medium
 #   security_severity: "5.0"
 #   tags: [security, encryption, lambda, cloudtrail]
+#   reads: [eventName, requestParameters]
 #   routes:
 #     - source: lambda.amazonaws.com
 #       names: [CreateFunction*, CreateEventSourceMapping*, UpdateFunctionConfiguration*, UpdateEventSourceMapping*]

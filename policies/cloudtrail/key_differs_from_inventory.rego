@@ -14,6 +14,7 @@
 #   security_severity: "5.0"
 #   tags: [security, encryption, lambda, drift, cloudtrail]
 #   needs_inventory: true
+#   reads: [requestParameters]
 #   routes:
 #     - source: kms.amazonaws.com
 #       names: [Decrypt, Encrypt, GenerateDataKey*, ReEncrypt*]

@@ -17,6 +17,7 @@
 #   severity: high
 #   security_severity: "8.0"
 #   tags: [security, encryption, kms, lambda, cloudtrail]
+#   reads: [eventName, requestParameters]
 #   routes:
 #     - source: kms.amazonaws.com
 #       names: [Decrypt, Encrypt, GenerateDataKey*, ReEncrypt*]

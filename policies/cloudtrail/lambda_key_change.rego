@@ -17,6 +17,7 @@
 #   severity: high
 #   security_severity: "7.5"
 #   tags: [security, encryption, kms, lambda, cloudtrail]
+#   reads: [eventName, recipientAccountId, requestParameters]
 #   routes:
 #     - source: kms.amazonaws.com
 #       names: [DisableKey, ScheduleKeyDeletion, PutKeyPolicy, CreateGrant, DisableKeyRotation, DeleteAlias, UpdateAlias]

@@ -13,6 +13,7 @@
 #   severity: medium
 #   security_severity: "5.0"
 #   tags: [security, encryption, kms, lambda, availability, cloudtrail]
+#   reads: [errorCode, eventName, requestParameters]
 #   routes:
 #     - source: kms.amazonaws.com
 #       names: [Decrypt, Encrypt, GenerateDataKey*, ReEncrypt*, DescribeKey, CreateGrant]

@@ -58,6 +58,11 @@ pub struct Rule {
     /// A CloudTrail rule that can only find something when the scan has an inventory
     /// (`custom.needs_inventory: true`): without one it is not evaluated at all.
     pub needs_inventory: bool,
+    /// The top-level event fields a CloudTrail rule reads (`custom.reads`). When given, the
+    /// rule sees only these in `input.event`, and its verdict on one event is reused for the
+    /// events that agree with it on them (see `trail::memo`). `None`: the whole event, every
+    /// event evaluated.
+    pub reads: Option<Vec<String>>,
 }
 
 impl Rule {
@@ -99,6 +104,8 @@ struct Custom {
     routes: Vec<Route>,
     #[serde(default)]
     needs_inventory: bool,
+    #[serde(default)]
+    reads: Option<Vec<String>>,
 }
 
 /// A problem in a policy file, with the line where known.
@@ -169,6 +176,14 @@ pub fn parse(path: &str, rego: &str) -> Result<Option<Rule>, PolicyError> {
             ));
         }
     }
+    if let Some(reads) = &ann.custom.reads
+        && (ann.custom.routes.is_empty() || reads.iter().any(|f| f.is_empty()))
+    {
+        return Err(err(
+            Some(meta_line),
+            "METADATA: `reads` lists the top-level event fields a CloudTrail rule (one with `routes`) reads, none empty".into(),
+        ));
+    }
     let security_severity = match ann.custom.security_severity {
         Some(serde_json::Value::String(s)) => s,
         Some(serde_json::Value::Number(n)) => n.to_string(),
@@ -193,6 +208,7 @@ pub fn parse(path: &str, rego: &str) -> Result<Option<Rule>, PolicyError> {
         builtin: false,
         routes: ann.custom.routes,
         needs_inventory: ann.custom.needs_inventory,
+        reads: ann.custom.reads,
     }))
 }
 

@@ -123,6 +123,7 @@ mod tests {
             builtin: true,
             routes,
             needs_inventory: false,
+            reads: None,
         }
     }
 

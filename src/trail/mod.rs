@@ -12,6 +12,7 @@
 pub mod correlate;
 pub mod event;
 pub mod facts;
+pub mod memo;
 pub mod rego_value;
 pub mod spool;
 
@@ -327,6 +328,7 @@ pub fn evaluate(
         crate::engine::Evaluator<'p>,
         RouteCache,
         rego_value::Converter,
+        memo::Memo,
     );
     let workers: Vec<Mutex<Worker>> = (0..rayon::current_num_threads().max(1))
         .map(|_| {
@@ -334,6 +336,7 @@ pub fn evaluate(
                 policies.evaluator(),
                 RouteCache::default(),
                 rego_value::Converter::default(),
+                memo::Memo::default(),
             ))
         })
         .collect();
@@ -379,7 +382,7 @@ pub fn evaluate(
                 // One long-lived engine per worker thread, for the whole phase.
                 let slot = rayon::current_thread_index().unwrap_or(0) % workers.len();
                 let mut guard = workers[slot].lock().expect("worker lock");
-                let (eval, cache, converter) = &mut *guard;
+                let (eval, cache, converter, memo) = &mut *guard;
                 let head: Head = serde_json::from_str(text).unwrap_or_default();
                 let detail = Detail::parse(text);
                 let resolved = catalog.resolve(&detail, facts);
@@ -402,46 +405,97 @@ pub fn evaluate(
                     return (Vec::new(), timeline, None, false);
                 }
                 let f = &files[c.file as usize];
-                let event_value = match converter.convert(text) {
-                    Ok(v) => v,
-                    Err(e) => {
-                        let err = LogError {
-                            file: f.shown.clone(),
-                            error: ReadError::at(
-                                c.pos,
-                                format!(
-                                    "event {} cannot be converted for the rules: {e}",
-                                    c.index + 1
-                                ),
-                            ),
-                        };
-                        return (Vec::new(), timeline, Some(err), false);
-                    }
+                let n = c.index + 1;
+                let failed = |message: String| LogError {
+                    file: f.shown.clone(),
+                    error: ReadError::at(c.pos, message),
                 };
-                let mut input = BTreeMap::new();
-                input.insert(regorus::Value::from("event"), event_value);
-                input.insert(
-                    regorus::Value::from("resolved"),
-                    converter.from_json(&resolved),
-                );
-                input.insert(regorus::Value::from("facts"), facts_value.clone());
-                input.insert(regorus::Value::from("inventory"), inventory_value.clone());
-                let verdicts = match eval.evaluate_event(&rules, regorus::Value::from(input)) {
-                    Ok(v) => v,
-                    Err(message) => {
-                        let err = LogError {
-                            file: f.shown.clone(),
-                            error: ReadError::at(
-                                c.pos,
-                                format!(
-                                    "policy evaluation failed on event {}: {message}",
-                                    c.index + 1
-                                ),
-                            ),
-                        };
-                        return (Vec::new(), timeline, Some(err), true);
-                    }
+                let input = |event: regorus::Value, converter: &mut rego_value::Converter| {
+                    let mut input = BTreeMap::new();
+                    input.insert(regorus::Value::from("event"), event);
+                    input.insert(
+                        regorus::Value::from("resolved"),
+                        converter.from_json(&resolved),
+                    );
+                    input.insert(regorus::Value::from("facts"), facts_value.clone());
+                    input.insert(regorus::Value::from("inventory"), inventory_value.clone());
+                    regorus::Value::from(input)
                 };
+                // Rules that declare the fields they read see only those, and their verdicts
+                // are reused across events that agree on them; the others see the whole event.
+                let (declared, whole): (Vec<usize>, Vec<usize>) = rules
+                    .iter()
+                    .partition(|&&r| policies.rules[r].reads.is_some());
+                let mut verdicts = Vec::new();
+                if !whole.is_empty() {
+                    let event_value = match converter.convert(text) {
+                        Ok(v) => v,
+                        Err(e) => {
+                            let err =
+                                failed(format!("event {n} cannot be converted for the rules: {e}"));
+                            return (Vec::new(), timeline, Some(err), false);
+                        }
+                    };
+                    match eval.evaluate_event(&whole, input(event_value, converter)) {
+                        Ok(v) => verdicts.extend(v),
+                        Err(message) => {
+                            let err =
+                                failed(format!("policy evaluation failed on event {n}: {message}"));
+                            return (Vec::new(), timeline, Some(err), true);
+                        }
+                    }
+                }
+                if !declared.is_empty() {
+                    let plan = memo.plan(&declared, |r| {
+                        policies.rules[r].reads.clone().unwrap_or_default()
+                    });
+                    let fields = match memo::fields(text, &plan) {
+                        Ok(fields) => fields,
+                        Err(e) => {
+                            let err =
+                                failed(format!("event {n} cannot be converted for the rules: {e}"));
+                            return (Vec::new(), timeline, Some(err), false);
+                        }
+                    };
+                    let key = memo::key(&declared, &fields);
+                    if let Some(kept) = memo.get(&key) {
+                        verdicts.extend(kept.iter().cloned());
+                    } else {
+                        let mut event = BTreeMap::new();
+                        for ((name, raw), visible) in
+                            plan.key_fields.iter().zip(&fields).zip(&plan.visible)
+                        {
+                            let (Some(raw), true) = (raw, visible) else {
+                                continue;
+                            };
+                            match converter.value(raw) {
+                                Ok(v) => {
+                                    event.insert(converter.string(name), v);
+                                }
+                                Err(e) => {
+                                    let err = failed(format!(
+                                        "event {n} cannot be converted for the rules: {}",
+                                        crate::read::cloudtrail::strip_serde_position(&e)
+                                    ));
+                                    return (Vec::new(), timeline, Some(err), false);
+                                }
+                            }
+                        }
+                        let event = regorus::Value::from(event);
+                        match eval.evaluate_event(&declared, input(event, converter)) {
+                            Ok(v) => {
+                                memo.keep(key, v.clone());
+                                verdicts.extend(v);
+                            }
+                            Err(message) => {
+                                let err = failed(format!(
+                                    "policy evaluation failed on event {n}: {message}"
+                                ));
+                                return (Vec::new(), timeline, Some(err), true);
+                            }
+                        }
+                    }
+                }
                 let location = event_location(f, c.pos, c.index);
                 let hits = verdicts
                     .into_iter()

@@ -34,6 +34,15 @@ impl Converter {
         Ok(value)
     }
 
+    /// The Rego value of one JSON value's text (an event's field, for rules that read only
+    /// some fields).
+    pub fn value(&mut self, text: &str) -> Result<regorus::Value, serde_json::Error> {
+        let mut de = serde_json::Deserializer::from_str(text);
+        let value = Seed(self).deserialize(&mut de)?;
+        de.end()?;
+        Ok(value)
+    }
+
     /// A JSON tree (what atrest resolved for an event) as a Rego value, without a round trip
     /// through text or serde.
     pub fn from_json(&mut self, v: &serde_json::Value) -> regorus::Value {
@@ -62,7 +71,8 @@ impl Converter {
         }
     }
 
-    fn string(&mut self, s: &str) -> regorus::Value {
+    /// A string value, shared with earlier ones of the same text.
+    pub fn string(&mut self, s: &str) -> regorus::Value {
         if s.len() > MAX_KEPT_LEN {
             return regorus::Value::String(Arc::from(s));
         }
