@@ -247,6 +247,21 @@ mod tests {
         assert_eq!(r.routes[0].names, ["Decrypt", "GenerateDataKey*"]);
         let bad = rego.replace("GenerateDataKey*", "Gen*Key");
         assert!(parse("c.rego", &bad).unwrap_err().message.contains("route"));
+        assert_eq!(r.reads, None);
+        let reads = rego.replace(
+            "#   routes:",
+            "#   reads: [eventName, userAgent]\n#   routes:",
+        );
+        let r = parse("c.rego", &reads).unwrap().unwrap();
+        assert_eq!(r.reads.unwrap(), ["eventName", "userAgent"]);
+        // Only an event rule reads event fields, and a field has a name.
+        for bad in [
+            "# METADATA\n# title: T\n# custom:\n#   id: C-1\n#   severity: low\n#   reads: [eventName]\npackage c\n".to_owned(),
+            reads.replace("userAgent", "\"\""),
+        ] {
+            let e = parse("c.rego", &bad).unwrap_err();
+            assert!(e.message.contains("reads"), "{}", e.message);
+        }
     }
 
     #[test]
