@@ -837,12 +837,7 @@ impl Splitter {
                         self.str_role = Role::WrapperKey;
                         self.expect_key = false;
                     } else if self.elem.is_some() && self.depth == fd {
-                        if self.field_expect_key {
-                            self.str_role = Role::FieldKey;
-                            self.field_expect_key = false;
-                        } else if let Some(f) = self.cur_field.take() {
-                            self.str_role = Role::FieldValue(f);
-                        }
+                        self.str_role = self.field_string_role();
                     }
                 }
                 b'{' | b'[' => {
@@ -1024,6 +1019,42 @@ impl Splitter {
         Ok(i)
     }
 
+    /// The masks of the 64 bytes at `i`; `None` when they hold a backslash: then the block is
+    /// left to the byte loop (`bytewise_until`), as escapes are rare and a backslash outside a
+    /// string is not JSON, which the byte loop words.
+    #[inline]
+    fn block_masks(&mut self, classifier: Classifier, i: usize) -> Option<json_blocks::Masks> {
+        let block: &[u8; BLOCK] = self.buf[i..i + BLOCK].try_into().expect("a whole block");
+        let m = classifier.masks(block);
+        if m.backslash != 0 {
+            self.bytewise_until = i + BLOCK;
+            return None;
+        }
+        Some(m)
+    }
+
+    /// Records the first of the stray bytes (bits of the block at `i`), as the byte loop does.
+    #[inline]
+    fn note_stray(&mut self, i: usize, stray: u64) {
+        if stray != 0 && self.corrupt.is_none() {
+            self.corrupt = Some(i + stray.trailing_zeros() as usize);
+        }
+    }
+
+    /// The role of a string that opens at an event's top level: the key of a field, the
+    /// value of a routing field, or neither.
+    #[inline]
+    fn field_string_role(&mut self) -> Role {
+        if self.field_expect_key {
+            self.field_expect_key = false;
+            Role::FieldKey
+        } else if let Some(f) = self.cur_field.take() {
+            Role::FieldValue(f)
+        } else {
+            Role::Other
+        }
+    }
+
     /// [`Splitter::skip_nested`]'s steps over the 64 bytes at `i`, all at once: the same state
     /// changes, from masks. Returns where to go on when a bracket brings the depth back to `fd`
     /// (the rest of the block is not read); `None` when the block is done, or when it holds a
@@ -1037,12 +1068,9 @@ impl Splitter {
         i: usize,
         fd: u32,
     ) -> Result<Option<usize>, ReadError> {
-        let block: &[u8; BLOCK] = self.buf[i..i + BLOCK].try_into().expect("a whole block");
-        let m = classifier.masks(block);
-        if m.backslash != 0 {
-            self.bytewise_until = i + BLOCK;
+        let Some(m) = self.block_masks(classifier, i) else {
             return Ok(None);
-        }
+        };
         // Without escapes every quote opens or closes a string.
         let mut inside = json_blocks::prefix_xor(m.quote);
         if self.in_str {
@@ -1086,9 +1114,7 @@ impl Splitter {
             }
         }
         let stray = !m.json & outside & done;
-        if stray != 0 && self.corrupt.is_none() {
-            self.corrupt = Some(i + stray.trailing_zeros() as usize);
-        }
+        self.note_stray(i, stray);
         if ended.is_some() {
             // The bracket is outside any string.
             self.in_str = false;
@@ -1112,12 +1138,7 @@ impl Splitter {
     /// byte loop: the event's closing bracket, or a block with a backslash (`bytewise_until`).
     #[inline]
     fn fields_block(&mut self, classifier: Classifier, i: usize) -> Option<usize> {
-        let block: &[u8; BLOCK] = self.buf[i..i + BLOCK].try_into().expect("a whole block");
-        let m = classifier.masks(block);
-        if m.backslash != 0 {
-            self.bytewise_until = i + BLOCK;
-            return None;
-        }
+        let m = self.block_masks(classifier, i)?;
         // Bits at and below `k`.
         let upto = |k: usize| (2u64 << k).wrapping_sub(1);
         let outside = !json_blocks::prefix_xor(m.quote);
@@ -1131,14 +1152,7 @@ impl Splitter {
                     // Outside a string here, as strings are stepped over whole: this quote
                     // opens one. Its role, as in `structure` (no wrapper key is at an event's
                     // top level).
-                    self.str_role = if self.field_expect_key {
-                        self.field_expect_key = false;
-                        Role::FieldKey
-                    } else if let Some(f) = self.cur_field.take() {
-                        Role::FieldValue(f)
-                    } else {
-                        Role::Other
-                    };
+                    self.str_role = self.field_string_role();
                     self.str_start = i + k + 1;
                     self.str_escaped = false;
                     let closing = m.quote & !upto(k);
@@ -1180,9 +1194,7 @@ impl Splitter {
             } else {
                 upto(stop) >> 1
             });
-        if stray != 0 && self.corrupt.is_none() {
-            self.corrupt = Some(i + stray.trailing_zeros() as usize);
-        }
+        self.note_stray(i, stray);
         (stop > 0).then_some(i + stop)
     }
 

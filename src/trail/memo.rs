@@ -9,7 +9,8 @@
 //! first is evaluated, the next ones reuse its verdicts.
 
 use super::event::Detail;
-use crate::engine::EventVerdict;
+use super::rego_value::Converter;
+use crate::engine::{EventVerdict, Rule};
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 use std::collections::HashMap;
 use std::fmt;
@@ -69,16 +70,26 @@ fn struct_fields<'de, T: serde::Deserialize<'de>>() -> &'static [&'static str] {
     r.0.expect("a struct with named fields")
 }
 
-/// What the rules of one routed set read, worked out once per set.
+/// How the rules routed to an event are evaluated, worked out once per routed set.
 pub struct Plan {
-    /// Fields of the key, sorted: the rules' `reads` and [`DETAIL_FIELDS`].
+    /// Rules that declare `reads`: they see only those fields, and their verdicts are reused.
+    pub declared: Vec<usize>,
+    /// Rules that see the whole event, evaluated on every event.
+    pub whole: Vec<usize>,
+    /// Fields of the key, sorted: the declared rules' `reads` and [`DETAIL_FIELDS`].
     pub key_fields: Vec<String>,
-    /// Which of `key_fields` the rules see in `input.event`.
+    /// Which of `key_fields` the declared rules see in `input.event`.
     pub visible: Vec<bool>,
 }
 
 impl Plan {
-    pub fn new(reads: &[&str]) -> Plan {
+    pub fn new(routed: &[usize], rules: &[Rule]) -> Plan {
+        let (declared, whole): (Vec<usize>, Vec<usize>) =
+            routed.iter().partition(|&&r| rules[r].reads.is_some());
+        let reads: Vec<&str> = declared
+            .iter()
+            .flat_map(|&r| rules[r].reads.iter().flatten().map(String::as_str))
+            .collect();
         let mut key_fields: Vec<String> = DETAIL_FIELDS.iter().map(|f| f.to_string()).collect();
         key_fields.extend(reads.iter().map(|r| r.to_string()));
         key_fields.sort_unstable();
@@ -88,9 +99,26 @@ impl Plan {
             .map(|f| reads.contains(&f.as_str()))
             .collect();
         Plan {
+            declared,
+            whole,
             key_fields,
             visible,
         }
+    }
+
+    /// What the declared rules see as `input.event`: the fields they read, from their text.
+    pub fn event(
+        &self,
+        fields: &[Option<&str>],
+        converter: &mut Converter,
+    ) -> Result<regorus::Value, serde_json::Error> {
+        let mut event = std::collections::BTreeMap::new();
+        for ((name, raw), visible) in self.key_fields.iter().zip(fields).zip(&self.visible) {
+            if let (Some(raw), true) = (raw, visible) {
+                event.insert(converter.string(name), converter.convert(raw)?);
+            }
+        }
+        Ok(regorus::Value::from(event))
     }
 }
 
@@ -179,20 +207,13 @@ pub struct Memo {
 }
 
 impl Memo {
-    pub fn plan(
-        &mut self,
-        rules: &[usize],
-        reads: impl Fn(usize) -> Vec<String>,
-    ) -> std::sync::Arc<Plan> {
-        if let Some(p) = self.plans.get(rules) {
+    /// The plan of a routed rule set, made the first time the set is seen.
+    pub fn plan(&mut self, routed: &[usize], rules: &[Rule]) -> std::sync::Arc<Plan> {
+        if let Some(p) = self.plans.get(routed) {
             return p.clone();
         }
-        let mut all: Vec<String> = rules.iter().flat_map(|&r| reads(r)).collect();
-        all.sort_unstable();
-        all.dedup();
-        let names: Vec<&str> = all.iter().map(String::as_str).collect();
-        let plan = std::sync::Arc::new(Plan::new(&names));
-        self.plans.insert(rules.to_vec(), plan.clone());
+        let plan = std::sync::Arc::new(Plan::new(routed, rules));
+        self.plans.insert(routed.to_vec(), plan.clone());
         plan
     }
 
@@ -236,7 +257,22 @@ mod tests {
 
     #[test]
     fn events_that_differ_only_elsewhere_share_a_key() {
-        let plan = Plan::new(&["userAgent", "eventName"]);
+        let rule = |reads: Option<&[&str]>| {
+            let mut r = crate::engine::metadata::parse(
+                "r.rego",
+                "# METADATA\n# title: T\n# custom:\n#   id: C-1\n#   severity: low\n#   routes:\n#     - source: kms.amazonaws.com\n#       names: [Decrypt]\npackage r\n",
+            )
+            .unwrap()
+            .unwrap();
+            r.reads = reads.map(|f| f.iter().map(|s| s.to_string()).collect());
+            r
+        };
+        let rules = [rule(Some(&["userAgent", "eventName"])), rule(None)];
+        let plan = Plan::new(&[0, 1], &rules);
+        assert_eq!(
+            (plan.declared.as_slice(), plan.whole.as_slice()),
+            (&[0][..], &[1][..])
+        );
         assert!(plan.key_fields.iter().any(|f| f == "userAgent"));
         assert_eq!(
             plan.key_fields

@@ -423,76 +423,45 @@ pub fn evaluate(
                 };
                 // Rules that declare the fields they read see only those, and their verdicts
                 // are reused across events that agree on them; the others see the whole event.
-                let (declared, whole): (Vec<usize>, Vec<usize>) = rules
-                    .iter()
-                    .partition(|&&r| policies.rules[r].reads.is_some());
+                let plan = memo.plan(&rules, &policies.rules);
+                let not_converted = |e: serde_json::Error| {
+                    failed(format!(
+                        "event {n} cannot be converted for the rules: {}",
+                        crate::read::cloudtrail::strip_serde_position(&e)
+                    ))
+                };
+                let not_evaluated =
+                    |m: String| failed(format!("policy evaluation failed on event {n}: {m}"));
                 let mut verdicts = Vec::new();
-                if !whole.is_empty() {
+                if !plan.whole.is_empty() {
                     let event_value = match converter.convert(text) {
                         Ok(v) => v,
-                        Err(e) => {
-                            let err =
-                                failed(format!("event {n} cannot be converted for the rules: {e}"));
-                            return (Vec::new(), timeline, Some(err), false);
-                        }
+                        Err(e) => return (Vec::new(), timeline, Some(not_converted(e)), false),
                     };
-                    match eval.evaluate_event(&whole, input(event_value, converter)) {
+                    match eval.evaluate_event(&plan.whole, input(event_value, converter)) {
                         Ok(v) => verdicts.extend(v),
-                        Err(message) => {
-                            let err =
-                                failed(format!("policy evaluation failed on event {n}: {message}"));
-                            return (Vec::new(), timeline, Some(err), true);
-                        }
+                        Err(m) => return (Vec::new(), timeline, Some(not_evaluated(m)), true),
                     }
                 }
-                if !declared.is_empty() {
-                    let plan = memo.plan(&declared, |r| {
-                        policies.rules[r].reads.clone().unwrap_or_default()
-                    });
+                if !plan.declared.is_empty() {
                     let fields = match memo::fields(text, &plan) {
                         Ok(fields) => fields,
-                        Err(e) => {
-                            let err =
-                                failed(format!("event {n} cannot be converted for the rules: {e}"));
-                            return (Vec::new(), timeline, Some(err), false);
-                        }
+                        Err(e) => return (Vec::new(), timeline, Some(not_converted(e)), false),
                     };
-                    let key = memo::key(&declared, &fields);
+                    let key = memo::key(&plan.declared, &fields);
                     if let Some(kept) = memo.get(&key) {
                         verdicts.extend(kept.iter().cloned());
                     } else {
-                        let mut event = BTreeMap::new();
-                        for ((name, raw), visible) in
-                            plan.key_fields.iter().zip(&fields).zip(&plan.visible)
-                        {
-                            let (Some(raw), true) = (raw, visible) else {
-                                continue;
-                            };
-                            match converter.value(raw) {
-                                Ok(v) => {
-                                    event.insert(converter.string(name), v);
-                                }
-                                Err(e) => {
-                                    let err = failed(format!(
-                                        "event {n} cannot be converted for the rules: {}",
-                                        crate::read::cloudtrail::strip_serde_position(&e)
-                                    ));
-                                    return (Vec::new(), timeline, Some(err), false);
-                                }
-                            }
-                        }
-                        let event = regorus::Value::from(event);
-                        match eval.evaluate_event(&declared, input(event, converter)) {
+                        let event = match plan.event(&fields, converter) {
+                            Ok(v) => v,
+                            Err(e) => return (Vec::new(), timeline, Some(not_converted(e)), false),
+                        };
+                        match eval.evaluate_event(&plan.declared, input(event, converter)) {
                             Ok(v) => {
                                 memo.keep(key, v.clone());
                                 verdicts.extend(v);
                             }
-                            Err(message) => {
-                                let err = failed(format!(
-                                    "policy evaluation failed on event {n}: {message}"
-                                ));
-                                return (Vec::new(), timeline, Some(err), true);
-                            }
+                            Err(m) => return (Vec::new(), timeline, Some(not_evaluated(m)), true),
                         }
                     }
                 }

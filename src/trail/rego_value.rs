@@ -25,18 +25,9 @@ pub struct Converter {
 }
 
 impl Converter {
-    /// The event's Rego value; an error where the text is not JSON, or holds a number Rego
+    /// The Rego value of JSON text (an event, or one of its fields); an error where the text is not JSON, or holds a number Rego
     /// cannot represent (not finite).
     pub fn convert(&mut self, text: &str) -> Result<regorus::Value, serde_json::Error> {
-        let mut de = serde_json::Deserializer::from_str(text);
-        let value = Seed(self).deserialize(&mut de)?;
-        de.end()?;
-        Ok(value)
-    }
-
-    /// The Rego value of one JSON value's text (an event's field, for rules that read only
-    /// some fields).
-    pub fn value(&mut self, text: &str) -> Result<regorus::Value, serde_json::Error> {
         let mut de = serde_json::Deserializer::from_str(text);
         let value = Seed(self).deserialize(&mut de)?;
         de.end()?;
