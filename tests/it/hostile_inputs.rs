@@ -2,7 +2,7 @@
 //! where known), exit code 2, no panic, and the findings of a good file beside it must still be
 //! reported.
 
-mod common;
+use crate::common;
 
 use assert_cmd::Command;
 use std::fs;

@@ -5,7 +5,7 @@
 //! in the policies is reached) or repeated under new IDs (so verdicts are reused), and the
 //! shared corpus's logs must give the same report all three ways.
 
-mod common;
+use crate::common;
 
 use atrest::engine::{PolicyOptions, PolicySet};
 use atrest::report::UnknownMode;

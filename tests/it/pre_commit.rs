@@ -8,7 +8,7 @@
 //! installed the test skips with a message, unless ATREST_REQUIRE_PRE_COMMIT is set (CI sets it
 //! after installing pre-commit into `target/pre-commit-venv`).
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 use std::process::{Command, Output};

@@ -1,7 +1,7 @@
 //! The model policies read matches `schemas/model.schema.json`, for every fixture and, where
 //! present, the whole shared corpus.
 
-mod common;
+use crate::common;
 
 use atrest::read::Limits;
 use atrest::scan::{ScanOptions, load};

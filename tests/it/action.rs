@@ -1,7 +1,7 @@
 //! The GitHub Action (`action.yml`): its scan step's script is run here as the runner would
 //! run it, with the inputs in the environment, against a project with findings.
 
-mod common;
+use crate::common;
 
 use atrest::read::{Limits, yaml};
 use serde_json::Value;

@@ -9,7 +9,7 @@
 //! compared with the KICS Terraform queries that look at the same blocks (environment
 //! variables, tracing).
 
-mod common;
+use crate::common;
 
 use atrest::engine::Outcome;
 use atrest::read::Limits;

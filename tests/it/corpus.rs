@@ -2,7 +2,7 @@
 //! without a panic, every error reported there must be a real defect of that file, and the
 //! same system written two ways must give the same findings. Skips where the corpus is absent.
 
-mod common;
+use crate::common;
 
 use atrest::report::UnknownMode;
 use atrest::scan::ScanResult;

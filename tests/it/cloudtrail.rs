@@ -1,7 +1,7 @@
 //! CloudTrail logs end to end: order independence, duplicate deliveries, corrupt records among
 //! good ones, every input shape, and the reports (SARIF aggregation, JSON events, timeline).
 
-mod common;
+use crate::common;
 
 use atrest::report::{Report, UnknownMode};
 use atrest::scan::ScanResult;

@@ -9,9 +9,8 @@
 //! moto does not serve `xray get-encryption-config`, so X-Ray is left out of the collection
 //! (`--services lambda,kms,logs`); it does not return `Code.SourceKMSKeyArn` either, so every
 //! .zip package fails ATR-L003 here.
-#![cfg(feature = "aws")]
 
-mod common;
+use crate::common;
 
 use assert_cmd::Command;
 use std::collections::BTreeSet;

@@ -2,7 +2,7 @@
 //! same findings: same rules, same resources, same outcomes. See `fixtures/parity-tf/README.md` for
 //! how resource names of the four formats are compared.
 
-mod common;
+use crate::common;
 
 use atrest::engine::Outcome;
 use std::collections::BTreeSet;

@@ -2,7 +2,7 @@
 //! the same code as `atrest test`; and `atrest test` and `atrest policy new` work for a user's
 //! own policies.
 
-mod common;
+use crate::common;
 
 use atrest::engine::testing::{self, Verdict};
 use common::atrest;

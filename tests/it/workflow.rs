@@ -1,7 +1,7 @@
 //! Suppressions in each form they are written, expiry, unused suppressions, the config file,
 //! baselines, `--diff-base`, JUnit and SARIF as CI systems read them.
 
-mod common;
+use crate::common;
 
 use common::{atrest, project};
 use serde_json::Value;

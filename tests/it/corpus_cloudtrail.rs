@@ -2,7 +2,7 @@
 //! error is a real defect of its file, every shape is read, and what the rules find there is
 //! pinned. Skips where the corpus is absent.
 
-mod common;
+use crate::common;
 
 use atrest::report::UnknownMode;
 

@@ -7,7 +7,7 @@
 //! name, a mapping by its function's, a log group by its name, a key by the functions whose data
 //! it protects (a key has no common name: a logical ID in a template, an ARN when deployed).
 
-mod common;
+use crate::common;
 
 use atrest::model::Inventory;
 use atrest::read::Limits;

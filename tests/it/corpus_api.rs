@@ -8,7 +8,7 @@
 //! format, not the CLI's): they are unwrapped here, into a temporary directory per recorded
 //! test, which is then scanned as one account's deployed state.
 
-mod common;
+use crate::common;
 
 use atrest::read::InputKind;
 use atrest::scan::ScanResult;

@@ -1,6 +1,6 @@
 //! The bundled examples find exactly what `examples/README.md` says they find.
 
-mod common;
+use crate::common;
 
 use atrest::engine::Outcome;
 use std::collections::BTreeSet;

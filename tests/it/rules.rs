@@ -6,7 +6,7 @@
 //! and variable files); its findings are named by their path inside the rule's folder
 //! (`fail_tf_module/modules/fn/main.tf`).
 
-mod common;
+use crate::common;
 
 use atrest::engine::Outcome;
 use atrest::report::UnknownMode;

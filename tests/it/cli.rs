@@ -1,6 +1,6 @@
 //! The command line as a user meets it: exit codes, formats, errors beside findings.
 
-mod common;
+use crate::common;
 
 use common::{atrest, project};
 use std::fs;

@@ -4,7 +4,7 @@
 //! templates they are correlated with, a duplicate delivery placed in another shard than its
 //! original, a log with a corrupt record and a broken template (errors must merge too).
 
-mod common;
+use crate::common;
 
 use atrest::shard::Shard;
 use common::{assert_valid_sarif, atrest, manifest_dir};
