@@ -2,6 +2,7 @@
 //! in parallel, and collect findings and errors in a deterministic order.
 
 use crate::engine::{Finding, PolicyError, PolicySet};
+use crate::isolate::{isolate, test_trigger};
 use crate::model::{FileId, Inventory, api, cfn, drift};
 use crate::read::cloudtrail::{self, Sniff};
 use crate::read::{Input, InputKind, Limits, ReadError, ReadOutcome, read_input};
@@ -133,6 +134,9 @@ impl ScanResult {
         self.scanned.len() + self.trail.as_ref().map_or(0, |t| t.files.len())
     }
 }
+
+/// One unit's findings and the messages of the rules that failed on it.
+type Evaluated = (Vec<Finding>, Vec<String>);
 
 /// What a file turned out to be.
 enum Read {
@@ -315,7 +319,10 @@ pub fn load(opts: &ScanOptions) -> Loaded {
         .par_iter()
         .map(|file| {
             let shown: FileId = display_path(file, &root).into();
-            let outcome = read_file(file, &opts.limits, &shown);
+            let outcome = isolate("reading this file", || {
+                read_file(file, &opts.limits, &shown)
+            })
+            .unwrap_or_else(|e| Read::Other(ReadOutcome::Failed(ReadError::whole_file(e))));
             (shown, file.clone(), outcome)
         })
         .collect();
@@ -349,11 +356,19 @@ pub fn load(opts: &ScanOptions) -> Loaded {
                 );
                 out.scanned.push((file.to_string(), input.kind));
                 match input.kind {
-                    InputKind::CloudFormation { sam } => out.units.push(Unit {
-                        kind: input.kind,
-                        inventory: cfn::inventory(&file, &input.root, sam),
-                        files: vec![file],
-                    }),
+                    InputKind::CloudFormation { sam } => {
+                        match isolate("modelling this template", || {
+                            test_trigger(&file);
+                            cfn::inventory(&file, &input.root, sam)
+                        }) {
+                            Ok(inventory) => out.units.push(Unit {
+                                kind: input.kind,
+                                inventory,
+                                files: vec![file],
+                            }),
+                            Err(message) => out.errors.push(InputError::at(&file, None, message)),
+                        }
+                    }
                     InputKind::Terraform => tf.add_config(file, &path, input),
                     InputKind::TerraformPlan => tf.add_plan(file, &path, input),
                     InputKind::AwsApi(_) => deployed.push((file, input)),
@@ -370,7 +385,21 @@ pub fn load(opts: &ScanOptions) -> Loaded {
     // can report where it differs from the template.
     if let Some(kind) = deployed.first().map(|(_, i)| i.kind) {
         let refs: Vec<(FileId, &Input)> = deployed.iter().map(|(f, i)| (f.clone(), i)).collect();
-        let (mut inventory, keys) = api::inventory_and_keys(&refs);
+        let modelled = isolate("modelling the deployed state", || {
+            refs.iter().for_each(|(f, _)| test_trigger(f));
+            api::inventory_and_keys(&refs)
+        });
+        let (mut inventory, keys) = match modelled {
+            Ok(modelled) => modelled,
+            Err(message) => {
+                out.errors.extend(
+                    deployed
+                        .iter()
+                        .map(|(f, _)| InputError::at(f, None, message.clone())),
+                );
+                return out;
+            }
+        };
         // A template's literal key that the deployed state describes is what it says it is.
         for unit in &mut out.units {
             keys.settle(&mut unit.inventory);
@@ -470,25 +499,65 @@ pub fn scan(opts: &ScanOptions, policies: &PolicySet) -> ScanResult {
     let inventories = load_inventories(opts, &root);
     errors.extend(inventories.errors);
     // Phase one of the logs runs beside nothing else: it is the part that reads gigabytes.
-    let phase_one = (!logs.is_empty()).then(|| trail::read_logs(&logs, policies, MAX_EVENT_BYTES));
-    let evaluated: Vec<(Vec<Finding>, Vec<String>)> = units
+    // A bug met in the logs fails the logs, not the templates' findings.
+    let log_failure = |errors: &mut Vec<InputError>, message: String| {
+        errors.extend(
+            logs.iter()
+                .map(|l| InputError::at(&l.shown, None, message.clone())),
+        );
+    };
+    let phase_one = match (!logs.is_empty()).then(|| {
+        isolate("reading the CloudTrail logs", || {
+            logs.iter().for_each(|l| test_trigger(&l.shown));
+            trail::read_logs(&logs, policies, MAX_EVENT_BYTES)
+        })
+    }) {
+        Some(Err(message)) => {
+            log_failure(&mut errors, message);
+            None
+        }
+        Some(Ok(one)) => Some(one),
+        None => None,
+    };
+    let evaluated: Vec<Result<Evaluated, String>> = units
         .par_iter()
         .map_init(
             || policies.evaluator(),
-            |eval, unit| eval.evaluate(&unit.inventory),
+            |eval, unit| {
+                let first = unit
+                    .files
+                    .first()
+                    .map(|f| f.to_string())
+                    .unwrap_or_default();
+                isolate("evaluating the policies on this input", || {
+                    test_trigger(&format!("{first}#evaluate"));
+                    eval.evaluate(&unit.inventory)
+                })
+                .inspect_err(|_| {
+                    // The engine may be left half-way through a query: start a fresh one.
+                    *eval = policies.evaluator();
+                })
+            },
         )
         .collect();
-    for (unit, (findings, failures)) in units.iter().zip(evaluated) {
-        let objects: std::collections::BTreeSet<&str> = unit.inventory.judged_ids().collect();
-        let reported: std::collections::BTreeSet<&str> =
-            findings.iter().map(|f| f.resource_id.as_str()).collect();
-        out.checked += objects.len();
-        out.passed += objects.difference(&reported).count();
+    for (unit, evaluated) in units.iter().zip(evaluated) {
         let first_file = unit
             .files
             .first()
             .map(|f| f.to_string())
             .unwrap_or_default();
+        let (findings, failures) = match evaluated {
+            Ok(evaluated) => evaluated,
+            Err(message) => {
+                errors.push(InputError::at(&first_file, None, message));
+                continue;
+            }
+        };
+        let objects: std::collections::BTreeSet<&str> = unit.inventory.judged_ids().collect();
+        let reported: std::collections::BTreeSet<&str> =
+            findings.iter().map(|f| f.resource_id.as_str()).collect();
+        out.checked += objects.len();
+        out.passed += objects.difference(&reported).count();
         errors.extend(failures.into_iter().map(|message| InputError {
             path: first_file.clone(),
             line: None,
@@ -516,7 +585,18 @@ pub fn scan(opts: &ScanOptions, policies: &PolicySet) -> ScanResult {
             inventories.models,
         );
         let mut log_errors = std::mem::take(&mut one.errors);
-        let (findings, report, more) = trail::evaluate(&logs, one, &catalog, policies);
+        let evaluated = isolate("evaluating the CloudTrail rules", || {
+            logs.iter()
+                .for_each(|l| test_trigger(&format!("{}#evaluate", l.shown)));
+            trail::evaluate(&logs, one, &catalog, policies)
+        });
+        let (findings, report, more) = match evaluated {
+            Ok(evaluated) => evaluated,
+            Err(message) => {
+                log_failure(&mut errors, message);
+                (Vec::new(), TrailReport::default(), Vec::new())
+            }
+        };
         log_errors.extend(more);
         errors.extend(
             log_errors

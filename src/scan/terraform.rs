@@ -12,6 +12,7 @@
 //! at an unrelated module that happens to use the same names.
 
 use super::{InputError, Loaded, ScanOptions, Unit, display_path};
+use crate::isolate::{isolate, test_trigger};
 use crate::model::terraform::{self as tfm, Module, Project};
 use crate::model::{FileId, Inventory, Origin, tfplan};
 use crate::read::{Input, InputKind, Node, ReadOutcome, Span, hcl, read_input, text};
@@ -250,7 +251,18 @@ impl Inputs {
         let mut by_dir: HashMap<PathBuf, usize> = HashMap::new();
         for dir in roots {
             let (project, files) = self.project(&dir, &mut reader, &mut notes, out);
-            let (inventory, problems) = tfm::inventory(&project);
+            let modelled = isolate("modelling this Terraform root module", || {
+                files.iter().for_each(|f| test_trigger(f));
+                tfm::inventory(&project)
+            });
+            let (inventory, problems) = match modelled {
+                Ok(modelled) => modelled,
+                Err(message) => {
+                    let first = files.first().map(|f| f.to_string()).unwrap_or_default();
+                    out.errors.push(InputError::at(&first, None, message));
+                    continue;
+                }
+            };
             out.errors.extend(
                 problems
                     .into_iter()
@@ -264,13 +276,23 @@ impl Inputs {
             });
         }
         for (file, dir, node) in &self.plans {
-            let (project, problems) = tfplan::project(file, node);
+            let modelled = isolate("modelling this Terraform plan", || {
+                test_trigger(file);
+                let (project, problems) = tfplan::project(file, node);
+                (tfm::inventory(&project).0, problems)
+            });
+            let (mut inventory, problems) = match modelled {
+                Ok(modelled) => modelled,
+                Err(message) => {
+                    out.errors.push(InputError::at(file, None, message));
+                    continue;
+                }
+            };
             out.errors.extend(
                 problems
                     .into_iter()
                     .map(|p| InputError::at(&p.file, Some(p.span), p.message)),
             );
-            let (mut inventory, _) = tfm::inventory(&project);
             place_plan(
                 &mut inventory,
                 file,
