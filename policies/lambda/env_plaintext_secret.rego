@@ -8,7 +8,10 @@
 #   like a secret (an AWS access key, a private key, a JWT) and that is written as a literal is
 #   reported. Dynamic references (`{{resolve:secretsmanager:...}}`, SSM), `NoEcho` parameters,
 #   parameters without a default, and names that only point at a secret (`*_ARN`, `*_NAME`,
-#   `*_ID`, `*_PATH`, ...) are not.
+#   `*_ID`, `*_PATH`, ...) are not. Nor are values that are obviously placeholders for a secret
+#   to be filled in: `<YOUR API KEY>`, `YOUR_API_KEY`, `CHANGEME`, `REPLACE_ME`, `DUMMY...`,
+#   `...EXAMPLE...` (as in AWS's own documented example keys), `xxxx`, `****`, `TODO`, `FIXME`,
+#   `REDACTED`, and `${...}`/`{{...}}` templates.
 # related_resources:
 #   - ref: https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars-encryption.html
 #     description: Securing Lambda environment variables
@@ -51,6 +54,20 @@ reference_value(v) if regex.match(`^(true|false|yes|no|\d+)$`, lower(v))
 
 reference_value(v) if regex.match(`^\$\{[^}]*\}$`, v)
 
+# Placeholders left for a secret to be filled in are not reported: they would only be noise. Words
+# that could be part of a real secret (TODO, xxx) count only where they stand on their own.
+placeholder(v) if regex.match(`^\s*<[^<>]+>\s*$`, v)
+
+placeholder(v) if regex.match(`^\s*\{\{[^{}]*\}\}\s*$`, v)
+
+placeholder(v) if regex.match(`\$\{[^}]+\}`, v)
+
+placeholder(v) if regex.match(`(?i)(CHANGE[_ -]?ME|REPLACE[_ -]?ME|DUMMY|EXAMPLE|PLACEHOLDER|REDACTED|INSERT[_ -]?(YOUR|HERE)|(^|[^A-Za-z])YOUR([_ -][A-Za-z]|(API|SECRET|TOKEN|KEY|PASS)))`, v)
+
+placeholder(v) if regex.match(`(?i)(^|[^A-Za-z0-9])(TODO|TBD|FIXME|XXX+|SECRET[_ -]?HERE|KEY[_ -]?HERE)([^A-Za-z0-9]|$)`, v)
+
+placeholder(v) if regex.match(`^[xX*.#_-]{4,}$`, v)
+
 shape(v) := "an AWS access key id" if regex.match(`^(AKIA|ASIA)[A-Z0-9]{16}$`, v)
 
 shape(v) := "an AWS secret access key" if {
@@ -78,6 +95,7 @@ deny contains finding if {
 	some name, var in f.environment.variables
 	var.source == "literal"
 	var.value != ""
+	not placeholder(var.value)
 	reason := why(name, var.value)
 	finding := {
 		"resource": f.id,

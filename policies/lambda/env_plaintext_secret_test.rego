@@ -30,3 +30,36 @@ test_references_to_secrets_pass if {
 test_secrets_resolved_at_deploy_time_pass if {
 	count(deny) == 0 with input as {"functions": [function({"DB_PASSWORD": {"source": "dynamic_reference"}})]}
 }
+
+test_placeholders_for_a_secret_pass if {
+	count(deny) == 0 with input as {"functions": [function({
+		"DD_API_KEY": literal("<YOUR DATADOG API KEY>"),
+		"FIXER_API_KEY": literal("<Fixer API key>"),
+		"AWS_SECRET_ACCESS_KEY": literal("DUMMYEXAMPLEKEY"),
+		"AWS_ACCESS_KEY_ID": literal("AKIAIOSFODNN7EXAMPLE"),
+		"DOCS_SECRET": literal("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
+		"DB_PASSWORD": literal("CHANGEME"),
+		"ADMIN_PASSWORD": literal("change-me"),
+		"STRIPE_SECRET_KEY": literal("sk_test_REPLACE_ME"),
+		"SLACK_TOKEN": literal("YOUR_SLACK_TOKEN"),
+		"GITHUB_TOKEN": literal("xxxxxxxxxxxxxxxx"),
+		"OAUTH_TOKEN": literal("****************"),
+		"WEBHOOK_SECRET": literal("TODO: set me"),
+		"SIGNING_SECRET": literal("{{signing_secret}}"),
+		"API_SECRET": literal("${API_SECRET}"),
+		"AUTH_TOKEN": literal("Bearer ${TOKEN}"),
+		"DB_PASSWORD_2": literal("redacted"),
+	})]}
+}
+
+# Words that mark a placeholder count only where they stand on their own: a real secret that
+# merely contains the letters is still reported.
+test_secrets_that_contain_placeholder_letters_still_fail if {
+	findings := deny with input as {"functions": [function({
+		"DB_PASSWORD": literal("mytodolist42"),
+		"API_KEY": literal("Xxx7Hq2pLm9Zr4Tk"),
+		"AUTH_TOKEN": literal("yourstrulyhunter2"),
+		"ACCESS_KEY": literal("AKIAUJZDE8GXD6NCF10E"),
+	})]}
+	count(findings) == 4
+}

@@ -254,7 +254,10 @@ fn peers_expectations_agree_with_ours() {
             "ATR-L009",
             &format!("sam/checkov/{cred}/sam.yaml")
         ),
-        set(&[("Secret", 36)])
+        // checkov fails this SAM function for AWS's documented example key
+        // (`AKIAIOSFODNN7EXAMPLE`). Values marked as examples or placeholders are not secrets
+        // to ATR-L009 (gitleaks' allowlist treats `...EXAMPLE` keys the same way): we differ.
+        set(&[])
     );
     // KICS "Hardcoded AWS Access Key In Lambda" flags `foo: "1234567890123456789012345678901234567890$"`
     // as a secret key: forty digits and a dollar sign under a neutral name. A real secret access
