@@ -261,6 +261,10 @@ struct ReportArgs {
     /// Also show suppressed findings in the text report
     #[arg(long)]
     show_suppressed: bool,
+    /// Also list the files that were not read as inputs, each with the reason (text report;
+    /// the JSON report always lists them)
+    #[arg(long, short)]
+    verbose: bool,
     /// Warn about suppressions and baseline entries that match no finding
     #[arg(long)]
     report_unused_suppressions: bool,
@@ -692,6 +696,27 @@ fn run_scan(args: ScanArgs) -> Result<ExitCode, String> {
         result.errors.retain(|e| changed.contains(&e.path));
         walk_errors.retain(|e| changed.contains(&e.path));
     }
+    // A CI job pointed at the wrong folder must not pass on "no findings". Only where every
+    // path named is a directory: a file named explicitly (pre-commit passes every changed
+    // `.yaml`, most of which are no templates) may well be no input.
+    let only_dirs = !args.aws
+        && args.shard.is_none()
+        && args.files_from.is_none()
+        && paths.iter().all(|p| p.is_dir());
+    if only_dirs && result.inputs() == 0 && result.errors.is_empty() && walk_errors.is_empty() {
+        let skipped = result.skipped.len();
+        for p in &paths {
+            walk_errors.push(InputError {
+                path: p.display().to_string(),
+                line: None,
+                column: None,
+                message: format!(
+                    "no input found here: no template, Terraform file or plan, AWS API output or CloudTrail log ({skipped} other file{} skipped; --verbose lists them with the reason)",
+                    if skipped == 1 { "" } else { "s" }
+                ),
+            });
+        }
+    }
     let mut errors = prepared.policy_errors.clone();
     errors.append(&mut collect_errors);
     errors.append(&mut walk_errors);
@@ -835,6 +860,7 @@ fn finish(
                 color,
                 quiet: args.quiet,
                 show_suppressed: args.show_suppressed,
+                verbose: args.verbose,
             },
         ),
         Format::Json => report::json::render(&report),

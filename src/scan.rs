@@ -5,7 +5,7 @@ use crate::engine::{Finding, PolicyError, PolicySet};
 use crate::isolate::{isolate, test_trigger};
 use crate::model::{FileId, Inventory, api, cfn, drift};
 use crate::read::cloudtrail::{self, Sniff};
-use crate::read::{Input, InputKind, Limits, ReadError, ReadOutcome, read_input};
+use crate::read::{Input, InputKind, Limits, ReadError, ReadOutcome, Skip, read_input};
 use crate::shard::Shard;
 use crate::trail::{self, Catalog, Facts, LogFile, TrailReport};
 use rayon::prelude::*;
@@ -113,8 +113,8 @@ impl From<PolicyError> for InputError {
 pub struct ScanResult {
     /// Inputs understood and evaluated, by kind name.
     pub scanned: Vec<(String, InputKind)>,
-    /// Files that are not inputs atrest reads.
-    pub skipped: usize,
+    /// Files that are not inputs atrest reads, each with the reason.
+    pub skipped: Vec<SkippedFile>,
     pub findings: Vec<FileFinding>,
     pub errors: Vec<InputError>,
     /// What was not read, and why, where that is no defect (a remote Terraform module).
@@ -138,11 +138,28 @@ impl ScanResult {
 /// One unit's findings and the messages of the rules that failed on it.
 type Evaluated = (Vec<Finding>, Vec<String>);
 
+/// A file that was not read as an input, and why: listed in the JSON report and by
+/// `--verbose`, so that a file atrest did not understand is never dropped unseen.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct SkippedFile {
+    pub path: String,
+    pub reason: String,
+}
+
+impl SkippedFile {
+    fn new(path: &str, why: Skip) -> Self {
+        SkippedFile {
+            path: path.to_owned(),
+            reason: why.reason().to_owned(),
+        }
+    }
+}
+
 /// What a file turned out to be.
 enum Read {
     Log(LogFile),
     /// Recognised and deliberately not read (CloudTrail digests, Panther rule tests).
-    Skipped,
+    Skipped(Skip),
     Other(ReadOutcome),
 }
 
@@ -172,7 +189,8 @@ fn as_log(file: &Path, shown: &FileId) -> Option<Read> {
             shape,
             gzip,
         })),
-        Ok(Sniff::Digest | Sniff::PantherTests) => Some(Read::Skipped),
+        Ok(Sniff::Digest) => Some(Read::Skipped(Skip::CloudTrailDigest)),
+        Ok(Sniff::PantherTests) => Some(Read::Skipped(Skip::PantherTests)),
         // A file named `.gz` that is not gzip is a broken log delivery, not something else.
         Ok(Sniff::NotTrail) if ext == "gz" && !cloudtrail::is_gzip(file) => {
             Some(Read::Other(ReadOutcome::Failed(ReadError::whole_file(
@@ -304,7 +322,7 @@ pub fn model_of(file: &FileId, input: &Input) -> Inventory {
 pub struct Loaded {
     pub units: Vec<Unit>,
     pub scanned: Vec<(String, InputKind)>,
-    pub skipped: usize,
+    pub skipped: Vec<SkippedFile>,
     pub errors: Vec<InputError>,
     pub notes: Vec<InputError>,
     /// CloudTrail log files, read later in two phases (see [`crate::trail`]).
@@ -339,14 +357,14 @@ pub fn load(opts: &ScanOptions) -> Loaded {
                 out.logs.push(log);
                 continue;
             }
-            Read::Skipped => {
-                out.skipped += 1;
+            Read::Skipped(why) => {
+                out.skipped.push(SkippedFile::new(&file, why));
                 continue;
             }
             Read::Other(o) => o,
         };
         match outcome {
-            ReadOutcome::Skipped => out.skipped += 1,
+            ReadOutcome::Skipped(why) => out.skipped.push(SkippedFile::new(&file, why)),
             ReadOutcome::Failed(e) => out.errors.push(InputError::read(&file, e)),
             ReadOutcome::Input(mut input) => {
                 out.errors.extend(
@@ -678,8 +696,90 @@ pub fn put_in_order(out: &mut ScanResult) {
     // Every shard reads the inventory: an error in it comes once from each.
     out.errors.sort();
     out.errors.dedup();
+    cap_repeated(&mut out.errors);
     out.notes.sort();
     out.notes.dedup();
+    out.skipped.sort();
+    out.skipped.dedup();
+}
+
+/// How many errors of one kind in one file are shown before the rest are counted.
+pub const REPEATED_SHOWN: usize = 3;
+
+/// A message with its particulars taken out (numbers, and what is quoted), so that "alias
+/// `*a` at 3" and "alias `*b` at 9" are one kind of error.
+fn kind_of(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut quote: Option<char> = None;
+    for c in message.chars() {
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None if matches!(c, '`' | '"' | '\'') => {
+                quote = Some(c);
+                out.push('…');
+            }
+            None if c.is_ascii_digit() => {
+                if !out.ends_with('#') {
+                    out.push('#');
+                }
+            }
+            None => out.push(c),
+        }
+    }
+    out
+}
+
+/// Keeps the first [`REPEATED_SHOWN`] errors of each kind in each file (errors are in order),
+/// and replaces the rest with one error that counts them, at the first one it stands for: a
+/// file with 80 YAML aliases says so in four lines, not eighty.
+fn cap_repeated(errors: &mut Vec<InputError>) {
+    struct Kind {
+        count: usize,
+        first_dropped: Option<usize>,
+        last_line: Option<u32>,
+    }
+    let mut kinds: std::collections::HashMap<(String, String), Kind> =
+        std::collections::HashMap::new();
+    let mut keep = Vec::with_capacity(errors.len());
+    for (i, e) in errors.iter().enumerate() {
+        let kind = kinds
+            .entry((e.path.clone(), kind_of(&e.message)))
+            .or_insert(Kind {
+                count: 0,
+                first_dropped: None,
+                last_line: None,
+            });
+        kind.count += 1;
+        kind.last_line = e.line.or(kind.last_line);
+        let shown = kind.count <= REPEATED_SHOWN;
+        if !shown && kind.first_dropped.is_none() {
+            kind.first_dropped = Some(i);
+        }
+        keep.push(shown);
+    }
+    let summaries: Vec<InputError> = kinds
+        .values()
+        .filter_map(|k| {
+            let e = &errors[k.first_dropped?];
+            let upto = k
+                .last_line
+                .map(|l| format!(" (up to line {l})"))
+                .unwrap_or_default();
+            Some(InputError {
+                message: format!(
+                    "{} more like this{upto}: {}",
+                    k.count - REPEATED_SHOWN,
+                    e.message
+                ),
+                ..e.clone()
+            })
+        })
+        .collect();
+    let mut keep = keep.into_iter();
+    errors.retain(|_| keep.next().unwrap_or(true));
+    errors.extend(summaries);
+    errors.sort();
 }
 
 /// Reads an `--inventory` file: one inventory in the model's shape, or what `atrest model`

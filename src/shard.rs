@@ -17,7 +17,7 @@ use crate::read::Span;
 use crate::read::aws::ApiShape;
 use crate::read::cloudtrail::TrailShape;
 use crate::read::detect::InputKind;
-use crate::scan::{FileFinding, InputError, ScanResult};
+use crate::scan::{FileFinding, InputError, ScanResult, SkippedFile};
 use crate::trail::{self, Declared, EventRef, Evidence, Facts, KeyTimeline, Subject, TrailReport};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -138,7 +138,7 @@ pub fn read_facts(path: &Path) -> Result<Facts, String> {
     Ok(file.facts)
 }
 
-const FORMAT_VERSION: u32 = 1;
+const FORMAT_VERSION: u32 = 2;
 
 /// One line of `--format jsonl`.
 #[derive(Serialize, Deserialize)]
@@ -157,8 +157,10 @@ enum Record {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         shape: Option<String>,
     },
+    /// A file that is not an input, and why (format 2; format 1 had only a count).
     Skipped {
-        count: usize,
+        path: String,
+        reason: String,
     },
     /// Model objects judged, and those no rule reported.
     Resources {
@@ -481,9 +483,10 @@ pub fn write(result: &ScanResult, rules: &[Rule], shard: Option<Shard>) -> Strin
             shape,
         });
     }
-    records.push(Record::Skipped {
-        count: result.skipped,
-    });
+    records.extend(result.skipped.iter().map(|s| Record::Skipped {
+        path: s.path.clone(),
+        reason: s.reason.clone(),
+    }));
     records.push(Record::Resources {
         checked: result.checked,
         passed: result.passed,
@@ -588,7 +591,7 @@ pub fn read(path: &Path, rules: &[Rule]) -> Result<ScanResult, String> {
                     .ok_or_else(|| at(format!("unknown input kind `{kind}`")))?;
                 out.scanned.push((path, k));
             }
-            Record::Skipped { count } => out.skipped += count,
+            Record::Skipped { path, reason } => out.skipped.push(SkippedFile { path, reason }),
             Record::Resources { checked, passed } => {
                 out.checked += checked;
                 out.passed += passed;
@@ -669,7 +672,7 @@ pub fn combine(parts: Vec<ScanResult>) -> ScanResult {
     let mut trail: Option<TrailReport> = None;
     for p in parts {
         out.scanned.extend(p.scanned);
-        out.skipped += p.skipped;
+        out.skipped.extend(p.skipped);
         out.checked += p.checked;
         out.passed += p.passed;
         findings.extend(p.findings);

@@ -49,9 +49,66 @@ pub struct Input {
 
 pub enum ReadOutcome {
     Input(Input),
-    /// Not an input atrest understands: counted, never an error.
-    Skipped,
+    /// Not an input atrest understands: counted and listed with the reason, never an error.
+    Skipped(Skip),
     Failed(ReadError),
+}
+
+/// Why a file was not read as an input. Every skipped file is listed with this reason in the
+/// JSON report and with `--verbose` in the text report, so that nothing is dropped unseen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Skip {
+    /// An extension atrest never reads (`.md`, `.py`, ...).
+    Extension,
+    /// Compressed, and not a `.json.gz`.
+    Compressed,
+    /// A `.json.gz` that is neither a CloudTrail log nor AWS Config or API output.
+    CompressedNotState,
+    /// Over the size limit, and nothing in its name says it is a template.
+    TooLarge,
+    /// NUL bytes: binary content under a JSON or YAML extension.
+    Binary,
+    /// No extension, and not text.
+    NotText,
+    /// Empty, or only white space.
+    Empty,
+    /// No extension, and the text does not mention a template.
+    Unnamed,
+    /// Not valid JSON or YAML, and nothing says it is meant to be a template.
+    Unparsed,
+    /// Several YAML documents in one file: not a template.
+    Documents,
+    /// Valid JSON or YAML, but not a template, plan or AWS API output.
+    Unrecognised,
+    /// A CloudTrail digest file (hashes of log files, no events).
+    CloudTrailDigest,
+    /// A file of Panther rule tests (events written as test cases, not a log).
+    PantherTests,
+}
+
+impl Skip {
+    /// The reason, as the reports give it.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Skip::Extension => "not a file type atrest reads (by its extension)",
+            Skip::Compressed => "compressed, and not a .json.gz",
+            Skip::CompressedNotState => {
+                "a .json.gz that is neither a CloudTrail log nor AWS Config or API output"
+            }
+            Skip::TooLarge => "over the size limit, and not named like a template",
+            Skip::Binary => "binary content (NUL bytes)",
+            Skip::NotText => "no extension, and not text",
+            Skip::Empty => "empty",
+            Skip::Unnamed => "no extension, and does not look like a template",
+            Skip::Unparsed => "not valid JSON or YAML, and does not look like a template",
+            Skip::Documents => "several YAML documents: not a template",
+            Skip::Unrecognised => {
+                "JSON or YAML that is not a template, Terraform plan or AWS API output"
+            }
+            Skip::CloudTrailDigest => "a CloudTrail digest file",
+            Skip::PantherTests => "Panther rule tests, not a CloudTrail log",
+        }
+    }
 }
 
 const TEMPLATE_EXTENSIONS: &[&str] = &["json", "yaml", "yml", "template", "tmpl", "cfn"];
@@ -118,7 +175,7 @@ pub fn read_input(path: &Path, limits: &Limits) -> ReadOutcome {
                     limits.max_template_bytes
                 )))
             } else {
-                ReadOutcome::Skipped
+                ReadOutcome::Skipped(Skip::TooLarge)
             };
         }
         Ok(_) => {}
@@ -145,7 +202,11 @@ fn read_gzipped(path: &Path, limits: &Limits) -> ReadOutcome {
         .unwrap_or_default()
         .to_ascii_lowercase();
     if !name.ends_with(".json.gz") {
-        return ReadOutcome::Skipped;
+        return ReadOutcome::Skipped(if name.ends_with(".gz") {
+            Skip::Compressed
+        } else {
+            Skip::Extension
+        });
     }
     let file = match std::fs::File::open(path) {
         Ok(f) => f,
@@ -174,7 +235,7 @@ fn read_gzipped(path: &Path, limits: &Limits) -> ReadOutcome {
         // Named JSON and not valid JSON: as for a plain `.json` file, that is an error.
         ReadOutcome::Failed(e) => ReadOutcome::Failed(e),
         // A template or plan is not delivered gzipped.
-        _ => ReadOutcome::Skipped,
+        _ => ReadOutcome::Skipped(Skip::CompressedNotState),
     }
 }
 
@@ -240,10 +301,10 @@ pub fn classify(bytes: &[u8], hint: NameHint, limits: &Limits) -> ReadOutcome {
                 && !bytes.starts_with(&[0xFE, 0xFF])
                 && bytes.contains(&0) =>
         {
-            return ReadOutcome::Skipped;
+            return ReadOutcome::Skipped(Skip::Binary);
         }
         Err(e) if by_name => return ReadOutcome::Failed(e),
-        Err(_) => return ReadOutcome::Skipped,
+        Err(_) => return ReadOutcome::Skipped(Skip::NotText),
     };
     let trimmed = text.trim_start();
     if trimmed.is_empty() {
@@ -252,11 +313,11 @@ pub fn classify(bytes: &[u8], hint: NameHint, limits: &Limits) -> ReadOutcome {
                 "empty file: named like a template, but has no content",
             ))
         } else {
-            ReadOutcome::Skipped
+            ReadOutcome::Skipped(Skip::Empty)
         };
     }
     if !by_name && !mentions_template(&text) {
-        return ReadOutcome::Skipped;
+        return ReadOutcome::Skipped(Skip::Unnamed);
     }
     let (syntax, parsed) = if trimmed.starts_with('{') || trimmed.starts_with('[') {
         (
@@ -275,10 +336,10 @@ pub fn classify(bytes: &[u8], hint: NameHint, limits: &Limits) -> ReadOutcome {
         Err(e) if hint == NameHint::Template || mentions_template(&text) => {
             return ReadOutcome::Failed(e);
         }
-        Err(_) => return ReadOutcome::Skipped,
+        Err(_) => return ReadOutcome::Skipped(Skip::Unparsed),
     };
     if documents > 1 {
-        return ReadOutcome::Skipped;
+        return ReadOutcome::Skipped(Skip::Documents);
     }
     // `{"Records": ...}` is how CloudTrail delivers logs; one whose `Records` is not a list is a
     // broken log, not some other JSON.
@@ -309,7 +370,7 @@ pub fn classify(bytes: &[u8], hint: NameHint, limits: &Limits) -> ReadOutcome {
                 }
                 InputKind::AwsApi(shape)
             }
-            None => return ReadOutcome::Skipped,
+            None => return ReadOutcome::Skipped(Skip::Unrecognised),
         },
     };
     ReadOutcome::Input(Input {

@@ -12,7 +12,7 @@ pub mod tree;
 pub mod yaml;
 
 pub use aws::ApiShape;
-pub use detect::{Input, InputKind, NameHint, ReadOutcome, SyntaxKind, read_input};
+pub use detect::{Input, InputKind, NameHint, ReadOutcome, Skip, SyntaxKind, read_input};
 pub use tree::{Entry, Node, Pos, Span, Value};
 
 use std::fmt;

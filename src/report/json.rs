@@ -88,7 +88,7 @@ pub fn render(report: &Report) -> String {
         "tool": {"name": "atrest", "version": env!("CARGO_PKG_VERSION")},
         "summary": {
             "files_scanned": report.result.inputs(),
-            "files_skipped": report.result.skipped,
+            "files_skipped": report.result.skipped.len(),
             "fail": fails,
             "unknown": report.unknown_count(),
             "resources_checked": report.result.checked,
@@ -102,6 +102,12 @@ pub fn render(report: &Report) -> String {
         "errors": errors,
         "notices": report.notices,
         "notes": notes,
+        "skipped": report
+            .result
+            .skipped
+            .iter()
+            .map(|s| json!({"file": s.path, "reason": s.reason}))
+            .collect::<Vec<_>>(),
     });
     let mut doc = doc;
     if let Some(t) = &report.result.trail {

@@ -14,6 +14,8 @@ pub struct Style {
     pub quiet: bool,
     /// Also list suppressed findings, with their justification.
     pub show_suppressed: bool,
+    /// Also list every file that was not read as an input, with the reason.
+    pub verbose: bool,
 }
 
 impl Style {
@@ -189,6 +191,20 @@ pub fn render(report: &Report, style: Style) -> String {
             let _ = writeln!(out, "{}: {n}", style.paint("2", "note"));
         }
     }
+    if style.verbose && !report.result.skipped.is_empty() {
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        for s in &report.result.skipped {
+            let _ = writeln!(
+                out,
+                "{}: {}: {}",
+                style.paint("2", "skipped"),
+                s.path,
+                s.reason
+            );
+        }
+    }
     if !style.quiet {
         if !out.is_empty() {
             out.push('\n');
@@ -309,7 +325,7 @@ pub fn summary(report: &Report) -> String {
             if checked == 1 { "" } else { "s" }
         ));
     }
-    let skipped = report.result.skipped;
+    let skipped = report.result.skipped.len();
     s.push_str(&format!(
         "; {skipped} other file{} skipped",
         if skipped == 1 { "" } else { "s" }

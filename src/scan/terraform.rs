@@ -147,7 +147,7 @@ impl Reader<'_> {
                         out.errors.push(InputError::read(&shown, e));
                     }
                 }
-                ReadOutcome::Skipped => {}
+                ReadOutcome::Skipped(_) => {}
             }
         }
         files

@@ -296,6 +296,7 @@ fn sarif_aggregates_with_event_ids_related_locations_and_back_to_the_source() {
             color: false,
             quiet: false,
             show_suppressed: false,
+            verbose: false,
         },
     );
     assert!(text.contains(&format!("key {KEY}")), "{text}");

@@ -16,6 +16,7 @@ mod examples;
 mod hostile_inputs;
 mod isolation;
 mod model_schema;
+mod nothing_hidden;
 mod parity;
 mod parity_terraform;
 mod policies;

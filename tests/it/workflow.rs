@@ -811,10 +811,15 @@ fn the_readme_config_example_loads() {
         .nth(1)
         .and_then(|s| s.split("```").next())
         .unwrap();
-    let dir = project(&[(".atrest.yaml", example), ("t.yaml", &function("Fn"))]);
+    let template = format!("Resources:\n{}", function("Fn"));
+    let dir = project(&[(".atrest.yaml", example), ("t.yaml", &template)]);
     fs::create_dir_all(dir.path().join("org-policies")).unwrap();
     let out = atrest(dir.path()).args(["scan"]).output().unwrap();
     assert_ne!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("in 1 input"),
+        "the template is scanned"
+    );
 }
 
 /// A report cut to GitHub's limits is still valid SARIF and says what it left out.
