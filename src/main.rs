@@ -231,13 +231,13 @@ enum Color {
 #[derive(clap::Args)]
 struct ReportArgs {
     /// Output format (`jsonl`: the results before suppressions, for `atrest merge`)
-    #[arg(long, value_enum, default_value = "text")]
+    #[arg(long, short, value_enum, default_value = "text")]
     format: Format,
     /// Write the report to FILE instead of standard output
     #[arg(long, short, value_name = "FILE")]
     output: Option<PathBuf>,
     /// Exit 1 when a finding has at least this severity [default: low]
-    #[arg(long, value_enum)]
+    #[arg(long, value_enum, visible_alias = "severity")]
     fail_on: Option<FailOn>,
     /// What to do with findings that cannot be decided statically [default: warn]
     #[arg(long, value_enum)]
@@ -544,6 +544,26 @@ struct Prepared {
 }
 
 fn prepare(args: &ReportArgs, timeout: Option<std::time::Duration>) -> Result<Prepared, String> {
+    // `-o sarif` is checkov's way to ask for a format; here `-o` names the file. Writing the
+    // text report to a file called `sarif` is never what was meant.
+    if let Some(out) = &args.output
+        && out.components().count() == 1
+        && out.extension().is_none()
+        && let Some(name) = out.to_str()
+        && let Some(format) = match name {
+            // checkov's names for its formats.
+            "cli" => Some("text".to_owned()),
+            "junitxml" => Some("junit".to_owned()),
+            _ => Format::from_str(name, true)
+                .ok()
+                .and_then(|f| f.to_possible_value())
+                .map(|v| v.get_name().to_owned()),
+        }
+    {
+        return Err(format!(
+            "`-o {name}` names the output file; for the report format use `-f {format}` (to write a file named {name}, give `-o ./{name}`)"
+        ));
+    }
     if args.format == Format::Jsonl {
         // A shard sees part of the findings: suppressions, baselines and their notices are
         // decided once, on the whole, by `atrest merge`.

@@ -7,6 +7,7 @@ mod action;
 #[cfg(feature = "aws")]
 mod aws_moto;
 mod cli;
+mod cli_habits;
 mod cloudtrail;
 mod corpus;
 mod corpus_api;

@@ -1,0 +1,67 @@
+//! Flags users bring from other tools: `-f` for the format, `--severity` for the threshold,
+//! and checkov's `-o FORMAT`, which here would name the output file.
+
+use crate::common;
+use assert_cmd::Command;
+
+fn atrest(args: &[&str]) -> std::process::Output {
+    Command::cargo_bin("atrest")
+        .unwrap()
+        .current_dir(common::manifest_dir().join("examples"))
+        .env("NO_COLOR", "1")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn dash_f_is_the_format_and_severity_the_threshold() {
+    let out = atrest(&["scan", "-f", "json", "."]);
+    assert_eq!(out.status.code(), Some(1));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["summary"]["by_severity"]["high"], 0);
+    assert!(doc["summary"]["by_severity"]["medium"].as_u64().unwrap() > 0);
+    // The examples have medium findings and no high one.
+    assert_eq!(
+        atrest(&["scan", "--severity", "high", "."]).status.code(),
+        Some(0)
+    );
+    assert_eq!(
+        atrest(&["scan", "--severity", "medium", "."]).status.code(),
+        Some(1)
+    );
+}
+
+#[test]
+fn dash_o_with_a_format_name_is_refused_with_the_flag_meant() {
+    for (name, format) in [
+        ("sarif", "sarif"),
+        ("json", "json"),
+        ("cli", "text"),
+        ("junitxml", "junit"),
+    ] {
+        let out = atrest(&["scan", "-o", name, "."]);
+        assert_eq!(out.status.code(), Some(2), "{name}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains(&format!(
+                "`-o {name}` names the output file; for the report format use `-f {format}`"
+            )),
+            "{stderr}"
+        );
+        assert!(
+            !common::manifest_dir().join("examples").join(name).exists(),
+            "no file {name} written"
+        );
+    }
+    // A path is a path.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("sarif");
+    let out = atrest(&["scan", "-f", "sarif", "-o", file.to_str().unwrap(), "."]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        std::fs::read_to_string(&file)
+            .unwrap()
+            .contains("\"version\": \"2.1.0\"")
+    );
+}
