@@ -16,6 +16,7 @@ mod corpus_terraform;
 mod examples;
 mod hostile_inputs;
 mod isolation;
+mod layers;
 mod model_schema;
 mod nothing_hidden;
 mod parity;
