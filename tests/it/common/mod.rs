@@ -105,15 +105,40 @@ pub fn assert_model_valid(unit: &atrest::scan::Unit) {
     assert!(errors.is_empty(), "{:?}: {}", unit.files, errors.join("\n"));
 }
 
-/// `../shared/corpus`, or `None` (with a message) where this checkout has no shared folder.
+/// Says that a test did not run, where `cargo test` shows it: written straight to the
+/// process's standard error, which the test harness does not capture (its capture covers only
+/// `print!` and `eprint!`), so a skip is never a silent pass. Where the environment variable
+/// `require` is set (CI sets each one), a skip is a failure instead.
+pub fn skip(test: &str, why: &str, require: &str) {
+    assert!(
+        std::env::var_os(require).is_none(),
+        "{test}: {require} is set, so this test must run, but {why}"
+    );
+    use std::io::Write;
+    let _ = writeln!(
+        std::io::stderr().lock(),
+        "SKIPPED {test}: {why} (set {require}=1 to make this a failure)"
+    );
+}
+
+/// `../shared/corpus`, or `None` (with a visible skip) where this checkout has no shared
+/// folder. CI sets `ATREST_REQUIRE_SHARED`, which makes the absence a failure.
 pub fn shared_corpus(sub: &str) -> Option<PathBuf> {
     let dir = manifest_dir().join("../shared/corpus").join(sub);
     if dir.is_dir() {
         Some(dir)
     } else {
-        eprintln!(
-            "skipping: {} is absent (the shared corpus lives beside the repository)",
-            dir.display()
+        let test = std::thread::current()
+            .name()
+            .unwrap_or("a corpus test")
+            .to_owned();
+        skip(
+            &test,
+            &format!(
+                "{} is absent (the shared corpus lives beside the repository)",
+                dir.display()
+            ),
+            "ATREST_REQUIRE_SHARED",
         );
         None
     }
