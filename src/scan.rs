@@ -2,7 +2,7 @@
 //! in parallel, and collect findings and errors in a deterministic order.
 
 use crate::engine::{Finding, PolicyError, PolicySet};
-use crate::model::{FileId, Inventory, api, cfn, drift};
+use crate::model::{FileId, Inventory, api, cfn, drift, serverless};
 use crate::read::cloudtrail::{self, Sniff};
 use crate::read::{Input, InputKind, Limits, ReadError, ReadOutcome, read_input};
 use crate::shard::Shard;
@@ -290,6 +290,7 @@ pub struct Unit {
 pub fn model_of(file: &FileId, input: &Input) -> Inventory {
     match input.kind {
         InputKind::CloudFormation { sam } => cfn::inventory(file, &input.root, sam),
+        InputKind::Serverless => serverless::inventory(file, &input.root),
         InputKind::Terraform | InputKind::TerraformPlan => terraform::model_of(file, input),
         InputKind::AwsApi(_) => api::inventory(&[(file.clone(), input)]),
     }
@@ -349,11 +350,13 @@ pub fn load(opts: &ScanOptions) -> Loaded {
                 );
                 out.scanned.push((file.to_string(), input.kind));
                 match input.kind {
-                    InputKind::CloudFormation { sam } => out.units.push(Unit {
-                        kind: input.kind,
-                        inventory: cfn::inventory(&file, &input.root, sam),
-                        files: vec![file],
-                    }),
+                    InputKind::CloudFormation { .. } | InputKind::Serverless => {
+                        out.units.push(Unit {
+                            kind: input.kind,
+                            inventory: model_of(&file, &input),
+                            files: vec![file],
+                        })
+                    }
                     InputKind::Terraform => tf.add_config(file, &path, input),
                     InputKind::TerraformPlan => tf.add_plan(file, &path, input),
                     InputKind::AwsApi(_) => deployed.push((file, input)),
