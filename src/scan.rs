@@ -4,7 +4,7 @@
 use crate::engine::{Finding, PolicyError, PolicySet};
 use crate::model::{FileId, Inventory, api, cfn, drift, serverless};
 use crate::read::cloudtrail::{self, Sniff};
-use crate::read::{Input, InputKind, Limits, ReadError, ReadOutcome, read_input};
+use crate::read::{Input, InputKind, Limits, ReadError, ReadOutcome, include, read_input};
 use crate::shard::Shard;
 use crate::trail::{self, Catalog, Facts, LogFile, TrailReport};
 use rayon::prelude::*;
@@ -290,7 +290,7 @@ pub struct Unit {
 pub fn model_of(file: &FileId, input: &Input) -> Inventory {
     match input.kind {
         InputKind::CloudFormation { sam } => cfn::inventory(file, &input.root, sam),
-        InputKind::Serverless => serverless::inventory(file, &input.root),
+        InputKind::Serverless => serverless::inventory(file, &input.root, &|_| None),
         InputKind::Terraform | InputKind::TerraformPlan => terraform::model_of(file, input),
         InputKind::AwsApi(_) => api::inventory(&[(file.clone(), input)]),
     }
@@ -350,10 +350,17 @@ pub fn load(opts: &ScanOptions) -> Loaded {
                 );
                 out.scanned.push((file.to_string(), input.kind));
                 match input.kind {
-                    InputKind::CloudFormation { .. } | InputKind::Serverless => {
+                    InputKind::CloudFormation { .. } => out.units.push(Unit {
+                        kind: input.kind,
+                        inventory: model_of(&file, &input),
+                        files: vec![file],
+                    }),
+                    InputKind::Serverless => {
+                        let dir = path.parent().unwrap_or(Path::new("."));
+                        let files = |rel: &str| include::local(dir, rel, &root, &opts.limits);
                         out.units.push(Unit {
                             kind: input.kind,
-                            inventory: model_of(&file, &input),
+                            inventory: serverless::inventory(&file, &input.root, &files),
                             files: vec![file],
                         })
                     }

@@ -37,8 +37,11 @@ const PULL_EVENTS: &[(&str, &str, &str)] = &[
     ("rabbitmq", "RabbitMQ", "MQ"),
 ];
 
-pub fn inventory(file: &FileId, root: &Node) -> Inventory {
-    let resolved = vars::resolve(root);
+pub use vars::Files;
+
+/// The model of a service; `files` reads what it includes with `${file(...)}`.
+pub fn inventory(file: &FileId, root: &Node, files: Files) -> Inventory {
+    let resolved = vars::resolve(root, files);
     let mut service = Service::new(&resolved);
     for f in service.functions() {
         service.function(f);
@@ -453,7 +456,8 @@ impl<'a> Service<'a> {
             Some(r) => vec![r],
             None => Vec::new(),
         };
-        for fragment in fragments {
+        // A fragment known only at deploy time (a file that cannot be read) adds nothing known.
+        for fragment in fragments.into_iter().filter(|f| f.intrinsic().is_none()) {
             for e in fragment.entries() {
                 if e.key == "extensions" {
                     extend(&mut root, &e.value);

@@ -342,18 +342,21 @@ fn mentions_template(text: &str) -> bool {
 }
 
 /// A Serverless Framework service for AWS: `service` and `provider` (`provider: aws`, or a map
-/// whose `name` is `aws`; the framework's other providers are not AWS Lambda).
+/// whose `name` is `aws`; the framework's other providers are not AWS Lambda). Version 4 of the
+/// framework takes a service without `provider` as an AWS one: then `functions` must be there.
 fn is_serverless(root: &Node) -> bool {
-    let provider = root.get("provider");
-    let aws = provider.is_some_and(|p| match p.as_str() {
-        Some(name) => name == "aws",
-        None => {
-            p.is_map()
-                && p.get("name")
-                    .and_then(Node::as_str)
-                    .is_none_or(|n| n == "aws")
-        }
-    });
+    let aws = match root.get("provider") {
+        Some(p) => match p.as_str() {
+            Some(name) => name == "aws",
+            None => {
+                p.is_map()
+                    && p.get("name")
+                        .and_then(Node::as_str)
+                        .is_none_or(|n| n == "aws")
+            }
+        },
+        None => root.get("functions").is_some(),
+    };
     root.get("service").is_some() && aws
 }
 

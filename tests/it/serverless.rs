@@ -39,8 +39,12 @@ fn services_give_the_findings_their_fixtures_list() {
     let dir = common::manifest_dir().join("fixtures/serverless");
     let result = common::scan_paths(std::slice::from_ref(&dir));
     assert!(result.errors.is_empty(), "{:?}", result.errors);
-    assert_eq!(result.scanned.len(), 3);
-    assert!(result.scanned.iter().all(|(_, k)| k.name() == "serverless"));
+    // `includes/resources.yml` is also a template of its own (its typed resources say so).
+    let services = result
+        .scanned
+        .iter()
+        .filter(|(_, k)| k.name() == "serverless");
+    assert_eq!(services.count(), 4);
     let rules = &common::builtin().rules;
     let prefix = format!("{}/", common::rel(&dir));
     let got: Found = result
@@ -119,6 +123,12 @@ fn only_aws_services_named_serverless_are_read() {
         ),
         // A file named like a service without its keys is something else.
         ("plain/serverless.yml", "custom:\n  a: 1\n"),
+        ("noprovider/serverless.yml", "service: s\nresources: {}\n"),
+        // Version 4 of the framework: no `provider` is AWS.
+        (
+            "v4/serverless.yml",
+            "service: s\nfunctions:\n  f:\n    handler: h\n",
+        ),
         // The framework's JSON form, and the older `provider: aws`.
         (
             "json/serverless.json",
@@ -133,10 +143,11 @@ fn only_aws_services_named_serverless_are_read() {
     assert!(result.errors.is_empty(), "{:?}", result.errors);
     let mut read: Vec<&str> = result.scanned.iter().map(|(f, _)| f.as_str()).collect();
     read.sort();
-    assert_eq!(read.len(), 2, "{read:?}");
+    assert_eq!(read.len(), 3, "{read:?}");
     assert!(read[0].ends_with("json/serverless.json"));
     assert!(read[1].ends_with("old/serverless.yaml"));
-    assert_eq!(result.skipped, 3);
+    assert!(read[2].ends_with("v4/serverless.yml"));
+    assert_eq!(result.skipped, 4);
     assert!(
         result
             .findings

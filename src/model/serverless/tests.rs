@@ -4,7 +4,7 @@ use crate::read::{Limits, yaml};
 
 fn inv(text: &str) -> Inventory {
     let doc = yaml::parse(text, &Limits::default()).unwrap();
-    inventory(&FileId::from("serverless.yml"), &doc.root)
+    inventory(&FileId::from("serverless.yml"), &doc.root, &|_| None)
 }
 
 #[test]

@@ -7,8 +7,17 @@
 //! template: `${ssm:...}` a dynamic reference (`{{resolve:ssm:...}}`), `${cf:stack.output}` an
 //! `Fn::ImportValue`, and `${env:...}` or any other source a parameter (with the fallback as its
 //! default where there is one). A string that mixes text and such values becomes an `Fn::Sub`.
+//!
+//! `${file(path):address}` is read where the caller can read that file (see
+//! [`crate::read::include`]); what it gives is placed at the variable, so findings in it point at
+//! the line that includes it.
 
 use crate::read::{Entry, Node, Span, Value};
+use std::collections::HashMap;
+
+/// Reads a file a service includes, by the path written in `${file(...)}`: `None` where it
+/// cannot or may not be read.
+pub type Files<'f> = &'f dyn Fn(&str) -> Option<Node>;
 
 /// Nested `self:` references (and cycles) are followed this deep.
 const MAX_DEPTH: usize = 16;
@@ -25,12 +34,14 @@ pub(super) struct Resolved {
     pub stage: Node,
 }
 
-pub(super) fn resolve(root: &Node) -> Resolved {
+pub(super) fn resolve(root: &Node, files: Files) -> Resolved {
     let mut v = Vars {
         root,
         stage: None,
         parameters: Vec::new(),
         produced: 0,
+        files,
+        loaded: HashMap::new(),
     };
     let stage = v
         .provider_setting("stage")
@@ -50,6 +61,9 @@ struct Vars<'a> {
     stage: Option<Node>,
     parameters: Vec<(String, Option<String>)>,
     produced: usize,
+    files: Files<'a>,
+    /// Files read so far, by the path as written.
+    loaded: HashMap<String, Option<Node>>,
 }
 
 pub(super) fn text(s: &str, span: Span) -> Node {
@@ -232,23 +246,26 @@ impl Vars<'_> {
         let (name, address) = var.split_once(':').unwrap_or((var.as_str(), ""));
         let address = address.trim();
         match name.trim() {
-            "self" => {
-                let mut node = self.root;
-                for seg in address.split('.').filter(|s| !s.is_empty()) {
-                    let next = match &node.value {
-                        Value::Map(_) => node.get(seg),
-                        Value::Seq(items) => seg.parse::<usize>().ok().and_then(|i| items.get(i)),
-                        _ => None,
-                    };
-                    match next {
-                        Some(n) => node = n,
-                        None => return Source::Absent,
-                    }
+            "self" => match at_path(self.root, address) {
+                Some(node) => Source::Value(self.node(node, depth + 1)),
+                None => Source::Absent,
+            },
+            n if n.starts_with("file(") && n.ends_with(')') => {
+                let path = n["file(".len()..n.len() - 1]
+                    .trim()
+                    .trim_matches(['\'', '"'])
+                    .to_owned();
+                if !self.loaded.contains_key(&path) {
+                    let doc = (self.files)(&path);
+                    self.loaded.insert(path.clone(), doc);
                 }
-                if node.is_null() {
-                    return Source::Absent;
+                let Some(Some(doc)) = self.loaded.get(&path).cloned() else {
+                    return Source::Parameter;
+                };
+                match at_path(&doc, address) {
+                    Some(node) => Source::Value(self.node(node, depth + 1).respanned(span)),
+                    None => Source::Absent,
                 }
-                Source::Value(self.node(node, depth + 1))
             }
             "sls" if address == "stage" => match &self.stage {
                 Some(stage) => Source::Value(stage.clone()),
@@ -289,6 +306,19 @@ impl Vars<'_> {
         }
         call("Ref", text(&name, span), span)
     }
+}
+
+/// The node at a dotted path (`custom.keys.0`); `None` where it leads nowhere or to `null`.
+fn at_path<'n>(root: &'n Node, address: &str) -> Option<&'n Node> {
+    let mut node = root;
+    for seg in address.split('.').filter(|s| !s.is_empty()) {
+        node = match &node.value {
+            Value::Map(_) => node.get(seg)?,
+            Value::Seq(items) => items.get(seg.parse::<usize>().ok()?)?,
+            _ => return None,
+        };
+    }
+    (!node.is_null()).then_some(node)
 }
 
 enum Source {
@@ -341,7 +371,10 @@ mod tests {
     use crate::read::{Limits, yaml};
 
     fn resolved(text: &str) -> Resolved {
-        resolve(&yaml::parse(text, &Limits::default()).unwrap().root)
+        resolve(
+            &yaml::parse(text, &Limits::default()).unwrap().root,
+            &|_| None,
+        )
     }
 
     fn at<'a>(n: &'a Node, path: &str) -> &'a Node {
@@ -381,6 +414,31 @@ mod tests {
                 .contains(&("${env:KEY, 'fallback'}".into(), Some("fallback".into())))
         );
         assert!(r.parameters.contains(&("${env:ACCOUNT}".into(), None)));
+    }
+
+    #[test]
+    fn included_files_are_read_and_placed_at_the_variable() {
+        let files = |path: &str| {
+            (path == "./config.yml").then(|| {
+                yaml::parse(
+                    "dev:\n  key: alias/aws/lambda\n  stage: ${sls:stage}\n",
+                    &Limits::default(),
+                )
+                .unwrap()
+                .root
+            })
+        };
+        let doc = "service: s\nprovider:\n  name: aws\nx:\n  a: ${file(./config.yml):${sls:stage}}\n  b: ${file(./other.yml)}\n  c: ${file(./config.yml):prod, 'none'}\n";
+        let r = resolve(&yaml::parse(doc, &Limits::default()).unwrap().root, &files);
+        let a = at(&r.root, "x.a");
+        assert_eq!(
+            a.get("key").and_then(Node::as_str),
+            Some("alias/aws/lambda")
+        );
+        assert_eq!(a.get("stage").and_then(Node::as_str), Some("dev"));
+        assert_eq!(a.entries()[0].key_span.start.line, 5);
+        assert_eq!(at(&r.root, "x.b").intrinsic().unwrap().0, "Ref");
+        assert_eq!(at(&r.root, "x.c").as_str(), Some("none"));
     }
 
     #[test]
