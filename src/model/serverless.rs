@@ -176,7 +176,18 @@ impl<'a> Service<'a> {
         }
         props.push(entry("Code", code_at, map(code, span)));
 
-        if let Some(k) = own("kmsKeyArn").or_else(|| self.provider_entry("kmsKeyArn")) {
+        // `awsKmsKeyArn` (on the function, or on `service`) is how version 1 of the framework
+        // named it.
+        let key = own("kmsKeyArn")
+            .or_else(|| own("awsKmsKeyArn"))
+            .or_else(|| self.provider_entry("kmsKeyArn"))
+            .or_else(|| {
+                self.root
+                    .get("service")?
+                    .entry("awsKmsKeyArn")
+                    .filter(|e| set(e))
+            });
+        if let Some(k) = key {
             props.push(entry("KmsKeyArn", k.key_span, k.value.clone()));
         }
 

@@ -203,6 +203,28 @@ functions:
 }
 
 #[test]
+fn version_one_key_names_are_read() {
+    let i = inv("service:
+  name: s
+  awsKmsKeyArn: alias/aws/lambda
+provider:
+  name: aws
+  stage: ${env:STAGE}
+functions:
+  a:
+    handler: h.h
+  b:
+    handler: h.h
+    awsKmsKeyArn: arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab
+");
+    assert_eq!(i.functions[0].kms_key.state, KeyState::AwsManaged);
+    assert_eq!(i.functions[1].kms_key.state, KeyState::CustomerManaged);
+    // The stage is known only at deploy time, so the generated name is too.
+    assert_eq!(i.functions[0].name, None);
+    assert_eq!(i.log_groups[0].written_by, ["ALambdaFunction"]);
+}
+
+#[test]
 fn deploy_time_values_are_unknown() {
     let i = inv("service: s
 provider:

@@ -126,8 +126,7 @@ pub(super) fn concat(parts: Vec<Node>, span: Span) -> Node {
 impl Vars<'_> {
     fn provider_setting(&mut self, name: &str) -> Option<Node> {
         let node = self.root.get("provider")?.get(name)?;
-        let resolved = self.node(node, 1);
-        resolved.scalar_text().is_some().then_some(resolved)
+        Some(self.node(node, 1)).filter(|n| !n.is_null())
     }
 
     fn node(&mut self, node: &Node, depth: usize) -> Node {
