@@ -21,8 +21,10 @@ pub type Files<'f> = &'f dyn Fn(&str) -> Option<Node>;
 
 /// Nested `self:` references (and cycles) are followed this deep.
 const MAX_DEPTH: usize = 16;
-/// At most this many nodes are produced: `self:` references can fan out exponentially.
+/// At most this many nodes, and this much text, are produced: `self:` references can fan out
+/// exponentially, and a long value repeated in one string multiplies its length.
 const MAX_NODES: usize = 200_000;
+const MAX_TEXT_BYTES: usize = 64 * 1024 * 1024;
 
 /// The service with its variables resolved, and the parameters that stand for the values
 /// known only at deploy time.
@@ -40,6 +42,7 @@ pub(super) fn resolve(root: &Node, files: Files) -> Resolved {
         stage: None,
         parameters: Vec::new(),
         produced: 0,
+        produced_bytes: 0,
         files,
         loaded: HashMap::new(),
     };
@@ -61,6 +64,7 @@ struct Vars<'a> {
     stage: Option<Node>,
     parameters: Vec<(String, Option<String>)>,
     produced: usize,
+    produced_bytes: usize,
     files: Files<'a>,
     /// Files read so far, by the path as written.
     loaded: HashMap<String, Option<Node>>,
@@ -170,7 +174,12 @@ impl Vars<'_> {
         if !rest.is_empty() || parts.is_empty() {
             parts.push(text(rest, span));
         }
-        concat(parts, span)
+        let joined = concat(parts, span);
+        self.produced_bytes += joined.as_str().map_or(0, str::len);
+        if self.produced_bytes > MAX_TEXT_BYTES {
+            return self.parameter("variables that expand to too much text", None, span);
+        }
+        joined
     }
 
     /// `source:address, fallback, ...`: the first that has a value.
@@ -454,6 +463,35 @@ mod tests {
         }
         let r = resolved(&doc);
         assert!(r.root.get("l39").is_some());
+    }
+
+    #[test]
+    fn long_values_repeated_are_bounded() {
+        let long = "x".repeat(1 << 20);
+        let refs = "${self:a}".repeat(40);
+        let doc = format!("service: s\nprovider:\n  name: aws\na: {long}\nb: {refs}\nc: {refs}\n");
+        let r = resolved(&doc);
+        assert!(
+            r.root
+                .get("b")
+                .unwrap()
+                .as_str()
+                .is_some_and(|b| b.len() == 40 << 20)
+        );
+        assert!(r.root.get("c").unwrap().intrinsic().is_some());
+        let nested = format!(
+            "service: s\nprovider:\n  name: aws\nx: {}a{}\n",
+            "${self:".repeat(5000),
+            "}".repeat(5000)
+        );
+        assert!(
+            resolved(&nested)
+                .root
+                .get("x")
+                .unwrap()
+                .intrinsic()
+                .is_some()
+        );
     }
 
     #[test]
