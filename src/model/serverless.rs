@@ -244,7 +244,7 @@ impl<'a> Service<'a> {
                 None
             }
             None => {
-                let at = logs.map_or(span, |l| l.span);
+                let at = obj.entry("logs").map_or(span, |l| l.key_span);
                 let mut target = String::new();
                 for suffix in if infrequent {
                     &["", "-ia"][..]

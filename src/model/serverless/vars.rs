@@ -295,6 +295,23 @@ impl Vars<'_> {
                 }
             }
             "aws" if address == "accountId" => Source::Value(text("${AWS::AccountId}", span)),
+            // Stage parameters: `stages.<stage>.params` (version 4) or `params.<stage>` (version
+            // 3), else those of the `default` stage. Others (the Dashboard's, `--param`) are
+            // known at deploy time.
+            "param" => {
+                let stage = self.stage.as_ref().and_then(Node::scalar_text);
+                let found = [stage.as_deref(), Some("default")]
+                    .into_iter()
+                    .flatten()
+                    .find_map(|s| {
+                        at_path(self.root, &format!("stages.{s}.params.{address}"))
+                            .or_else(|| at_path(self.root, &format!("params.{s}.{address}")))
+                    });
+                match found {
+                    Some(node) => Source::Value(self.node(node, depth + 1)),
+                    None => Source::Parameter,
+                }
+            }
             "ssm" => {
                 let path = address.trim_start_matches('(').to_owned();
                 Source::Value(text(&format!("{{{{resolve:ssm:{path}}}}}"), span))
@@ -447,6 +464,17 @@ mod tests {
         assert_eq!(a.entries()[0].key_span.start.line, 5);
         assert_eq!(at(&r.root, "x.b").intrinsic().unwrap().0, "Ref");
         assert_eq!(at(&r.root, "x.c").as_str(), Some("none"));
+    }
+
+    #[test]
+    fn stage_parameters_resolve_for_the_stage_else_default() {
+        let r = resolved(
+            "service: s\nprovider:\n  name: aws\n  stage: prod\nstages:\n  prod:\n    params:\n      key: alias/prod\n  default:\n    params:\n      table: t\nparams:\n  default:\n    old: o\nx:\n  a: ${param:key}\n  b: ${param:table}\n  c: ${param:old}\n  d: ${param:missing}\n",
+        );
+        assert_eq!(at(&r.root, "x.a").as_str(), Some("alias/prod"));
+        assert_eq!(at(&r.root, "x.b").as_str(), Some("t"));
+        assert_eq!(at(&r.root, "x.c").as_str(), Some("o"));
+        assert_eq!(at(&r.root, "x.d").intrinsic().unwrap().0, "Ref");
     }
 
     #[test]
