@@ -185,3 +185,45 @@ fn a_broken_service_is_an_error_at_its_line_and_the_rest_is_scanned() {
         "{stdout}"
     );
 }
+
+#[test]
+fn a_deployed_function_is_paired_with_the_service_that_declares_it() {
+    // The framework names the function `<service>-<stage>-<function>`; the deployed one has
+    // another key than the service gives it.
+    let deployed = r#"{
+    "Configuration": {
+        "FunctionName": "shop-prod-api",
+        "FunctionArn": "arn:aws:lambda:eu-west-1:111122223333:function:shop-prod-api",
+        "Runtime": "nodejs22.x",
+        "Role": "arn:aws:iam::111122223333:role/shop-role",
+        "Handler": "api.handler",
+        "Version": "$LATEST",
+        "KMSKeyArn": "arn:aws:kms:eu-west-1:111122223333:key/2345bcde-23bc-45de-67fa-234567890abc",
+        "Environment": {"Variables": {"TABLE": "orders"}},
+        "PackageType": "Zip"
+    },
+    "Tags": {"aws:cloudformation:logical-id": "ApiLambdaFunction"}
+}
+"#;
+    let dir = common::project(&[
+        (
+            "svc/serverless.yml",
+            "service: shop\nprovider:\n  name: aws\n  stage: ${opt:stage, 'prod'}\n  kmsKeyArn: arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab\n  environment:\n    TABLE: orders\nfunctions:\n  api:\n    handler: api.handler\n",
+        ),
+        ("api/lambda-get-function-shop-prod-api.json", deployed),
+    ]);
+    let result = common::scan_paths(&[dir.path().to_path_buf()]);
+    assert!(result.errors.is_empty(), "{:?}", result.errors);
+    let rules = &common::builtin().rules;
+    let drift: Vec<_> = result
+        .findings
+        .iter()
+        .filter(|f| rules[f.finding.rule].id == "ATR-L011")
+        .collect();
+    assert_eq!(drift.len(), 1, "{:?}", result.findings);
+    assert!(
+        drift[0].finding.message.contains("svc/serverless.yml:5:3"),
+        "{}",
+        drift[0].finding.message
+    );
+}
