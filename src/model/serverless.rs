@@ -23,7 +23,7 @@ mod vars;
 
 use super::{FileId, Inventory, cfn};
 use crate::read::{Entry, Node, Pos, Span, Value};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use vars::{call, concat, text};
 
 /// The pull events the framework turns into an `AWS::Lambda::EventSourceMapping`: the event's
@@ -60,6 +60,7 @@ struct Service<'a> {
     resources: Vec<Entry>,
     /// Mapping logical id -> its event source type.
     mapping_types: HashMap<String, &'static str>,
+    mapping_ids: HashSet<String>,
 }
 
 fn map(entries: Vec<Entry>, span: Span) -> Node {
@@ -108,6 +109,7 @@ impl<'a> Service<'a> {
             stage: &resolved.stage,
             resources: Vec::new(),
             mapping_types: HashMap::new(),
+            mapping_ids: HashSet::new(),
         }
     }
 
@@ -387,10 +389,11 @@ impl<'a> Service<'a> {
             );
             let mut id = base.clone();
             let mut n = 1;
-            while self.resources.iter().any(|r| r.key == id) {
+            while self.mapping_ids.contains(&id) {
                 n += 1;
                 id = format!("{base}{n}");
             }
+            self.mapping_ids.insert(id.clone());
             let span = ev.key_span;
             let mut props = vec![entry(
                 "FunctionName",
@@ -473,7 +476,7 @@ impl<'a> Service<'a> {
                 if e.key == "extensions" {
                     extend(&mut root, &e.value);
                 } else {
-                    merge_into(&mut root, e);
+                    merge_into(&mut root, std::slice::from_ref(e));
                 }
             }
         }
@@ -487,28 +490,54 @@ fn merged_environment(sides: [Option<&Entry>; 2], span: Span) -> Node {
     let mut out: Vec<Entry> = Vec::new();
     for side in sides.into_iter().flatten() {
         match &side.value.value {
-            Value::Map(entries) if side.value.intrinsic().is_none() => {
-                for e in entries {
-                    out.retain(|o| o.key != e.key);
-                    out.push(e.clone());
-                }
-            }
+            Value::Map(entries) if side.value.intrinsic().is_none() => assign(&mut out, entries),
             _ => return side.value.clone(),
         }
     }
     map(out, span)
 }
 
-/// lodash `_.merge` of one key into a map: maps and lists merge, anything else replaces (and is
-/// then located where the override writes it).
-fn merge_into(dest: &mut Vec<Entry>, src: &Entry) {
-    match dest.iter_mut().find(|d| d.key == src.key) {
-        Some(d) => {
-            if !merge_node(&mut d.value, &src.value) {
-                d.key_span = src.key_span;
+/// `Object.assign`: each key of `src` replaces the same key of `dest`, or is added.
+fn assign(dest: &mut Vec<Entry>, src: &[Entry]) {
+    let mut at = key_index(dest);
+    for e in src {
+        match at.get(e.key.as_str()) {
+            Some(&i) => dest[i] = e.clone(),
+            None => {
+                at.insert(e.key.clone(), dest.len());
+                dest.push(e.clone());
             }
         }
-        None => dest.push(src.clone()),
+    }
+}
+
+/// Where each key of a map is (the first, where a key repeats), so merging many keys into a
+/// large map stays linear.
+fn key_index(entries: &[Entry]) -> HashMap<String, usize> {
+    let mut at = HashMap::with_capacity(entries.len());
+    for (i, e) in entries.iter().enumerate() {
+        at.entry(e.key.clone()).or_insert(i);
+    }
+    at
+}
+
+/// lodash `_.merge` of keys into a map: maps and lists merge, anything else replaces (and is
+/// then located where the override writes it).
+fn merge_into(dest: &mut Vec<Entry>, src: &[Entry]) {
+    let mut at = key_index(dest);
+    for e in src {
+        match at.get(e.key.as_str()) {
+            Some(&i) => {
+                let d = &mut dest[i];
+                if !merge_node(&mut d.value, &e.value) {
+                    d.key_span = e.key_span;
+                }
+            }
+            None => {
+                at.insert(e.key.clone(), dest.len());
+                dest.push(e.clone());
+            }
+        }
     }
 }
 
@@ -516,9 +545,7 @@ fn merge_into(dest: &mut Vec<Entry>, src: &Entry) {
 fn merge_node(dest: &mut Node, src: &Node) -> bool {
     match (&mut dest.value, &src.value) {
         (Value::Map(d), Value::Map(s)) => {
-            for e in s {
-                merge_into(d, e);
-            }
+            merge_into(d, s);
             true
         }
         (Value::Seq(d), Value::Seq(s)) => {
@@ -547,11 +574,12 @@ fn extend(root: &mut [Entry], extensions: &Node) {
     let Value::Map(resources) = &mut resources.value.value else {
         return;
     };
+    let at = key_index(resources);
     for ext in extensions.entries() {
-        let Some(target) = resources.iter_mut().find(|r| r.key == ext.key) else {
+        let Some(&i) = at.get(ext.key.as_str()) else {
             continue;
         };
-        let Value::Map(attrs) = &mut target.value.value else {
+        let Value::Map(attrs) = &mut resources[i].value.value else {
             continue;
         };
         for attr in ext.value.entries() {
@@ -566,12 +594,7 @@ fn extend(root: &mut [Entry], extensions: &Node) {
                             ..
                         },
                     ..
-                }) => {
-                    for p in attr.value.entries() {
-                        props.retain(|o| o.key != p.key);
-                        props.push(p.clone());
-                    }
-                }
+                }) => assign(props, attr.value.entries()),
                 _ => attrs.push(attr.clone()),
             }
         }

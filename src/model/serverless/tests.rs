@@ -257,3 +257,31 @@ functions:
             .any(|c| c.contains("another stack"))
     );
 }
+
+#[test]
+fn many_functions_events_and_overrides_stay_distinct() {
+    let mut doc = String::from("service: s\nprovider:\n  name: aws\nfunctions:\n");
+    for i in 0..2000 {
+        doc.push_str(&format!(
+            "  f{i}:\n    handler: h.h\n    events:\n      - sqs: arn:aws:sqs:us-east-1:1:q\n      - sqs: arn:aws:sqs:us-east-1:1:q\n"
+        ));
+    }
+    doc.push_str("resources:\n  Resources:\n");
+    for i in 0..2000 {
+        doc.push_str(&format!("    F{i}LogGroup:\n      Properties:\n        KmsKeyId: arn:aws:kms:us-east-1:1:key/k\n"));
+    }
+    let i = inv(&doc);
+    assert_eq!(i.functions.len(), 2000);
+    let ids: std::collections::BTreeSet<&str> = i
+        .event_source_mappings
+        .iter()
+        .map(|m| m.origin.id.as_str())
+        .collect();
+    assert_eq!(ids.len(), 4000);
+    assert!(ids.contains("F7EventSourceMappingSQSQ2"));
+    assert!(
+        i.log_groups
+            .iter()
+            .all(|l| l.kms_key.state == KeyState::CustomerManaged)
+    );
+}
