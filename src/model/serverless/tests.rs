@@ -285,3 +285,29 @@ fn many_functions_events_and_overrides_stay_distinct() {
             .all(|l| l.kms_key.state == KeyState::CustomerManaged)
     );
 }
+
+#[test]
+fn odd_shapes_give_what_they_can_and_never_panic() {
+    for doc in [
+        "service: s\nprovider:\n  name: aws\nfunctions: 5\n",
+        "service: s\nprovider:\n  name: aws\nfunctions:\n  f: x\n  g:\n    events: 3\n  h:\n    events:\n      - http\n      - sqs:\n      - sqs: {}\n      - stream: {type: 7}\n      - kafka: [1]\n",
+        "service: [1]\nprovider:\n  name: aws\n  environment: [a]\n  tracing: 3\n  logs: x\nfunctions:\n  f:\n    environment: 7\n    logs: [1]\n    role: 5\n",
+        "service: s\nprovider:\n  name: aws\nresources: 5\n",
+        "service: s\nprovider:\n  name: aws\nresources:\n  - 1\n  - Resources: 2\n  - extensions: {X: 1, Y: {Properties: 2}}\n",
+        "service: ${self:service}\nprovider:\n  name: aws\n  stage: ${sls:stage}\n  kmsKeyArn: ${file()}${file(}${:}${}${self:}${ , }\nfunctions:\n  'f-é':\n    handler: ${self:functions}\n",
+    ] {
+        let i = inv(doc);
+        for f in &i.functions {
+            assert!(f.origin.logical_id.ends_with("LambdaFunction"));
+        }
+    }
+    let i = inv(
+        "service: s\nprovider:\n  name: aws\nfunctions:\n  f:\n    handler: h\n    events:\n      - sqs: {}\n      - sqs:\n",
+    );
+    assert_eq!(i.event_source_mappings.len(), 2);
+    assert!(
+        i.event_source_mappings
+            .iter()
+            .all(|m| m.event_source_arn.is_none())
+    );
+}
