@@ -3,9 +3,9 @@
 
 use crate::engine::{Finding, PolicyError, PolicySet};
 use crate::isolate::{isolate, test_trigger};
-use crate::model::{FileId, Inventory, api, cfn, drift};
+use crate::model::{FileId, Inventory, api, cfn, drift, serverless};
 use crate::read::cloudtrail::{self, Sniff};
-use crate::read::{Input, InputKind, Limits, ReadError, ReadOutcome, Skip, read_input};
+use crate::read::{Input, InputKind, Limits, ReadError, ReadOutcome, Skip, include, read_input};
 use crate::shard::Shard;
 use crate::trail::{self, Catalog, Facts, LogFile, TrailReport};
 use rayon::prelude::*;
@@ -312,6 +312,7 @@ pub struct Unit {
 pub fn model_of(file: &FileId, input: &Input) -> Inventory {
     match input.kind {
         InputKind::CloudFormation { sam } => cfn::inventory(file, &input.root, sam),
+        InputKind::Serverless => serverless::inventory(file, &input.root, &|_| None),
         InputKind::Terraform | InputKind::TerraformPlan => terraform::model_of(file, input),
         InputKind::AwsApi(_) => api::inventory(&[(file.clone(), input)]),
     }
@@ -374,10 +375,25 @@ pub fn load(opts: &ScanOptions) -> Loaded {
                 );
                 out.scanned.push((file.to_string(), input.kind));
                 match input.kind {
-                    InputKind::CloudFormation { sam } => {
+                    InputKind::CloudFormation { .. } => {
                         match isolate("modelling this template", || {
                             test_trigger(&file);
-                            cfn::inventory(&file, &input.root, sam)
+                            model_of(&file, &input)
+                        }) {
+                            Ok(inventory) => out.units.push(Unit {
+                                kind: input.kind,
+                                inventory,
+                                files: vec![file],
+                            }),
+                            Err(message) => out.errors.push(InputError::at(&file, None, message)),
+                        }
+                    }
+                    InputKind::Serverless => {
+                        let dir = path.parent().unwrap_or(Path::new("."));
+                        let files = |rel: &str| include::local(dir, rel, &root, &opts.limits);
+                        match isolate("modelling this Serverless service", || {
+                            test_trigger(&file);
+                            serverless::inventory(&file, &input.root, &files)
                         }) {
                             Ok(inventory) => out.units.push(Unit {
                                 kind: input.kind,

@@ -287,6 +287,7 @@ struct TimelineRecord {
 const SOURCES: &[&str] = &[
     "cloudformation",
     "sam",
+    "serverless",
     "terraform",
     "terraform-plan",
     "aws-api",
@@ -305,6 +306,7 @@ fn kind_from(kind: &str, shape: Option<&str>) -> Option<InputKind> {
     Some(match (kind, shape) {
         ("cloudformation", _) => InputKind::CloudFormation { sam: false },
         ("sam", _) => InputKind::CloudFormation { sam: true },
+        ("serverless", _) => InputKind::Serverless,
         ("terraform", _) => InputKind::Terraform,
         ("terraform-plan", _) => InputKind::TerraformPlan,
         ("aws-api", Some(s)) => InputKind::AwsApi(ApiShape::from_name(s)?),

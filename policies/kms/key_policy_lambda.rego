@@ -27,6 +27,9 @@
 #     sam: |
 #       In the `AWS::KMS::Key` `KeyPolicy`, allow `kms:Decrypt` to the function's role, limited by
 #       `kms:EncryptionContext:aws:lambda:FunctionArn`.
+#     serverless: |
+#       In the `KeyPolicy` of the `AWS::KMS::Key` in `resources.Resources`, allow `kms:Decrypt` to
+#       the functions' role, limited by `kms:EncryptionContext:aws:lambda:FunctionArn`.
 #     terraform: |
 #       In `aws_kms_key.policy` (or `aws_kms_key_policy`), allow `kms:Decrypt` to
 #       `aws_iam_role.lambda.arn` with a `kms:EncryptionContext:aws:lambda:FunctionArn` condition.

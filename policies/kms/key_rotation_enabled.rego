@@ -20,6 +20,9 @@
 #       On the `AWS::KMS::Key`, set `EnableKeyRotation: true` and keep `Enabled` true (the default).
 #     sam: |
 #       On the `AWS::KMS::Key`, set `EnableKeyRotation: true` and keep `Enabled` true (the default).
+#     serverless: |
+#       On the `AWS::KMS::Key` in `resources.Resources`, set `EnableKeyRotation: true` and keep
+#       `Enabled` true (the default).
 #     terraform: |
 #       On the `aws_kms_key`, set `enable_key_rotation = true` and keep `is_enabled = true`.
 #     cli: |

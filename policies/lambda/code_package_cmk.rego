@@ -20,6 +20,9 @@
 #       `SourceKMSKeyArn: !GetAtt CodeKey.Arn` inside `Code`.
 #     sam: |
 #       Set `SourceKMSKeyArn` on the `AWS::Serverless::Function` (or in `Globals.Function`).
+#     serverless: |
+#       The framework has no setting for it: add `Code.SourceKMSKeyArn` to the function it
+#       generates, in `resources.Resources.<Function>LambdaFunction.Properties` (the finding names it).
 #     terraform: |
 #       Set `source_kms_key_arn = aws_kms_key.code.arn` on the `aws_lambda_function`.
 #     cli: |

@@ -25,6 +25,9 @@
 #     sam: |
 #       Redeploy (`sam deploy`) so the function gets the template's key, or change the template to
 #       the key that is deployed.
+#     serverless: |
+#       Redeploy (`serverless deploy`) so the function gets the service's key, or change
+#       `kmsKeyArn` to the key that is deployed.
 #     terraform: |
 #       Run `terraform plan` to see the drift and `terraform apply` to restore the configured key,
 #       or change `kms_key_arn` to the key that is deployed.

@@ -17,6 +17,9 @@
 #       Set `DurableConfig.KMSKeyArn` on the `AWS::Lambda::Function` to a customer managed key.
 #     sam: |
 #       Set `DurableConfig.KMSKeyArn` on the `AWS::Serverless::Function`.
+#     serverless: |
+#       The framework's `durableConfig` has no key: add `DurableConfig.KMSKeyArn` to the generated
+#       function in `resources.Resources.<Function>LambdaFunction.Properties`.
 #     terraform: |
 #       The AWS provider's `durable_config` block has no key argument (only `execution_timeout`
 #       and `retention_period`), so a durable function declared in Terraform always fails this

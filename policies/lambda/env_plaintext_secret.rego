@@ -29,6 +29,9 @@
 #     sam: |
 #       Store the secret in Secrets Manager, pass its ARN in the variable, and read it with the
 #       AWS Parameters and Secrets Lambda Extension or the SDK.
+#     serverless: |
+#       Store the secret in Secrets Manager and pass its ARN in the variable (not `${ssm:...}` of the
+#       secret, which the framework writes into the function's configuration); read it at run time.
 #     terraform: |
 #       Keep the value in `aws_secretsmanager_secret` and pass `aws_secretsmanager_secret.x.arn`;
 #       never write it in `environment { variables }`.

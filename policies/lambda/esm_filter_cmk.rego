@@ -20,6 +20,9 @@
 #       `KmsKeyArn: !GetAtt FilterKey.Arn`.
 #     sam: |
 #       Set `KmsKeyArn` in the event's `Properties`, next to `FilterCriteria`.
+#     serverless: |
+#       The framework has no setting for it: add `KmsKeyArn` to the mapping it generates, in
+#       `resources.Resources.<Function>EventSourceMapping<Type><Source>.Properties` (the finding names it).
 #     terraform: |
 #       Set `kms_key_arn = aws_kms_key.filters.arn` on the `aws_lambda_event_source_mapping`.
 #     cli: |

@@ -24,6 +24,9 @@
 #     sam: |
 #       Make the event's `KmsKeyArn` a key that is enabled and whose key policy allows Lambda
 #       `kms:Decrypt`, then redeploy.
+#     serverless: |
+#       Make the `KmsKeyArn` given to the generated mapping in `resources` a key that is enabled and
+#       whose key policy allows Lambda `kms:Decrypt`, then redeploy.
 #     terraform: |
 #       Make `kms_key_arn` of the `aws_lambda_event_source_mapping` a key that is enabled and whose
 #       policy allows Lambda `kms:Decrypt`, then apply.

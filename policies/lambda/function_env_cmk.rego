@@ -22,6 +22,9 @@
 #     sam: |
 #       Set `KmsKeyArn` on the `AWS::Serverless::Function` (or once in `Globals.Function`) to a
 #       customer managed key, e.g. `KmsKeyArn: !GetAtt FunctionKey.Arn`.
+#     serverless: |
+#       Set `kmsKeyArn` on the function (or once under `provider`) to a customer managed key, e.g.
+#       `kmsKeyArn: !GetAtt FunctionKey.Arn` with the `AWS::KMS::Key` declared in `resources`.
 #     terraform: |
 #       Set `kms_key_arn = aws_kms_key.lambda.arn` on the `aws_lambda_function`.
 #     cli: |

@@ -25,6 +25,11 @@
 #     sam: |
 #       Declare an `AWS::Logs::LogGroup` for the function with `KmsKeyId`, and set
 #       `LoggingConfig.LogGroup` on the `AWS::Serverless::Function` to it.
+#     serverless: |
+#       Give the log group the framework creates a key in
+#       `resources.Resources.<Function>LogGroup.Properties.KmsKeyId` (the finding names it), or point
+#       `logs.logGroup` at a log group declared with one; the key policy must allow
+#       `logs.<region>.amazonaws.com` to use the key.
 #     terraform: |
 #       Declare `aws_cloudwatch_log_group` with `name = "/aws/lambda/${aws_lambda_function.x.function_name}"`
 #       and `kms_key_id = aws_kms_key.logs.arn`.

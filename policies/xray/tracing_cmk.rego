@@ -20,6 +20,8 @@
 #       The X-Ray encryption setting is per account and Region; set it once with the CLI (below).
 #     sam: |
 #       The X-Ray encryption setting is per account and Region; set it once with the CLI (below).
+#     serverless: |
+#       The X-Ray encryption setting is per account and Region; set it once with the CLI (below).
 #     terraform: |
 #       Declare `aws_xray_encryption_config` with `type = "KMS"` and `key_id = aws_kms_key.xray.arn`.
 #     cli: |

@@ -17,7 +17,7 @@ pub fn correlate(deployed: &mut Inventory, templates: &[&Inventory]) {
             // A literal name; else (no `FunctionName`, or one made from the stack's name) the
             // logical id CloudFormation tags the deployed function with.
             let literal = t.name.as_deref().filter(|n| !n.contains("${"));
-            let cloudformation = matches!(t.origin.source, "cloudformation" | "sam");
+            let cloudformation = matches!(t.origin.source, "cloudformation" | "sam" | "serverless");
             for d in deployed.functions.iter().filter(|d| {
                 // Versions and aliases (`name:3`) are not the function itself.
                 let unqualified = d.name.as_deref() == Some(d.origin.logical_id.as_str());

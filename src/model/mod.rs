@@ -10,6 +10,7 @@ pub mod cfn;
 pub mod drift;
 pub mod keys;
 pub mod policy;
+pub mod serverless;
 pub mod terraform;
 pub mod tfplan;
 
@@ -64,8 +65,8 @@ impl From<bool> for Tri {
 pub struct Origin {
     /// Unique within one inventory; findings name objects by it.
     pub id: String,
-    /// `cloudformation`, `sam`, `terraform`, `terraform-plan` or `aws-api` (deployed state): for
-    /// messages only.
+    /// `cloudformation`, `sam`, `serverless`, `terraform`, `terraform-plan` or `aws-api` (deployed
+    /// state): for messages only.
     pub source: &'static str,
     /// The resource's name where the source gives one (logical ID, Terraform address, ARN).
     pub logical_id: String,

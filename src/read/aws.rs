@@ -4,7 +4,7 @@
 //! file that looks like `list-functions` output but has `"FunctionName": 42` is an input error
 //! that names the JSON path and line.
 
-use super::{Entry, Limits, Node, ReadError, Span, Value, json};
+use super::{Limits, Node, ReadError, Span, Value, json};
 use jsonschema::{Retrieve, Uri, Validator};
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -269,29 +269,10 @@ pub fn normalise(shape: ApiShape, root: &mut Node, limits: &Limits) -> Result<()
                 )
             })?;
             let span = field.value.span;
-            field.value = respan(parsed.root, span);
+            field.value = parsed.root.respanned(span);
         }
     }
     Ok(())
-}
-
-/// The same tree with every span replaced: values parsed out of a string point at the string.
-fn respan(node: Node, span: Span) -> Node {
-    let value = match node.value {
-        Value::Seq(items) => Value::Seq(items.into_iter().map(|n| respan(n, span)).collect()),
-        Value::Map(entries) => Value::Map(
-            entries
-                .into_iter()
-                .map(|e| Entry {
-                    key: e.key,
-                    key_span: span,
-                    value: respan(e.value, span),
-                })
-                .collect(),
-        ),
-        other => other,
-    };
-    Node::new(value, span)
 }
 
 const SCHEMA_BASE: &str = "https://github.com/atrest-dev/atrest/schemas/aws-api/";

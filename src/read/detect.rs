@@ -21,6 +21,8 @@ pub enum InputKind {
     Terraform,
     /// The JSON of `terraform show -json PLANFILE`.
     TerraformPlan,
+    /// A Serverless Framework service (`serverless.yml`).
+    Serverless,
 }
 
 impl InputKind {
@@ -31,6 +33,7 @@ impl InputKind {
             InputKind::AwsApi(_) => "aws-api",
             InputKind::Terraform => "terraform",
             InputKind::TerraformPlan => "terraform-plan",
+            InputKind::Serverless => "serverless",
         }
     }
 }
@@ -128,6 +131,9 @@ pub enum NameHint {
     TerraformHcl,
     /// `.tf.json`: Terraform JSON syntax, always ours.
     TerraformJson,
+    /// `serverless.yml`, `.yaml` or `.json`: a Serverless Framework service when it has
+    /// `service` and `provider`, so a syntax error in it is an error.
+    Serverless,
 }
 
 pub fn name_hint(path: &Path) -> Option<NameHint> {
@@ -148,6 +154,9 @@ pub fn name_hint(path: &Path) -> Option<NameHint> {
     }
     if !TEMPLATE_EXTENSIONS.contains(&ext.as_str()) {
         return None;
+    }
+    if ["serverless.yml", "serverless.yaml", "serverless.json"].contains(&name.as_str()) {
+        return Some(NameHint::Serverless);
     }
     let templateish = ["template", "tmpl", "cfn"].contains(&ext.as_str())
         || name.starts_with("template.")
@@ -333,7 +342,10 @@ pub fn classify(bytes: &[u8], hint: NameHint, limits: &Limits) -> ReadOutcome {
     let (mut root, problems, documents) = match parsed {
         Ok(p) => p,
         // A syntax error is ours to report only when the file looks like something we read.
-        Err(e) if hint == NameHint::Template || mentions_template(&text) => {
+        Err(e)
+            if matches!(hint, NameHint::Template | NameHint::Serverless)
+                || mentions_template(&text) =>
+        {
             return ReadOutcome::Failed(e);
         }
         Err(_) => return ReadOutcome::Skipped(Skip::Unparsed),
@@ -360,6 +372,7 @@ pub fn classify(bytes: &[u8], hint: NameHint, limits: &Limits) -> ReadOutcome {
     }
     let kind = match template_kind(&root) {
         Some(kind) => kind,
+        None if hint == NameHint::Serverless && is_serverless(&root) => InputKind::Serverless,
         None if syntax == SyntaxKind::Json && is_plan(&root) => InputKind::TerraformPlan,
         None => match aws::detect(&root) {
             Some(shape) => {
@@ -387,6 +400,25 @@ fn mentions_template(text: &str) -> bool {
     text.contains("AWSTemplateFormatVersion")
         || (text.contains("Resources") && text.contains("AWS::"))
         || (text.contains("\"format_version\"") && text.contains("\"terraform_version\""))
+}
+
+/// A Serverless Framework service for AWS: `service` and `provider` (`provider: aws`, or a map
+/// whose `name` is `aws`; the framework's other providers are not AWS Lambda). Version 4 of the
+/// framework takes a service without `provider` as an AWS one: then `functions` must be there.
+fn is_serverless(root: &Node) -> bool {
+    let aws = match root.get("provider") {
+        Some(p) => match p.as_str() {
+            Some(name) => name == "aws",
+            None => {
+                p.is_map()
+                    && p.get("name")
+                        .and_then(Node::as_str)
+                        .is_none_or(|n| n == "aws")
+            }
+        },
+        None => root.get("functions").is_some(),
+    };
+    root.get("service").is_some() && aws
 }
 
 /// `terraform show -json` of a plan: a format version and planned values or changes.

@@ -5,6 +5,7 @@ pub mod aws;
 pub mod cloudtrail;
 pub mod detect;
 pub mod hcl;
+pub mod include;
 pub mod json;
 pub mod json_blocks;
 pub mod text;

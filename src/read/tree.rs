@@ -120,6 +120,26 @@ impl Node {
         }
     }
 
+    /// The same tree with every span replaced by `span`: values taken from elsewhere (a string
+    /// parsed as JSON, an included file) point at where they were placed.
+    pub fn respanned(self, span: Span) -> Node {
+        let value = match self.value {
+            Value::Seq(items) => Value::Seq(items.into_iter().map(|n| n.respanned(span)).collect()),
+            Value::Map(entries) => Value::Map(
+                entries
+                    .into_iter()
+                    .map(|e| Entry {
+                        key: e.key,
+                        key_span: span,
+                        value: e.value.respanned(span),
+                    })
+                    .collect(),
+            ),
+            other => other,
+        };
+        Node::new(value, span)
+    }
+
     /// Plain JSON, positions dropped: for metadata and for values handed to policies as data.
     pub fn to_json(&self) -> Json {
         match &self.value {

@@ -9,6 +9,7 @@ use std::fmt::Write as _;
 const SOURCES: &[(&str, &str)] = &[
     ("cloudformation", "CloudFormation"),
     ("sam", "SAM"),
+    ("serverless", "Serverless Framework"),
     ("terraform", "Terraform"),
     ("cli", "AWS CLI"),
 ];

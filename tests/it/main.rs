@@ -26,5 +26,6 @@ mod positions;
 mod pre_commit;
 mod rego_vm;
 mod rules;
+mod serverless;
 mod shard;
 mod workflow;
