@@ -52,7 +52,7 @@ function_matches if {
 deny contains finding if {
 	esa := input.resolved.event_source_arn
 	some m in input.resolved.inventory.mappings
-	ct.invoked_by_lambda(input.resolved)
+	ct.lambda_own(input.resolved)
 	ct.lambda_call(input.resolved)
 	not mapping_matches
 	differs(m)
@@ -68,7 +68,7 @@ deny contains finding if {
 deny contains finding if {
 	some f in input.resolved.inventory.functions
 	not input.resolved.event_source_arn
-	ct.invoked_by_lambda(input.resolved)
+	ct.lambda_own(input.resolved)
 	ct.lambda_call(input.resolved)
 	not function_matches
 	differs(f)

@@ -23,7 +23,7 @@ use crate::engine::{Finding, Outcome, PolicySet, RouteCache};
 use crate::model::{FileId, Loc};
 use crate::read::cloudtrail::{self, RawEvent, TrailShape, offset_pos, strip_serde_position};
 use crate::read::{Pos, ReadError, Span};
-use event::{Detail, Head, KMS_SOURCE};
+use event::{Detail, Head, KMS_SOURCE, LAMBDA_SERVICE, STS_SOURCE};
 use rayon::prelude::*;
 use spool::{Candidate, Spool};
 use std::collections::BTreeMap;
@@ -228,6 +228,16 @@ fn read_logs_for(
                     policies.is_some_and(|p| !cache.get(&p.router, source, name).is_empty());
                 let kms = source == KMS_SOURCE;
                 if !routed && !kms {
+                    // Lambda's `sts:AssumeRole` for an execution role: which access keys are
+                    // a function's own (a byte search first: most AssumeRole calls are not
+                    // Lambda's).
+                    if source == STS_SOURCE
+                        && name == "AssumeRole"
+                        && memchr::memmem::find(ev.text.as_bytes(), LAMBDA_SERVICE.as_bytes())
+                            .is_some()
+                    {
+                        facts.learn(&Detail::parse(ev.text));
+                    }
                     return;
                 }
                 // A candidate is parsed in full: a corrupt one is reported here, not later.
