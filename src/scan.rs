@@ -139,6 +139,8 @@ enum Read {
     Log(LogFile),
     /// Recognised and deliberately not read (CloudTrail digests, Panther rule tests).
     Skipped,
+    /// Recognised and not read, with a note saying why.
+    Noted(ReadError),
     Other(ReadOutcome),
 }
 
@@ -169,6 +171,9 @@ fn as_log(file: &Path, shown: &FileId) -> Option<Read> {
             gzip,
         })),
         Ok(Sniff::Digest | Sniff::PantherTests) => Some(Read::Skipped),
+        Ok(Sniff::LakeResults) => Some(Read::Noted(ReadError::whole_file(
+            "CloudTrail Lake query results are not read: Lake writes nested fields (userIdentity, requestParameters, resources) as its own `{key=value}` text, not JSON, so the rules could not tell who called with which key; read the trail's own logs (its S3 delivery, or `aws cloudtrail lookup-events`) instead",
+        ))),
         // A file named `.gz` that is not gzip is a broken log delivery, not something else.
         Ok(Sniff::NotTrail) if ext == "gz" && !cloudtrail::is_gzip(file) => {
             Some(Read::Other(ReadOutcome::Failed(ReadError::whole_file(
@@ -334,6 +339,11 @@ pub fn load(opts: &ScanOptions) -> Loaded {
             }
             Read::Skipped => {
                 out.skipped += 1;
+                continue;
+            }
+            Read::Noted(note) => {
+                out.skipped += 1;
+                out.notes.push(InputError::read(&file, note));
                 continue;
             }
             Read::Other(o) => o,
@@ -514,6 +524,11 @@ pub fn scan(opts: &ScanOptions, policies: &PolicySet) -> ScanResult {
         let catalog = catalog(
             units.iter().chain(&context_units).chain(&inventories.units),
             inventories.models,
+        );
+        out.notes.extend(
+            std::mem::take(&mut one.notes)
+                .into_iter()
+                .map(|n| InputError::read(&n.file, n.error)),
         );
         let mut log_errors = std::mem::take(&mut one.errors);
         let (findings, report, more) = trail::evaluate(&logs, one, &catalog, policies);

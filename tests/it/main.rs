@@ -8,6 +8,7 @@ mod action;
 mod aws_moto;
 mod cli;
 mod cloudtrail;
+mod cloudtrail_shapes;
 mod corpus;
 mod corpus_api;
 mod corpus_cloudtrail;
