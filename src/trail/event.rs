@@ -159,7 +159,8 @@ pub struct Credentials<'a> {
 
 #[derive(Debug, Default, Deserialize)]
 pub struct Resource<'a> {
-    #[serde(rename = "ARN", borrow, default)]
+    /// CloudTrail writes `ARN`; some exports (Panther's tests, log shippers) lower-case it.
+    #[serde(rename = "ARN", alias = "arn", borrow, default)]
     pub arn: Text<'a>,
     #[serde(rename = "type", borrow, default)]
     pub kind: Text<'a>,
@@ -472,6 +473,8 @@ mod tests {
             Some("arn:aws:kms:eu-west-1:123456789012:key/1234abcd")
         );
         assert_eq!(d.function().map(function_name), Some("fn"));
+        let lower = Detail::parse(r#"{"resources":[{"arn":"arn:aws:kms:r:1:key/k"}]}"#);
+        assert_eq!(lower.key_arn().as_deref(), Some("arn:aws:kms:r:1:key/k"));
         let odd: Head = serde_json::from_str(r#"{"eventName": 5, "eventSource": null}"#).unwrap();
         assert_eq!(odd.name.get(), None);
         assert!(
