@@ -696,6 +696,64 @@ pub fn placeholder_match(template: &str, value: &str) -> bool {
 mod tests {
     use super::*;
 
+    fn lambda_of(agent: &str, access_key: &str, facts: &Facts) -> Value {
+        let text = format!(
+            r#"{{"eventSource":"kms.amazonaws.com","eventName":"Decrypt","userAgent":"{agent}","sourceIPAddress":"198.51.100.23",
+            "userIdentity":{{"type":"AssumedRole","arn":"arn:aws:sts::1:assumed-role/role/fn","accessKeyId":"{access_key}"}},
+            "requestParameters":{{"encryptionContext":{{"aws:lambda:FunctionArn":"arn:aws:lambda:r:1:function:fn"}}}},
+            "resources":[{{"ARN":"arn:aws:kms:r:1:key/k"}}]}}"#
+        );
+        Catalog::new().resolve(&super::super::event::Detail::parse(&text), facts)["lambda"].clone()
+    }
+
+    #[test]
+    fn a_functions_session_is_lambdas_own_from_inside_aws_and_says_why_not_otherwise() {
+        let mut facts = Facts::default();
+        facts
+            .lambda_sessions
+            .insert("ASIA1".into(), ["fn".to_owned()].into());
+        facts
+            .lambda_sessions
+            .insert("ASIA2".into(), ["other-fn".to_owned()].into());
+        let internal = "aws-internal/3 aws-sdk-java/1.12.720";
+        // Inside AWS: Lambda's own, whether or not the logs hold the AssumeRole.
+        for key in ["ASIA1", "ASIA9"] {
+            let l = lambda_of(internal, key, &facts);
+            assert_eq!(l["own"], json!(true), "{l}");
+            assert_eq!(l["caller"], json!("function_session"));
+        }
+        assert_eq!(
+            lambda_of(internal, "ASIA1", &facts)["issued_by_lambda"],
+            json!(true)
+        );
+        // Lambda issued the key to another function's session: not this function's.
+        let l = lambda_of(internal, "ASIA2", &facts);
+        assert_eq!(l["own"], json!(false), "{l}");
+        assert!(
+            l["why"].as_str().unwrap().contains("for another session"),
+            "{l}"
+        );
+        // The function's credentials from a laptop: the message says so, agent and address.
+        let l = lambda_of("aws-cli/2.15.40 Python/3.11.8", "ASIA1", &facts);
+        assert_eq!(l["own"], json!(false), "{l}");
+        let why = l["why"].as_str().unwrap();
+        assert!(
+            why.contains("sts:AssumeRole by lambda.amazonaws.com issued its credentials")
+                && why.contains("aws-cli/2.15.40")
+                && why.contains("198.51.100.23"),
+            "{why}"
+        );
+    }
+
+    #[test]
+    fn error_codes_are_told_apart() {
+        assert_eq!(error_kind("DryRunOperationException"), ErrorKind::DryRun);
+        assert_eq!(error_kind("Client.DryRunOperation"), ErrorKind::DryRun);
+        assert_eq!(error_kind("ThrottlingException"), ErrorKind::Transient);
+        assert_eq!(error_kind("AccessDeniedException"), ErrorKind::Failure);
+        assert_eq!(error_kind("KMSInvalidStateException"), ErrorKind::Failure);
+    }
+
     #[test]
     fn placeholders_match_one_arn_segment() {
         let t = "arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:key/abc";
