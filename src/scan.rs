@@ -160,6 +160,8 @@ enum Read {
     Log(LogFile),
     /// Recognised and deliberately not read (CloudTrail digests, Panther rule tests).
     Skipped(Skip),
+    /// Recognised and not read, with a note saying why.
+    Noted(Skip, ReadError),
     Other(ReadOutcome),
 }
 
@@ -191,6 +193,12 @@ fn as_log(file: &Path, shown: &FileId) -> Option<Read> {
         })),
         Ok(Sniff::Digest) => Some(Read::Skipped(Skip::CloudTrailDigest)),
         Ok(Sniff::PantherTests) => Some(Read::Skipped(Skip::PantherTests)),
+        Ok(Sniff::LakeResults) => Some(Read::Noted(
+            Skip::LakeResults,
+            ReadError::whole_file(
+                "CloudTrail Lake query results are not read: Lake writes nested fields (userIdentity, requestParameters, resources) as its own `{key=value}` text, not JSON, so the rules could not tell who called with which key; read the trail's own logs (its S3 delivery, or `aws cloudtrail lookup-events`) instead",
+            ),
+        )),
         // A file named `.gz` that is not gzip is a broken log delivery, not something else.
         Ok(Sniff::NotTrail) if ext == "gz" && !cloudtrail::is_gzip(file) => {
             Some(Read::Other(ReadOutcome::Failed(ReadError::whole_file(
@@ -360,6 +368,11 @@ pub fn load(opts: &ScanOptions) -> Loaded {
             }
             Read::Skipped(why) => {
                 out.skipped.push(SkippedFile::new(&file, why));
+                continue;
+            }
+            Read::Noted(why, note) => {
+                out.skipped.push(SkippedFile::new(&file, why));
+                out.notes.push(InputError::read(&file, note));
                 continue;
             }
             Read::Other(o) => o,
@@ -617,6 +630,11 @@ pub fn scan(opts: &ScanOptions, policies: &PolicySet) -> ScanResult {
         let catalog = catalog(
             units.iter().chain(&context_units).chain(&inventories.units),
             inventories.models,
+        );
+        out.notes.extend(
+            std::mem::take(&mut one.notes)
+                .into_iter()
+                .map(|n| InputError::read(&n.file, n.error)),
         );
         let mut log_errors = std::mem::take(&mut one.errors);
         let evaluated = isolate("evaluating the CloudTrail rules", || {

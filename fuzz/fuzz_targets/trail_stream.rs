@@ -1,21 +1,26 @@
 //! Any bytes as a CloudTrail log of any shape, through the streaming record splitter: it must
 //! never panic, and what it reports must not depend on how the text arrives. The same bytes
 //! read whole and read in small pieces (as a slow pipe or a gzip stream delivers them) give the
-//! same events, positions, routing fields and errors. Routing fields the scanner read without
-//! parsing must agree with what a JSON parser reads from the event.
+//! same events, positions, routing fields, errors and notes, both as the splitter's elements
+//! and as events (wrappers opened: lookup-events strings, CloudWatch Logs messages,
+//! EventBridge details). Routing fields read without parsing the event must agree with what a
+//! JSON parser reads from it.
 #![no_main]
 
-use atrest::read::cloudtrail::{TrailShape, stream};
+use atrest::read::cloudtrail::{RawEvent, StreamOutcome, TrailShape, stream, stream_events};
 use libfuzzer_sys::fuzz_target;
 use std::io::Read;
 
-const SHAPES: [TrailShape; 5] = [
+const SHAPES: [TrailShape; 6] = [
     TrailShape::Records,
     TrailShape::JsonLines,
     TrailShape::Concatenated,
     TrailShape::Array,
     TrailShape::LookupEvents,
+    TrailShape::CloudWatchLogs,
 ];
+
+type Streamer = fn(&mut dyn Read, TrailShape, usize, &mut dyn FnMut(RawEvent<'_>)) -> StreamOutcome;
 
 /// A reader that hands out at most `step` bytes per read.
 struct Trickle<'a> {
@@ -34,9 +39,14 @@ impl Read for Trickle<'_> {
 
 type Seen = (String, u32, u32, u64, Option<[Option<String>; 4]>);
 
-fn run(reader: impl Read, shape: TrailShape, max: usize) -> (Vec<Seen>, u64, Vec<String>) {
+fn run(
+    streamer: Streamer,
+    reader: &mut dyn Read,
+    shape: TrailShape,
+    max: usize,
+) -> (Vec<Seen>, u64, Vec<String>) {
     let mut seen = Vec::new();
-    let out = stream(reader, shape, max, &mut |ev| {
+    let out = streamer(reader, shape, max, &mut |ev| {
         let routing = ev.routing.map(|r| {
             [r.source, r.name, r.id, r.time].map(|f| f.map(str::to_owned))
         });
@@ -62,6 +72,7 @@ fn run(reader: impl Read, shape: TrailShape, max: usize) -> (Vec<Seen>, u64, Vec
     let errors = out
         .errors
         .iter()
+        .chain(&out.notes)
         .map(|e| format!("{:?}:{:?}: {}", e.line, e.column, e.message))
         .collect();
     (seen, out.events, errors)
@@ -74,14 +85,19 @@ fuzz_target!(|data: &[u8]| {
     let shape = SHAPES[usize::from(shape) % SHAPES.len()];
     // Small record limits too, so the "event too large" path is reached.
     let max = if max < 128 { usize::from(max) * 16 + 1 } else { 1 << 20 };
-    let whole = run(text, shape, max);
-    let trickled = run(
-        Trickle {
-            data: text,
-            step: usize::from(step).max(1),
-        },
-        shape,
-        max,
-    );
-    assert_eq!(whole, trickled, "the result depends on read sizes");
+    let elements: Streamer = |r, s, m, sink| stream(r, s, m, sink);
+    let events: Streamer = |r, s, m, sink| stream_events(r, s, m, sink);
+    for streamer in [elements, events] {
+        let whole = run(streamer, &mut &text[..], shape, max);
+        let trickled = run(
+            streamer,
+            &mut Trickle {
+                data: text,
+                step: usize::from(step).max(1),
+            },
+            shape,
+            max,
+        );
+        assert_eq!(whole, trickled, "the result depends on read sizes");
+    }
 });

@@ -1,7 +1,8 @@
 # METADATA
 # title: Lambda uses a different key than the inventory declares
 # description: |
-#   A Lambda-invoked KMS call for a function or event source mapping of the inventory used a key
+#   Lambda's own KMS call (invoked by Lambda, or a function's own session at its start, see
+#   ATR-C001) for a function or event source mapping of the inventory used a key
 #   other than the one the inventory declares for it, or the inventory declares no customer
 #   managed key at all. The deployed configuration has drifted from the templates: the data is
 #   protected by a key the templates (and their review) do not cover.
@@ -52,7 +53,7 @@ function_matches if {
 deny contains finding if {
 	esa := input.resolved.event_source_arn
 	some m in input.resolved.inventory.mappings
-	ct.invoked_by_lambda(input.resolved)
+	ct.lambda_own(input.resolved)
 	ct.lambda_call(input.resolved)
 	not mapping_matches
 	differs(m)
@@ -68,7 +69,7 @@ deny contains finding if {
 deny contains finding if {
 	some f in input.resolved.inventory.functions
 	not input.resolved.event_source_arn
-	ct.invoked_by_lambda(input.resolved)
+	ct.lambda_own(input.resolved)
 	ct.lambda_call(input.resolved)
 	not function_matches
 	differs(f)

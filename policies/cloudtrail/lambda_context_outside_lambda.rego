@@ -4,9 +4,30 @@
 #   Lambda encrypts environment variables and filter criteria under an encryption context that
 #   names the function (`aws:lambda:FunctionArn`) and the event source
 #   (`aws:lambda:EventSourceArn`). A KMS call that carries such a context but was not made by
-#   Lambda (`userIdentity.invokedBy` is not `lambda.amazonaws.com`) means a principal is
-#   decrypting, or forging, Lambda's data outside Lambda: key policies that trust the context
-#   alone are being exercised by someone else.
+#   Lambda means a principal is decrypting, or forging, Lambda's data outside Lambda: key
+#   policies that trust the context alone are being exercised by someone else.
+#
+#   Lambda makes these calls in two ways, and neither is reported:
+#   - as the service: `userIdentity.invokedBy` is `lambda.amazonaws.com` (filter criteria,
+#     grants, the documented pull-mapping cases);
+#   - at a function's start, decrypting its environment variables with the function's own
+#     execution-role session: no `invokedBy`, `userIdentity.arn` is
+#     `arn:aws:sts::ACCOUNT:assumed-role/ROLE/FUNCTION` (the session is named after the
+#     function in the context, in the same account), the user agent starts with
+#     `aws-internal/`, and the key is only in `resources[]`.
+#
+#   Decision table (first matching row wins):
+#
+#   | caller | user agent | role / access key | verdict |
+#   | --- | --- | --- | --- |
+#   | invokedBy lambda.amazonaws.com | any | any | Lambda's own: no finding |
+#   | session named after the function | any | the inventory gives the function another role | fires: not the function's role |
+#   | session named after the function | any | the logs' sts:AssumeRole by Lambda issued its access key for another session | fires |
+#   | session named after the function | aws-internal/... | role matches or unknown; key issued by Lambda's AssumeRole or not in the logs | Lambda's own: no finding |
+#   | session named after the function | SDK, CLI, browser or absent | any | fires: the function's credentials used outside Lambda (the message gives agent and address) |
+#   | any other principal | any | any | fires: not through Lambda |
+#
+#   A failed call or a dry run is still reported: the attempt is what matters.
 # related_resources:
 #   - ref: https://docs.aws.amazon.com/lambda/latest/dg/security-encryption-at-rest.html
 #     description: Data encryption at rest for AWS Lambda
@@ -32,10 +53,14 @@ import data.atrest.lib.cloudtrail as ct
 import rego.v1
 
 deny contains finding if {
-	not ct.invoked_by_lambda(input.resolved)
 	ct.lambda_call(input.resolved)
+	not ct.lambda_own(input.resolved)
 	finding := {"message": sprintf(
-		"%s called %s on key %s with Lambda's encryption context for %s, but not through Lambda.",
-		[ct.principal(input.resolved), input.event.eventName, ct.key(input), ct.function(input.resolved)],
+		"%s called %s on key %s with Lambda's encryption context for %s, but %s.",
+		[ct.principal(input.resolved), input.event.eventName, ct.key(input), ct.function(input.resolved), why],
 	)}
 }
+
+why := input.resolved.lambda.why
+
+why := "not through Lambda" if not input.resolved.lambda.why

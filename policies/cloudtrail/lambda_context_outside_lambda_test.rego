@@ -131,3 +131,37 @@ test_a_user_call_without_lambdas_context_passes if {
 	r := object.remove(resolved({"lambda_context": false}), ["function"])
 	count(deny) == 0 with input as call(ev, r)
 }
+
+# A function's start: its execution-role session decrypts its variables, with no invokedBy.
+init_session := {
+	"type": "AssumedRole",
+	"arn": "arn:aws:sts::123456789012:assumed-role/fn-role/sample-function",
+	"accountId": "123456789012",
+	"accessKeyId": "ASIAIOSFODNN7EXAMPLE",
+}
+
+test_a_functions_own_session_decrypting_at_start_passes if {
+	ev := event("Decrypt", init_session, {"encryptionContext": lambda_context, "encryptionAlgorithm": "SYMMETRIC_DEFAULT"})
+	own := {"own": true, "caller": "function_session", "role": "fn-role", "session": "sample-function", "internal_agent": true}
+	r := resolved({"principal": init_session.arn, "lambda": own})
+	count(deny) == 0 with input as call(ev, r)
+}
+
+test_a_functions_session_from_outside_lambda_fails_and_says_why if {
+	ev := event("Decrypt", init_session, {"encryptionContext": lambda_context})
+	why := "from outside Lambda: it is the function's execution-role session, yet its user agent is aws-cli/2.15.0 and its address 203.0.113.7"
+	outside := {"own": false, "caller": "function_session", "role": "fn-role", "session": "sample-function", "internal_agent": false, "why": why}
+	findings := deny with input as call(ev, resolved({"principal": init_session.arn, "lambda": outside}))
+	count(findings) == 1
+	some f in findings
+	f.message == sprintf(
+		"%s called Decrypt on key %s with Lambda's encryption context for %s, but %s.",
+		[init_session.arn, key_arn, function_arn, why],
+	)
+}
+
+test_lambdas_own_call_as_resolved_passes_even_without_invoked_by if {
+	ev := event("Decrypt", lambda_role, {"keyId": key_arn, "encryptionContext": lambda_context})
+	r := object.remove(resolved({"lambda": {"own": true, "caller": "service"}}), ["invoked_by"])
+	count(deny) == 0 with input as call(ev, r)
+}

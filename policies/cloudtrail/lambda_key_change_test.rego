@@ -110,6 +110,12 @@ test_a_denied_disable_changed_nothing_and_passes if {
 	count(deny) == 0 with input as denied("DisableKey", {"keyId": key_arn})
 }
 
+test_a_dry_run_disable_changed_nothing_and_passes if {
+	dry := {"errorCode": "DryRunOperationException", "errorMessage": "The request would have succeeded, but the DryRun option is set."}
+	inp := call(event("DisableKey", {"keyId": key_arn, "dryRun": true}, dry), resolved({"dry_run": true, "error_kind": "dry_run"}))
+	count(deny) == 0 with input as inp
+}
+
 test_a_grant_to_another_account_fails if {
 	findings := deny with input as grant("arn:aws:iam::999988887777:root")
 	count(findings) == 1

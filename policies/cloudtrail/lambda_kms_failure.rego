@@ -5,6 +5,17 @@
 #   disabled, pending deletion, or its policy or grants no longer let Lambda use it. The function
 #   cannot start (its environment variables cannot be decrypted) or the mapping's filter
 #   criteria cannot be read.
+#
+#   What counts as Lambda's call: one invoked by `lambda.amazonaws.com`, or a function's own
+#   execution-role session at its start (see ATR-C001). Error codes, decided one by one:
+#   `DryRunOperationException` is a dry run that would have succeeded (Lambda checks a durable
+#   function's key this way on every create and update): not a failure. `ThrottlingException`,
+#   `LimitExceededException`, `KMSInternalException`, `DependencyTimeoutException` are KMS
+#   being busy or briefly unreachable: Lambda retries and the key is fine, so they are not
+#   reported. Every other code (`AccessDeniedException`, `DisabledException`,
+#   `KMSInvalidStateException`, `NotFoundException`, `KeyUnavailableException`,
+#   `IncorrectKeyException`, `InvalidCiphertextException`, `InvalidGrantTokenException`, ...)
+#   is a failure.
 # related_resources:
 #   - ref: https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars-encryption.html
 #     description: Securing Lambda environment variables
@@ -28,7 +39,8 @@ import rego.v1
 
 deny contains finding if {
 	ct.failed(input.resolved)
-	ct.invoked_by_lambda(input.resolved)
+	not ct.transient(input.resolved)
+	ct.lambda_own(input.resolved)
 	finding := {"message": sprintf(
 		"Lambda's %s on key %s for %s failed with %s: the data it protects cannot be decrypted.",
 		[input.event.eventName, ct.key(input), ct.function(input.resolved), input.event.errorCode],

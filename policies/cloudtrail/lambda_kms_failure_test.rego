@@ -121,3 +121,25 @@ test_a_denied_call_by_another_service_passes if {
 	r := object.remove(resolved({"invoked_by": "secretsmanager.amazonaws.com", "lambda_context": false}), ["function"])
 	count(deny) == 0 with input as call(ev, r)
 }
+
+test_a_dry_run_that_would_have_succeeded_passes if {
+	# Lambda checks a durable function's key with DryRun on every create and update.
+	dry := {"errorCode": "DryRunOperationException", "errorMessage": "The request would have succeeded, but the DryRun option is set."}
+	ev := event("GenerateDataKey", lambda_role, env_params, dry)
+	r := resolved({"failed": false, "dry_run": true, "error_kind": "dry_run"})
+	count(deny) == 0 with input as call(ev, r)
+}
+
+test_throttling_is_not_a_key_failure_and_passes if {
+	ev := event("Decrypt", lambda_role, env_params, {"errorCode": "ThrottlingException"})
+	r := resolved({"error_kind": "transient"})
+	count(deny) == 0 with input as call(ev, r)
+}
+
+test_a_functions_own_session_failing_at_start_fails if {
+	# The execution-role session at the function's start: no invokedBy, resolved as Lambda's own.
+	session := object.remove(lambda_role, ["invokedBy"])
+	ev := event("Decrypt", session, {"encryptionContext": env_params.encryptionContext}, {"errorCode": "KMSInvalidStateException", "userAgent": "aws-internal/3 aws-sdk-java/1.12.0"})
+	r := object.remove(resolved({"lambda": {"own": true, "caller": "function_session"}, "error_kind": "failure"}), ["invoked_by"])
+	count(deny) == 1 with input as call(ev, r)
+}

@@ -31,7 +31,7 @@ import rego.v1
 deny contains finding if {
 	esa := input.resolved.event_source_arn
 	input.resolved.inventory.given
-	ct.invoked_by_lambda(input.resolved)
+	ct.lambda_own(input.resolved)
 	input.resolved.inventory.function_known
 	count(input.resolved.inventory.mappings) == 0
 	some f in input.resolved.inventory.functions

@@ -30,14 +30,35 @@ lambda_call(r) if r.lambda_context
 
 invoked_by_lambda(r) if r.invoked_by == "lambda.amazonaws.com"
 
+# Lambda itself made the call: invoked by the service, or, at a function's start, the
+# function's own execution-role session from inside AWS (`resolved.lambda`, decided by atrest;
+# the table is in ATR-C001's description). The second clause serves inputs built by hand
+# without `lambda`.
+lambda_own(r) if r.lambda.own
+
+lambda_own(r) if {
+	not r.lambda
+	invoked_by_lambda(r)
+}
+
 # An AWS service made the call on someone's behalf.
 service_invoked(r, _) if endswith(r.invoked_by, ".amazonaws.com")
 
 service_invoked(_, ev) if ev.userIdentity.type == "AWSService"
 
+# The call failed: an `errorCode` that is not a dry run's "would have succeeded"
+# (`DryRunOperationException`).
 failed(r) if r.failed
 
-succeeded(r) if not r.failed
+# KMS was busy or briefly unreachable (throttling, an internal error, a dependency timeout):
+# the caller retries, and nothing is wrong with the key.
+transient(r) if r.error_kind == "transient"
+
+# The call took effect: no `errorCode` at all (a dry run changed nothing either).
+succeeded(r) if {
+	not r.failed
+	not r.dry_run
+}
 
 # Who made the call, for messages. (Fallbacks here are written with `not`, not `else`: the
 # bytecode VM that evaluates built-in CloudTrail rules does not take `else` branches.)

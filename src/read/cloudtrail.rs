@@ -10,7 +10,17 @@
 //! - events one after another, pretty-printed;
 //! - a top-level array of events;
 //! - `aws cloudtrail lookup-events` output, each event a JSON string in
-//!   `Events[].CloudTrailEvent`.
+//!   `Events[].CloudTrailEvent`, whole or one entry per line;
+//! - CloudWatch Logs subscription payloads, each event a JSON string in `logEvents[].message`,
+//!   one or many per file, back to back (as Firehose writes them);
+//! - EventBridge events ("AWS API Call via CloudTrail"), the event in `detail`: one per file,
+//!   per line, or in an array.
+//!
+//! The splitter cuts a file into elements; [`stream_events`] turns elements into events. An
+//! object is an event only when it has `eventSource`, `eventName` and `eventTime`; a known
+//! wrapper (`CloudTrailEvent`, `message`, `detail`) is opened; any other element is not an
+//! event and not counted, and one that holds an event in a field of a wrapper atrest does not
+//! know gives a note naming the field.
 //!
 //! Recognised and skipped: CloudTrail digest files, and Panther rule-test files
 //! (`{"RuleID", "Tests": [{"Log": ...}]}`), whose events are test fixtures with made-up,
@@ -39,6 +49,9 @@ pub enum TrailShape {
     Array,
     /// `aws cloudtrail lookup-events` output.
     LookupEvents,
+    /// CloudWatch Logs subscription payloads (`{"messageType": ..., "logEvents": [{"message":
+    /// "<event>"}]}`), one or many back to back, as Firehose writes them.
+    CloudWatchLogs,
 }
 
 impl TrailShape {
@@ -49,6 +62,7 @@ impl TrailShape {
             TrailShape::Concatenated,
             TrailShape::Array,
             TrailShape::LookupEvents,
+            TrailShape::CloudWatchLogs,
         ]
         .into_iter()
         .find(|s| s.name() == name)
@@ -61,6 +75,7 @@ impl TrailShape {
             TrailShape::Concatenated => "cloudtrail-events",
             TrailShape::Array => "cloudtrail-array",
             TrailShape::LookupEvents => "cloudtrail-lookup-events",
+            TrailShape::CloudWatchLogs => "cloudwatch-logs-subscription",
         }
     }
 }
@@ -75,6 +90,9 @@ pub enum Sniff {
     Digest,
     /// A Panther rule-test file: CloudTrail-shaped test fixtures, deliberately not read.
     PantherTests,
+    /// CloudTrail Lake query results (`aws cloudtrail get-query-results`): rows of columns,
+    /// nested fields in Lake's own `{key=value}` text rather than JSON. Not read, with a note.
+    LakeResults,
     NotTrail,
 }
 
@@ -146,6 +164,18 @@ pub fn sniff(prefix: &[u8]) -> Sniff {
             && (has("\"eventSource\"") || has("\"eventName\"") || has("\"userIdentity\""))
             && !service_payload()
     };
+    // Events written as JSON strings inside other records: lookup-events entries, CloudWatch
+    // Logs messages, log shippers' wrappers.
+    let escaped_events =
+        || has("CloudTrailEvent") || (has("\\\"eventSource\\\"") && has("\\\"eventName\\\""));
+    let by_lines = |body: &[u8]| {
+        let first_line = body.split(|b| *b == b'\n').next().unwrap_or(body);
+        if balanced_object(first_line) {
+            TrailShape::JsonLines
+        } else {
+            TrailShape::Concatenated
+        }
+    };
     match body[0] {
         b'{' => {
             let key = first_key(body);
@@ -167,15 +197,22 @@ pub fn sniff(prefix: &[u8]) -> Sniff {
                     Sniff::PantherTests
                 }
                 Some(b"Records" | b"Events") => Sniff::NotTrail,
-                Some(_) if event_like() => {
-                    let first_line = body.split(|b| *b == b'\n').next().unwrap_or(body);
-                    let shape = if balanced_object(first_line) {
-                        TrailShape::JsonLines
-                    } else {
-                        TrailShape::Concatenated
-                    };
-                    Sniff::Trail { shape, gzip: false }
+                Some(_)
+                    if has("\"QueryResultRows\"")
+                        && (has("\"QueryStatus\"")
+                            || has("\"eventsource\"")
+                            || has("\"eventSource\"")) =>
+                {
+                    Sniff::LakeResults
                 }
+                Some(_) if has("\"messageType\"") && has("\"logEvents\"") => Sniff::Trail {
+                    shape: TrailShape::CloudWatchLogs,
+                    gzip: false,
+                },
+                Some(_) if event_like() || escaped_events() => Sniff::Trail {
+                    shape: by_lines(body),
+                    gzip: false,
+                },
                 _ => Sniff::NotTrail,
             }
         }
@@ -184,7 +221,7 @@ pub fn sniff(prefix: &[u8]) -> Sniff {
                 .iter()
                 .position(|b| !b.is_ascii_whitespace())
                 .map(|i| body[1 + i]);
-            if inner == Some(b'{') && event_like() {
+            if inner == Some(b'{') && (event_like() || escaped_events()) {
                 Sniff::Trail {
                     shape: TrailShape::Array,
                     gzip: false,
@@ -269,6 +306,9 @@ pub struct StreamOutcome {
     pub events: u64,
     /// Per-record problems and, last, a fatal one that ended the file early.
     pub errors: Vec<ReadError>,
+    /// What was not read and why, where that is no defect of the file: events inside a
+    /// wrapper atrest does not know.
+    pub notes: Vec<ReadError>,
 }
 
 /// Streams every event of a CloudTrail file to `sink`, in file order.
@@ -283,8 +323,8 @@ pub fn stream_file(
         Ok(f) => f,
         Err(e) => {
             return StreamOutcome {
-                events: 0,
                 errors: vec![ReadError::whole_file(format!("cannot read: {e}"))],
+                ..Default::default()
             };
         }
     };
@@ -293,10 +333,253 @@ pub fn stream_file(
     } else {
         Box::new(file)
     };
-    stream(reader, shape, max_record_bytes, sink)
+    stream_events(reader, shape, max_record_bytes, sink)
 }
 
-/// Streams the events of any reader (decompressed text).
+/// Streams the events of any reader (decompressed text): the elements of [`stream`], with
+/// known wrappers opened and what is not an event left out (see the module's description).
+pub fn stream_events(
+    reader: impl Read,
+    shape: TrailShape,
+    max_record_bytes: usize,
+    sink: &mut dyn FnMut(RawEvent<'_>),
+) -> StreamOutcome {
+    let mut events = Events {
+        sink,
+        elements: 0,
+        events: 0,
+        errors: Vec::new(),
+        notes: Vec::new(),
+    };
+    let mut out = stream(reader, shape, max_record_bytes, &mut |el| {
+        events.element(el)
+    });
+    // Elements the splitter refused (not JSON, not UTF-8) still count as events: they are
+    // records that failed.
+    out.events = out.events - events.elements + events.events;
+    out.errors.splice(0..0, events.errors);
+    out.notes = events.notes;
+    out
+}
+
+/// The fields that tell an event, and the wrappers atrest opens, as they are written (no
+/// copy): an object is an event only with `eventSource`, `eventName` and `eventTime`.
+#[derive(serde::Deserialize)]
+struct Probe<'a> {
+    #[serde(rename = "eventSource", borrow, default)]
+    source: Option<&'a RawValue>,
+    #[serde(rename = "eventName", borrow, default)]
+    name: Option<&'a RawValue>,
+    #[serde(rename = "eventID", borrow, default)]
+    id: Option<&'a RawValue>,
+    #[serde(rename = "eventTime", borrow, default)]
+    time: Option<&'a RawValue>,
+    /// `aws cloudtrail lookup-events`: the event as a JSON string.
+    #[serde(rename = "CloudTrailEvent", borrow, default)]
+    lookup: Option<&'a RawValue>,
+    /// CloudWatch Logs subscription: the log line, a JSON string.
+    #[serde(borrow, default)]
+    message: Option<&'a RawValue>,
+    /// EventBridge: the event as an object.
+    #[serde(borrow, default)]
+    detail: Option<&'a RawValue>,
+}
+
+use serde_json::value::RawValue;
+
+/// A string value as written, without its quotes, where it has no escapes.
+fn plain(raw: Option<&RawValue>) -> Option<&str> {
+    let t = raw?.get();
+    let inner = t.strip_prefix('"')?.strip_suffix('"')?;
+    (!inner.contains('\\')).then_some(inner)
+}
+
+fn is_string(raw: Option<&RawValue>) -> bool {
+    raw.is_some_and(|r| r.get().starts_with('"'))
+}
+
+impl Probe<'_> {
+    fn is_event(&self) -> bool {
+        is_string(self.source) && is_string(self.name) && is_string(self.time)
+    }
+
+    /// The routing fields, where none is written with escapes.
+    fn routing(&self) -> Option<Routing<'_>> {
+        let fields = [self.source, self.name, self.id, self.time];
+        if fields.iter().any(|f| is_string(*f) && plain(*f).is_none()) {
+            return None;
+        }
+        Some(Routing {
+            source: plain(self.source),
+            name: plain(self.name),
+            id: plain(self.id),
+            time: plain(self.time),
+        })
+    }
+}
+
+/// The position `offset` bytes into `text`, which starts at `start`.
+fn advance(start: Pos, text: &str, offset: usize) -> Pos {
+    let prefix = &text.as_bytes()[..offset];
+    match memchr::memrchr(b'\n', prefix) {
+        Some(last) => Pos {
+            line: start.line + memchr::memchr_iter(b'\n', prefix).count() as u32,
+            col: 1 + count_chars(&prefix[last + 1..]),
+        },
+        None => Pos {
+            line: start.line,
+            col: start.col + count_chars(prefix),
+        },
+    }
+}
+
+/// Where `inner` (a slice of `outer`) starts in `outer`.
+fn offset_in(outer: &str, inner: &str) -> usize {
+    inner.as_ptr() as usize - outer.as_ptr() as usize
+}
+
+/// Turns the splitter's elements into events.
+struct Events<'s> {
+    sink: &'s mut dyn FnMut(RawEvent<'_>),
+    elements: u64,
+    events: u64,
+    errors: Vec<ReadError>,
+    notes: Vec<ReadError>,
+}
+
+impl Events<'_> {
+    fn element(&mut self, el: RawEvent<'_>) {
+        self.elements += 1;
+        // The common case: the scanner read the three fields.
+        if el
+            .routing
+            .is_some_and(|r| r.source.is_some() && r.name.is_some() && r.time.is_some())
+        {
+            self.events += 1;
+            (self.sink)(el);
+            return;
+        }
+        let probe: Probe = match serde_json::from_str(el.text) {
+            Ok(p) => p,
+            Err(_) => {
+                // Not JSON (or not an object): a broken record, which the caller reports.
+                self.events += 1;
+                (self.sink)(RawEvent {
+                    routing: None,
+                    ..el
+                });
+                return;
+            }
+        };
+        if probe.is_event() {
+            self.events += 1;
+            (self.sink)(RawEvent {
+                routing: probe.routing(),
+                ..el
+            });
+            return;
+        }
+        if let Some(raw) = probe.lookup.filter(|r| r.get().starts_with('"')) {
+            self.in_string(&el, raw, "CloudTrailEvent", true);
+        } else if let Some(raw) = probe.message.filter(|r| r.get().starts_with('"')) {
+            self.in_string(&el, raw, "message", false);
+        } else if let Some(raw) = probe.detail.filter(|r| r.get().starts_with('{')) {
+            let inner = raw.get();
+            if let Ok(p) = serde_json::from_str::<Probe>(inner)
+                && p.is_event()
+            {
+                self.events += 1;
+                (self.sink)(RawEvent {
+                    text: inner,
+                    pos: advance(el.pos, el.text, offset_in(el.text, inner)),
+                    index: el.index,
+                    routing: p.routing(),
+                });
+            }
+        } else {
+            self.unknown_wrapper(&el);
+        }
+    }
+
+    /// An event written as a JSON string in field `key` of the element. `strict`: the field
+    /// always holds an event, so anything else is an error; otherwise (a log line) text that
+    /// is not a JSON object is another kind of line and skipped.
+    fn in_string(&mut self, el: &RawEvent<'_>, raw: &RawValue, key: &str, strict: bool) {
+        let pos = advance(el.pos, el.text, offset_in(el.text, raw.get()));
+        let inner: String = match serde_json::from_str(raw.get()) {
+            Ok(s) => s,
+            Err(_) => return,
+        };
+        let n = el.index + 1;
+        match serde_json::from_str::<Probe>(&inner) {
+            Ok(p) if p.is_event() => {
+                self.events += 1;
+                let routing = p.routing();
+                (self.sink)(RawEvent {
+                    text: &inner,
+                    pos,
+                    index: el.index,
+                    routing,
+                });
+            }
+            Ok(_) if strict => {
+                self.events += 1;
+                self.errors.push(ReadError::at(
+                    pos,
+                    format!(
+                        "event {n}: its {key} string is not a CloudTrail event (no eventSource, eventName and eventTime); skipped"
+                    ),
+                ));
+            }
+            Err(e) if strict || inner.trim_start().starts_with('{') => {
+                self.events += 1;
+                self.errors.push(ReadError::at(
+                    pos,
+                    format!(
+                        "event {n}: its {key} string is not valid JSON ({}); skipped, the other events were read",
+                        strip_serde_position(&e)
+                    ),
+                ));
+            }
+            _ => {}
+        }
+    }
+
+    /// An element that is no event and no known wrapper: where one of its fields holds an
+    /// event (as a string or an object), a note names the field, once per field and file.
+    fn unknown_wrapper(&mut self, el: &RawEvent<'_>) {
+        if memchr::memmem::find(el.text.as_bytes(), b"eventSource").is_none() {
+            return;
+        }
+        let Ok(fields) =
+            serde_json::from_str::<std::collections::BTreeMap<String, &RawValue>>(el.text)
+        else {
+            return;
+        };
+        for (key, value) in fields {
+            let v = value.get();
+            let holds = (v.starts_with('"') || v.starts_with('{'))
+                && v.contains("eventSource")
+                && v.contains("eventName");
+            let already = self
+                .notes
+                .iter()
+                .any(|n| n.message.contains(&format!("field `{key}`")));
+            if holds && !already {
+                let pos = advance(el.pos, el.text, offset_in(el.text, v));
+                self.notes.push(ReadError::at(
+                    pos,
+                    format!(
+                        "CloudTrail events inside field `{key}` of a wrapper atrest does not know were not read (atrest opens lookup-events' CloudTrailEvent, CloudWatch Logs' message and EventBridge's detail); extract them first, e.g. with jq's `.{key} | fromjson`"
+                    ),
+                ));
+            }
+        }
+    }
+}
+
+/// Streams the elements of any reader (decompressed text): what the shape's container holds,
+/// events or not.
 pub fn stream(
     reader: impl Read,
     shape: TrailShape,
@@ -365,7 +648,6 @@ enum Target {
 /// The byte scanner. Offsets are into `buf`, which keeps only the unconsumed tail.
 struct Splitter {
     target: Target,
-    lookup: bool,
     max: usize,
     buf: Vec<u8>,
     /// Next byte to scan.
@@ -485,16 +767,16 @@ fn find_quote_or_backslash(s: &[u8]) -> Option<usize> {
 
 impl Splitter {
     fn new(shape: TrailShape, max: usize) -> Self {
-        let (target, lookup) = match shape {
-            TrailShape::Records => (Target::KeyArray(b"Records"), false),
-            TrailShape::LookupEvents => (Target::KeyArray(b"Events"), true),
-            TrailShape::Array => (Target::RootArray, false),
-            TrailShape::Concatenated => (Target::TopLevel, false),
-            TrailShape::JsonLines => (Target::Lines, false),
+        let target = match shape {
+            TrailShape::Records => Target::KeyArray(b"Records"),
+            TrailShape::LookupEvents => Target::KeyArray(b"Events"),
+            TrailShape::CloudWatchLogs => Target::KeyArray(b"logEvents"),
+            TrailShape::Array => Target::RootArray,
+            TrailShape::Concatenated => Target::TopLevel,
+            TrailShape::JsonLines => Target::Lines,
         };
         Splitter {
             target,
-            lookup,
             max,
             buf: Vec::with_capacity(CHUNK * 2),
             scan: 0,
@@ -699,46 +981,21 @@ impl Splitter {
             ));
             return;
         }
-        if self.lookup {
-            // `{"EventId": ..., "CloudTrailEvent": "<the event as a JSON string>"}`
-            #[derive(serde::Deserialize)]
-            struct Lookup {
-                #[serde(rename = "CloudTrailEvent")]
-                event: Option<String>,
+        let routing = (self.target != Target::Lines && self.fields_ok).then(|| {
+            let field = |f: usize| self.fields[f].map(|(a, b)| &text[a - start..b - start]);
+            Routing {
+                source: field(0),
+                name: field(1),
+                id: field(2),
+                time: field(3),
             }
-            match serde_json::from_str::<Lookup>(text) {
-                Ok(Lookup { event: Some(inner) }) => sink(RawEvent {
-                    text: &inner,
-                    pos,
-                    index,
-                    routing: None,
-                }),
-                Ok(Lookup { event: None }) => self.errors.push(ReadError::at(
-                    pos,
-                    format!("event {} has no CloudTrailEvent string; skipped", index + 1),
-                )),
-                Err(e) => self.errors.push(ReadError::at(
-                    offset_pos(pos, text, &e),
-                    format!("event {} is not valid JSON ({e}); skipped", index + 1),
-                )),
-            }
-        } else {
-            let routing = (self.target != Target::Lines && self.fields_ok).then(|| {
-                let field = |f: usize| self.fields[f].map(|(a, b)| &text[a - start..b - start]);
-                Routing {
-                    source: field(0),
-                    name: field(1),
-                    id: field(2),
-                    time: field(3),
-                }
-            });
-            sink(RawEvent {
-                text,
-                pos,
-                index,
-                routing,
-            });
-        }
+        });
+        sink(RawEvent {
+            text,
+            pos,
+            index,
+            routing,
+        });
         self.fields = [None; 4];
     }
 
@@ -1345,22 +1602,25 @@ mod tests {
         collect_chunked(text.as_bytes(), shape, 1 << 20)
     }
 
-    /// Reads `bytes` through a reader that returns at most 7 bytes at a time, so every chunk
-    /// boundary case is exercised.
+    /// A reader that returns at most 7 bytes at a time, so every chunk boundary case is
+    /// exercised.
+    struct Trickle<'a>(&'a [u8]);
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+            let n = self.0.len().min(7).min(out.len());
+            out[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    /// Reads `bytes` through [`Trickle`].
     fn collect_chunked(
         bytes: &[u8],
         shape: TrailShape,
         max: usize,
     ) -> (Vec<(String, u32, u32)>, Vec<ReadError>) {
-        struct Trickle<'a>(&'a [u8]);
-        impl Read for Trickle<'_> {
-            fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-                let n = self.0.len().min(7).min(out.len());
-                out[..n].copy_from_slice(&self.0[..n]);
-                self.0 = &self.0[n..];
-                Ok(n)
-            }
-        }
         let mut got = Vec::new();
         let out = stream(Trickle(bytes), shape, max, &mut |ev| {
             got.push((ev.text.to_owned(), ev.pos.line, ev.pos.col))
@@ -1525,10 +1785,151 @@ mod tests {
         assert_eq!(got.len(), 2);
         let (got, _) = collect("{\n\"a\": 1\n}\n{\n\"b\": 2\n}\n", TrailShape::Concatenated);
         assert_eq!(got.iter().map(|g| g.1).collect::<Vec<_>>(), vec![1, 4]);
-        let text = "{\"Events\": [\n {\"EventId\": \"1\", \"CloudTrailEvent\": \"{\\\"eventName\\\":\\\"Decrypt\\\"}\"}\n], \"NextToken\": \"x\"}";
-        let (got, errors) = collect(text, TrailShape::LookupEvents);
-        assert!(errors.is_empty());
-        assert_eq!(got, vec![("{\"eventName\":\"Decrypt\"}".to_owned(), 2, 2)]);
+    }
+
+    /// (text, line, column, routing read) of each event, errors, notes, events counted.
+    type Streamed = (Vec<(String, u32, u32, bool)>, Vec<String>, Vec<String>, u64);
+
+    /// Events of every wrapper, through [`stream_events`], read whole and seven bytes at a
+    /// time: (text, line, column, routing read), errors, notes, events counted.
+    fn events_of(text: &str, shape: TrailShape) -> Streamed {
+        let run = |reader: &mut dyn Read| {
+            let mut got = Vec::new();
+            let out = stream_events(reader, shape, 1 << 20, &mut |ev| {
+                got.push((
+                    ev.text.to_owned(),
+                    ev.pos.line,
+                    ev.pos.col,
+                    ev.routing.is_some(),
+                ))
+            });
+            let show = |e: &[ReadError]| -> Vec<String> {
+                e.iter()
+                    .map(|e| format!("{:?}:{:?} {}", e.line, e.column, e.message))
+                    .collect()
+            };
+            (got, show(&out.errors), show(&out.notes), out.events)
+        };
+        let whole = run(&mut text.as_bytes());
+        assert_eq!(whole, run(&mut Trickle(text.as_bytes())), "{text}");
+        whole
+    }
+
+    /// The shape `sniff` gives, for a log.
+    fn shape_of(bytes: &[u8]) -> Option<TrailShape> {
+        match sniff(bytes) {
+            Sniff::Trail { shape, .. } => Some(shape),
+            _ => None,
+        }
+    }
+
+    const EV: &str = r#"{"eventSource":"kms.amazonaws.com","eventName":"Decrypt","eventTime":"2024-06-01T10:00:00Z","eventID":"e1"}"#;
+
+    #[test]
+    fn lookup_events_whole_and_one_per_line() {
+        let quoted = serde_json::to_string(EV).unwrap();
+        let whole = format!(
+            "{{\"Events\": [\n {{\"EventId\": \"e1\", \"CloudTrailEvent\": {quoted}}}\n], \"NextToken\": \"x\"}}"
+        );
+        let (got, errors, notes, n) = events_of(&whole, TrailShape::LookupEvents);
+        assert!(errors.is_empty() && notes.is_empty(), "{errors:?}");
+        // The event's place is its string's opening quote.
+        assert_eq!(got, vec![(EV.to_owned(), 2, 39, true)]);
+        assert_eq!(n, 1);
+        let lines = format!(
+            "{{\"EventId\":\"e1\",\"EventName\":\"Decrypt\",\"CloudTrailEvent\":{quoted}}}\n{{\"EventId\":\"e2\",\"CloudTrailEvent\":\"{{}}\"}}\n{{\"EventId\":\"e3\",\"CloudTrailEvent\":\"{{oops\"}}\n"
+        );
+        assert_eq!(shape_of(lines.as_bytes()), Some(TrailShape::JsonLines));
+        let (got, errors, _, n) = events_of(&lines, TrailShape::JsonLines);
+        assert_eq!(got, vec![(EV.to_owned(), 1, 57, true)]);
+        // Lookup entries always hold an event: anything else is an error, and counts.
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        assert!(
+            errors[0].starts_with(
+                "Some(2):Some(35) event 2: its CloudTrailEvent string is not a CloudTrail event"
+            ),
+            "{errors:?}"
+        );
+        assert!(
+            errors[1].contains("event 3: its CloudTrailEvent string is not valid JSON"),
+            "{errors:?}"
+        );
+        assert_eq!(n, 3);
+    }
+
+    #[test]
+    fn cloudwatch_logs_payloads_back_to_back() {
+        let quoted = serde_json::to_string(EV).unwrap();
+        let payload = |n: u32| {
+            format!(
+                "{{\"messageType\":\"DATA_MESSAGE\",\"owner\":\"123456789012\",\"logGroup\":\"aws-cloudtrail-logs\",\"logStream\":\"123456789012_CloudTrail_eu-west-1\",\"subscriptionFilters\":[\"to-firehose\"],\"logEvents\":[{{\"id\":\"{n}\",\"timestamp\":1717236000000,\"message\":{quoted}}}]}}"
+            )
+        };
+        let control = r#"{"messageType":"CONTROL_MESSAGE","owner":"CloudwatchLogs","logGroup":"","logStream":"","subscriptionFilters":[],"logEvents":[{"id":"","timestamp":1717236000000,"message":"CWL CONTROL MESSAGE: Checking health of destination Firehose."}]}"#;
+        let text = format!("{control}{}{}", payload(1), payload(2));
+        assert_eq!(shape_of(text.as_bytes()), Some(TrailShape::CloudWatchLogs));
+        let (got, errors, notes, n) = events_of(&text, TrailShape::CloudWatchLogs);
+        assert!(errors.is_empty() && notes.is_empty(), "{errors:?}");
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0].0, EV);
+        // The control message's line is not an event.
+        assert_eq!(n, 2);
+        let at = text.find(&quoted).unwrap();
+        assert_eq!(got[0].2 as usize, at + 1);
+    }
+
+    #[test]
+    fn eventbridge_events_per_file_line_and_array() {
+        let bridge = format!(
+            r#"{{"version":"0","id":"6a7e8feb-b491-4cf7-a9f1-bf3703467718","detail-type":"AWS API Call via CloudTrail","source":"aws.kms","account":"123456789012","time":"2024-06-01T10:00:00Z","region":"eu-west-1","resources":[],"detail":{EV}}}"#
+        );
+        let detail_col = bridge.find("\"detail\":").unwrap() as u32 + 10;
+        for (shape, text, line, col) in [
+            (TrailShape::Concatenated, bridge.clone(), 1, detail_col),
+            (
+                TrailShape::JsonLines,
+                format!("{bridge}\n{bridge}\n"),
+                2,
+                detail_col,
+            ),
+            (
+                TrailShape::Array,
+                format!("[\n{bridge},\n{bridge}]"),
+                3,
+                detail_col,
+            ),
+        ] {
+            let (got, errors, _, n) = events_of(&text, shape);
+            assert!(errors.is_empty(), "{errors:?}");
+            let last = got.last().unwrap();
+            assert_eq!(
+                (last.0.as_str(), last.1, last.2),
+                (EV, line, col),
+                "{shape:?}"
+            );
+            assert_eq!(n as usize, got.len());
+        }
+        assert_eq!(
+            shape_of(format!("[{bridge}]").as_bytes()),
+            Some(TrailShape::Array)
+        );
+    }
+
+    #[test]
+    fn only_objects_with_the_three_fields_are_events_and_unknown_wrappers_are_named() {
+        let quoted = serde_json::to_string(EV).unwrap();
+        let text = format!(
+            "[{{\"_time\":\"2024-06-01T10:00:00Z\",\"host\":\"h\",\"_raw\":{quoted}}},\n{{\"_time\":\"x\",\"_raw\":{quoted}}},\n{{\"eventSource\":\"kms.amazonaws.com\",\"eventName\":\"Decrypt\"}}]"
+        );
+        assert_eq!(shape_of(text.as_bytes()), Some(TrailShape::Array));
+        let (got, errors, notes, n) = events_of(&text, TrailShape::Array);
+        assert!(got.is_empty() && errors.is_empty(), "{got:?} {errors:?}");
+        assert_eq!(n, 0);
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert!(
+            notes[0].starts_with("Some(1):Some(52) CloudTrail events inside field `_raw`"),
+            "{notes:?}"
+        );
     }
 
     #[test]
@@ -1765,7 +2166,7 @@ mod tests {
         let path = dir.path().join("log"); // no extension on purpose
         let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         enc.write_all(
-            br#"{"Records":[{"eventVersion":"1.08","eventTime":"t","eventName":"Decrypt"}]}"#,
+            br#"{"Records":[{"eventVersion":"1.08","eventTime":"t","eventSource":"kms.amazonaws.com","eventName":"Decrypt"}]}"#,
         )
         .unwrap();
         std::fs::write(&path, enc.finish().unwrap()).unwrap();

@@ -87,6 +87,8 @@ pub enum Skip {
     CloudTrailDigest,
     /// A file of Panther rule tests (events written as test cases, not a log).
     PantherTests,
+    /// CloudTrail Lake query results: a note says why they are not read.
+    LakeResults,
 }
 
 impl Skip {
@@ -110,6 +112,7 @@ impl Skip {
             }
             Skip::CloudTrailDigest => "a CloudTrail digest file",
             Skip::PantherTests => "Panther rule tests, not a CloudTrail log",
+            Skip::LakeResults => "CloudTrail Lake query results (see the note)",
         }
     }
 }

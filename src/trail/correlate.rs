@@ -48,6 +48,8 @@ struct KFunction {
     name: Option<String>,
     arn: Option<String>,
     keys: Vec<KeyDecl>,
+    /// The execution role's name (the last part of its ARN), where the inventory knows it.
+    role: Option<String>,
     decl: Option<Loc>,
 }
 
@@ -166,12 +168,18 @@ impl Catalog {
                 .iter()
                 .filter_map(|p| key_decl(f, p, &id))
                 .collect();
+            let role = f
+                .get("role")
+                .and_then(|r| s(r, "value"))
+                .filter(|r| r.starts_with("arn:") && !r.contains("${"))
+                .and_then(|r| r.rsplit('/').next().map(str::to_owned));
             self.functions.push(KFunction {
                 id: prefixed(&id),
                 label: logical,
                 name,
                 arn,
                 keys,
+                role,
                 decl: locate(&id, ""),
             });
         }
@@ -406,7 +414,16 @@ impl Catalog {
             r.insert("invoked_by".into(), json!(service));
         }
         r.insert("lambda_context".into(), json!(d.has_lambda_context()));
-        r.insert("failed".into(), json!(d.error_code.get().is_some()));
+        r.insert("lambda".into(), self.lambda_use(d, facts));
+        let error = d.error_code.get().map(error_kind);
+        r.insert(
+            "failed".into(),
+            json!(error.is_some_and(|k| k != ErrorKind::DryRun)),
+        );
+        r.insert("dry_run".into(), json!(error == Some(ErrorKind::DryRun)));
+        if let Some(kind) = error {
+            r.insert("error_kind".into(), json!(kind.name()));
+        }
         if let Some(function) = d.function() {
             r.insert(
                 "function".into(),
@@ -457,6 +474,69 @@ impl Catalog {
         }
         r.insert("inventory".into(), inv);
         Value::Object(r)
+    }
+
+    /// `resolved.lambda`: whether Lambda itself made the call, and why not. The decision
+    /// table is in `docs/cloudtrail.md` and ATR-C001's description.
+    fn lambda_use(&self, d: &super::event::Detail, facts: &Facts) -> Value {
+        use super::event::Caller;
+        match d.caller() {
+            Caller::Service => json!({"own": true, "caller": "service"}),
+            Caller::FunctionSession {
+                role,
+                session,
+                internal,
+            } => {
+                // The access key, where the logs hold the AssumeRole that issued it.
+                let issued = d
+                    .access_key()
+                    .and_then(|k| facts.lambda_sessions.get(k))
+                    .map(|sessions| sessions.contains(session));
+                let function = d.function().unwrap_or(session);
+                let roles: Vec<&str> = self
+                    .functions_for(function)
+                    .iter()
+                    .filter_map(|(i, _)| self.functions[*i].role.as_deref())
+                    .collect();
+                let role_known = !roles.is_empty();
+                let role_ok = !role_known || roles.contains(&role);
+                let by_lambda = match issued {
+                    Some(true) => "; sts:AssumeRole by lambda.amazonaws.com issued its credentials",
+                    Some(false) => "; its access key was issued by Lambda for another session",
+                    None => "",
+                };
+                let own = internal && role_ok && issued != Some(false);
+                let mut v = json!({
+                    "own": own,
+                    "caller": "function_session",
+                    "role": role,
+                    "session": session,
+                    "internal_agent": internal,
+                });
+                if let Some(i) = issued {
+                    v["issued_by_lambda"] = json!(i);
+                }
+                if !own {
+                    let why = if !role_ok {
+                        format!(
+                            "the session is named after the function, yet its role {role} is not the function's execution role ({})",
+                            roles.join(", ")
+                        )
+                    } else if issued == Some(false) {
+                        "the session is named after the function, yet its access key was issued by Lambda for another session".to_owned()
+                    } else {
+                        format!(
+                            "from outside Lambda: it is the function's execution-role session{by_lambda}, yet its user agent is {} and its address {} (Lambda's own calls carry an aws-internal/ user agent), so the function's credentials are used elsewhere",
+                            d.user_agent.get().unwrap_or("absent"),
+                            d.source_ip.get().unwrap_or("absent"),
+                        )
+                    };
+                    v["why"] = json!(why);
+                }
+                v
+            }
+            Caller::Other => json!({"own": false, "caller": "other", "why": "not through Lambda"}),
+        }
     }
 
     /// The declarations a finding leads back to: the function, the mapping, and the key (or the
@@ -544,6 +624,46 @@ impl Catalog {
     }
 }
 
+/// What an `errorCode` means for the rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// A dry run that would have succeeded: nothing failed, nothing changed.
+    DryRun,
+    /// KMS was busy or briefly unreachable; the caller retries, the key is fine.
+    Transient,
+    /// Anything else: the call failed (denied, key disabled or pending deletion, ...).
+    Failure,
+}
+
+impl ErrorKind {
+    fn name(self) -> &'static str {
+        match self {
+            ErrorKind::DryRun => "dry_run",
+            ErrorKind::Transient => "transient",
+            ErrorKind::Failure => "failure",
+        }
+    }
+}
+
+pub fn error_kind(code: &str) -> ErrorKind {
+    if super::event::is_dry_run(code) {
+        ErrorKind::DryRun
+    } else if matches!(
+        code,
+        "ThrottlingException"
+            | "Throttling"
+            | "LimitExceededException"
+            | "KMSInternalException"
+            | "DependencyTimeoutException"
+            | "ServiceUnavailableException"
+            | "InternalFailure"
+    ) {
+        ErrorKind::Transient
+    } else {
+        ErrorKind::Failure
+    }
+}
+
 fn unqualified(arn: &str) -> String {
     match arn.split_once(":function:") {
         Some((head, rest)) => format!("{head}:function:{}", rest.split(':').next().unwrap_or(rest)),
@@ -575,6 +695,64 @@ pub fn placeholder_match(template: &str, value: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn lambda_of(agent: &str, access_key: &str, facts: &Facts) -> Value {
+        let text = format!(
+            r#"{{"eventSource":"kms.amazonaws.com","eventName":"Decrypt","userAgent":"{agent}","sourceIPAddress":"198.51.100.23",
+            "userIdentity":{{"type":"AssumedRole","arn":"arn:aws:sts::1:assumed-role/role/fn","accessKeyId":"{access_key}"}},
+            "requestParameters":{{"encryptionContext":{{"aws:lambda:FunctionArn":"arn:aws:lambda:r:1:function:fn"}}}},
+            "resources":[{{"ARN":"arn:aws:kms:r:1:key/k"}}]}}"#
+        );
+        Catalog::new().resolve(&super::super::event::Detail::parse(&text), facts)["lambda"].clone()
+    }
+
+    #[test]
+    fn a_functions_session_is_lambdas_own_from_inside_aws_and_says_why_not_otherwise() {
+        let mut facts = Facts::default();
+        facts
+            .lambda_sessions
+            .insert("ASIA1".into(), ["fn".to_owned()].into());
+        facts
+            .lambda_sessions
+            .insert("ASIA2".into(), ["other-fn".to_owned()].into());
+        let internal = "aws-internal/3 aws-sdk-java/1.12.720";
+        // Inside AWS: Lambda's own, whether or not the logs hold the AssumeRole.
+        for key in ["ASIA1", "ASIA9"] {
+            let l = lambda_of(internal, key, &facts);
+            assert_eq!(l["own"], json!(true), "{l}");
+            assert_eq!(l["caller"], json!("function_session"));
+        }
+        assert_eq!(
+            lambda_of(internal, "ASIA1", &facts)["issued_by_lambda"],
+            json!(true)
+        );
+        // Lambda issued the key to another function's session: not this function's.
+        let l = lambda_of(internal, "ASIA2", &facts);
+        assert_eq!(l["own"], json!(false), "{l}");
+        assert!(
+            l["why"].as_str().unwrap().contains("for another session"),
+            "{l}"
+        );
+        // The function's credentials from a laptop: the message says so, agent and address.
+        let l = lambda_of("aws-cli/2.15.40 Python/3.11.8", "ASIA1", &facts);
+        assert_eq!(l["own"], json!(false), "{l}");
+        let why = l["why"].as_str().unwrap();
+        assert!(
+            why.contains("sts:AssumeRole by lambda.amazonaws.com issued its credentials")
+                && why.contains("aws-cli/2.15.40")
+                && why.contains("198.51.100.23"),
+            "{why}"
+        );
+    }
+
+    #[test]
+    fn error_codes_are_told_apart() {
+        assert_eq!(error_kind("DryRunOperationException"), ErrorKind::DryRun);
+        assert_eq!(error_kind("Client.DryRunOperation"), ErrorKind::DryRun);
+        assert_eq!(error_kind("ThrottlingException"), ErrorKind::Transient);
+        assert_eq!(error_kind("AccessDeniedException"), ErrorKind::Failure);
+        assert_eq!(error_kind("KMSInvalidStateException"), ErrorKind::Failure);
+    }
 
     #[test]
     fn placeholders_match_one_arn_segment() {

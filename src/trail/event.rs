@@ -117,6 +117,8 @@ pub struct Identity<'a> {
     pub account: Text<'a>,
     #[serde(rename = "invokedBy", borrow, default)]
     pub invoked_by: Text<'a>,
+    #[serde(rename = "accessKeyId", borrow, default)]
+    pub access_key: Text<'a>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -135,11 +137,30 @@ pub struct Request<'a> {
     pub source_context: Option<BTreeMap<Cow<'a, str>, Text<'a>>>,
     #[serde(rename = "destinationEncryptionContext", borrow, default)]
     pub destination_context: Option<BTreeMap<Cow<'a, str>, Text<'a>>>,
+    /// `sts:AssumeRole`: the role and the session's name.
+    #[serde(rename = "roleArn", borrow, default)]
+    pub role_arn: Text<'a>,
+    #[serde(rename = "roleSessionName", borrow, default)]
+    pub role_session_name: Text<'a>,
+}
+
+/// What `sts:AssumeRole` answered: the credentials it issued.
+#[derive(Debug, Default, Deserialize)]
+pub struct Response<'a> {
+    #[serde(borrow, default)]
+    pub credentials: Option<Credentials<'a>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct Credentials<'a> {
+    #[serde(rename = "accessKeyId", borrow, default)]
+    pub access_key: Text<'a>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 pub struct Resource<'a> {
-    #[serde(rename = "ARN", borrow, default)]
+    /// CloudTrail writes `ARN`; some exports (Panther's tests, log shippers) lower-case it.
+    #[serde(rename = "ARN", alias = "arn", borrow, default)]
     pub arn: Text<'a>,
     #[serde(rename = "type", borrow, default)]
     pub kind: Text<'a>,
@@ -164,11 +185,25 @@ pub struct Detail<'a> {
     pub region: Text<'a>,
     #[serde(rename = "recipientAccountId", borrow, default)]
     pub account: Text<'a>,
+    #[serde(rename = "userAgent", borrow, default)]
+    pub user_agent: Text<'a>,
+    #[serde(rename = "sourceIPAddress", borrow, default)]
+    pub source_ip: Text<'a>,
+    #[serde(rename = "responseElements", borrow, default)]
+    pub response: Option<Response<'a>>,
 }
 
 pub const LAMBDA_SERVICE: &str = "lambda.amazonaws.com";
 pub const KMS_SOURCE: &str = "kms.amazonaws.com";
 pub const LAMBDA_SOURCE: &str = "lambda.amazonaws.com";
+pub const STS_SOURCE: &str = "sts.amazonaws.com";
+
+/// Error codes that do not mean the call failed: a dry run that would have succeeded (KMS
+/// `DryRunOperationException`, which Lambda's checks of a durable function's key return;
+/// EC2's `DryRunOperation` spelling too). Such a call did nothing, and nothing failed.
+pub fn is_dry_run(error_code: &str) -> bool {
+    error_code.ends_with("DryRunOperationException") || error_code.ends_with("DryRunOperation")
+}
 
 /// KMS operations that use a key to protect data: the ones Lambda's context appears in.
 pub fn is_crypto_call(name: &str) -> bool {
@@ -221,10 +256,12 @@ impl<'a> Detail<'a> {
 
     /// The key ARN the call used: `resources[]` first, then `keyId` when it is an ARN, then a
     /// bare key id placed in the event's region and account. Aliases are resolved by facts.
+    /// (KMS lists an alias in `resources[]` with the type `AWS::KMS::Key` too: only a
+    /// `:key/` ARN is a key.)
     pub fn key_arn(&self) -> Option<String> {
         let from_resources = self.resources.iter().flatten().find_map(|r| {
             let arn = r.arn.get()?;
-            (r.kind.get() == Some("AWS::KMS::Key") || arn.contains(":key/")).then_some(arn)
+            (arn.starts_with("arn:") && arn.contains(":key/")).then_some(arn)
         });
         if let Some(arn) = from_resources {
             return Some(arn.to_owned());
@@ -283,12 +320,118 @@ impl<'a> Detail<'a> {
             .unwrap_or("aws")
     }
 
+    /// How the call stands to Lambda (see [`Caller`]).
+    pub fn caller(&self) -> Caller<'_> {
+        if self.invoked_by() == Some(LAMBDA_SERVICE) {
+            return Caller::Service;
+        }
+        let function = self.context_value("aws:lambda:FunctionArn");
+        let session = self
+            .identity
+            .as_ref()
+            .and_then(|i| i.arn.get())
+            .and_then(assumed_role);
+        if let (Some(function), Some((account, role, session))) = (function, session)
+            && function_name(function) == session
+            && account_of(function).is_none_or(|a| a == account)
+        {
+            let internal = self
+                .user_agent
+                .get()
+                .is_some_and(|ua| ua.starts_with("aws-internal/"));
+            return Caller::FunctionSession {
+                role,
+                session,
+                internal,
+            };
+        }
+        Caller::Other
+    }
+
+    /// Whether Lambda itself made the call, as far as the event alone tells: invoked by the
+    /// service, or the function's own session from inside AWS (see [`Caller`]).
+    pub fn lambda_own(&self) -> bool {
+        matches!(
+            self.caller(),
+            Caller::Service | Caller::FunctionSession { internal: true, .. }
+        )
+    }
+
+    /// The access key the call was signed with.
+    pub fn access_key(&self) -> Option<&str> {
+        self.identity.as_ref().and_then(|i| i.access_key.get())
+    }
+
+    /// An `sts:AssumeRole` made by Lambda for a function's execution role: (access key issued,
+    /// session name).
+    pub fn lambda_assume_role(&self) -> Option<(&str, &str)> {
+        if self.name.get() != Some("AssumeRole") || self.source.get() != Some(STS_SOURCE) {
+            return None;
+        }
+        let by_lambda = self.invoked_by() == Some(LAMBDA_SERVICE)
+            || self.source_ip.get() == Some(LAMBDA_SERVICE);
+        if !by_lambda || self.error_code.get().is_some() {
+            return None;
+        }
+        let key = self
+            .response
+            .as_ref()?
+            .credentials
+            .as_ref()?
+            .access_key
+            .get()?;
+        let session = self.request.as_ref()?.role_session_name.get()?;
+        Some((key, session))
+    }
+
     /// The function the event is about: the encryption context's `aws:lambda:FunctionArn`, or a
     /// control-plane call's `functionName` (a name or an ARN).
     pub fn function(&self) -> Option<&str> {
         self.context_value("aws:lambda:FunctionArn")
             .or_else(|| self.request.as_ref().and_then(|r| r.function_name.get()))
     }
+}
+
+/// How a KMS call stands to Lambda. Lambda makes its calls in two ways:
+/// - as the service (`userIdentity.invokedBy: lambda.amazonaws.com`): filter criteria, grants,
+///   the pull-mapping cases the Lambda guide documents;
+/// - at a function's start, to decrypt its environment variables, with the function's own
+///   execution-role session: no `invokedBy`, the session named after the function
+///   (`assumed-role/ROLE/FUNCTION`), an `aws-internal/` user agent, the key only in
+///   `resources[]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Caller<'a> {
+    Service,
+    /// The execution-role session of the function the encryption context names. `internal`:
+    /// the user agent is Lambda's own (`aws-internal/...`), not an SDK or CLI.
+    FunctionSession {
+        role: &'a str,
+        session: &'a str,
+        internal: bool,
+    },
+    /// Anyone else.
+    Other,
+}
+
+/// Whether a key can be behind an alias: an alias ARN points only to keys in its own partition,
+/// region and account. An alias written without an ARN (no place known) can be any key's.
+pub fn same_place(alias: &str, key_arn: &str) -> bool {
+    fn place(arn: &str) -> (Option<&str>, Option<&str>, Option<&str>) {
+        let mut parts = arn.splitn(6, ':');
+        parts.next();
+        let partition = parts.next();
+        parts.next();
+        (partition, parts.next(), parts.next())
+    }
+    !alias.starts_with("arn:") || place(alias) == place(key_arn)
+}
+
+/// `arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION` -> (account, role, session).
+pub fn assumed_role(arn: &str) -> Option<(&str, &str, &str)> {
+    let account = account_of(arn)?;
+    let rest = arn.split_once(":assumed-role/")?.1;
+    let (role, session) = rest.split_once('/')?;
+    (!role.is_empty() && !session.is_empty()).then_some((account, role, session))
 }
 
 /// `arn:aws:lambda:eu-west-1:1:function:name[:qualifier]` -> `name`; a plain name stays.
@@ -330,6 +473,8 @@ mod tests {
             Some("arn:aws:kms:eu-west-1:123456789012:key/1234abcd")
         );
         assert_eq!(d.function().map(function_name), Some("fn"));
+        let lower = Detail::parse(r#"{"resources":[{"arn":"arn:aws:kms:r:1:key/k"}]}"#);
+        assert_eq!(lower.key_arn().as_deref(), Some("arn:aws:kms:r:1:key/k"));
         let odd: Head = serde_json::from_str(r#"{"eventName": 5, "eventSource": null}"#).unwrap();
         assert_eq!(odd.name.get(), None);
         assert!(

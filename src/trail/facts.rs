@@ -4,30 +4,42 @@
 //! with the merged facts. Facts are small, serializable, and merge by set union:
 //! associative, commutative and idempotent, so shards can be merged in any order.
 
-use super::event::{Detail, LAMBDA_SERVICE, is_crypto_call};
+use super::event::{Detail, is_crypto_call, same_place};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Facts {
     /// Key ARN -> the functions (ARNs from the encryption context) Lambda used it for: keys
-    /// seen in a Lambda-invoked KMS call that carries an `aws:lambda:` context.
+    /// of Lambda's own KMS calls with an `aws:lambda:` context (invoked by the service, or
+    /// the function's own execution-role session from inside AWS: see [`super::event::Caller`]).
     pub lambda_keys: BTreeMap<String, BTreeSet<String>>,
     /// Alias (ARN where the event says where it lives, else as written) -> key ARNs it was seen
-    /// pointing to. An alias can move, so it can have several.
+    /// pointing to, in its own region and account. An alias can move, so it can have several.
     pub aliases: BTreeMap<String, BTreeSet<String>>,
     /// Key ARNs seen behind an `alias/aws/*` alias: AWS managed keys.
     pub aws_managed_keys: BTreeSet<String>,
+    /// Access key id -> the session names `sts:AssumeRole` issued it for, where Lambda made
+    /// the call (a function's execution-role credentials).
+    #[serde(default)]
+    pub lambda_sessions: BTreeMap<String, BTreeSet<String>>,
 }
 
 impl Facts {
     /// Adds what one event shows.
     pub fn learn(&mut self, d: &Detail) {
         let Some(name) = d.name.get() else { return };
+        if let Some((access_key, session)) = d.lambda_assume_role() {
+            self.lambda_sessions
+                .entry(access_key.to_owned())
+                .or_default()
+                .insert(session.to_owned());
+            return;
+        }
         let key = d.key_arn();
         if is_crypto_call(name)
-            && d.invoked_by() == Some(LAMBDA_SERVICE)
             && d.has_lambda_context()
+            && d.lambda_own()
             && let Some(k) = &key
         {
             let functions = self.lambda_keys.entry(k.clone()).or_default();
@@ -36,15 +48,17 @@ impl Facts {
             }
         }
         if let Some(alias) = d.alias() {
+            // CreateAlias and UpdateAlias name their target; `resources[]` also lists the
+            // key the alias pointed to before, which it no longer does.
             let target = match name {
                 "CreateAlias" | "UpdateAlias" => d
                     .request
                     .as_ref()
                     .and_then(|r| r.target_key_id.get())
                     .and_then(|t| d.qualify_key(t)),
-                _ => None,
+                _ => key,
             };
-            for k in target.into_iter().chain(key) {
+            if let Some(k) = target.filter(|k| same_place(&alias, k)) {
                 if alias.contains(":alias/aws/") || alias.starts_with("alias/aws/") {
                     self.aws_managed_keys.insert(k.clone());
                 }
@@ -62,6 +76,9 @@ impl Facts {
             self.aliases.entry(k).or_default().extend(v);
         }
         self.aws_managed_keys.extend(other.aws_managed_keys);
+        for (k, v) in other.lambda_sessions {
+            self.lambda_sessions.entry(k).or_default().extend(v);
+        }
     }
 
     /// The keys an alias (name or ARN) was seen pointing to.
@@ -111,12 +128,82 @@ mod tests {
         let alias = learn(
             r#"{"eventName":"UpdateAlias","awsRegion":"r","recipientAccountId":"1",
             "requestParameters":{"aliasName":"alias/app","targetKeyId":"k2"},
-            "resources":[{"ARN":"arn:aws:kms:r:1:alias/app"},{"ARN":"arn:aws:kms:r:1:key/k1"}]}"#,
+            "resources":[{"type":"AWS::KMS::Key","ARN":"arn:aws:kms:r:1:alias/app"},{"type":"AWS::KMS::Key","ARN":"arn:aws:kms:r:1:key/k1"}]}"#,
         );
+        // UpdateAlias records its target only: `resources[]` also lists the alias itself
+        // (typed `AWS::KMS::Key`) and the key it pointed to before.
         let targets = alias.alias_targets("alias/app");
+        assert_eq!(
+            targets.into_iter().collect::<Vec<_>>(),
+            vec!["arn:aws:kms:r:1:key/k2"]
+        );
+    }
+
+    #[test]
+    fn a_functions_own_session_teaches_its_key_and_lambdas_assume_role_its_access_key() {
+        let init = |agent: &str| {
+            learn(&format!(
+                r#"{{"eventSource":"kms.amazonaws.com","eventName":"Decrypt","userAgent":"{agent}",
+                "userIdentity":{{"type":"AssumedRole","arn":"arn:aws:sts::1:assumed-role/role/fn","accessKeyId":"ASIA1"}},
+                "requestParameters":{{"encryptionContext":{{"aws:lambda:FunctionArn":"arn:aws:lambda:r:1:function:fn"}}}},
+                "resources":[{{"type":"AWS::KMS::Key","ARN":"arn:aws:kms:r:1:key/env"}}]}}"#
+            ))
+        };
         assert!(
-            targets.contains("arn:aws:kms:r:1:key/k1")
-                && targets.contains("arn:aws:kms:r:1:key/k2")
+            init("aws-internal/3 aws-sdk-java/1.12.720")
+                .lambda_keys
+                .contains_key("arn:aws:kms:r:1:key/env")
+        );
+        // The same session from a laptop is not Lambda's use.
+        assert!(init("aws-cli/2.15.40").lambda_keys.is_empty());
+        let assume = learn(
+            r#"{"eventSource":"sts.amazonaws.com","eventName":"AssumeRole","userIdentity":{"type":"AWSService","invokedBy":"lambda.amazonaws.com"},
+            "requestParameters":{"roleArn":"arn:aws:iam::1:role/role","roleSessionName":"fn"},
+            "responseElements":{"credentials":{"accessKeyId":"ASIA1","sessionToken":"t"}}}"#,
+        );
+        assert_eq!(
+            assume
+                .lambda_sessions
+                .get("ASIA1")
+                .map(|s| s.contains("fn")),
+            Some(true)
+        );
+        // Someone else's AssumeRole teaches nothing.
+        let other = learn(
+            r#"{"eventSource":"sts.amazonaws.com","eventName":"AssumeRole","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::1:user/u"},
+            "sourceIPAddress":"198.51.100.1","requestParameters":{"roleArn":"arn:aws:iam::1:role/role","roleSessionName":"fn"},
+            "responseElements":{"credentials":{"accessKeyId":"ASIA2"}}}"#,
+        );
+        assert!(other.lambda_sessions.is_empty());
+    }
+
+    #[test]
+    fn an_alias_maps_to_keys_of_its_own_region_and_account_only() {
+        // A key ARN of another region behind an alias named in eu-west-1: not its target.
+        let f = learn(
+            r#"{"eventName":"Decrypt","awsRegion":"eu-west-1","recipientAccountId":"111122223333",
+            "requestParameters":{"keyId":"alias/aws/lambda"},
+            "resources":[{"ARN":"arn:aws:kms:us-east-1:111122223333:key/m"}]}"#,
+        );
+        assert!(f.aliases.is_empty() && f.aws_managed_keys.is_empty());
+        let f = learn(
+            r#"{"eventName":"Decrypt","awsRegion":"eu-west-1","recipientAccountId":"111122223333",
+            "requestParameters":{"keyId":"alias/aws/lambda"},
+            "resources":[{"ARN":"arn:aws:kms:eu-west-1:111122223333:key/m"}]}"#,
+        );
+        assert_eq!(
+            f.aws_managed_keys.iter().collect::<Vec<_>>(),
+            vec!["arn:aws:kms:eu-west-1:111122223333:key/m"]
+        );
+        // The alias of the same name in another region has no targets from this one.
+        assert!(
+            f.alias_targets("arn:aws:kms:us-east-1:111122223333:alias/aws/lambda")
+                .is_empty()
+        );
+        assert_eq!(
+            f.alias_targets("arn:aws:kms:eu-west-1:111122223333:alias/aws/lambda")
+                .len(),
+            1
         );
     }
 

@@ -250,6 +250,9 @@ mod tests {
                 "recipientAccountId",
                 "requestParameters",
                 "resources",
+                "responseElements",
+                "sourceIPAddress",
+                "userAgent",
                 "userIdentity"
             ]
         );

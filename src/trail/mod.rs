@@ -23,7 +23,7 @@ use crate::engine::{Finding, Outcome, PolicySet, RouteCache};
 use crate::model::{FileId, Loc};
 use crate::read::cloudtrail::{self, RawEvent, TrailShape, offset_pos, strip_serde_position};
 use crate::read::{Pos, ReadError, Span};
-use event::{Detail, Head, KMS_SOURCE};
+use event::{Detail, Head, KMS_SOURCE, LAMBDA_SERVICE, STS_SOURCE};
 use rayon::prelude::*;
 use spool::{Candidate, Spool};
 use std::collections::BTreeMap;
@@ -153,6 +153,8 @@ pub struct Outcome1 {
     pub spool: Spool,
     pub report: TrailReport,
     pub errors: Vec<LogError>,
+    /// What was not read and why, where that is no defect (events in an unknown wrapper).
+    pub notes: Vec<LogError>,
 }
 
 /// Bytes of candidate events kept in memory before the spool spills to disk.
@@ -180,7 +182,7 @@ fn read_logs_for(
     // Each file's facts join these as the file ends (set union: the order does not matter),
     // so memory does not grow with the number of files.
     let merged = Mutex::new(Facts::default());
-    let per_file: Vec<(u64, Vec<ReadError>)> = files
+    let per_file: Vec<(u64, Vec<ReadError>, Vec<ReadError>)> = files
         .par_iter()
         .enumerate()
         .map_init(RouteCache::default, |cache, (index, f)| {
@@ -228,6 +230,16 @@ fn read_logs_for(
                     policies.is_some_and(|p| !cache.get(&p.router, source, name).is_empty());
                 let kms = source == KMS_SOURCE;
                 if !routed && !kms {
+                    // Lambda's `sts:AssumeRole` for an execution role: which access keys are
+                    // a function's own (a byte search first: most AssumeRole calls are not
+                    // Lambda's).
+                    if source == STS_SOURCE
+                        && name == "AssumeRole"
+                        && memchr::memmem::find(ev.text.as_bytes(), LAMBDA_SERVICE.as_bytes())
+                            .is_some()
+                    {
+                        facts.learn(&Detail::parse(ev.text));
+                    }
                     return;
                 }
                 // A candidate is parsed in full: a corrupt one is reported here, not later.
@@ -264,13 +276,18 @@ fn read_logs_for(
             flush(&mut local, &mut arena);
             merged.lock().expect("facts lock").merge(facts);
             errors.extend(out.errors);
-            (out.events, errors)
+            (out.events, errors, out.notes)
         })
         .collect();
     let facts = merged.into_inner().expect("facts lock");
     let mut report = TrailReport::default();
     let mut errors = Vec::new();
-    for (f, (events, file_errors)) in files.iter().zip(per_file) {
+    let mut notes = Vec::new();
+    for (f, (events, file_errors, file_notes)) in files.iter().zip(per_file) {
+        notes.extend(file_notes.into_iter().map(|error| LogError {
+            file: f.shown.clone(),
+            error,
+        }));
         report.events += events;
         report
             .files
@@ -288,6 +305,7 @@ fn read_logs_for(
         spool,
         report,
         errors,
+        notes,
     }
 }
 
@@ -570,7 +588,9 @@ fn event_location(f: &LogFile, pos: Pos, index: u64) -> Loc {
         TrailShape::Records => format!("/Records/{index}"),
         TrailShape::LookupEvents => format!("/Events/{index}/CloudTrailEvent"),
         TrailShape::Array => format!("/{index}"),
-        TrailShape::JsonLines | TrailShape::Concatenated => format!("#{}", index + 1),
+        TrailShape::JsonLines | TrailShape::Concatenated | TrailShape::CloudWatchLogs => {
+            format!("#{}", index + 1)
+        }
     };
     Loc {
         file: f.shown.clone(),

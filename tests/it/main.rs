@@ -9,6 +9,7 @@ mod aws_moto;
 mod cli;
 mod cli_habits;
 mod cloudtrail;
+mod cloudtrail_shapes;
 mod corpus;
 mod corpus_api;
 mod corpus_cloudtrail;

@@ -39,7 +39,9 @@ fn corpus(dir: &Path, redelivered: bool) -> Vec<String> {
                 std::fs::copy(&f, to).unwrap();
                 continue;
             }
-            if name == "expected.txt" {
+            // ATR-C001's copy of the Lambda guide's samples repeats ATR-C004's: one copy, so
+            // that the only duplicate deliveries are the ones a test makes on purpose.
+            if name == "expected.txt" || name == "pass_docs_samples.json" {
                 continue;
             }
             let account = ACCOUNTS[n % 2];
