@@ -141,6 +141,18 @@ impl V {
         }
     }
 
+    /// Why this value, or the first value inside it, is not known.
+    fn first_unknown(&self) -> Option<String> {
+        match self {
+            V::List(items) => items.iter().find_map(V::first_unknown),
+            V::Obj(items) => items.iter().find_map(|(_, v)| v.first_unknown()),
+            other => other.unknown_of().map(|u| match u {
+                V::Unknown(why) | V::Err(why) => why,
+                _ => String::new(),
+            }),
+        }
+    }
+
     fn text(&self) -> Option<String> {
         match self {
             V::Str(s) => Some(s.clone()),
@@ -197,6 +209,58 @@ impl V {
                     .collect(),
             ),
         }
+    }
+}
+
+/// Whether two values are equal as Terraform's `==` says, where that is known: `None` when it
+/// depends on a value known only later. An object or list is never null, even when values
+/// inside it are not known, and two values that differ in a known part differ.
+fn equal(a: &V, b: &V) -> Option<bool> {
+    // Each option of a choice compared: known when every option gives the same answer.
+    let choice = |options: &[V], other: &V| {
+        let mut answers = options.iter().map(|o| equal(o, other));
+        let first = answers.next()??;
+        answers.all(|x| x == Some(first)).then_some(first)
+    };
+    // Every known answer is false: false; all true: true; else not known.
+    let all = |answers: &mut dyn Iterator<Item = Option<bool>>| {
+        let mut known = true;
+        for x in answers {
+            match x {
+                Some(false) => return Some(false),
+                Some(true) => {}
+                None => known = false,
+            }
+        }
+        known.then_some(true)
+    };
+    match (a, b) {
+        (V::Choice(options), other) | (other, V::Choice(options)) => choice(options, other),
+        (V::Null, V::Null) => Some(true),
+        // A reference or a partly known string is never null.
+        (V::Null, x) | (x, V::Null) => match x {
+            V::Unknown(_) | V::Err(_) => None,
+            _ => Some(false),
+        },
+        (V::Num(x), V::Num(y)) => Some(x == y),
+        (V::Bool(x), V::Bool(y)) => Some(x == y),
+        (V::Str(x), V::Str(y)) => Some(x == y),
+        (V::List(x), V::List(y)) => {
+            if x.len() != y.len() {
+                return Some(false);
+            }
+            all(&mut x.iter().zip(y).map(|(p, q)| equal(p, q)))
+        }
+        (V::Obj(x), V::Obj(y)) => {
+            if x.len() != y.len() || x.iter().any(|(k, _)| b.get(k).is_none()) {
+                return Some(false);
+            }
+            all(&mut x.iter().map(|(k, v)| b.get(k).and_then(|w| equal(v, w))))
+        }
+        (V::Unknown(_) | V::Err(_) | V::Ref(_) | V::Partial { .. }, _)
+        | (_, V::Unknown(_) | V::Err(_) | V::Ref(_) | V::Partial { .. }) => None,
+        // Known values of different types: Terraform's `==` does not convert.
+        _ => Some(false),
     }
 }
 
@@ -370,39 +434,50 @@ impl<'p> Def<'p> {
 
 /// The model of a project, and the defects found on the way.
 pub fn inventory(project: &Project) -> (Inventory, Vec<Problem>) {
-    let mut problems = Vec::new();
-    let defs: Vec<Def> = project
-        .modules
-        .iter()
-        .map(|m| {
-            let mut p = Vec::new();
-            let d = Def::new(m, &mut p);
-            if !project.instances_listed {
-                problems.extend(p);
-            }
-            d
-        })
-        .collect();
-    let mut ev = Eval {
-        project,
-        defs,
-        insts: vec![Inst {
-            def: 0,
-            parent: None,
-            prefix: String::new(),
-            children: HashMap::new(),
-            called_from: None,
-            uncertain: None,
-        }],
-        decls: HashMap::new(),
-        steps: Cell::new(0),
-        depth: Cell::new(0),
-        log_groups: OnceCell::new(),
-    };
-    ev.instantiate_modules();
-    ev.index_declarations();
-    let inv = ev.build();
-    (inv, problems)
+    let (ev, problems) = Eval::new(project);
+    (ev.build(), problems)
+}
+
+impl<'p> Eval<'p> {
+    /// The declarations of every module, and the tree of module instances.
+    fn new(project: &'p Project) -> (Self, Vec<Problem>) {
+        let mut problems = Vec::new();
+        let mut defs: Vec<Def> = project
+            .modules
+            .iter()
+            .map(|m| {
+                let mut p = Vec::new();
+                let d = Def::new(m, &mut p);
+                if !project.instances_listed {
+                    problems.extend(p);
+                }
+                d
+            })
+            .collect();
+        // The root instance needs a module, even an empty one.
+        if defs.is_empty() {
+            defs.push(Def::default());
+        }
+        let mut ev = Eval {
+            project,
+            defs,
+            insts: vec![Inst {
+                def: 0,
+                parent: None,
+                prefix: String::new(),
+                children: HashMap::new(),
+                called_from: None,
+                uncertain: None,
+            }],
+            decls: HashMap::new(),
+            steps: Cell::new(0),
+            depth: Cell::new(0),
+            log_groups: OnceCell::new(),
+        };
+        ev.instantiate_modules();
+        ev.index_declarations();
+        (ev, problems)
+    }
 }
 
 impl<'p> Eval<'p> {
@@ -415,7 +490,12 @@ impl<'p> Eval<'p> {
             let def = self.insts[i].def;
             let calls: Vec<&'p str> = self.defs[def].module_order.clone();
             for name in calls {
-                let Some(&child_def) = self.project.calls.get(&(def, name.to_owned())) else {
+                let Some(&child_def) = self
+                    .project
+                    .calls
+                    .get(&(def, name.to_owned()))
+                    .filter(|&&c| c < self.defs.len())
+                else {
                     continue;
                 };
                 if depth >= MAX_MODULE_DEPTH {
@@ -779,10 +859,10 @@ impl<'p> Eval<'p> {
                     let items = match v {
                         V::List(items) => items,
                         V::Null => Vec::new(),
-                        other if other.unknown_of().is_some() => {
-                            return other.unknown_of().unwrap();
-                        }
-                        other => vec![other],
+                        other => match other.unknown_of() {
+                            Some(u) => return u,
+                            None => vec![other],
+                        },
                     };
                     return V::List(
                         items
@@ -808,10 +888,12 @@ impl<'p> Eval<'p> {
                             Some(x) if *n >= 0.0 => x.clone(),
                             _ => V::Err("index out of range".into()),
                         },
-                        (V::Obj(_), _) if k.text().is_some() => match v.get(&k.text().unwrap()) {
-                            Some(x) => x.clone(),
-                            None => V::Err("no such key".into()),
-                        },
+                        (V::Obj(_), _) if k.text().is_some() => {
+                            match k.text().and_then(|key| v.get(&key).cloned()) {
+                                Some(x) => x,
+                                None => V::Err("no such key".into()),
+                            }
+                        }
                         _ => v
                             .unknown_of()
                             .or_else(|| k.unknown_of())
@@ -951,10 +1033,13 @@ impl<'p> Eval<'p> {
                 }
             })
             .collect();
-        let v = match values.len() {
-            0 => V::Unknown(format!("module.{call} makes no instance")),
-            1 => values.into_iter().next().unwrap(),
-            _ => V::Choice(values),
+        let v = if values.len() > 1 {
+            V::Choice(values)
+        } else {
+            values
+                .into_iter()
+                .next()
+                .unwrap_or_else(|| V::Unknown(format!("module.{call} makes no instance")))
         };
         self.apply(v, &rest[1..], cx)
     }
@@ -1010,20 +1095,19 @@ impl<'p> Eval<'p> {
         let b = self.eval(r, cx, None);
         match op {
             BinOp::Eq | BinOp::NotEq => {
-                if !(a.is_known() && b.is_known()) {
-                    // A value known only later is never null.
-                    let null_test = matches!(a, V::Null) || matches!(b, V::Null);
-                    let other = if matches!(a, V::Null) { &b } else { &a };
-                    if null_test && matches!(other, V::Ref(_) | V::Partial { .. }) {
-                        return V::Bool(op == BinOp::NotEq);
-                    }
-                    return a.unknown_of().or_else(|| b.unknown_of()).unwrap();
+                if let Some(e) = [&a, &b].into_iter().find(|v| matches!(v, V::Err(_))) {
+                    return e.clone();
                 }
-                let eq = match (&a, &b) {
-                    (V::Num(x), V::Num(y)) => x == y,
-                    _ => a == b,
-                };
-                V::Bool(if op == BinOp::Eq { eq } else { !eq })
+                match equal(&a, &b) {
+                    Some(eq) => V::Bool(if op == BinOp::Eq { eq } else { !eq }),
+                    None => V::Unknown(format!(
+                        "a comparison with a value that is not known ({})",
+                        [&a, &b]
+                            .into_iter()
+                            .find_map(|v| v.first_unknown())
+                            .unwrap_or_else(|| "known only when Terraform runs".into())
+                    )),
+                }
             }
             BinOp::And | BinOp::Or => match (&a, &b) {
                 (V::Bool(x), V::Bool(y)) => {

@@ -90,7 +90,9 @@ pub(super) fn call(name: &str, args: Vec<V>) -> V {
                 match a {
                     V::Null => continue,
                     V::Str(s) if s.is_empty() => continue,
-                    V::Unknown(_) | V::Choice(_) | V::Err(_) => return unknown(&args).unwrap(),
+                    V::Unknown(_) | V::Choice(_) | V::Err(_) => {
+                        return unknown(&args).unwrap_or_else(|| a.clone());
+                    }
                     other => return other.clone(),
                 }
             }
@@ -139,11 +141,11 @@ pub(super) fn call(name: &str, args: Vec<V>) -> V {
         }
         "lookup" => {
             return match args.as_slice() {
-                [V::Obj(_), k] | [V::Obj(_), k, _] => {
+                [m @ V::Obj(_), k] | [m @ V::Obj(_), k, _] => {
                     let Some(key) = to_str(k) else {
                         return k.unknown_of().unwrap_or(err("lookup: bad key"));
                     };
-                    match (args[0].get(&key), args.get(2)) {
+                    match (m.get(&key), args.get(2)) {
                         (Some(v), _) => v.clone(),
                         (None, Some(d)) => d.clone(),
                         (None, None) => err("lookup: no such key"),
@@ -166,15 +168,16 @@ pub(super) fn call(name: &str, args: Vec<V>) -> V {
         "tolist" | "toset" | "tomap" | "tostring" | "sensitive" | "nonsensitive" => {
             return match (name, args.into_iter().next()) {
                 ("toset", Some(V::List(l))) => V::List(dedup(l)),
-                ("tostring", Some(v @ (V::Num(_) | V::Bool(_)))) => V::Str(v.text().unwrap()),
+                ("tostring", Some(v @ (V::Num(_) | V::Bool(_)))) => {
+                    v.text().map(V::Str).unwrap_or(v)
+                }
                 (_, Some(v)) => v,
                 (_, None) => err("no argument"),
             };
         }
         "one" => {
             return match args.first() {
-                Some(V::List(l)) if l.is_empty() => V::Null,
-                Some(V::List(l)) if l.len() == 1 => l[0].clone(),
+                Some(V::List(l)) if l.len() <= 1 => l.first().cloned().unwrap_or(V::Null),
                 Some(other) => other
                     .unknown_of()
                     .unwrap_or(err("one: more than one element")),
@@ -183,7 +186,11 @@ pub(super) fn call(name: &str, args: Vec<V>) -> V {
         }
         "element" => {
             return match args.as_slice() {
-                [V::List(l), V::Num(i)] if !l.is_empty() => l[(*i as usize) % l.len()].clone(),
+                [V::List(l), V::Num(i)] if *i >= 0.0 => match l.len() {
+                    0 => err("element: empty list"),
+                    n => l.get((*i as usize) % n).cloned().unwrap_or(err("element")),
+                },
+                [V::List(_), V::Num(_)] => err("element: negative index"),
                 [a, b] => unknown(&[a.clone(), b.clone()]).unwrap_or(err("element: bad arguments")),
                 _ => err("element: two arguments"),
             };
@@ -304,7 +311,17 @@ pub(super) fn call(name: &str, args: Vec<V>) -> V {
             _ => err("replace"),
         },
         "contains" => match (args.first().and_then(to_list), args.get(1)) {
-            (Some(l), Some(x)) => V::Bool(l.contains(x)),
+            // Found where an element is known equal; not known where some element may be.
+            (Some(l), Some(x)) => {
+                let answers: Vec<Option<bool>> = l.iter().map(|e| super::equal(e, x)).collect();
+                if answers.contains(&Some(true)) {
+                    V::Bool(true)
+                } else if answers.iter().all(Option::is_some) {
+                    V::Bool(false)
+                } else {
+                    V::Unknown("contains() over values that are not known".into())
+                }
+            }
             _ => err("contains"),
         },
         "distinct" => args
@@ -313,9 +330,10 @@ pub(super) fn call(name: &str, args: Vec<V>) -> V {
             .map(|l| V::List(dedup(l)))
             .unwrap_or(err("distinct")),
         "slice" => match (args.first().and_then(to_list), args.get(1), args.get(2)) {
-            (Some(l), Some(V::Num(a)), Some(V::Num(b))) if *a <= *b && (*b as usize) <= l.len() => {
-                V::List(l[*a as usize..*b as usize].to_vec())
-            }
+            (Some(l), Some(V::Num(a)), Some(V::Num(b))) if *a >= 0.0 && *a <= *b => l
+                .get(*a as usize..*b as usize)
+                .map(|s| V::List(s.to_vec()))
+                .unwrap_or(err("slice: index out of range")),
             _ => err("slice"),
         },
         "zipmap" => match (

@@ -475,3 +475,221 @@ resource "aws_lambda_event_source_mapping" "elsewhere" {
     );
     assert_eq!(function("aws_lambda_event_source_mapping.elsewhere"), None);
 }
+
+/// The value of `local.<name>` in a one-file root module.
+fn local_value(text: &str, name: &str) -> V {
+    let p = project(vec![module(&[("main.tf", text)])], &[], &[]);
+    let (ev, _) = Eval::new(&p);
+    let expr = ev.defs[0].locals[name].1.expr.clone();
+    ev.eval(
+        &expr,
+        &Cx {
+            inst: 0,
+            binds: Vec::new(),
+        },
+        None,
+    )
+}
+
+#[test]
+fn objects_holding_unknown_attributes_are_values() {
+    // An object whose attributes are known only after apply is itself known and never null,
+    // and every function that looks into it gives a value or an unknown.
+    let setup = concat!(
+        "resource \"aws_iam_role\" \"r\" {}\n",
+        "variable \"c\" {}\n",
+        "variable \"missing\" {}\n",
+        "locals {\n",
+        "  o = { a = aws_iam_role.r.unique_id, b = \"x\" }\n",
+        "  maybe = var.c ? local.o : null\n",
+        "  either = var.c ? local.o : { b = 1 }\n",
+        "}\n",
+    );
+    let unknown = V::Unknown(String::new());
+    let s = |x: &str| V::Str(x.into());
+    let cases: Vec<(&str, V)> = vec![
+        ("local.o == null", V::Bool(false)),
+        ("local.o != null", V::Bool(true)),
+        ("null == local.o ? 0 : 1", V::Num(1.0)),
+        ("local.o == { a = \"1\", b = \"y\" }", V::Bool(false)),
+        ("local.o == { a = \"1\" }", V::Bool(false)),
+        ("local.o == [local.o]", V::Bool(false)),
+        ("local.o == { a = \"1\", b = \"x\" }", unknown.clone()),
+        ("[local.o] == [local.o, local.o]", V::Bool(false)),
+        ("local.o.a == null", V::Bool(false)),
+        ("local.o.a == \"x\"", unknown.clone()),
+        ("var.missing == null", unknown.clone()),
+        ("local.maybe == null", unknown.clone()),
+        ("local.either == null", V::Bool(false)),
+        (
+            "local.either != null ? [local.either] : []",
+            V::List(vec![V::Choice(vec![])]),
+        ),
+        ("can(local.o.a)", V::Bool(true)),
+        ("can(local.o.zz)", V::Bool(false)),
+        ("try(local.o.zz, \"d\")", s("d")),
+        ("try(local.o.b, null)", s("x")),
+        ("lookup(local.o, \"b\", \"d\")", s("x")),
+        ("lookup(local.o, \"zz\", \"d\")", s("d")),
+        ("coalesce(null, local.o).b", s("x")),
+        ("length(local.o)", V::Num(2.0)),
+        ("length(merge(local.o, { c = 1 }, null))", V::Num(3.0)),
+        ("[for k, v in local.o : k]", V::List(vec![s("a"), s("b")])),
+        ("length([for o in [local.o] : o if o != null])", V::Num(1.0)),
+        ("{ for k, v in local.o : k => v if v != null }.b", s("x")),
+        ("[local.o][*].b", V::List(vec![s("x")])),
+        ("one([local.o]).b", s("x")),
+        ("one([])", V::Null),
+        ("length(flatten([[local.o], [], [[local.o]]]))", V::Num(2.0)),
+        ("keys(local.o)", V::List(vec![s("a"), s("b")])),
+        ("values(local.o)[1]", s("x")),
+        ("element([local.o], 1).b", s("x")),
+        (
+            "contains([local.o], { a = \"q\", b = \"y\" })",
+            V::Bool(false),
+        ),
+        (
+            "contains([local.o], { a = \"q\", b = \"x\" })",
+            unknown.clone(),
+        ),
+        ("contains([\"x\", local.o.a], \"x\")", V::Bool(true)),
+        ("contains([\"y\", local.o.a], \"x\")", unknown.clone()),
+        ("contains(keys(local.o), \"b\")", V::Bool(true)),
+        ("length(local.o) > 0 && local.o != null", V::Bool(true)),
+    ];
+    for (expr, want) in cases {
+        let got = local_value(&format!("{setup}locals {{\n  t = {expr}\n}}\n"), "t");
+        let ok = match (&want, &got) {
+            (V::Unknown(_), V::Unknown(_)) => true,
+            (V::List(w), V::List(g)) if matches!(w.first(), Some(V::Choice(_))) => {
+                g.len() == 1 && matches!(g[0], V::Choice(_))
+            }
+            _ => want == got,
+        };
+        assert!(ok, "{expr}: want {want:?}, got {got:?}");
+    }
+}
+
+#[test]
+fn comparisons_and_functions_never_panic() {
+    let r = Target {
+        id: "aws_iam_role.r".into(),
+        ty: "aws_iam_role".into(),
+        attr: Some("arn".into()),
+    };
+    let obj = V::Obj(vec![
+        ("a".into(), V::Ref(r.clone())),
+        ("b".into(), V::Str("x".into())),
+    ]);
+    let samples = vec![
+        V::Null,
+        V::Bool(true),
+        V::Num(-1.0),
+        V::Num(f64::NAN),
+        V::Num(1e300),
+        V::Num(1.5),
+        V::Str(String::new()),
+        V::Str("a".into()),
+        V::List(Vec::new()),
+        V::List(vec![obj.clone(), V::Ref(r.clone())]),
+        obj.clone(),
+        V::Ref(r.clone()),
+        V::Partial {
+            text: "x-${?}".into(),
+            refs: vec![r],
+        },
+        V::Choice(vec![obj, V::Null]),
+        V::Unknown("u".into()),
+        V::Err("e".into()),
+    ];
+    for a in &samples {
+        for b in &samples {
+            assert_eq!(equal(a, b), equal(b, a), "{a:?} == {b:?}");
+        }
+    }
+    let names = [
+        "coalesce",
+        "merge",
+        "length",
+        "keys",
+        "values",
+        "lookup",
+        "concat",
+        "tolist",
+        "toset",
+        "tomap",
+        "tostring",
+        "one",
+        "element",
+        "flatten",
+        "compact",
+        "jsonencode",
+        "jsondecode",
+        "format",
+        "join",
+        "split",
+        "lower",
+        "trimprefix",
+        "replace",
+        "contains",
+        "distinct",
+        "slice",
+        "zipmap",
+        "coalescelist",
+        "min",
+        "abs",
+        "tonumber",
+        "tobool",
+        "range",
+        "substr",
+    ];
+    for name in names {
+        functions::call(name, Vec::new());
+        for a in &samples {
+            functions::call(name, vec![a.clone()]);
+            for b in &samples {
+                for c in &samples {
+                    functions::call(name, vec![a.clone(), b.clone(), c.clone()]);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn null_idiom_in_a_module_with_unknown_attributes() {
+    // The shape of most public modules: an optional object variable, given by the caller an
+    // object that holds attributes known only after apply.
+    let root = module(&[(
+        "main.tf",
+        "resource \"aws_cloudwatch_log_group\" \"lg\" {}\nmodule \"fn\" {\n  source = \"./fn\"\n  lc = { log_group = aws_cloudwatch_log_group.lg.name }\n}\nmodule \"off\" {\n  source = \"./fn\"\n}\n",
+    )]);
+    let child = module(&[(
+        "fn/main.tf",
+        concat!(
+            "variable \"lc\" {\n  type = object({ log_group = string })\n  default = null\n}\n",
+            "resource \"aws_lambda_function\" \"this\" {\n  count = var.lc == null ? 0 : 1\n",
+            "  dynamic \"logging_config\" {\n    for_each = var.lc == null ? [] : [var.lc]\n",
+            "    content {\n      log_format = \"JSON\"\n      log_group = logging_config.value.log_group\n    }\n  }\n}\n",
+        ),
+    )]);
+    let (i, problems) = inventory(&project(
+        vec![root, child],
+        &[(0, "fn", 1), (0, "off", 1)],
+        &[],
+    ));
+    assert!(problems.is_empty(), "{problems:?}");
+    let ids: Vec<&str> = i.functions.iter().map(|f| f.origin.id.as_str()).collect();
+    assert_eq!(ids, ["module.fn.aws_lambda_function.this"]);
+    assert!(i.uncertain.is_empty(), "{:?}", i.uncertain);
+    let f = &i.functions[0];
+    assert_eq!(
+        f.log_group_resource.as_deref(),
+        Some("aws_cloudwatch_log_group.lg")
+    );
+    assert_eq!(
+        f.origin.locations["log_group"].span.start.line, 11,
+        "{:?}",
+        f.origin.locations
+    );
+}
