@@ -408,6 +408,7 @@ impl<'p> Def<'p> {
                     _ => {}
                 }
                 if let Some(addr) = address(block) {
+                    syntax::argument_blocks(file, block, problems);
                     if let Some(first) = d.by_address.get(&addr) {
                         problems.push(Problem {
                             file: file.clone(),
@@ -1199,7 +1200,9 @@ impl<'p> Eval<'p> {
         for (i, inst) in self.insts.iter().enumerate() {
             for decl in &self.defs[inst.def].resources {
                 let addr = address(decl.block).unwrap_or_default();
-                let ty = decl.block.labels[0].as_str();
+                let Some(ty) = decl.block.labels.first().map(String::as_str) else {
+                    continue;
+                };
                 if decl.block.kind != "resource" {
                     continue;
                 }
@@ -1682,30 +1685,32 @@ impl<'p> Res<'_, 'p> {
     /// object-valued arguments.
     fn nested(&self, body: BodyRef<'p>, cx: &Cx, name: &str) -> Vec<Occurrence<'p>> {
         let mut out = Vec::new();
-        if body.json() {
-            if let Some((span, e)) = body.attr(name) {
-                match &e.kind {
-                    ExprKind::Object(items) => out.push(Occurrence {
-                        header: span,
-                        body: BodyRef::Object(items),
-                        cx: cx.clone(),
-                        maybe: false,
-                    }),
-                    ExprKind::Tuple(list) => {
-                        for x in list {
-                            if let ExprKind::Object(items) = &x.kind {
-                                out.push(Occurrence {
-                                    header: span,
-                                    body: BodyRef::Object(items),
-                                    cx: cx.clone(),
-                                    maybe: false,
-                                });
-                            }
+        // In JSON syntax a block is an object-valued argument; in native syntax that is an
+        // error (see `syntax.rs`), and what it holds is still read.
+        if let Some((span, e)) = body.attr(name) {
+            match &e.kind {
+                ExprKind::Object(items) => out.push(Occurrence {
+                    header: span,
+                    body: BodyRef::Object(items),
+                    cx: cx.clone(),
+                    maybe: false,
+                }),
+                ExprKind::Tuple(list) => {
+                    for x in list {
+                        if let ExprKind::Object(items) = &x.kind {
+                            out.push(Occurrence {
+                                header: span,
+                                body: BodyRef::Object(items),
+                                cx: cx.clone(),
+                                maybe: false,
+                            });
                         }
                     }
-                    _ => {}
                 }
+                _ => {}
             }
+        }
+        if body.json() {
             return out;
         }
         let BodyRef::Body(b) = body else {
@@ -2195,6 +2200,7 @@ mod logs;
 mod merge;
 mod policy;
 mod supplied;
+mod syntax;
 
 #[cfg(test)]
 mod tests;

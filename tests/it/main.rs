@@ -23,4 +23,5 @@ mod pre_commit;
 mod rego_vm;
 mod rules;
 mod shard;
+mod terraform_real;
 mod workflow;
