@@ -24,7 +24,7 @@ use crate::read::Span;
 use crate::read::hcl::{
     BinOp, Block, Body, Expr, ExprKind, ObjectItem, ObjectKey, Op, TemplatePart, UnOp,
 };
-use std::cell::{Cell, OnceCell};
+use std::cell::{Cell, OnceCell, RefCell};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
@@ -295,6 +295,13 @@ impl Cx {
 /// The resolution steps of one key reference, recorded while they pass a value through.
 type Trace<'t> = Option<&'t mut Vec<String>>;
 
+/// What `Eval::once` keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Named {
+    Var,
+    Local,
+}
+
 /// Where a variable's value comes from.
 enum VarSource<'p> {
     /// A variable file of the root module.
@@ -352,6 +359,10 @@ struct Eval<'p> {
     decls: HashMap<String, (usize, Decl<'p>)>,
     steps: Cell<u32>,
     depth: Cell<usize>,
+    /// How many evaluations the depth bound cut short.
+    cut: Cell<u32>,
+    /// See `once`.
+    memo: RefCell<HashMap<(usize, Named, String), V>>,
     /// The declared log groups, found once (see `logs.rs`).
     log_groups: OnceCell<Vec<logs::Group>>,
 }
@@ -473,6 +484,8 @@ impl<'p> Eval<'p> {
             decls: HashMap::new(),
             steps: Cell::new(0),
             depth: Cell::new(0),
+            cut: Cell::new(0),
+            memo: RefCell::new(HashMap::new()),
             log_groups: OnceCell::new(),
         };
         ev.instantiate_modules();
@@ -623,12 +636,40 @@ impl<'p> Eval<'p> {
     fn deeper<T>(&self, f: impl FnOnce() -> T) -> Option<T> {
         let d = self.depth.get();
         if d >= MAX_DEPTH {
+            self.cut.set(self.cut.get() + 1);
             return None;
         }
         self.depth.set(d + 1);
         let out = f();
         self.depth.set(d);
         Some(out)
+    }
+
+    /// The value of `var.<name>` or `local.<name>` in module instance `inst`, evaluated once:
+    /// a module's locals refer to each other (label modules chain dozens), and evaluating each
+    /// reference anew is exponential in the length of the chain. A trace is recorded by
+    /// evaluating again; a value cut short by a bound is not kept.
+    fn once(
+        &self,
+        inst: usize,
+        kind: Named,
+        name: &str,
+        tr: Trace,
+        f: impl FnOnce(Trace) -> V,
+    ) -> V {
+        let key = (inst, kind, name.to_owned());
+        if tr.is_some() {
+            return f(tr);
+        }
+        if let Some(v) = self.memo.borrow().get(&key) {
+            return v.clone();
+        }
+        let cut = self.cut.get();
+        let v = f(None);
+        if self.cut.get() == cut && self.steps.get() <= MAX_STEPS {
+            self.memo.borrow_mut().insert(key, v.clone());
+        }
+        v
     }
 
     fn eval(&self, e: &Expr, cx: &Cx, mut tr: Trace) -> V {
@@ -812,9 +853,10 @@ impl<'p> Eval<'p> {
                     return V::Unknown("var without a name".into());
                 };
                 Self::push(&mut tr, format!("var.{name}"));
-                let v = self
-                    .deeper(|| self.var_value(cx.inst, name, tr.as_deref_mut()))
-                    .unwrap_or_else(|| V::Unknown("references nested too deeply".into()));
+                let v = self.once(cx.inst, Named::Var, name, tr, |tr| {
+                    self.deeper(|| self.var_value(cx.inst, name, tr))
+                        .unwrap_or_else(|| V::Unknown("references nested too deeply".into()))
+                });
                 self.apply(v, &ops[1..], cx)
             }
             "local" => {
@@ -824,14 +866,14 @@ impl<'p> Eval<'p> {
                 Self::push(&mut tr, format!("local.{name}"));
                 let def = &self.defs[self.insts[cx.inst].def];
                 let v = match def.locals.get(name) {
-                    Some((_, a)) => {
+                    Some((_, a)) => self.once(cx.inst, Named::Local, name, tr, |tr| {
                         let lcx = Cx {
                             inst: cx.inst,
                             binds: Vec::new(),
                         };
-                        self.deeper(|| self.eval(&a.expr, &lcx, tr.as_deref_mut()))
+                        self.deeper(|| self.eval(&a.expr, &lcx, tr))
                             .unwrap_or_else(|| V::Unknown("references nested too deeply".into()))
-                    }
+                    }),
                     None => V::Unknown(format!("local.{name} is not defined")),
                 };
                 self.apply(v, &ops[1..], cx)

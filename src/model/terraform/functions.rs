@@ -82,6 +82,21 @@ fn format(fmt: &str, args: &[V]) -> V {
     V::Str(out)
 }
 
+/// `title()`: the first letter of each word in upper case.
+fn title(t: &str) -> String {
+    let mut out = String::with_capacity(t.len());
+    let mut start = true;
+    for c in t.chars() {
+        if start {
+            out.extend(c.to_uppercase());
+        } else {
+            out.push(c);
+        }
+        start = !c.is_alphanumeric();
+    }
+    out
+}
+
 pub(super) fn call(name: &str, args: Vec<V>) -> V {
     // Functions that look into unknown values without failing.
     match name {
@@ -302,14 +317,34 @@ pub(super) fn call(name: &str, args: Vec<V>) -> V {
             _ => err("endswith"),
         },
         "replace" => match (s(0), s(1), s(2)) {
-            (Some(_), Some(from), Some(_))
+            // `/.../` is a regular expression (RE2 syntax, which the regex crate follows), and
+            // `$1` in the replacement names a group, in both.
+            (Some(t), Some(from), Some(to))
                 if from.len() > 1 && from.starts_with('/') && from.ends_with('/') =>
             {
-                V::Unknown("replace with a regular expression is not evaluated".into())
+                let pattern = from.strip_prefix('/').and_then(|f| f.strip_suffix('/'));
+                match pattern.map(regex::Regex::new) {
+                    Some(Ok(re)) => V::Str(re.replace_all(&t, to.as_str()).into_owned()),
+                    // Perhaps valid RE2 that this build of the regex crate lacks (Unicode classes).
+                    _ => V::Unknown("a regular expression that is not evaluated here".into()),
+                }
             }
             (Some(t), Some(from), Some(to)) => V::Str(t.replace(&from, &to)),
             _ => err("replace"),
         },
+        "title" => s(0).map(|t| V::Str(title(&t))).unwrap_or(err("title")),
+        "setintersection" | "setunion" | "setsubtract" => {
+            let Some(lists) = args.iter().map(to_list).collect::<Option<Vec<_>>>() else {
+                return err("set function: not lists");
+            };
+            let mut sets = lists.into_iter().map(dedup);
+            let first = sets.next().unwrap_or_default();
+            V::List(sets.fold(first, |acc, next| match name {
+                "setunion" => dedup(acc.into_iter().chain(next).collect()),
+                "setsubtract" => acc.into_iter().filter(|x| !next.contains(x)).collect(),
+                _ => acc.into_iter().filter(|x| next.contains(x)).collect(),
+            }))
+        }
         "contains" => match (args.first().and_then(to_list), args.get(1)) {
             // Found where an element is known equal; not known where some element may be.
             (Some(l), Some(x)) => {
@@ -444,5 +479,35 @@ mod tests {
             V::Unknown(_)
         ));
         assert_eq!(num_text(3.0), "3");
+        let st = |x: &str| V::Str(x.into());
+        assert_eq!(
+            call("replace", vec![st("a_b.c"), st("/[^-a-zA-Z0-9]/"), st("")]),
+            st("abc")
+        );
+        assert_eq!(
+            call("replace", vec![st("v1.2"), st("/v(\\d)/"), st("$1")]),
+            st("1.2")
+        );
+        assert!(matches!(
+            call("replace", vec![st("x"), st("/(/"), st("")]),
+            V::Unknown(_)
+        ));
+        assert_eq!(
+            call("title", vec![st("hello wide-world")]),
+            st("Hello Wide-World")
+        );
+        let l = |xs: &[&str]| V::List(xs.iter().map(|x| st(x)).collect());
+        assert_eq!(
+            call("setintersection", vec![l(&["a", "b", "b"]), l(&["b", "c"])]),
+            l(&["b"])
+        );
+        assert_eq!(
+            call("setunion", vec![l(&["a"]), l(&["b", "a"])]),
+            l(&["a", "b"])
+        );
+        assert_eq!(
+            call("setsubtract", vec![l(&["a", "b"]), l(&["b"])]),
+            l(&["a"])
+        );
     }
 }

@@ -693,3 +693,16 @@ fn null_idiom_in_a_module_with_unknown_attributes() {
         f.origin.locations
     );
 }
+
+#[test]
+fn chains_of_locals_are_evaluated_once_each() {
+    // Each local refers to the one before three times, as label modules chain their context:
+    // evaluated anew at each reference that is 3^40 steps, and the value was "too large".
+    let mut text = String::from("locals {\n  l0 = \"x\"\n");
+    for i in 1..=40 {
+        let p = format!("local.l{}", i - 1);
+        text.push_str(&format!("  l{i} = {p} == {p} ? {p} : \"\"\n"));
+    }
+    text.push_str("}\n");
+    assert_eq!(local_value(&text, "l40"), V::Str("x".into()));
+}
