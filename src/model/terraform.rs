@@ -897,6 +897,19 @@ impl<'p> Eval<'p> {
     /// Applies attribute and index operations to a value.
     fn apply(&self, mut v: V, ops: &[Op], cx: &Cx) -> V {
         for (i, op) in ops.iter().enumerate() {
+            // One of several values (`var.prod ? {...} : {...}`): the rest applies to each.
+            if let V::Choice(options) = v {
+                let out: Vec<V> = options
+                    .into_iter()
+                    .map(|o| self.apply(o, &ops[i..], cx))
+                    .collect();
+                return match out.first() {
+                    Some(first) if first.is_known() && out.iter().all(|o| o == first) => {
+                        first.clone()
+                    }
+                    _ => V::Choice(out),
+                };
+            }
             v = match op {
                 Op::Splat => {
                     let items = match v {

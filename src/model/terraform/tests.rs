@@ -556,6 +556,9 @@ fn objects_holding_unknown_attributes_are_values() {
         ("contains([\"y\", local.o.a], \"x\")", unknown.clone()),
         ("contains(keys(local.o), \"b\")", V::Bool(true)),
         ("length(local.o) > 0 && local.o != null", V::Bool(true)),
+        // An attribute of one of several objects: the attribute of each.
+        ("local.either.b", V::List(vec![V::Choice(vec![])])),
+        ("(var.c ? { k = 1 } : { k = 1 }).k", V::Num(1.0)),
     ];
     for (expr, want) in cases {
         let got = local_value(&format!("{setup}locals {{\n  t = {expr}\n}}\n"), "t");
@@ -564,6 +567,7 @@ fn objects_holding_unknown_attributes_are_values() {
             (V::List(w), V::List(g)) if matches!(w.first(), Some(V::Choice(_))) => {
                 g.len() == 1 && matches!(g[0], V::Choice(_))
             }
+            (V::List(w), V::Choice(g)) if matches!(w.first(), Some(V::Choice(_))) => g.len() == 2,
             _ => want == got,
         };
         assert!(ok, "{expr}: want {want:?}, got {got:?}");
@@ -705,4 +709,17 @@ fn chains_of_locals_are_evaluated_once_each() {
     }
     text.push_str("}\n");
     assert_eq!(local_value(&text, "l40"), V::Str("x".into()));
+}
+
+#[test]
+fn attributes_of_a_choice_of_objects_are_followed_into_each() {
+    let i = inv(concat!(
+        "variable \"prod\" {}\n",
+        "resource \"aws_kms_key\" \"k\" {}\n",
+        "locals {\n  cfg = var.prod ? { key = aws_kms_key.k.arn, size = 2 } : { key = aws_kms_key.k.arn, size = 1 }\n}\n",
+        "resource \"aws_lambda_function\" \"f\" {\n  kms_key_arn = local.cfg.key\n  environment {\n    variables = { A = \"1\" }\n  }\n}\n",
+    ));
+    let k = &i.functions[0].kms_key;
+    assert_eq!(k.state, KeyState::CustomerManaged, "{}", chain(k));
+    assert_eq!(k.key.as_deref(), Some("aws_kms_key.k"));
 }
