@@ -264,6 +264,44 @@ fn equal(a: &V, b: &V) -> Option<bool> {
     }
 }
 
+/// Several possible values as one: the value where they agree and are known, else a choice.
+fn one_of(options: Vec<V>) -> V {
+    match options.first() {
+        Some(first) if first.is_known() && options.iter().all(|o| o == first) => first.clone(),
+        _ => V::Choice(options),
+    }
+}
+
+/// Most choices a function call is evaluated for, one call per combination of options.
+const MAX_CHOICE_CALLS: usize = 16;
+
+/// A function of arguments some of which are one of several values (`var.prod ? a : b`):
+/// evaluated for each option, where the combinations are few; else as written (unknown).
+fn call_each(name: &str, args: Vec<V>) -> V {
+    let combinations = args.iter().try_fold(1usize, |n, a| match a {
+        V::Choice(o) => n.checked_mul(o.len()),
+        _ => Some(n),
+    });
+    let Some(i) = args.iter().position(|a| matches!(a, V::Choice(_))) else {
+        return functions::call(name, args);
+    };
+    if combinations.is_none_or(|n| n > MAX_CHOICE_CALLS) {
+        return functions::call(name, args);
+    }
+    let V::Choice(options) = &args[i] else {
+        return functions::call(name, args);
+    };
+    let out = options
+        .iter()
+        .map(|o| {
+            let mut each = args.clone();
+            each[i] = o.clone();
+            call_each(name, each)
+        })
+        .collect();
+    one_of(out)
+}
+
 fn num_text(n: f64) -> String {
     if n.fract() == 0.0 && n.abs() < 1e15 {
         format!("{}", n as i64)
@@ -903,12 +941,7 @@ impl<'p> Eval<'p> {
                     .into_iter()
                     .map(|o| self.apply(o, &ops[i..], cx))
                     .collect();
-                return match out.first() {
-                    Some(first) if first.is_known() && out.iter().all(|o| o == first) => {
-                        first.clone()
-                    }
-                    _ => V::Choice(out),
-                };
+                return one_of(out);
             }
             v = match op {
                 Op::Splat => {
@@ -1240,7 +1273,7 @@ impl<'p> Eval<'p> {
             },
             _ => {
                 let vals: Vec<V> = args.iter().map(|a| self.eval(a, cx, None)).collect();
-                functions::call(name, vals)
+                call_each(name, vals)
             }
         }
     }

@@ -559,6 +559,17 @@ fn objects_holding_unknown_attributes_are_values() {
         // An attribute of one of several objects: the attribute of each.
         ("local.either.b", V::List(vec![V::Choice(vec![])])),
         ("(var.c ? { k = 1 } : { k = 1 }).k", V::Num(1.0)),
+        // A function of one of several values: of each.
+        ("lookup(local.either, \"b\", null) != null", V::Bool(true)),
+        ("length(var.c ? [1] : [2])", V::Num(1.0)),
+        (
+            "coalesce(var.c ? null : \"a\", \"b\")",
+            V::List(vec![V::Choice(vec![])]),
+        ),
+        (
+            "length(var.c ? [1] : [2, 3])",
+            V::List(vec![V::Choice(vec![])]),
+        ),
     ];
     for (expr, want) in cases {
         let got = local_value(&format!("{setup}locals {{\n  t = {expr}\n}}\n"), "t");
