@@ -272,31 +272,32 @@ fn one_of(options: Vec<V>) -> V {
     }
 }
 
-/// Most choices a function call is evaluated for, one call per combination of options.
+/// Most combinations of options a function or operator is applied to.
 const MAX_CHOICE_CALLS: usize = 16;
 
-/// A function of arguments some of which are one of several values (`var.prod ? a : b`):
-/// evaluated for each option, where the combinations are few; else as written (unknown).
-fn call_each(name: &str, args: Vec<V>) -> V {
+/// A function or operator of arguments some of which are one of several values
+/// (`var.prod ? a : b`): applied to each option, where the combinations are few; else to the
+/// arguments as they are (which gives unknown).
+fn each_option(args: Vec<V>, f: &dyn Fn(Vec<V>) -> V) -> V {
     let combinations = args.iter().try_fold(1usize, |n, a| match a {
         V::Choice(o) => n.checked_mul(o.len()),
         _ => Some(n),
     });
     let Some(i) = args.iter().position(|a| matches!(a, V::Choice(_))) else {
-        return functions::call(name, args);
+        return f(args);
     };
     if combinations.is_none_or(|n| n > MAX_CHOICE_CALLS) {
-        return functions::call(name, args);
+        return f(args);
     }
     let V::Choice(options) = &args[i] else {
-        return functions::call(name, args);
+        return f(args);
     };
     let out = options
         .iter()
         .map(|o| {
             let mut each = args.clone();
             each[i] = o.clone();
-            call_each(name, each)
+            each_option(each, f)
         })
         .collect();
     one_of(out)
@@ -1182,6 +1183,14 @@ impl<'p> Eval<'p> {
             _ => {}
         }
         let b = self.eval(r, cx, None);
+        each_option(vec![a, b], &|v| match <[V; 2]>::try_from(v) {
+            Ok([a, b]) => Self::binary_values(op, a, b),
+            Err(_) => V::Err("an operator needs two operands".into()),
+        })
+    }
+
+    /// `a op b` on evaluated operands.
+    fn binary_values(op: BinOp, a: V, b: V) -> V {
         match op {
             BinOp::Eq | BinOp::NotEq => {
                 if let Some(e) = [&a, &b].into_iter().find(|v| matches!(v, V::Err(_))) {
@@ -1273,7 +1282,7 @@ impl<'p> Eval<'p> {
             },
             _ => {
                 let vals: Vec<V> = args.iter().map(|a| self.eval(a, cx, None)).collect();
-                call_each(name, vals)
+                each_option(vals, &|v| functions::call(name, v))
             }
         }
     }
