@@ -14,7 +14,7 @@
 use super::{InputError, Loaded, ScanOptions, Unit, display_path};
 use crate::model::terraform::{self as tfm, Module, Project};
 use crate::model::{FileId, Inventory, Origin, tfplan};
-use crate::read::{Input, InputKind, Node, ReadOutcome, Span, hcl, read_input, text};
+use crate::read::{Input, InputKind, Node, ReadOutcome, Span, Value, hcl, read_input, text};
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
@@ -168,6 +168,13 @@ impl Reader<'_> {
             .map_err(|e| crate::read::ReadError::whole_file(format!("cannot read: {e}")))
             .and_then(|bytes| text::decode(&bytes))
             .and_then(|t| crate::read::json::parse(&t, &self.opts.limits));
+        let parsed = parsed.and_then(|doc| match doc.root.get("Modules").map(|m| &m.value) {
+            Some(Value::Seq(_)) => Ok(doc),
+            _ => Err(crate::read::ReadError::at(
+                doc.root.span.start,
+                "no \"Modules\" list",
+            )),
+        });
         let doc = match parsed {
             Ok(doc) => doc,
             Err(mut e) => {

@@ -263,6 +263,37 @@ fn a_manifest_without_the_call_or_unreadable_is_said() {
             .iter()
             .any(|r| r.0 == "ATR-L001" && r.1 == "fn.tf" && (r.2, r.3) == (2, 3))
     );
+    // JSON, but not a manifest.
+    let other = common::project(&[
+        ("main.tf", main),
+        (".terraform/modules/modules.json", "{\"Modules\": \"none\"}"),
+    ]);
+    let result = common::scan_paths(&[other.path().to_path_buf()]);
+    let errors = places(&result.errors, other.path());
+    assert_eq!(
+        errors,
+        [(
+            ".terraform/modules/modules.json".to_owned(),
+            1,
+            1,
+            "module manifest of terraform init: no \"Modules\" list".to_owned()
+        )]
+    );
+    // A manifest that points a call back at the root: a cycle, said once, and the scan ends.
+    let cycle = common::project(&[
+        ("main.tf", main),
+        (
+            ".terraform/modules/modules.json",
+            "{\"Modules\": [{\"Key\": \"lambda\", \"Dir\": \".\"}]}",
+        ),
+    ]);
+    let result = common::scan_paths(&[cycle.path().to_path_buf()]);
+    let errors = places(&result.errors, cycle.path());
+    assert_eq!(at(&errors), [("main.tf", 2, 12)]);
+    assert!(
+        errors[0].3.contains("calls a module that calls it"),
+        "{errors:?}"
+    );
 }
 
 #[test]
