@@ -141,6 +141,21 @@ impl V {
         }
     }
 
+    /// How many parts the value has (itself and everything inside it).
+    fn size(&self) -> u32 {
+        let inner = match self {
+            V::List(items) | V::Choice(items) => {
+                items.iter().map(V::size).fold(0, u32::saturating_add)
+            }
+            V::Obj(items) => items
+                .iter()
+                .map(|(_, v)| v.size())
+                .fold(0, u32::saturating_add),
+            _ => 0,
+        };
+        inner.saturating_add(1)
+    }
+
     /// Why this value, or the first value inside it, is not known.
     fn first_unknown(&self) -> Option<String> {
         match self {
@@ -334,6 +349,9 @@ impl Cx {
 /// The resolution steps of one key reference, recorded while they pass a value through.
 type Trace<'t> = Option<&'t mut Vec<String>>;
 
+/// A value `Eval::once` keeps, and its size.
+type Kept = (V, u32);
+
 /// What `Eval::once` keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Named {
@@ -401,7 +419,7 @@ struct Eval<'p> {
     /// How many evaluations the depth bound cut short.
     cut: Cell<u32>,
     /// See `once`.
-    memo: RefCell<HashMap<(usize, Named, String), V>>,
+    memo: RefCell<HashMap<(usize, Named, String), Kept>>,
     /// The declared log groups, found once (see `logs.rs`).
     log_groups: OnceCell<Vec<logs::Group>>,
 }
@@ -700,13 +718,20 @@ impl<'p> Eval<'p> {
         if tr.is_some() {
             return f(tr);
         }
-        if let Some(v) = self.memo.borrow().get(&key) {
+        if let Some((v, size)) = self.memo.borrow().get(&key) {
+            // A copy costs as many steps as the value has parts: values built by repeating a
+            // kept one (`[local.a, local.a]`, level upon level) stay within the step bound.
+            let s = self.steps.get().saturating_add(*size);
+            self.steps.set(s);
+            if s > MAX_STEPS {
+                return V::Unknown("the configuration is too large to evaluate".into());
+            }
             return v.clone();
         }
         let cut = self.cut.get();
         let v = f(None);
         if self.cut.get() == cut && self.steps.get() <= MAX_STEPS {
-            self.memo.borrow_mut().insert(key, v.clone());
+            self.memo.borrow_mut().insert(key, (v.clone(), v.size()));
         }
         v
     }

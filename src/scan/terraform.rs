@@ -1,5 +1,6 @@
 //! Terraform inputs into units: a root module is every `.tf`/`.tf.json` file of one directory,
-//! with the local modules it calls (read from disk when they are outside the scanned paths).
+//! with the local modules it calls (read from disk when they are outside the scanned paths) and
+//! the remote ones `terraform init` downloaded (found through `.terraform/modules/modules.json`).
 //!
 //! A directory that another scanned directory calls as a module is not a root of its own: its
 //! resources are evaluated with the values its callers give, as Terraform would, and only
@@ -157,7 +158,7 @@ impl Reader<'_> {
 
     /// `.terraform/modules/modules.json` of a root module, where `terraform init` ran there:
     /// module call key (`lambda`, `lambda.nested`) -> the directory its source was downloaded
-    /// to. Empty without one; a manifest that cannot be read is an input error.
+    /// to. `None` without one, and for one that cannot be read (an input error).
     fn manifest(&mut self, dir: &Path, out: &mut Loaded) -> Option<HashMap<String, PathBuf>> {
         let path = dir.join(MANIFEST);
         if !path.is_file() {

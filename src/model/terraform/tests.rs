@@ -717,16 +717,22 @@ fn null_idiom_in_a_module_with_unknown_attributes() {
     );
 }
 
+/// `locals { l0 = "x", l1 = <each of local.l0>, ... }` up to `l<levels>`.
+fn chain_of_locals(levels: usize, each: impl Fn(&str) -> String) -> String {
+    let mut text = String::from("locals {\n  l0 = \"x\"\n");
+    for i in 1..=levels {
+        let line = each(&format!("local.l{}", i - 1));
+        text.push_str(&format!("  l{i} = {line}\n"));
+    }
+    text.push_str("}\n");
+    text
+}
+
 #[test]
 fn chains_of_locals_are_evaluated_once_each() {
     // Each local refers to the one before three times, as label modules chain their context:
     // evaluated anew at each reference that is 3^40 steps, and the value was "too large".
-    let mut text = String::from("locals {\n  l0 = \"x\"\n");
-    for i in 1..=40 {
-        let p = format!("local.l{}", i - 1);
-        text.push_str(&format!("  l{i} = {p} == {p} ? {p} : \"\"\n"));
-    }
-    text.push_str("}\n");
+    let text = chain_of_locals(40, |p| format!("{p} == {p} ? {p} : \"\""));
     assert_eq!(local_value(&text, "l40"), V::Str("x".into()));
 }
 
@@ -741,4 +747,16 @@ fn attributes_of_a_choice_of_objects_are_followed_into_each() {
     let k = &i.functions[0].kms_key;
     assert_eq!(k.state, KeyState::CustomerManaged, "{}", chain(k));
     assert_eq!(k.key.as_deref(), Some("aws_kms_key.k"));
+}
+
+#[test]
+fn values_doubled_level_upon_level_stay_bounded() {
+    // Each local is a list of two copies of the one before: 2^60 parts if built. Kept values
+    // are copied at the cost of their size, so the step bound ends it.
+    let text = chain_of_locals(60, |p| format!("[{p}, {p}]"));
+    let v = local_value(&text, "l60");
+    assert!(v.size() <= 2 * MAX_STEPS, "{}", v.size());
+    assert!(!v.is_known());
+    // Twenty levels (a million parts) are within the bound.
+    assert!(local_value(&text, "l19").is_known());
 }
