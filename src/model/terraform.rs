@@ -24,7 +24,7 @@ use crate::read::Span;
 use crate::read::hcl::{
     BinOp, Block, Body, Expr, ExprKind, ObjectItem, ObjectKey, Op, TemplatePart, UnOp,
 };
-use std::cell::{Cell, OnceCell};
+use std::cell::{Cell, OnceCell, RefCell};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
@@ -141,6 +141,33 @@ impl V {
         }
     }
 
+    /// How many parts the value has (itself and everything inside it).
+    fn size(&self) -> u32 {
+        let inner = match self {
+            V::List(items) | V::Choice(items) => {
+                items.iter().map(V::size).fold(0, u32::saturating_add)
+            }
+            V::Obj(items) => items
+                .iter()
+                .map(|(_, v)| v.size())
+                .fold(0, u32::saturating_add),
+            _ => 0,
+        };
+        inner.saturating_add(1)
+    }
+
+    /// Why this value, or the first value inside it, is not known.
+    fn first_unknown(&self) -> Option<String> {
+        match self {
+            V::List(items) => items.iter().find_map(V::first_unknown),
+            V::Obj(items) => items.iter().find_map(|(_, v)| v.first_unknown()),
+            other => other.unknown_of().map(|u| match u {
+                V::Unknown(why) | V::Err(why) => why,
+                _ => String::new(),
+            }),
+        }
+    }
+
     fn text(&self) -> Option<String> {
         match self {
             V::Str(s) => Some(s.clone()),
@@ -200,6 +227,97 @@ impl V {
     }
 }
 
+/// Whether two values are equal as Terraform's `==` says, where that is known: `None` when it
+/// depends on a value known only later. An object or list is never null, even when values
+/// inside it are not known, and two values that differ in a known part differ.
+fn equal(a: &V, b: &V) -> Option<bool> {
+    // Each option of a choice compared: known when every option gives the same answer.
+    let choice = |options: &[V], other: &V| {
+        let mut answers = options.iter().map(|o| equal(o, other));
+        let first = answers.next()??;
+        answers.all(|x| x == Some(first)).then_some(first)
+    };
+    // Every known answer is false: false; all true: true; else not known.
+    let all = |answers: &mut dyn Iterator<Item = Option<bool>>| {
+        let mut known = true;
+        for x in answers {
+            match x {
+                Some(false) => return Some(false),
+                Some(true) => {}
+                None => known = false,
+            }
+        }
+        known.then_some(true)
+    };
+    match (a, b) {
+        (V::Choice(options), other) | (other, V::Choice(options)) => choice(options, other),
+        (V::Null, V::Null) => Some(true),
+        // A reference or a partly known string is never null.
+        (V::Null, x) | (x, V::Null) => match x {
+            V::Unknown(_) | V::Err(_) => None,
+            _ => Some(false),
+        },
+        (V::Num(x), V::Num(y)) => Some(x == y),
+        (V::Bool(x), V::Bool(y)) => Some(x == y),
+        (V::Str(x), V::Str(y)) => Some(x == y),
+        (V::List(x), V::List(y)) => {
+            if x.len() != y.len() {
+                return Some(false);
+            }
+            all(&mut x.iter().zip(y).map(|(p, q)| equal(p, q)))
+        }
+        (V::Obj(x), V::Obj(y)) => {
+            if x.len() != y.len() || x.iter().any(|(k, _)| b.get(k).is_none()) {
+                return Some(false);
+            }
+            all(&mut x.iter().map(|(k, v)| b.get(k).and_then(|w| equal(v, w))))
+        }
+        (V::Unknown(_) | V::Err(_) | V::Ref(_) | V::Partial { .. }, _)
+        | (_, V::Unknown(_) | V::Err(_) | V::Ref(_) | V::Partial { .. }) => None,
+        // Known values of different types: Terraform's `==` does not convert.
+        _ => Some(false),
+    }
+}
+
+/// Several possible values as one: the value where they agree and are known, else a choice.
+fn one_of(options: Vec<V>) -> V {
+    match options.first() {
+        Some(first) if first.is_known() && options.iter().all(|o| o == first) => first.clone(),
+        _ => V::Choice(options),
+    }
+}
+
+/// Most combinations of options a function or operator is applied to.
+const MAX_CHOICE_CALLS: usize = 16;
+
+/// A function or operator of arguments some of which are one of several values
+/// (`var.prod ? a : b`): applied to each option, where the combinations are few; else to the
+/// arguments as they are (which gives unknown).
+fn each_option(args: Vec<V>, f: &dyn Fn(Vec<V>) -> V) -> V {
+    let combinations = args.iter().try_fold(1usize, |n, a| match a {
+        V::Choice(o) => n.checked_mul(o.len()),
+        _ => Some(n),
+    });
+    let Some(i) = args.iter().position(|a| matches!(a, V::Choice(_))) else {
+        return f(args);
+    };
+    if combinations.is_none_or(|n| n > MAX_CHOICE_CALLS) {
+        return f(args);
+    }
+    let V::Choice(options) = &args[i] else {
+        return f(args);
+    };
+    let out = options
+        .iter()
+        .map(|o| {
+            let mut each = args.clone();
+            each[i] = o.clone();
+            each_option(each, f)
+        })
+        .collect();
+    one_of(out)
+}
+
 fn num_text(n: f64) -> String {
     if n.fract() == 0.0 && n.abs() < 1e15 {
         format!("{}", n as i64)
@@ -230,6 +348,16 @@ impl Cx {
 
 /// The resolution steps of one key reference, recorded while they pass a value through.
 type Trace<'t> = Option<&'t mut Vec<String>>;
+
+/// A value `Eval::once` keeps, and its size.
+type Kept = (V, u32);
+
+/// What `Eval::once` keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Named {
+    Var,
+    Local,
+}
 
 /// Where a variable's value comes from.
 enum VarSource<'p> {
@@ -288,6 +416,10 @@ struct Eval<'p> {
     decls: HashMap<String, (usize, Decl<'p>)>,
     steps: Cell<u32>,
     depth: Cell<usize>,
+    /// How many evaluations the depth bound cut short.
+    cut: Cell<u32>,
+    /// See `once`.
+    memo: RefCell<HashMap<(usize, Named, String), Kept>>,
     /// The declared log groups, found once (see `logs.rs`).
     log_groups: OnceCell<Vec<logs::Group>>,
 }
@@ -344,6 +476,7 @@ impl<'p> Def<'p> {
                     _ => {}
                 }
                 if let Some(addr) = address(block) {
+                    syntax::argument_blocks(file, block, problems);
                     if let Some(first) = d.by_address.get(&addr) {
                         problems.push(Problem {
                             file: file.clone(),
@@ -370,39 +503,52 @@ impl<'p> Def<'p> {
 
 /// The model of a project, and the defects found on the way.
 pub fn inventory(project: &Project) -> (Inventory, Vec<Problem>) {
-    let mut problems = Vec::new();
-    let defs: Vec<Def> = project
-        .modules
-        .iter()
-        .map(|m| {
-            let mut p = Vec::new();
-            let d = Def::new(m, &mut p);
-            if !project.instances_listed {
-                problems.extend(p);
-            }
-            d
-        })
-        .collect();
-    let mut ev = Eval {
-        project,
-        defs,
-        insts: vec![Inst {
-            def: 0,
-            parent: None,
-            prefix: String::new(),
-            children: HashMap::new(),
-            called_from: None,
-            uncertain: None,
-        }],
-        decls: HashMap::new(),
-        steps: Cell::new(0),
-        depth: Cell::new(0),
-        log_groups: OnceCell::new(),
-    };
-    ev.instantiate_modules();
-    ev.index_declarations();
-    let inv = ev.build();
-    (inv, problems)
+    let (ev, problems) = Eval::new(project);
+    (ev.build(), problems)
+}
+
+impl<'p> Eval<'p> {
+    /// The declarations of every module, and the tree of module instances.
+    fn new(project: &'p Project) -> (Self, Vec<Problem>) {
+        let mut problems = Vec::new();
+        let mut defs: Vec<Def> = project
+            .modules
+            .iter()
+            .map(|m| {
+                let mut p = Vec::new();
+                let d = Def::new(m, &mut p);
+                if !project.instances_listed {
+                    problems.extend(p);
+                }
+                d
+            })
+            .collect();
+        // The root instance needs a module, even an empty one.
+        if defs.is_empty() {
+            defs.push(Def::default());
+        }
+        let mut ev = Eval {
+            project,
+            defs,
+            insts: vec![Inst {
+                def: 0,
+                parent: None,
+                prefix: String::new(),
+                children: HashMap::new(),
+                called_from: None,
+                uncertain: None,
+            }],
+            decls: HashMap::new(),
+            steps: Cell::new(0),
+            depth: Cell::new(0),
+            cut: Cell::new(0),
+            memo: RefCell::new(HashMap::new()),
+            log_groups: OnceCell::new(),
+        };
+        ev.instantiate_modules();
+        ev.index_declarations();
+        (ev, problems)
+    }
 }
 
 impl<'p> Eval<'p> {
@@ -415,7 +561,12 @@ impl<'p> Eval<'p> {
             let def = self.insts[i].def;
             let calls: Vec<&'p str> = self.defs[def].module_order.clone();
             for name in calls {
-                let Some(&child_def) = self.project.calls.get(&(def, name.to_owned())) else {
+                let Some(&child_def) = self
+                    .project
+                    .calls
+                    .get(&(def, name.to_owned()))
+                    .filter(|&&c| c < self.defs.len())
+                else {
                     continue;
                 };
                 if depth >= MAX_MODULE_DEPTH {
@@ -542,12 +693,47 @@ impl<'p> Eval<'p> {
     fn deeper<T>(&self, f: impl FnOnce() -> T) -> Option<T> {
         let d = self.depth.get();
         if d >= MAX_DEPTH {
+            self.cut.set(self.cut.get() + 1);
             return None;
         }
         self.depth.set(d + 1);
         let out = f();
         self.depth.set(d);
         Some(out)
+    }
+
+    /// The value of `var.<name>` or `local.<name>` in module instance `inst`, evaluated once:
+    /// a module's locals refer to each other (label modules chain dozens), and evaluating each
+    /// reference anew is exponential in the length of the chain. A trace is recorded by
+    /// evaluating again; a value cut short by a bound is not kept.
+    fn once(
+        &self,
+        inst: usize,
+        kind: Named,
+        name: &str,
+        tr: Trace,
+        f: impl FnOnce(Trace) -> V,
+    ) -> V {
+        let key = (inst, kind, name.to_owned());
+        if tr.is_some() {
+            return f(tr);
+        }
+        if let Some((v, size)) = self.memo.borrow().get(&key) {
+            // A copy costs as many steps as the value has parts: values built by repeating a
+            // kept one (`[local.a, local.a]`, level upon level) stay within the step bound.
+            let s = self.steps.get().saturating_add(*size);
+            self.steps.set(s);
+            if s > MAX_STEPS {
+                return V::Unknown("the configuration is too large to evaluate".into());
+            }
+            return v.clone();
+        }
+        let cut = self.cut.get();
+        let v = f(None);
+        if self.cut.get() == cut && self.steps.get() <= MAX_STEPS {
+            self.memo.borrow_mut().insert(key, (v.clone(), v.size()));
+        }
+        v
     }
 
     fn eval(&self, e: &Expr, cx: &Cx, mut tr: Trace) -> V {
@@ -731,9 +917,10 @@ impl<'p> Eval<'p> {
                     return V::Unknown("var without a name".into());
                 };
                 Self::push(&mut tr, format!("var.{name}"));
-                let v = self
-                    .deeper(|| self.var_value(cx.inst, name, tr.as_deref_mut()))
-                    .unwrap_or_else(|| V::Unknown("references nested too deeply".into()));
+                let v = self.once(cx.inst, Named::Var, name, tr, |tr| {
+                    self.deeper(|| self.var_value(cx.inst, name, tr))
+                        .unwrap_or_else(|| V::Unknown("references nested too deeply".into()))
+                });
                 self.apply(v, &ops[1..], cx)
             }
             "local" => {
@@ -743,14 +930,14 @@ impl<'p> Eval<'p> {
                 Self::push(&mut tr, format!("local.{name}"));
                 let def = &self.defs[self.insts[cx.inst].def];
                 let v = match def.locals.get(name) {
-                    Some((_, a)) => {
+                    Some((_, a)) => self.once(cx.inst, Named::Local, name, tr, |tr| {
                         let lcx = Cx {
                             inst: cx.inst,
                             binds: Vec::new(),
                         };
-                        self.deeper(|| self.eval(&a.expr, &lcx, tr.as_deref_mut()))
+                        self.deeper(|| self.eval(&a.expr, &lcx, tr))
                             .unwrap_or_else(|| V::Unknown("references nested too deeply".into()))
-                    }
+                    }),
                     None => V::Unknown(format!("local.{name} is not defined")),
                 };
                 self.apply(v, &ops[1..], cx)
@@ -774,15 +961,23 @@ impl<'p> Eval<'p> {
     /// Applies attribute and index operations to a value.
     fn apply(&self, mut v: V, ops: &[Op], cx: &Cx) -> V {
         for (i, op) in ops.iter().enumerate() {
+            // One of several values (`var.prod ? {...} : {...}`): the rest applies to each.
+            if let V::Choice(options) = v {
+                let out: Vec<V> = options
+                    .into_iter()
+                    .map(|o| self.apply(o, &ops[i..], cx))
+                    .collect();
+                return one_of(out);
+            }
             v = match op {
                 Op::Splat => {
                     let items = match v {
                         V::List(items) => items,
                         V::Null => Vec::new(),
-                        other if other.unknown_of().is_some() => {
-                            return other.unknown_of().unwrap();
-                        }
-                        other => vec![other],
+                        other => match other.unknown_of() {
+                            Some(u) => return u,
+                            None => vec![other],
+                        },
                     };
                     return V::List(
                         items
@@ -808,10 +1003,12 @@ impl<'p> Eval<'p> {
                             Some(x) if *n >= 0.0 => x.clone(),
                             _ => V::Err("index out of range".into()),
                         },
-                        (V::Obj(_), _) if k.text().is_some() => match v.get(&k.text().unwrap()) {
-                            Some(x) => x.clone(),
-                            None => V::Err("no such key".into()),
-                        },
+                        (V::Obj(_), _) if k.text().is_some() => {
+                            match k.text().and_then(|key| v.get(&key).cloned()) {
+                                Some(x) => x,
+                                None => V::Err("no such key".into()),
+                            }
+                        }
                         _ => v
                             .unknown_of()
                             .or_else(|| k.unknown_of())
@@ -951,10 +1148,13 @@ impl<'p> Eval<'p> {
                 }
             })
             .collect();
-        let v = match values.len() {
-            0 => V::Unknown(format!("module.{call} makes no instance")),
-            1 => values.into_iter().next().unwrap(),
-            _ => V::Choice(values),
+        let v = if values.len() > 1 {
+            V::Choice(values)
+        } else {
+            values
+                .into_iter()
+                .next()
+                .unwrap_or_else(|| V::Unknown(format!("module.{call} makes no instance")))
         };
         self.apply(v, &rest[1..], cx)
     }
@@ -1008,22 +1208,29 @@ impl<'p> Eval<'p> {
             _ => {}
         }
         let b = self.eval(r, cx, None);
+        each_option(vec![a, b], &|v| match <[V; 2]>::try_from(v) {
+            Ok([a, b]) => Self::binary_values(op, a, b),
+            Err(_) => V::Err("an operator needs two operands".into()),
+        })
+    }
+
+    /// `a op b` on evaluated operands.
+    fn binary_values(op: BinOp, a: V, b: V) -> V {
         match op {
             BinOp::Eq | BinOp::NotEq => {
-                if !(a.is_known() && b.is_known()) {
-                    // A value known only later is never null.
-                    let null_test = matches!(a, V::Null) || matches!(b, V::Null);
-                    let other = if matches!(a, V::Null) { &b } else { &a };
-                    if null_test && matches!(other, V::Ref(_) | V::Partial { .. }) {
-                        return V::Bool(op == BinOp::NotEq);
-                    }
-                    return a.unknown_of().or_else(|| b.unknown_of()).unwrap();
+                if let Some(e) = [&a, &b].into_iter().find(|v| matches!(v, V::Err(_))) {
+                    return e.clone();
                 }
-                let eq = match (&a, &b) {
-                    (V::Num(x), V::Num(y)) => x == y,
-                    _ => a == b,
-                };
-                V::Bool(if op == BinOp::Eq { eq } else { !eq })
+                match equal(&a, &b) {
+                    Some(eq) => V::Bool(if op == BinOp::Eq { eq } else { !eq }),
+                    None => V::Unknown(format!(
+                        "a comparison with a value that is not known ({})",
+                        [&a, &b]
+                            .into_iter()
+                            .find_map(|v| v.first_unknown())
+                            .unwrap_or_else(|| "known only when Terraform runs".into())
+                    )),
+                }
             }
             BinOp::And | BinOp::Or => match (&a, &b) {
                 (V::Bool(x), V::Bool(y)) => {
@@ -1100,7 +1307,7 @@ impl<'p> Eval<'p> {
             },
             _ => {
                 let vals: Vec<V> = args.iter().map(|a| self.eval(a, cx, None)).collect();
-                functions::call(name, vals)
+                each_option(vals, &|v| functions::call(name, v))
             }
         }
     }
@@ -1115,7 +1322,9 @@ impl<'p> Eval<'p> {
         for (i, inst) in self.insts.iter().enumerate() {
             for decl in &self.defs[inst.def].resources {
                 let addr = address(decl.block).unwrap_or_default();
-                let ty = decl.block.labels[0].as_str();
+                let Some(ty) = decl.block.labels.first().map(String::as_str) else {
+                    continue;
+                };
                 if decl.block.kind != "resource" {
                     continue;
                 }
@@ -1598,30 +1807,32 @@ impl<'p> Res<'_, 'p> {
     /// object-valued arguments.
     fn nested(&self, body: BodyRef<'p>, cx: &Cx, name: &str) -> Vec<Occurrence<'p>> {
         let mut out = Vec::new();
-        if body.json() {
-            if let Some((span, e)) = body.attr(name) {
-                match &e.kind {
-                    ExprKind::Object(items) => out.push(Occurrence {
-                        header: span,
-                        body: BodyRef::Object(items),
-                        cx: cx.clone(),
-                        maybe: false,
-                    }),
-                    ExprKind::Tuple(list) => {
-                        for x in list {
-                            if let ExprKind::Object(items) = &x.kind {
-                                out.push(Occurrence {
-                                    header: span,
-                                    body: BodyRef::Object(items),
-                                    cx: cx.clone(),
-                                    maybe: false,
-                                });
-                            }
+        // In JSON syntax a block is an object-valued argument; in native syntax that is an
+        // error (see `syntax.rs`), and what it holds is still read.
+        if let Some((span, e)) = body.attr(name) {
+            match &e.kind {
+                ExprKind::Object(items) => out.push(Occurrence {
+                    header: span,
+                    body: BodyRef::Object(items),
+                    cx: cx.clone(),
+                    maybe: false,
+                }),
+                ExprKind::Tuple(list) => {
+                    for x in list {
+                        if let ExprKind::Object(items) = &x.kind {
+                            out.push(Occurrence {
+                                header: span,
+                                body: BodyRef::Object(items),
+                                cx: cx.clone(),
+                                maybe: false,
+                            });
                         }
                     }
-                    _ => {}
                 }
+                _ => {}
             }
+        }
+        if body.json() {
             return out;
         }
         let BodyRef::Body(b) = body else {
@@ -2111,6 +2322,7 @@ mod logs;
 mod merge;
 mod policy;
 mod supplied;
+mod syntax;
 
 #[cfg(test)]
 mod tests;

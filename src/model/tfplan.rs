@@ -412,11 +412,9 @@ pub fn project(file: &FileId, root: &Node) -> (Project, Vec<Problem>) {
         .into_iter()
         .flat_map(|(addr, inst)| instance_blocks(addr, inst, None))
         .collect();
-    b.project.modules[0].files[0].1 = Arc::new({
-        let mut body = (*b.project.modules[0].files[0].1).clone();
-        body.blocks.extend(blocks);
-        body
-    });
+    if let Some(body) = b.body_mut(0) {
+        Arc::make_mut(body).blocks.extend(blocks);
+    }
     (b.project, Vec::new())
 }
 
@@ -498,6 +496,15 @@ fn one_argument_block(
 }
 
 impl<'a> Builder<'a> {
+    /// The one body of module `index` (see `module`).
+    fn body_mut(&mut self, index: usize) -> Option<&mut Arc<Body>> {
+        self.project
+            .modules
+            .get_mut(index)
+            .and_then(|m| m.files.first_mut())
+            .map(|(_, body)| body)
+    }
+
     /// Adds the module whose configuration is `config` at address prefix `prefix`; its index.
     fn module(&mut self, config: Option<&'a Node>, prefix: &str) -> usize {
         let index = self.project.modules.len();
@@ -509,7 +516,9 @@ impl<'a> Builder<'a> {
             ..Body::default()
         };
         let Some(config) = config else {
-            self.project.modules[index].files[0].1 = Arc::new(body);
+            if let Some(b) = self.body_mut(index) {
+                *b = Arc::new(body);
+            }
             return index;
         };
         for r in config.get("resources").map(Node::items).unwrap_or_default() {
@@ -587,7 +596,9 @@ impl<'a> Builder<'a> {
             );
             self.project.calls.insert((index, call.key.clone()), child);
         }
-        self.project.modules[index].files[0].1 = Arc::new(body);
+        if let Some(b) = self.body_mut(index) {
+            *b = Arc::new(body);
+        }
         index
     }
 }

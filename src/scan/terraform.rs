@@ -1,5 +1,6 @@
 //! Terraform inputs into units: a root module is every `.tf`/`.tf.json` file of one directory,
-//! with the local modules it calls (read from disk when they are outside the scanned paths).
+//! with the local modules it calls (read from disk when they are outside the scanned paths) and
+//! the remote ones `terraform init` downloaded (found through `.terraform/modules/modules.json`).
 //!
 //! A directory that another scanned directory calls as a module is not a root of its own: its
 //! resources are evaluated with the values its callers give, as Terraform would, and only
@@ -15,12 +16,15 @@ use super::{InputError, Loaded, ScanOptions, Unit, display_path};
 use crate::isolate::{isolate, test_trigger};
 use crate::model::terraform::{self as tfm, Module, Project};
 use crate::model::{FileId, Inventory, Origin, tfplan};
-use crate::read::{Input, InputKind, Node, ReadOutcome, Span, hcl, read_input, text};
+use crate::read::{Input, InputKind, Node, ReadOutcome, Span, Value, hcl, read_input, text};
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
 type Files = Vec<(FileId, Arc<hcl::Body>)>;
+
+/// Where `terraform init` records the modules it downloaded, relative to the root module.
+const MANIFEST: &str = ".terraform/modules/modules.json";
 
 /// One configuration file as a module of its own, or one plan (see `scan::model_of`).
 pub(super) fn model_of(file: &FileId, input: &Input) -> Inventory {
@@ -151,6 +155,50 @@ impl Reader<'_> {
             }
         }
         files
+    }
+
+    /// `.terraform/modules/modules.json` of a root module, where `terraform init` ran there:
+    /// module call key (`lambda`, `lambda.nested`) -> the directory its source was downloaded
+    /// to. `None` without one, and for one that cannot be read (an input error).
+    fn manifest(&mut self, dir: &Path, out: &mut Loaded) -> Option<HashMap<String, PathBuf>> {
+        let path = dir.join(MANIFEST);
+        if !path.is_file() {
+            return None;
+        }
+        let shown: FileId = display_path(&path, self.root).into();
+        let parsed = std::fs::read(&path)
+            .map_err(|e| crate::read::ReadError::whole_file(format!("cannot read: {e}")))
+            .and_then(|bytes| text::decode(&bytes))
+            .and_then(|t| crate::read::json::parse(&t, &self.opts.limits));
+        let parsed = parsed.and_then(|doc| match doc.root.get("Modules").map(|m| &m.value) {
+            Some(Value::Seq(_)) => Ok(doc),
+            _ => Err(crate::read::ReadError::at(
+                doc.root.span.start,
+                "no \"Modules\" list",
+            )),
+        });
+        let doc = match parsed {
+            Ok(doc) => doc,
+            Err(mut e) => {
+                e.message = format!("module manifest of terraform init: {}", e.message);
+                if self.reported.insert(shown.to_string()) {
+                    out.errors.push(InputError::read(&shown, e));
+                }
+                return None;
+            }
+        };
+        let mut dirs = HashMap::new();
+        let modules = doc.root.get("Modules").map(Node::items).unwrap_or_default();
+        for m in modules {
+            let key = m.get("Key").and_then(Node::as_str);
+            let mdir = m.get("Dir").and_then(Node::as_str);
+            if let (Some(key), Some(mdir)) = (key, mdir)
+                && !key.is_empty()
+            {
+                dirs.insert(key.to_owned(), normalize(&dir.join(mdir)));
+            }
+        }
+        Some(dirs)
     }
 
     /// `terraform.tfvars`, `*.auto.tfvars` (and their `.json` forms) of the root's directory in
@@ -374,10 +422,11 @@ impl Inputs {
         }
         index.insert(dir.to_path_buf(), 0);
         project.modules.push(Module { files: root_files });
-        // (module index, its directory, the directories above it)
-        let mut stack: Vec<(usize, PathBuf, Vec<PathBuf>)> =
-            vec![(0, dir.to_path_buf(), Vec::new())];
-        while let Some((m, mdir, above)) = stack.pop() {
+        let manifest = reader.manifest(dir, out);
+        // (module index, its directory, the directories above it, its key in the manifest)
+        let mut stack: Vec<(usize, PathBuf, Vec<PathBuf>, String)> =
+            vec![(0, dir.to_path_buf(), Vec::new(), String::new())];
+        while let Some((m, mdir, above, mkey)) = stack.pop() {
             let calls: Vec<(FileId, String, Span, Source)> = project.modules[m]
                 .files
                 .iter()
@@ -389,18 +438,34 @@ impl Inputs {
                 .collect();
             for (file, name, span, source) in calls {
                 let key = (m, name.clone());
-                let target = match source {
+                let call_key = if mkey.is_empty() {
+                    name.clone()
+                } else {
+                    format!("{mkey}.{name}")
+                };
+                let (target, from_init) = match source {
                     Source::Remote(src) => {
-                        let why = format!("remote source \"{src}\"");
-                        notes.insert(InputError::at(
-                            &file,
-                            Some(span),
-                            format!("module \"{name}\": {why} is not followed; its resources are not scanned"),
-                        ));
-                        project.not_followed.insert(key, why);
-                        continue;
+                        let downloaded = manifest.as_ref().and_then(|d| d.get(&call_key));
+                        if let Some(t) = downloaded {
+                            (t.clone(), true)
+                        } else {
+                            let why = format!("remote source \"{src}\"");
+                            let how = match manifest {
+                                Some(_) => format!(
+                                    "; {MANIFEST} has no module \"{call_key}\" (run terraform init again)"
+                                ),
+                                None => String::new(),
+                            };
+                            notes.insert(InputError::at(
+                                &file,
+                                Some(span),
+                                format!("module \"{name}\": {why} is not followed{how}; its resources are not scanned"),
+                            ));
+                            project.not_followed.insert(key, why);
+                            continue;
+                        }
                     }
-                    Source::Local(t) => t,
+                    Source::Local(t) => (t, false),
                 };
                 if target == mdir || above.contains(&target) {
                     out.errors.push(InputError::at(
@@ -423,11 +488,16 @@ impl Inputs {
                         project.calls.insert(key, i);
                         let mut chain = above.clone();
                         chain.push(mdir.clone());
-                        stack.push((i, target, chain));
+                        stack.push((i, target, chain, call_key));
                     }
                     _ => {
                         let why = format!(
-                            "local source {} has no Terraform files",
+                            "{} {} has no Terraform files",
+                            if from_init {
+                                "its directory from terraform init"
+                            } else {
+                                "local source"
+                            },
                             display_path(&target, reader.root)
                         );
                         notes.insert(InputError::at(

@@ -29,4 +29,5 @@ mod rego_vm;
 mod rules;
 mod serverless;
 mod shard;
+mod terraform_real;
 mod workflow;

@@ -82,6 +82,21 @@ fn format(fmt: &str, args: &[V]) -> V {
     V::Str(out)
 }
 
+/// `title()`: the first letter of each word in upper case.
+fn title(t: &str) -> String {
+    let mut out = String::with_capacity(t.len());
+    let mut start = true;
+    for c in t.chars() {
+        if start {
+            out.extend(c.to_uppercase());
+        } else {
+            out.push(c);
+        }
+        start = !c.is_alphanumeric();
+    }
+    out
+}
+
 pub(super) fn call(name: &str, args: Vec<V>) -> V {
     // Functions that look into unknown values without failing.
     match name {
@@ -90,7 +105,9 @@ pub(super) fn call(name: &str, args: Vec<V>) -> V {
                 match a {
                     V::Null => continue,
                     V::Str(s) if s.is_empty() => continue,
-                    V::Unknown(_) | V::Choice(_) | V::Err(_) => return unknown(&args).unwrap(),
+                    V::Unknown(_) | V::Choice(_) | V::Err(_) => {
+                        return unknown(&args).unwrap_or_else(|| a.clone());
+                    }
                     other => return other.clone(),
                 }
             }
@@ -139,11 +156,11 @@ pub(super) fn call(name: &str, args: Vec<V>) -> V {
         }
         "lookup" => {
             return match args.as_slice() {
-                [V::Obj(_), k] | [V::Obj(_), k, _] => {
+                [m @ V::Obj(_), k] | [m @ V::Obj(_), k, _] => {
                     let Some(key) = to_str(k) else {
                         return k.unknown_of().unwrap_or(err("lookup: bad key"));
                     };
-                    match (args[0].get(&key), args.get(2)) {
+                    match (m.get(&key), args.get(2)) {
                         (Some(v), _) => v.clone(),
                         (None, Some(d)) => d.clone(),
                         (None, None) => err("lookup: no such key"),
@@ -166,15 +183,16 @@ pub(super) fn call(name: &str, args: Vec<V>) -> V {
         "tolist" | "toset" | "tomap" | "tostring" | "sensitive" | "nonsensitive" => {
             return match (name, args.into_iter().next()) {
                 ("toset", Some(V::List(l))) => V::List(dedup(l)),
-                ("tostring", Some(v @ (V::Num(_) | V::Bool(_)))) => V::Str(v.text().unwrap()),
+                ("tostring", Some(v @ (V::Num(_) | V::Bool(_)))) => {
+                    v.text().map(V::Str).unwrap_or(v)
+                }
                 (_, Some(v)) => v,
                 (_, None) => err("no argument"),
             };
         }
         "one" => {
             return match args.first() {
-                Some(V::List(l)) if l.is_empty() => V::Null,
-                Some(V::List(l)) if l.len() == 1 => l[0].clone(),
+                Some(V::List(l)) if l.len() <= 1 => l.first().cloned().unwrap_or(V::Null),
                 Some(other) => other
                     .unknown_of()
                     .unwrap_or(err("one: more than one element")),
@@ -183,7 +201,11 @@ pub(super) fn call(name: &str, args: Vec<V>) -> V {
         }
         "element" => {
             return match args.as_slice() {
-                [V::List(l), V::Num(i)] if !l.is_empty() => l[(*i as usize) % l.len()].clone(),
+                [V::List(l), V::Num(i)] if *i >= 0.0 => match l.len() {
+                    0 => err("element: empty list"),
+                    n => l.get((*i as usize) % n).cloned().unwrap_or(err("element")),
+                },
+                [V::List(_), V::Num(_)] => err("element: negative index"),
                 [a, b] => unknown(&[a.clone(), b.clone()]).unwrap_or(err("element: bad arguments")),
                 _ => err("element: two arguments"),
             };
@@ -295,16 +317,46 @@ pub(super) fn call(name: &str, args: Vec<V>) -> V {
             _ => err("endswith"),
         },
         "replace" => match (s(0), s(1), s(2)) {
-            (Some(_), Some(from), Some(_))
+            // `/.../` is a regular expression (RE2 syntax, which the regex crate follows), and
+            // `$1` in the replacement names a group, in both.
+            (Some(t), Some(from), Some(to))
                 if from.len() > 1 && from.starts_with('/') && from.ends_with('/') =>
             {
-                V::Unknown("replace with a regular expression is not evaluated".into())
+                let pattern = from.strip_prefix('/').and_then(|f| f.strip_suffix('/'));
+                match pattern.map(regex::Regex::new) {
+                    Some(Ok(re)) => V::Str(re.replace_all(&t, to.as_str()).into_owned()),
+                    // Perhaps valid RE2 that this build of the regex crate lacks (Unicode classes).
+                    _ => V::Unknown("a regular expression that is not evaluated here".into()),
+                }
             }
             (Some(t), Some(from), Some(to)) => V::Str(t.replace(&from, &to)),
             _ => err("replace"),
         },
+        "title" => s(0).map(|t| V::Str(title(&t))).unwrap_or(err("title")),
+        "setintersection" | "setunion" | "setsubtract" => {
+            let Some(lists) = args.iter().map(to_list).collect::<Option<Vec<_>>>() else {
+                return err("set function: not lists");
+            };
+            let mut sets = lists.into_iter().map(dedup);
+            let first = sets.next().unwrap_or_default();
+            V::List(sets.fold(first, |acc, next| match name {
+                "setunion" => dedup(acc.into_iter().chain(next).collect()),
+                "setsubtract" => acc.into_iter().filter(|x| !next.contains(x)).collect(),
+                _ => acc.into_iter().filter(|x| next.contains(x)).collect(),
+            }))
+        }
         "contains" => match (args.first().and_then(to_list), args.get(1)) {
-            (Some(l), Some(x)) => V::Bool(l.contains(x)),
+            // Found where an element is known equal; not known where some element may be.
+            (Some(l), Some(x)) => {
+                let answers: Vec<Option<bool>> = l.iter().map(|e| super::equal(e, x)).collect();
+                if answers.contains(&Some(true)) {
+                    V::Bool(true)
+                } else if answers.iter().all(Option::is_some) {
+                    V::Bool(false)
+                } else {
+                    V::Unknown("contains() over values that are not known".into())
+                }
+            }
             _ => err("contains"),
         },
         "distinct" => args
@@ -313,9 +365,10 @@ pub(super) fn call(name: &str, args: Vec<V>) -> V {
             .map(|l| V::List(dedup(l)))
             .unwrap_or(err("distinct")),
         "slice" => match (args.first().and_then(to_list), args.get(1), args.get(2)) {
-            (Some(l), Some(V::Num(a)), Some(V::Num(b))) if *a <= *b && (*b as usize) <= l.len() => {
-                V::List(l[*a as usize..*b as usize].to_vec())
-            }
+            (Some(l), Some(V::Num(a)), Some(V::Num(b))) if *a >= 0.0 && *a <= *b => l
+                .get(*a as usize..*b as usize)
+                .map(|s| V::List(s.to_vec()))
+                .unwrap_or(err("slice: index out of range")),
             _ => err("slice"),
         },
         "zipmap" => match (
@@ -426,5 +479,35 @@ mod tests {
             V::Unknown(_)
         ));
         assert_eq!(num_text(3.0), "3");
+        let st = |x: &str| V::Str(x.into());
+        assert_eq!(
+            call("replace", vec![st("a_b.c"), st("/[^-a-zA-Z0-9]/"), st("")]),
+            st("abc")
+        );
+        assert_eq!(
+            call("replace", vec![st("v1.2"), st("/v(\\d)/"), st("$1")]),
+            st("1.2")
+        );
+        assert!(matches!(
+            call("replace", vec![st("x"), st("/(/"), st("")]),
+            V::Unknown(_)
+        ));
+        assert_eq!(
+            call("title", vec![st("hello wide-world")]),
+            st("Hello Wide-World")
+        );
+        let l = |xs: &[&str]| V::List(xs.iter().map(|x| st(x)).collect());
+        assert_eq!(
+            call("setintersection", vec![l(&["a", "b", "b"]), l(&["b", "c"])]),
+            l(&["b"])
+        );
+        assert_eq!(
+            call("setunion", vec![l(&["a"]), l(&["b", "a"])]),
+            l(&["a", "b"])
+        );
+        assert_eq!(
+            call("setsubtract", vec![l(&["a", "b"]), l(&["b"])]),
+            l(&["a"])
+        );
     }
 }

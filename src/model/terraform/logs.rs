@@ -25,7 +25,9 @@ impl Eval<'_> {
             let mut out = Vec::new();
             for (i, inst) in self.insts.iter().enumerate() {
                 for decl in &self.defs[inst.def].resources {
-                    if decl.block.kind != "resource" || decl.block.labels[0] != LOG_GROUP {
+                    if decl.block.kind != "resource"
+                        || decl.block.labels.first().map(String::as_str) != Some(LOG_GROUP)
+                    {
                         continue;
                     }
                     let base = Cx {

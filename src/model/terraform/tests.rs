@@ -475,3 +475,288 @@ resource "aws_lambda_event_source_mapping" "elsewhere" {
     );
     assert_eq!(function("aws_lambda_event_source_mapping.elsewhere"), None);
 }
+
+/// The value of `local.<name>` in a one-file root module.
+fn local_value(text: &str, name: &str) -> V {
+    let p = project(vec![module(&[("main.tf", text)])], &[], &[]);
+    let (ev, _) = Eval::new(&p);
+    let expr = ev.defs[0].locals[name].1.expr.clone();
+    ev.eval(
+        &expr,
+        &Cx {
+            inst: 0,
+            binds: Vec::new(),
+        },
+        None,
+    )
+}
+
+#[test]
+fn objects_holding_unknown_attributes_are_values() {
+    // An object whose attributes are known only after apply is itself known and never null,
+    // and every function that looks into it gives a value or an unknown.
+    let setup = concat!(
+        "resource \"aws_iam_role\" \"r\" {}\n",
+        "variable \"c\" {}\n",
+        "variable \"missing\" {}\n",
+        "locals {\n",
+        "  o = { a = aws_iam_role.r.unique_id, b = \"x\" }\n",
+        "  maybe = var.c ? local.o : null\n",
+        "  either = var.c ? local.o : { b = 1 }\n",
+        "}\n",
+    );
+    let unknown = V::Unknown(String::new());
+    let s = |x: &str| V::Str(x.into());
+    let cases: Vec<(&str, V)> = vec![
+        ("local.o == null", V::Bool(false)),
+        ("local.o != null", V::Bool(true)),
+        ("null == local.o ? 0 : 1", V::Num(1.0)),
+        ("local.o == { a = \"1\", b = \"y\" }", V::Bool(false)),
+        ("local.o == { a = \"1\" }", V::Bool(false)),
+        ("local.o == [local.o]", V::Bool(false)),
+        ("local.o == { a = \"1\", b = \"x\" }", unknown.clone()),
+        ("[local.o] == [local.o, local.o]", V::Bool(false)),
+        ("local.o.a == null", V::Bool(false)),
+        ("local.o.a == \"x\"", unknown.clone()),
+        ("var.missing == null", unknown.clone()),
+        ("local.maybe == null", unknown.clone()),
+        ("local.either == null", V::Bool(false)),
+        (
+            "local.either != null ? [local.either] : []",
+            V::List(vec![V::Choice(vec![])]),
+        ),
+        ("can(local.o.a)", V::Bool(true)),
+        ("can(local.o.zz)", V::Bool(false)),
+        ("try(local.o.zz, \"d\")", s("d")),
+        ("try(local.o.b, null)", s("x")),
+        ("lookup(local.o, \"b\", \"d\")", s("x")),
+        ("lookup(local.o, \"zz\", \"d\")", s("d")),
+        ("coalesce(null, local.o).b", s("x")),
+        ("length(local.o)", V::Num(2.0)),
+        ("length(merge(local.o, { c = 1 }, null))", V::Num(3.0)),
+        ("[for k, v in local.o : k]", V::List(vec![s("a"), s("b")])),
+        ("length([for o in [local.o] : o if o != null])", V::Num(1.0)),
+        ("{ for k, v in local.o : k => v if v != null }.b", s("x")),
+        ("[local.o][*].b", V::List(vec![s("x")])),
+        ("one([local.o]).b", s("x")),
+        ("one([])", V::Null),
+        ("length(flatten([[local.o], [], [[local.o]]]))", V::Num(2.0)),
+        ("keys(local.o)", V::List(vec![s("a"), s("b")])),
+        ("values(local.o)[1]", s("x")),
+        ("element([local.o], 1).b", s("x")),
+        (
+            "contains([local.o], { a = \"q\", b = \"y\" })",
+            V::Bool(false),
+        ),
+        (
+            "contains([local.o], { a = \"q\", b = \"x\" })",
+            unknown.clone(),
+        ),
+        ("contains([\"x\", local.o.a], \"x\")", V::Bool(true)),
+        ("contains([\"y\", local.o.a], \"x\")", unknown.clone()),
+        ("contains(keys(local.o), \"b\")", V::Bool(true)),
+        ("length(local.o) > 0 && local.o != null", V::Bool(true)),
+        // An attribute of one of several objects: the attribute of each.
+        ("local.either.b", V::List(vec![V::Choice(vec![])])),
+        ("(var.c ? { k = 1 } : { k = 1 }).k", V::Num(1.0)),
+        // A function of one of several values: of each.
+        ("lookup(local.either, \"b\", null) != null", V::Bool(true)),
+        ("length(var.c ? [1] : [2])", V::Num(1.0)),
+        (
+            "coalesce(var.c ? null : \"a\", \"b\")",
+            V::List(vec![V::Choice(vec![])]),
+        ),
+        (
+            "length(var.c ? [1] : [2, 3])",
+            V::List(vec![V::Choice(vec![])]),
+        ),
+        // An operator too.
+        ("(var.c ? 1 : 2) > 0", V::Bool(true)),
+        (
+            "length(var.c ? [1] : [2, 3]) > 0 && local.o != null",
+            V::Bool(true),
+        ),
+        ("(var.c ? 1 : 2) + 1", V::List(vec![V::Choice(vec![])])),
+    ];
+    for (expr, want) in cases {
+        let got = local_value(&format!("{setup}locals {{\n  t = {expr}\n}}\n"), "t");
+        let ok = match (&want, &got) {
+            // Not known: unknown, or one of several values.
+            (V::Unknown(_), V::Unknown(_) | V::Choice(_)) => true,
+            (V::List(w), V::List(g)) if matches!(w.first(), Some(V::Choice(_))) => {
+                g.len() == 1 && matches!(g[0], V::Choice(_))
+            }
+            (V::List(w), V::Choice(g)) if matches!(w.first(), Some(V::Choice(_))) => g.len() == 2,
+            _ => want == got,
+        };
+        assert!(ok, "{expr}: want {want:?}, got {got:?}");
+    }
+}
+
+#[test]
+fn comparisons_and_functions_never_panic() {
+    let r = Target {
+        id: "aws_iam_role.r".into(),
+        ty: "aws_iam_role".into(),
+        attr: Some("arn".into()),
+    };
+    let obj = V::Obj(vec![
+        ("a".into(), V::Ref(r.clone())),
+        ("b".into(), V::Str("x".into())),
+    ]);
+    let samples = vec![
+        V::Null,
+        V::Bool(true),
+        V::Num(-1.0),
+        V::Num(f64::NAN),
+        V::Num(1e300),
+        V::Num(1.5),
+        V::Str(String::new()),
+        V::Str("a".into()),
+        V::List(Vec::new()),
+        V::List(vec![obj.clone(), V::Ref(r.clone())]),
+        obj.clone(),
+        V::Ref(r.clone()),
+        V::Partial {
+            text: "x-${?}".into(),
+            refs: vec![r],
+        },
+        V::Choice(vec![obj, V::Null]),
+        V::Unknown("u".into()),
+        V::Err("e".into()),
+    ];
+    for a in &samples {
+        for b in &samples {
+            assert_eq!(equal(a, b), equal(b, a), "{a:?} == {b:?}");
+        }
+    }
+    let names = [
+        "coalesce",
+        "merge",
+        "length",
+        "keys",
+        "values",
+        "lookup",
+        "concat",
+        "tolist",
+        "toset",
+        "tomap",
+        "tostring",
+        "one",
+        "element",
+        "flatten",
+        "compact",
+        "jsonencode",
+        "jsondecode",
+        "format",
+        "join",
+        "split",
+        "lower",
+        "trimprefix",
+        "replace",
+        "contains",
+        "distinct",
+        "slice",
+        "zipmap",
+        "coalescelist",
+        "min",
+        "abs",
+        "tonumber",
+        "tobool",
+        "range",
+        "substr",
+    ];
+    for name in names {
+        functions::call(name, Vec::new());
+        for a in &samples {
+            functions::call(name, vec![a.clone()]);
+            for b in &samples {
+                for c in &samples {
+                    functions::call(name, vec![a.clone(), b.clone(), c.clone()]);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn null_idiom_in_a_module_with_unknown_attributes() {
+    // The shape of most public modules: an optional object variable, given by the caller an
+    // object that holds attributes known only after apply.
+    let root = module(&[(
+        "main.tf",
+        "resource \"aws_cloudwatch_log_group\" \"lg\" {}\nmodule \"fn\" {\n  source = \"./fn\"\n  lc = { log_group = aws_cloudwatch_log_group.lg.name }\n}\nmodule \"off\" {\n  source = \"./fn\"\n}\n",
+    )]);
+    let child = module(&[(
+        "fn/main.tf",
+        concat!(
+            "variable \"lc\" {\n  type = object({ log_group = string })\n  default = null\n}\n",
+            "resource \"aws_lambda_function\" \"this\" {\n  count = var.lc == null ? 0 : 1\n",
+            "  dynamic \"logging_config\" {\n    for_each = var.lc == null ? [] : [var.lc]\n",
+            "    content {\n      log_format = \"JSON\"\n      log_group = logging_config.value.log_group\n    }\n  }\n}\n",
+        ),
+    )]);
+    let (i, problems) = inventory(&project(
+        vec![root, child],
+        &[(0, "fn", 1), (0, "off", 1)],
+        &[],
+    ));
+    assert!(problems.is_empty(), "{problems:?}");
+    let ids: Vec<&str> = i.functions.iter().map(|f| f.origin.id.as_str()).collect();
+    assert_eq!(ids, ["module.fn.aws_lambda_function.this"]);
+    assert!(i.uncertain.is_empty(), "{:?}", i.uncertain);
+    let f = &i.functions[0];
+    assert_eq!(
+        f.log_group_resource.as_deref(),
+        Some("aws_cloudwatch_log_group.lg")
+    );
+    assert_eq!(
+        f.origin.locations["log_group"].span.start.line, 11,
+        "{:?}",
+        f.origin.locations
+    );
+}
+
+/// `locals { l0 = "x", l1 = <each of local.l0>, ... }` up to `l<levels>`.
+fn chain_of_locals(levels: usize, each: impl Fn(&str) -> String) -> String {
+    let mut text = String::from("locals {\n  l0 = \"x\"\n");
+    for i in 1..=levels {
+        let line = each(&format!("local.l{}", i - 1));
+        text.push_str(&format!("  l{i} = {line}\n"));
+    }
+    text.push_str("}\n");
+    text
+}
+
+#[test]
+fn chains_of_locals_are_evaluated_once_each() {
+    // Each local refers to the one before three times, as label modules chain their context:
+    // evaluated anew at each reference that is 3^40 steps, and the value was "too large".
+    let text = chain_of_locals(40, |p| format!("{p} == {p} ? {p} : \"\""));
+    assert_eq!(local_value(&text, "l40"), V::Str("x".into()));
+}
+
+#[test]
+fn attributes_of_a_choice_of_objects_are_followed_into_each() {
+    let i = inv(concat!(
+        "variable \"prod\" {}\n",
+        "resource \"aws_kms_key\" \"k\" {}\n",
+        "locals {\n  cfg = var.prod ? { key = aws_kms_key.k.arn, size = 2 } : { key = aws_kms_key.k.arn, size = 1 }\n}\n",
+        "resource \"aws_lambda_function\" \"f\" {\n  kms_key_arn = local.cfg.key\n  environment {\n    variables = { A = \"1\" }\n  }\n}\n",
+    ));
+    let k = &i.functions[0].kms_key;
+    assert_eq!(k.state, KeyState::CustomerManaged, "{}", chain(k));
+    assert_eq!(k.key.as_deref(), Some("aws_kms_key.k"));
+}
+
+#[test]
+fn values_doubled_level_upon_level_stay_bounded() {
+    // Each local is a list of two copies of the one before: 2^60 parts if built. Kept values
+    // are copied at the cost of their size, so the step bound ends it.
+    let text = chain_of_locals(60, |p| format!("[{p}, {p}]"));
+    let v = local_value(&text, "l60");
+    assert!(v.size() <= 2 * MAX_STEPS, "{}", v.size());
+    assert!(!v.is_known());
+    // Twenty levels (a million parts) are within the bound.
+    assert!(local_value(&text, "l19").is_known());
+}
