@@ -410,13 +410,14 @@ impl Inputs {
                     continue;
                 }
                 if let Err(why) = reader.boundary.check(&target) {
+                    let shown = match display_path(&target, reader.root) {
+                        s if s.is_empty() => ".".to_owned(),
+                        s => s,
+                    };
                     out.errors.push(InputError::at(
                         &file,
                         Some(span),
-                        format!(
-                            "module \"{name}\": source {}: {why}",
-                            display_path(&target, reader.root)
-                        ),
+                        format!("module \"{name}\": source directory {shown}: {why}"),
                     ));
                     project
                         .not_followed

@@ -657,6 +657,20 @@ fn a_part_naming_a_file_outside_the_tree_is_not_merged() {
     );
     says(&out.stdout, "good.yaml:6:7 ATR-L001");
     assert_no_marker(&out, &t.repo);
+
+    // A part whose finding is in a FIFO of the tree: reported, its lines never read (the text
+    // report and the inline suppressions read the files findings are in).
+    #[cfg(unix)]
+    {
+        mkfifo(&t.repo.join("pipe.yaml"));
+        let forged = fs::read_to_string(t.repo.join("p.jsonl"))
+            .unwrap()
+            .replace("\"good.yaml\"", "\"pipe.yaml\"");
+        fs::write(t.repo.join("forged.jsonl"), forged).unwrap();
+        let out = merge(&t.repo, &["forged.jsonl", "--rule", "ATR-L001"]);
+        assert_eq!(out.code, 1, "{}", out.stderr);
+        says(&out.stdout, "pipe.yaml:6:7 ATR-L001");
+    }
 }
 
 #[test]
