@@ -750,3 +750,74 @@ pub fn load_inventory(path: &Path) -> Result<Vec<(Option<String>, serde_json::Va
         ),
     }
 }
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Where links may point, relative to the directory they are in: into the tree, up and
+    /// out of it, to themselves, nowhere, and the file system's root.
+    const TARGETS: &[&str] = &[
+        "x.yaml",
+        "d",
+        ".",
+        "..",
+        "../..",
+        "../../outside",
+        "../outside/secret.yaml",
+        "../../outside/secret.yaml",
+        "nowhere.yaml",
+        "/",
+    ];
+    const DIRS: &[&str] = &["tree", "tree/d", "tree/d/d"];
+    const NAMES: &[&str] = &["x.yaml", "y.json", "z", "l.tf"];
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Whatever links a tree holds, the walk ends, takes no file whose target lies outside
+        /// the tree, and names every link it refuses.
+        #[test]
+        fn the_walk_never_leaves_the_tree(
+            links in proptest::collection::vec((0..DIRS.len(), 0..NAMES.len(), 0..TARGETS.len()), 0..10)
+        ) {
+            let tmp = tempfile::tempdir().unwrap();
+            let base = tmp.path();
+            for d in DIRS {
+                std::fs::create_dir_all(base.join(d)).unwrap();
+            }
+            std::fs::create_dir_all(base.join("outside")).unwrap();
+            std::fs::write(base.join("outside/secret.yaml"), "x").unwrap();
+            std::fs::write(base.join("tree/x.yaml"), "x").unwrap();
+            for (d, n, t) in links {
+                let at = base.join(DIRS[d]).join(NAMES[n]);
+                let _ = std::os::unix::fs::symlink(TARGETS[t], &at);
+            }
+            let tree = base.join("tree");
+            let boundary = Boundary::new(base, [Path::new("tree")]);
+            let (files, errors) = collect_files(std::slice::from_ref(&tree), &boundary);
+            let inside = std::fs::canonicalize(&tree).unwrap();
+            for f in &files {
+                let target = std::fs::canonicalize(f).unwrap();
+                prop_assert!(target.starts_with(&inside), "{} -> {}", f.display(), target.display());
+            }
+            for e in &errors {
+                prop_assert!(e.message.contains("symbolic link"), "{e}");
+            }
+            // Every link out of the tree that could matter is named.
+            let root = scan_root();
+            for d in DIRS {
+                for n in NAMES {
+                    let at = base.join(d).join(n);
+                    let Ok(target) = std::fs::canonicalize(&at) else { continue };
+                    let matters = target.is_dir() || may_be_input(&at);
+                    if !target.starts_with(&inside) && matters {
+                        let shown = display_path(&at, &root);
+                        prop_assert!(errors.iter().any(|e| e.path == shown), "{shown} not named: {errors:?}");
+                    }
+                }
+            }
+        }
+    }
+}
