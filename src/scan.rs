@@ -318,7 +318,32 @@ impl Walk<'_> {
         }
         // `.gitignore` is honoured outside a git repository too (an unpacked archive, a CI
         // workspace without `.git`): what the user ignores is never scanned.
-        let walker = ignore::WalkBuilder::new(dir).require_git(false).build();
+        let mut builder = ignore::WalkBuilder::new(dir);
+        builder.require_git(false);
+        // The walker reads the ignore files of this directory and of those above it itself: one
+        // that is a FIFO, `/dev/zero` or a link out of the tree is named, and this directory is
+        // walked without ignore files. Below, a directory with such a file is walked apart.
+        let canonical = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+        let above = canonical
+            .ancestors()
+            .skip(1)
+            .find_map(|d| bad_ignore_file(d, None));
+        let refused = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        if let Some((file, why)) = above.or_else(|| bad_ignore_file(dir, Some(self.boundary))) {
+            self.refuse(&file, format!("{why} (ignore files are not used here)"));
+            builder.git_ignore(false).ignore(false).parents(false);
+        } else {
+            let (boundary, refused) = (self.boundary.clone(), refused.clone());
+            builder.filter_entry(move |e| {
+                let bad = e.file_type().is_some_and(|t| t.is_dir())
+                    && bad_ignore_file(e.path(), Some(&boundary)).is_some();
+                if bad && let Ok(mut r) = refused.lock() {
+                    r.push(e.path().to_path_buf());
+                }
+                !bad
+            });
+        }
+        let walker = builder.build();
         let mut seen = std::collections::HashSet::new();
         for entry in walker {
             match entry {
@@ -329,6 +354,10 @@ impl Walk<'_> {
                 Ok(_) => {}
                 Err(e) => self.refuse(dir, format!("cannot walk: {e}")),
             }
+        }
+        let apart: Vec<PathBuf> = refused.lock().map(|r| r.clone()).unwrap_or_default();
+        for sub in apart {
+            self.dir(&sub);
         }
         // Git scans what it tracks whatever an ignore file says; an ignore file a change adds
         // must not hide a template from the check of that change.
@@ -382,6 +411,34 @@ impl Walk<'_> {
             self.refuse(path, why);
         }
     }
+}
+
+/// The ignore files the walker reads in each directory (besides git's own, in `.git`).
+const IGNORE_FILES: &[&str] = &[".gitignore", ".ignore"];
+
+/// The largest ignore file the walker may read.
+const MAX_IGNORE_BYTES: u64 = 1024 * 1024;
+
+/// An ignore file of `dir` the walker must not read, and why: not a regular file (the walker
+/// would block on a FIFO or read `/dev/zero` until memory runs out), larger than
+/// [`MAX_IGNORE_BYTES`], or (where `boundary` is given) a link out of the tree, whose lines an
+/// error about a bad pattern would quote.
+fn bad_ignore_file(dir: &Path, boundary: Option<&Boundary>) -> Option<(PathBuf, String)> {
+    IGNORE_FILES.iter().find_map(|name| {
+        let path = dir.join(name);
+        let link = std::fs::symlink_metadata(&path).ok()?.is_symlink();
+        if link && let Some(Err(why)) = boundary.map(|b| b.check(&path)) {
+            return Some((path, why));
+        }
+        let why = match std::fs::metadata(&path).ok()? {
+            m if !m.is_file() => crate::read::file::refuse_kind(&m)?,
+            m if m.len() > MAX_IGNORE_BYTES => {
+                format!("larger than the {MAX_IGNORE_BYTES}-byte limit for ignore files: not read")
+            }
+            _ => return None,
+        };
+        Some((path, why))
+    })
 }
 
 /// Whether a file of this name could be read as an input (a template, Terraform, API output

@@ -344,6 +344,39 @@ fn fifos_and_devices_are_named_never_read() {
     assert_refused(&out, &t.repo, "/dev/zero", "a character device");
 }
 
+#[cfg(unix)]
+#[test]
+fn ignore_files_are_read_only_when_they_are_regular_files_of_the_tree() {
+    let t = tree();
+    // A pattern that is not a valid glob: an error about it would quote the line.
+    fs::write(t.outside.join("ignore"), format!("{MARKER}[\n")).unwrap();
+    fs::create_dir_all(t.repo.join("a")).unwrap();
+    mkfifo(&t.repo.join("a/.ignore"));
+    fs::write(t.repo.join("a/t.yaml"), GOOD).unwrap();
+    link(&t.outside.join("ignore"), &t.repo.join("b/.gitignore"));
+    fs::write(t.repo.join("b/t.yaml"), GOOD).unwrap();
+    let scan = ["scan", "--rule", "ATR-L001", "--policy-timeout", "0"];
+    let limited = || {
+        let (code, text) = run_limited(&t.repo, &scan);
+        Outcome {
+            code,
+            stdout: text,
+            stderr: String::new(),
+        }
+    };
+    let out = limited();
+    assert_refused(&out, &t.repo, "a/.ignore", "FIFO");
+    assert_refused(&out, &t.repo, "b/.gitignore", "symbolic link");
+    // The directories are still walked, without their ignore files.
+    says(&out.stdout, "a/t.yaml:6:7 ATR-L001");
+    says(&out.stdout, "b/t.yaml:6:7 ATR-L001");
+    // At the top: the whole walk goes without ignore files.
+    link(Path::new("/dev/zero"), &t.repo.join(".gitignore"));
+    let out = limited();
+    assert_refused(&out, &t.repo, ".gitignore", "symbolic link");
+    says(&out.stdout, "a/t.yaml:6:7 ATR-L001");
+}
+
 /// Runs atrest with `args` under a virtual memory limit: a read that allocates for what
 /// `/dev/zero` or a sparse file claims to hold dies here instead of passing.
 #[cfg(unix)]
