@@ -710,7 +710,14 @@ fn rego_files(dir: &Path, tests: bool) -> Result<Vec<std::path::PathBuf>, String
     if !dir.is_dir() {
         return Err("policy directory does not exist".into());
     }
+    // Ignore files are not read here: a policy directory is small, and one linked to
+    // `/dev/zero` would stop the load (the scan's walk checks them; see `scan::collect_files`).
     let mut files: Vec<_> = ignore::WalkBuilder::new(dir)
+        .git_ignore(false)
+        .git_exclude(false)
+        .git_global(false)
+        .ignore(false)
+        .parents(false)
         .build()
         .filter_map(Result::ok)
         .map(|e| e.into_path())

@@ -219,6 +219,13 @@ fn a_policy_directory_is_a_tree_of_its_own() {
     );
     let out = run(&t.repo, &["--policy", "pol", "good.yaml"]);
     assert_refused(&out, &t.repo, "pol/leak.rego", "symbolic link");
+    // The walk of a policy directory reads no ignore file (under a memory limit: reading this
+    // one would not end).
+    link(Path::new("/dev/zero"), &t.repo.join("pol/.gitignore"));
+    let args = ["scan", "--rule", "ATR-L001", "--policy", "pol", "good.yaml"];
+    let (code, text) = run_limited(&t.repo, &args);
+    assert_eq!(code, 2, "{text}");
+    says(&text, "good.yaml:6:7 ATR-L001");
     // Named on the command line, the file is read (and its error quoted).
     let out = run(
         &t.repo,
