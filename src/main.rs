@@ -912,12 +912,23 @@ fn finish(
             .trail
             .iter()
             .flat_map(|t| t.files.iter().map(|f| &f.0));
+        // And over the settings or the baseline the report was decided with.
+        let same = |p: &Path| std::fs::canonicalize(root.join(p)).ok();
+        let settings = [
+            args.baseline.as_deref(),
+            prepared
+                .config
+                .as_ref()
+                .map(|c| Path::new(c.shown.as_str())),
+        ];
+        let settings = settings.into_iter().flatten().filter_map(same);
         if result
             .scanned
             .iter()
             .map(|(p, _)| p)
             .chain(logs)
             .any(|p| *p == shown)
+            || same(out).is_some_and(|o| settings.into_iter().any(|s| s == o))
         {
             return Err(format!(
                 "--output {shown}: one of the inputs; not overwritten"

@@ -546,6 +546,14 @@ fn the_report_is_written_whole_and_never_over_an_input() {
     assert_eq!(out.code, 2, "{}", out.stderr);
     says(&out.stderr, "--output good.yaml: one of the inputs");
     assert_eq!(fs::read_to_string(t.repo.join("good.yaml")).unwrap(), GOOD);
+    // Nor over the baseline the report was decided with.
+    let out = run(&t.repo, &["--write-baseline", "base.json"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let base = fs::read_to_string(t.repo.join("base.json")).unwrap();
+    let out = run(&t.repo, &["--baseline", "base.json", "-o", "base.json"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    says(&out.stderr, "--output base.json: one of the inputs");
+    assert_eq!(fs::read_to_string(t.repo.join("base.json")).unwrap(), base);
     // A link planted where the report goes is replaced, not written through.
     link(&t.outside.join("secret.yaml"), &t.repo.join("report.sarif"));
     let out = run(&t.repo, &["--format", "sarif", "-o", "report.sarif"]);
