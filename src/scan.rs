@@ -349,7 +349,12 @@ impl Walk<'_> {
             match entry {
                 Ok(e) if e.depth() > 0 => {
                     seen.insert(e.path().to_path_buf());
-                    self.entry(e.path());
+                    // The walker knows a regular file already: no second look at it.
+                    match e.file_type() {
+                        Some(t) if t.is_file() => self.files.push(e.into_path()),
+                        Some(t) if t.is_dir() => {}
+                        _ => self.entry(e.path()),
+                    }
                 }
                 Ok(_) => {}
                 Err(e) => self.refuse(dir, format!("cannot walk: {e}")),
