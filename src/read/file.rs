@@ -316,6 +316,9 @@ mod tests {
             write_atomic(&link, b"report").unwrap();
             assert_eq!(std::fs::read(&victim).unwrap(), b"keep");
             assert_eq!(std::fs::read(&link).unwrap(), b"report");
+            // A device is written to, never replaced (`-o /dev/stdout`).
+            write_atomic(Path::new("/dev/null"), b"x").unwrap();
+            assert!(std::fs::metadata("/dev/null").is_ok_and(|m| !m.is_file()));
         }
         let e = write_atomic(&dir.path().join("no/such/dir/x"), b"x").unwrap_err();
         assert!(e.contains("cannot write"), "{e}");
