@@ -186,6 +186,7 @@ fn scan_with(dir: &Path, interpreter_only: bool) -> u64 {
             inventories: Vec::new(),
             shard: None,
             facts: None,
+            roots: Vec::new(),
         },
         &policies,
     );

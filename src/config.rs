@@ -43,27 +43,48 @@ pub struct Config {
     pub rules: BTreeMap<String, RuleSetting>,
     /// Terraform variable files, resolved against the file's directory.
     pub tfvars: Vec<PathBuf>,
+    /// Paths the file names that lead out of the project (see [`Config::load_within`]): left
+    /// out, and errors of the scan.
+    pub refused: Vec<crate::scan::InputError>,
     exclude: Vec<GlobMatcher>,
     ignore: Vec<Directive>,
     tree: Node,
 }
 
-/// The nearest config file at or above `start`, not above the repository's top.
+/// The largest config file read.
+const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
+
+/// The nearest config file at or above `start`, not above the repository's top; outside a
+/// repository, only `start` itself (a stray file in a parent directory is not this project's).
 pub fn discover(start: &Path) -> Option<PathBuf> {
+    let top = crate::read::file::repository_top(start);
     let mut dir = Some(start);
     while let Some(d) = dir {
         for name in FILE_NAMES {
             let candidate = d.join(name);
-            if candidate.is_file() {
+            // Whatever it is: loading it says what is wrong with it (a FIFO, a link out).
+            if std::fs::symlink_metadata(&candidate).is_ok() {
                 return Some(candidate);
             }
         }
-        if d.join(".git").exists() {
+        if top.as_deref().is_none_or(|t| t == d) {
             return None;
         }
         dir = d.parent();
     }
     None
+}
+
+/// What paths in a config file may name: the repository the scan root is in (or the scan root
+/// outside one), the config file's own directory, and `--allow-outside` paths.
+fn config_boundary(root: &Path, dir: &Path, allow: &[PathBuf]) -> crate::read::file::Boundary {
+    let top = crate::read::file::repository_top(root).unwrap_or_else(|| root.to_path_buf());
+    crate::read::file::Boundary::new(
+        root,
+        [top.as_path(), dir]
+            .into_iter()
+            .chain(allow.iter().map(PathBuf::as_path)),
+    )
 }
 
 fn validator() -> &'static jsonschema::Validator {
@@ -210,10 +231,17 @@ fn ignore_directives(tree: &Node, shown: &str, dir: &Path) -> Result<Vec<Directi
 impl Config {
     /// Reads and validates a config file. `root` is the scan root, for showing the path.
     pub fn load(path: &Path, root: &Path) -> Result<Config, String> {
+        Config::load_within(path, root, &[])
+    }
+
+    /// [`Config::load`], where the paths the file names (`policy`, `tfvars`) may lie in the
+    /// repository the scan root is in (the scan root outside one), in the file's directory, or
+    /// under `allow` (`--allow-outside`); others are [`Config::refused`].
+    pub fn load_within(path: &Path, root: &Path, allow: &[PathBuf]) -> Result<Config, String> {
         let shown = crate::scan::display_path(path, root);
         let abs = root.join(path);
-        let text =
-            std::fs::read_to_string(&abs).map_err(|e| format!("{shown}: cannot read: {e}"))?;
+        let text = crate::read::file::read_text_bounded(&abs, MAX_CONFIG_BYTES)
+            .map_err(|e| format!("{shown}: {e}"))?;
         let parsed = yaml::parse(&text, &Limits::default()).map_err(|e| format!("{shown}: {e}"))?;
         if let Some(p) = parsed.problems.first() {
             return Err(format!("{shown}: {p}"));
@@ -289,12 +317,36 @@ impl Config {
             rules.insert(e.key.clone(), setting);
         }
         let ignore = ignore_directives(&tree, &shown, &dir)?;
+        // A pull request writes the config too: what it names must be in the project. A path
+        // that leads elsewhere is an error of the scan, and left out; the rest still applies.
+        let boundary = config_boundary(root, &dir, allow);
+        let mut refused = Vec::new();
+        let mut paths = |key: &str| -> Vec<String> {
+            let mut kept = Vec::new();
+            for node in tree.get(key).map(Node::items).unwrap_or_default() {
+                let Some(p) = node.scalar_text() else {
+                    continue;
+                };
+                match boundary.check(&dir.join(&p)) {
+                    Ok(()) => kept.push(p),
+                    Err(why) => refused.push(crate::scan::InputError {
+                        path: shown.clone(),
+                        line: Some(node.span.start.line),
+                        column: Some(node.span.start.col),
+                        message: format!("{key}: {p}: {why}"),
+                    }),
+                }
+            }
+            kept
+        };
+        let policy = paths("policy");
+        let tfvars = paths("tfvars");
         Ok(Config {
             shown,
             fail_on: text_of("fail-on"),
             unknown: text_of("unknown"),
             // Shown like paths given on the command line: relative to the scan root.
-            policy: strings("policy")
+            policy: policy
                 .iter()
                 .map(|p| match crate::scan::display_path(&dir.join(p), root) {
                     shown if shown.is_empty() => PathBuf::from("."),
@@ -302,7 +354,8 @@ impl Config {
                 })
                 .collect(),
             no_builtin: text_of("no-builtin").map(|b| b == "true"),
-            tfvars: strings("tfvars").iter().map(|p| dir.join(p)).collect(),
+            tfvars: tfvars.iter().map(|p| dir.join(p)).collect(),
+            refused,
             rules,
             exclude,
             ignore,
@@ -453,9 +506,12 @@ mod tests {
         std::fs::create_dir_all(&deep).unwrap();
         assert_eq!(discover(&deep), None);
         std::fs::write(dir.path().join(".atrest.yaml"), "").unwrap();
-        assert_eq!(discover(&deep), Some(dir.path().join(".atrest.yaml")));
+        // Outside a repository, only the scan root's own file counts.
+        assert_eq!(discover(&deep), None);
         std::fs::create_dir_all(dir.path().join("repo/.git")).unwrap();
         assert_eq!(discover(&deep), None, "not above the repository");
+        std::fs::write(dir.path().join("repo/.atrest.yaml"), "").unwrap();
+        assert_eq!(discover(&deep), Some(dir.path().join("repo/.atrest.yaml")));
         std::fs::write(dir.path().join("repo/a/.atrest.yml"), "").unwrap();
         assert_eq!(discover(&deep), Some(dir.path().join("repo/a/.atrest.yml")));
     }

@@ -292,6 +292,10 @@ struct ReportArgs {
     /// Refuse templates larger than this many bytes
     #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_template_bytes)]
     max_file_size: u64,
+    /// Also read files under PATH, outside the scanned tree (through symbolic links, Terraform
+    /// module sources, paths in .atrest.yaml, paths in merged parts) (repeatable)
+    #[arg(long, value_name = "PATH")]
+    allow_outside: Vec<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -500,13 +504,17 @@ fn skip_rule_directive(arg: &str) -> Directive {
     }
 }
 
-/// The files to scan: the walk of `paths`, less what the config excludes.
+/// The files to scan: the walk of `paths`, less what the config excludes. `roots` is the
+/// scanned tree (see [`ScanOptions::roots`]).
 fn files_to_scan(
     paths: &[PathBuf],
+    roots: &[PathBuf],
     config: Option<&Config>,
     root: &Path,
 ) -> (Vec<PathBuf>, Vec<InputError>) {
-    let (mut files, errors) = scan::collect_files(paths);
+    let boundary =
+        scan::Boundary::new(root, roots.iter().map(PathBuf::as_path)).with_repositories();
+    let (mut files, errors) = scan::collect_files(paths, &boundary);
     if let Some(c) = config {
         files.retain(|f| !c.excluded(&scan::display_path(f, root), root));
     }
@@ -524,12 +532,41 @@ fn use_jobs(jobs: Option<usize>) -> Result<(), String> {
 }
 
 /// The settings file: `--config`, else `.atrest.yaml` found upward from the scan root.
-fn load_config(given: Option<&Path>, root: &Path) -> Result<Option<Config>, String> {
+/// Paths the config names may also lie under `allow` (`--allow-outside`). A config file found
+/// (not named) that leads out of the repository is not read: an error of the scan, which runs
+/// without it.
+fn load_config(
+    given: Option<&Path>,
+    root: &Path,
+    allow: &[PathBuf],
+) -> Result<(Option<Config>, Vec<InputError>), String> {
     let path = match given {
         Some(p) => Some(p.to_path_buf()),
         None => config::discover(root),
     };
-    path.map(|p| Config::load(&p, root)).transpose()
+    if given.is_none()
+        && let Some(p) = &path
+    {
+        let top = atrest::read::file::repository_top(root).unwrap_or_else(|| root.to_path_buf());
+        if let Err(why) = scan::Boundary::new(root, [top.as_path()]).check(p) {
+            let path = scan::display_path(p, root);
+            let error = InputError {
+                path,
+                line: None,
+                column: None,
+                message: why,
+            };
+            return Ok((None, vec![error]));
+        }
+    }
+    let config = path
+        .map(|p| Config::load_within(&p, root, allow))
+        .transpose()?;
+    let refused = config
+        .as_ref()
+        .map(|c| c.refused.clone())
+        .unwrap_or_default();
+    Ok((config, refused))
 }
 
 /// What a scan or a merge decides before reading anything: settings and the rules.
@@ -585,7 +622,7 @@ fn prepare(args: &ReportArgs, timeout: Option<std::time::Duration>) -> Result<Pr
         }
     }
     let root = scan::scan_root();
-    let config = load_config(args.config.as_deref(), &root)?;
+    let (config, config_errors) = load_config(args.config.as_deref(), &root, &args.allow_outside)?;
     let settings = settings(args, config.as_ref(), timeout)?;
     let (mut policies, policy_errors) = PolicySet::load(&settings.policy);
     // A typo in --rule, --skip-rule or the config would silently run the wrong rules.
@@ -618,7 +655,10 @@ fn prepare(args: &ReportArgs, timeout: Option<std::time::Duration>) -> Result<Pr
         config,
         settings,
         policies,
-        policy_errors: policy_errors.into_iter().map(Into::into).collect(),
+        policy_errors: config_errors
+            .into_iter()
+            .chain(policy_errors.into_iter().map(Into::into))
+            .collect(),
         catalogue: known.rules.iter().map(|r| r.id.clone()).collect(),
     })
 }
@@ -683,7 +723,12 @@ fn run_scan(args: ScanArgs) -> Result<ExitCode, String> {
     {
         return Err("--region, --profile and --endpoint-url need --aws".into());
     }
-    let (files, mut walk_errors) = files_to_scan(&paths, prepared.config.as_ref(), &root);
+    let roots: Vec<PathBuf> = paths
+        .iter()
+        .chain(&args.report.allow_outside)
+        .cloned()
+        .collect();
+    let (files, mut walk_errors) = files_to_scan(&paths, &roots, prepared.config.as_ref(), &root);
     let show_progress = !args.report.quiet
         && std::io::stderr().is_terminal()
         && std::env::var_os("CI").is_none()
@@ -705,6 +750,7 @@ fn run_scan(args: ScanArgs) -> Result<ExitCode, String> {
                 inventories: args.inventory.clone(),
                 shard: args.shard,
                 facts,
+                roots,
             },
             &prepared.policies,
         )
@@ -742,35 +788,89 @@ fn run_scan(args: ScanArgs) -> Result<ExitCode, String> {
     errors.append(&mut walk_errors);
     errors.append(&mut result.errors);
     errors.sort();
+    // A link the walk refused may be refused again as a file of a Terraform module.
+    errors.dedup();
     result.errors = errors;
-    let code = finish(&args.report, &prepared, result, args.shard);
+    let shards = args.shard.map(|s| shard::Shards {
+        indexes: vec![s.index],
+        count: s.count,
+    });
+    let code = finish(&args.report, &prepared, result, shards);
     drop(temporary);
     code
 }
 
 fn run_merge(args: MergeArgs) -> Result<ExitCode, String> {
     let prepared = prepare(&args.report, None)?;
+    let root = &prepared.root;
     let mut parts = Vec::new();
     let mut errors = prepared.policy_errors.clone();
+    let error = |path: &Path, message: String| InputError {
+        path: scan::display_path(path, root),
+        line: None,
+        column: None,
+        message,
+    };
+    // Reports show the lines of the files findings are in: a part may name only files in the
+    // tree the merge runs in.
+    let boundary = scan::Boundary::new(
+        root,
+        std::iter::once(Path::new("."))
+            .chain(args.report.allow_outside.iter().map(PathBuf::as_path)),
+    )
+    .with_repositories();
+    let inside = |p: &str| boundary.contains(&root.join(p));
+    let mut seen: Vec<PathBuf> = Vec::new();
+    let output = args
+        .report
+        .output
+        .as_ref()
+        .and_then(|o| std::fs::canonicalize(o).ok());
     for path in &args.files {
-        match shard::read(path, &prepared.policies.rules) {
-            Ok(part) => parts.push(part),
+        if output.is_some() && std::fs::canonicalize(path).ok() == output {
+            return Err(format!(
+                "--output {}: one of the parts; not overwritten",
+                scan::display_path(path, root)
+            ));
+        }
+        let same = std::fs::canonicalize(path).unwrap_or_else(|_| path.clone());
+        if seen.contains(&same) {
+            errors.push(error(path, "given twice: merged once".into()));
+            continue;
+        }
+        seen.push(same);
+        match shard::read(path, &prepared.policies.rules, &inside) {
+            Ok(part) => parts.push((path, part)),
             // The other parts are still merged and reported; the exit code says one is missing.
-            Err(message) => errors.push(InputError {
-                path: scan::display_path(path, &prepared.root),
-                line: None,
-                column: None,
-                message,
-            }),
+            Err(message) => errors.push(error(path, message)),
         }
     }
-    let mut result = shard::combine(parts);
+    let cover = shard::cover(
+        &parts
+            .iter()
+            .map(|(_, p)| p.shards.as_ref())
+            .collect::<Vec<_>>(),
+    );
+    for (i, why) in cover.refused.iter().rev() {
+        errors.push(error(parts[*i].0, why.clone()));
+        parts.remove(*i);
+    }
+    // A merge written as jsonl may be one branch of a tree of merges; the final one is whole.
+    if args.report.format != Format::Jsonl {
+        errors.extend(cover.missing.iter().map(|s| InputError {
+            path: format!("shard {s}"),
+            line: None,
+            column: None,
+            message: "missing: no part holds it, so its logs are not in the report".into(),
+        }));
+    }
+    let mut result = shard::combine(parts.into_iter().map(|(_, p)| p.result).collect());
     errors.append(&mut result.errors);
     errors.sort();
     // Every shard reports the errors of what they all read (the policies, the inventory).
     errors.dedup();
     result.errors = errors;
-    finish(&args.report, &prepared, result, None)
+    finish(&args.report, &prepared, result, cover.shards)
 }
 
 fn run_facts(args: FactsArgs) -> Result<ExitCode, String> {
@@ -785,9 +885,10 @@ fn run_facts(args: FactsArgs) -> Result<ExitCode, String> {
         }
         summary = format!("joined {} facts files", args.merge.len());
     } else {
-        let config = load_config(args.config.as_deref(), &root)?;
+        let (config, config_errors) = load_config(args.config.as_deref(), &root, &[])?;
+        errors.extend(config_errors);
         let paths = paths_to_scan(&args.paths, args.files_from.as_deref(), false)?;
-        let (files, walk_errors) = files_to_scan(&paths, config.as_ref(), &root);
+        let (files, walk_errors) = files_to_scan(&paths, &paths, config.as_ref(), &root);
         errors.extend(walk_errors);
         let (mut logs, broken) = scan::logs_of(&files);
         errors.extend(broken);
@@ -810,8 +911,7 @@ fn run_facts(args: FactsArgs) -> Result<ExitCode, String> {
     }
     let text = shard::write_facts(&facts);
     match &args.output {
-        Some(path) => std::fs::write(path, &text)
-            .map_err(|e| format!("cannot write {}: {e}", path.display()))?,
+        Some(path) => atrest::read::file::write_atomic(path, text.as_bytes())?,
         None => {
             let _ = std::io::stdout().lock().write_all(text.as_bytes());
         }
@@ -846,12 +946,42 @@ fn finish(
     args: &ReportArgs,
     prepared: &Prepared,
     mut result: ScanResult,
-    shard: Option<Shard>,
+    shards: Option<shard::Shards>,
 ) -> Result<ExitCode, String> {
     let root = &prepared.root;
     let policies = &prepared.policies;
+    if let Some(out) = &args.output {
+        // Writing the report over a template would destroy what was scanned.
+        let shown = scan::display_path(out, root);
+        let logs = result
+            .trail
+            .iter()
+            .flat_map(|t| t.files.iter().map(|f| &f.0));
+        // And over the settings or the baseline the report was decided with.
+        let same = |p: &Path| std::fs::canonicalize(root.join(p)).ok();
+        let settings = [
+            args.baseline.as_deref(),
+            prepared
+                .config
+                .as_ref()
+                .map(|c| Path::new(c.shown.as_str())),
+        ];
+        let settings = settings.into_iter().flatten().filter_map(same);
+        if result
+            .scanned
+            .iter()
+            .map(|(p, _)| p)
+            .chain(logs)
+            .any(|p| *p == shown)
+            || same(out).is_some_and(|o| settings.into_iter().any(|s| s == o))
+        {
+            return Err(format!(
+                "--output {shown}: one of the inputs; not overwritten"
+            ));
+        }
+    }
     if args.format == Format::Jsonl {
-        let rendered = shard::write(&result, &policies.rules, shard);
+        let rendered = shard::write(&result, &policies.rules, shards.as_ref());
         write_report(args, &rendered)?;
         for e in &result.errors {
             eprintln!("error: {e}");
@@ -866,7 +996,14 @@ fn finish(
         unknown: prepared.settings.unknown,
         notices: &notices,
         category: args.sarif_category.as_deref(),
+        config: prepared.config.as_ref().map(|c| c.shown.as_str()),
     };
+    // Which file's settings apply: a stray one would change the scan without a word.
+    if let Some(c) = &prepared.config
+        && !args.quiet
+    {
+        eprintln!("atrest: settings from {}", c.shown);
+    }
     let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
     let color = match args.color {
         Color::Always => true,
@@ -923,8 +1060,7 @@ fn finish(
 
 fn write_report(args: &ReportArgs, rendered: &str) -> Result<(), String> {
     match &args.output {
-        Some(path) => std::fs::write(path, rendered)
-            .map_err(|e| format!("cannot write {}: {e}", path.display())),
+        Some(path) => atrest::read::file::write_atomic(path, rendered.as_bytes()),
         None => {
             let mut out = std::io::stdout().lock();
             // A closed pipe (`atrest scan | head`) is not an error worth a message.
@@ -1027,7 +1163,7 @@ fn run_rules(args: RulesArgs) -> Result<ExitCode, String> {
     let config = if args.format == RulesFormat::Markdown {
         None
     } else {
-        load_config(args.config.as_deref(), &scan::scan_root())?
+        load_config(args.config.as_deref(), &scan::scan_root(), &[])?.0
     };
     let mut dirs = args.policy;
     if let Some(c) = &config {
@@ -1108,6 +1244,7 @@ fn run_model(paths: Vec<PathBuf>, tf_vars: Vec<PathBuf>) -> Result<ExitCode, Str
         tf_vars,
         shard: None,
         facts: None,
+        roots: Vec::new(),
     });
     // One entry per evaluation unit: a template, a Terraform root module or plan, or all
     // deployed-state inputs together.

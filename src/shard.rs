@@ -80,18 +80,24 @@ pub fn path_hash(shown: &str) -> u64 {
     h
 }
 
+/// The longest line of a `--files-from` list: far beyond any path a file system accepts.
+const MAX_LIST_LINE: u64 = 64 * 1024;
+/// The largest `--files-from` list, and the longest record of a part.
+const MAX_LIST_BYTES: u64 = 1 << 30;
+const MAX_RECORD_BYTES: u64 = 64 * 1024 * 1024;
+
 /// Reads `--files-from`: one path per line (`-` is standard input); blank lines are skipped.
 pub fn read_list(list: &Path) -> Result<Vec<PathBuf>, String> {
     let shown = list.display();
     let reader: Box<dyn BufRead> = if list == Path::new("-") {
         Box::new(BufReader::new(std::io::stdin()))
     } else {
-        let f = std::fs::File::open(list).map_err(|e| format!("{shown}: cannot read: {e}"))?;
+        let (f, _) = crate::read::file::open_regular(list).map_err(|e| format!("{shown}: {e}"))?;
         Box::new(BufReader::new(f))
     };
     let mut paths = Vec::new();
-    for (n, line) in reader.lines().enumerate() {
-        let line = line.map_err(|e| format!("{shown}:{}: cannot read: {e}", n + 1))?;
+    for line in crate::read::file::bounded_lines(reader, MAX_LIST_LINE, MAX_LIST_BYTES) {
+        let line = line.map_err(|e| format!("{shown}:{e}"))?;
         let path = line.trim_end_matches('\r');
         if !path.trim().is_empty() {
             paths.push(PathBuf::from(path));
@@ -121,7 +127,8 @@ pub fn write_facts(facts: &Facts) -> String {
 
 pub fn read_facts(path: &Path) -> Result<Facts, String> {
     let shown = path.display();
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{shown}: cannot read: {e}"))?;
+    let text = crate::read::file::read_text_bounded(path, MAX_RECORD_BYTES)
+        .map_err(|e| format!("{shown}: {e}"))?;
     let file: FactsFile = serde_json::from_str(&text).map_err(|e| {
         format!(
             "{shown}:{}:{}: not an `atrest facts` file: {e}",
@@ -470,11 +477,11 @@ fn finding_from(r: FindingRecord, rules: &[Rule]) -> Result<FileFinding, String>
 }
 
 /// A scan's result as JSON lines, before triage: what `atrest merge` reads.
-pub fn write(result: &ScanResult, rules: &[Rule], shard: Option<Shard>) -> String {
+pub fn write(result: &ScanResult, rules: &[Rule], shards: Option<&Shards>) -> String {
     let mut records = vec![Record::Shard {
         version: FORMAT_VERSION,
         atrest: env!("CARGO_PKG_VERSION").to_owned(),
-        shard: shard.map(|s| s.to_string()),
+        shard: shards.map(Shards::to_string),
         rules: rules.iter().map(|r| r.id.clone()).collect(),
     }];
     for (path, kind) in &result.scanned {
@@ -540,17 +547,78 @@ pub fn write(result: &ScanResult, rules: &[Rule], shard: Option<Shard>) -> Strin
     out
 }
 
-/// Reads one shard's JSON lines. Every problem names the file and line.
-pub fn read(path: &Path, rules: &[Rule]) -> Result<ScanResult, String> {
+/// Which shards of a split scan a part holds: `2/4` from `scan --shard 2/4`, `1,2/4` from a
+/// merge of those two. `None` in a part of a scan that was not sharded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shards {
+    pub indexes: Vec<u32>,
+    pub count: u32,
+}
+
+impl FromStr for Shards {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (list, n) = s
+            .rsplit_once('/')
+            .ok_or_else(|| format!("shard `{s}`: expected I/N"))?;
+        let mut indexes = Vec::new();
+        for i in list.split(',') {
+            let one: Shard = format!("{i}/{n}").parse()?;
+            indexes.push(one.index);
+            // `count` is checked by the parse of each index.
+        }
+        let count: u32 = n
+            .trim()
+            .parse()
+            .map_err(|_| format!("shard `{s}`: bad count"))?;
+        indexes.sort_unstable();
+        indexes.dedup();
+        Ok(Shards { indexes, count })
+    }
+}
+
+impl fmt::Display for Shards {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let list: Vec<String> = self.indexes.iter().map(u32::to_string).collect();
+        write!(f, "{}/{}", list.join(","), self.count)
+    }
+}
+
+/// One part read back: its results, and the shards it holds.
+pub struct Part {
+    pub result: ScanResult,
+    pub shards: Option<Shards>,
+}
+
+/// The files a finding record names: where it is, and where its evidence is.
+fn named_files(r: &FindingRecord) -> impl Iterator<Item = &str> {
+    let trail = r.trail.iter().flat_map(|t| {
+        t.events
+            .iter()
+            .map(|e| e.location.file.as_str())
+            .chain(t.declared.iter().map(|d| d.loc.file.as_str()))
+    });
+    std::iter::once(r.path.as_str())
+        .chain(r.location.iter().map(|l| l.file.as_str()))
+        .chain(r.related.iter().map(|(l, _)| l.file.as_str()))
+        .chain(trail)
+}
+
+/// Reads one shard's JSON lines. Every problem names the file and line. A part that names a
+/// file `inside` refuses (reports show the lines of the files findings are in) is refused.
+pub fn read(path: &Path, rules: &[Rule], inside: &dyn Fn(&str) -> bool) -> Result<Part, String> {
     let shown = path.display();
-    let file = std::fs::File::open(path).map_err(|e| format!("{shown}: cannot read: {e}"))?;
+    let (file, _) = crate::read::file::open_regular(path).map_err(|e| format!("{shown}: {e}"))?;
     let mut out = ScanResult::default();
+    let mut shards = None;
     let mut trail: Option<TrailReport> = None;
     let mut seen_header = false;
     let mut ended = false;
-    for (n, line) in BufReader::new(file).lines().enumerate() {
+    let lines = crate::read::file::bounded_lines(BufReader::new(file), MAX_RECORD_BYTES, u64::MAX);
+    for (n, line) in lines.enumerate() {
         let at = |m: String| format!("{shown}:{}: {m}", n + 1);
-        let line = line.map_err(|e| at(format!("cannot read: {e}")))?;
+        let line = line.map_err(|e| format!("{shown}:{e}"))?;
         if line.trim().is_empty() {
             continue;
         }
@@ -568,12 +636,14 @@ pub fn read(path: &Path, rules: &[Rule]) -> Result<ScanResult, String> {
             Record::Shard {
                 version,
                 rules: ids,
+                shard,
                 ..
             } => {
                 if seen_header {
                     return Err(at("a second shard record".into()));
                 }
                 seen_header = true;
+                shards = shard.map(|s| s.parse::<Shards>()).transpose().map_err(at)?;
                 if version != FORMAT_VERSION {
                     return Err(at(format!(
                         "format {version} (this atrest reads {FORMAT_VERSION})"
@@ -587,6 +657,13 @@ pub fn read(path: &Path, rules: &[Rule]) -> Result<ScanResult, String> {
                         ours.join(",")
                     )));
                 }
+            }
+            Record::Input { path, .. } if !inside(&path) => {
+                return Err(at(format!("input {path}: {}", OUTSIDE)));
+            }
+            Record::Finding(r) if named_files(&r).any(|f| !inside(f)) => {
+                let f = named_files(&r).find(|f| !inside(f)).unwrap_or_default();
+                return Err(at(format!("a finding in {f}: {}", OUTSIDE)));
             }
             Record::Input { path, kind, shape } => {
                 let k = kind_from(&kind, shape.as_deref())
@@ -664,7 +741,70 @@ pub fn read(path: &Path, rules: &[Rule]) -> Result<ScanResult, String> {
         ));
     }
     out.trail = trail;
-    Ok(out)
+    Ok(Part {
+        result: out,
+        shards,
+    })
+}
+
+/// Why a part that names a file outside the scanned tree is not merged.
+const OUTSIDE: &str =
+    "outside the scanned tree: the part is not merged (--allow-outside PATH allows it)";
+
+/// What the shards of the parts of a merge add up to.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Cover {
+    /// The shards the parts hold together (none when no part came from a sharded scan).
+    pub shards: Option<Shards>,
+    /// Parts not to merge, by index, and why: one holding a shard an earlier part holds (its
+    /// findings would count twice), or from a split into another number of shards.
+    pub refused: Vec<(usize, String)>,
+    /// Shards of the split that no part holds.
+    pub missing: Vec<Shard>,
+}
+
+/// Checks the shards of the parts of a merge (each part's, as [`read`] gave them).
+pub fn cover(parts: &[Option<&Shards>]) -> Cover {
+    let mut out = Cover::default();
+    let mut held: BTreeMap<u32, usize> = BTreeMap::new();
+    let mut count = None;
+    for (i, shards) in parts.iter().enumerate() {
+        let Some(s) = shards else { continue };
+        let n = *count.get_or_insert(s.count);
+        if s.count != n {
+            out.refused.push((
+                i,
+                format!(
+                    "a part of a split into {} shards, the others of {n}",
+                    s.count
+                ),
+            ));
+            continue;
+        }
+        if let Some((index, first)) = s
+            .indexes
+            .iter()
+            .find_map(|x| held.get(x).map(|first| (*x, *first)))
+        {
+            out.refused.push((
+                i,
+                format!("shard {index}/{n} is also in part {} of the merge: its findings would count twice; not merged", first + 1),
+            ));
+            continue;
+        }
+        held.extend(s.indexes.iter().map(|x| (*x, i)));
+    }
+    if let Some(count) = count {
+        out.missing = (1..=count)
+            .filter(|x| !held.contains_key(x))
+            .map(|index| Shard { index, count })
+            .collect();
+        out.shards = Some(Shards {
+            indexes: held.into_keys().collect(),
+            count,
+        });
+    }
+    out
 }
 
 /// Joins shard results into the result one scan over all their inputs gives.
@@ -746,6 +886,22 @@ mod tests {
             let p = format!("AWSLogs/1111/CloudTrail/eu-west-1/2026/11/{i:02}/f.json.gz");
             assert_eq!(shards.iter().filter(|s| s.owns(&p)).count(), 1);
         }
+    }
+
+    #[test]
+    fn the_cover_of_parts_names_twice_held_and_missing_shards() {
+        let s = |t: &str| t.parse::<Shards>().unwrap();
+        assert_eq!(s("3,1/4").to_string(), "1,3/4");
+        assert!("5/4".parse::<Shards>().is_err());
+        let (a, b, c) = (s("1/4"), s("1,2/4"), s("1/2"));
+        let cover = cover(&[Some(&a), None, Some(&b), Some(&c)]);
+        assert_eq!(cover.shards, Some(s("1/4")));
+        assert_eq!(cover.refused.len(), 2, "{cover:?}");
+        assert!(cover.refused[0].1.contains("shard 1/4 is also in part 1"));
+        assert!(cover.refused[1].1.contains("split into 2 shards"));
+        assert_eq!(cover.missing.len(), 3);
+        assert_eq!(cover.missing[0].to_string(), "2/4");
+        assert_eq!(super::cover(&[None]), Cover::default());
     }
 
     /// The hash is part of the interface (drivers may compute it): FNV-1a's published values.

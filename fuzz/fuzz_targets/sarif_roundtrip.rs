@@ -33,6 +33,7 @@ fuzz_target!(|data: &[u8]| {
             inventories: Vec::new(),
             shard: None,
             facts: None,
+            roots: Vec::new(),
             limits: Limits::default(),
             tf_vars: Vec::new(),
         },

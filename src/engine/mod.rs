@@ -679,19 +679,28 @@ fn read_rego_files(
             return Vec::new();
         }
     };
+    // A policy directory is a tree of its own: a link in it that leads elsewhere is not read
+    // (a parse error would quote the file it leads to).
+    let boundary = crate::read::file::Boundary::new(Path::new("."), [dir]);
     let mut out = Vec::new();
     for f in files {
-        match std::fs::read_to_string(&f) {
+        let read = boundary
+            .check(&f)
+            .and_then(|()| crate::read::file::read_text_bounded(&f, MAX_POLICY_BYTES));
+        match read {
             Ok(t) => out.push((f.display().to_string(), t)),
-            Err(e) => errors.push(PolicyError {
+            Err(message) => errors.push(PolicyError {
                 path: f.display().to_string(),
                 line: None,
-                message: format!("cannot read: {e}"),
+                message,
             }),
         }
     }
     out
 }
+
+/// The largest policy file read.
+const MAX_POLICY_BYTES: u64 = 16 * 1024 * 1024;
 
 /// `.rego` files under a directory, sorted; `*_test.rego` only when `tests` is set.
 fn rego_files(dir: &Path, tests: bool) -> Result<Vec<std::path::PathBuf>, String> {
@@ -701,7 +710,14 @@ fn rego_files(dir: &Path, tests: bool) -> Result<Vec<std::path::PathBuf>, String
     if !dir.is_dir() {
         return Err("policy directory does not exist".into());
     }
+    // Ignore files are not read here: a policy directory is small, and one linked to
+    // `/dev/zero` would stop the load (the scan's walk checks them; see `scan::collect_files`).
     let mut files: Vec<_> = ignore::WalkBuilder::new(dir)
+        .git_ignore(false)
+        .git_exclude(false)
+        .git_global(false)
+        .ignore(false)
+        .parents(false)
         .build()
         .filter_map(Result::ok)
         .map(|e| e.into_path())

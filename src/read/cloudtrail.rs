@@ -106,6 +106,8 @@ pub fn is_gzip(path: &Path) -> bool {
 
 /// Decides from a file's first bytes whether it is a CloudTrail log, and of which shape.
 pub fn sniff_file(path: &Path) -> io::Result<Sniff> {
+    // Opening a FIFO blocks: only regular files are sniffed.
+    super::file::open_regular(path).map_err(io::Error::other)?;
     let mut file = File::open(path)?;
     let mut head = [0u8; 2];
     let n = read_full(&mut file, &mut head)?;

@@ -140,11 +140,11 @@ pub enum NameHint {
 }
 
 pub fn name_hint(path: &Path) -> Option<NameHint> {
-    let name = path.file_name()?.to_str()?.to_ascii_lowercase();
+    // A name that is not UTF-8 is judged by what it says in UTF-8: `t\xff.yaml` is a `.yaml`.
+    let name = path.file_name()?.to_string_lossy().to_ascii_lowercase();
     let ext = path
         .extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase)
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
         .unwrap_or_default();
     if name.ends_with(".tf.json") {
         return Some(NameHint::TerraformJson);
@@ -193,9 +193,9 @@ pub fn read_input(path: &Path, limits: &Limits) -> ReadOutcome {
         Ok(_) => {}
         Err(e) => return ReadOutcome::Failed(ReadError::whole_file(format!("cannot read: {e}"))),
     }
-    let bytes = match std::fs::read(path) {
+    let bytes = match super::file::read_bounded(path, limits.max_template_bytes) {
         Ok(b) => b,
-        Err(e) => return ReadOutcome::Failed(ReadError::whole_file(format!("cannot read: {e}"))),
+        Err(e) => return ReadOutcome::Failed(ReadError::whole_file(e)),
     };
     match classify(&bytes, hint, limits) {
         ReadOutcome::Input(input) => with_subject(input, path),
@@ -220,9 +220,9 @@ fn read_gzipped(path: &Path, limits: &Limits) -> ReadOutcome {
             Skip::Extension
         });
     }
-    let file = match std::fs::File::open(path) {
-        Ok(f) => f,
-        Err(e) => return ReadOutcome::Failed(ReadError::whole_file(format!("cannot read: {e}"))),
+    let file = match super::file::open_regular(path) {
+        Ok((f, _)) => f,
+        Err(e) => return ReadOutcome::Failed(ReadError::whole_file(e)),
     };
     let mut bytes = Vec::new();
     // One byte over the limit tells an oversized file from one that fits exactly.
@@ -305,6 +305,16 @@ pub fn classify(bytes: &[u8], hint: NameHint, limits: &Limits) -> ReadOutcome {
     let by_name = hint != NameHint::Unnamed;
     let text = match text::decode(bytes) {
         Ok(t) => t,
+        // A template with a NUL byte in it is a broken template, not a binary file.
+        Err(_) if bytes.contains(&0) && mentions_template(&String::from_utf8_lossy(bytes)) => {
+            let at = bytes.iter().position(|b| *b == 0).unwrap_or(0);
+            let line = bytes[..at].iter().filter(|b| **b == b'\n').count() + 1;
+            return ReadOutcome::Failed(ReadError {
+                line: Some(line as u32),
+                column: None,
+                message: "a NUL byte in a template: binary content, not text".into(),
+            });
+        }
         // Binary content (NUL bytes) in a file only a generic extension makes a candidate
         // (`blob.yaml`) is not a template: skipped. Text in a broken encoding still is an error.
         Err(_)
@@ -351,10 +361,20 @@ pub fn classify(bytes: &[u8], hint: NameHint, limits: &Limits) -> ReadOutcome {
         {
             return ReadOutcome::Failed(e);
         }
+        // Nesting past `--max-depth` is refused before anything can tell what the file is (API
+        // output does not name itself in text): named, never skipped.
+        Err(e) if by_name && e.message.starts_with(NESTING) => return ReadOutcome::Failed(e),
         Err(_) => return ReadOutcome::Skipped(Skip::Unparsed),
     };
     if documents > 1 {
-        return ReadOutcome::Skipped(Skip::Documents);
+        // A Kubernetes manifest or an Ansible file is several documents; a template is one.
+        return if hint == NameHint::Template || mentions_template(&text) {
+            ReadOutcome::Failed(ReadError::whole_file(format!(
+                "{documents} YAML documents in one file: a template is one document; split them into files to have them read"
+            )))
+        } else {
+            ReadOutcome::Skipped(Skip::Documents)
+        };
     }
     // `{"Records": ...}` is how CloudTrail delivers logs; one whose `Records` is not a list is a
     // broken log, not some other JSON.
@@ -397,6 +417,9 @@ pub fn classify(bytes: &[u8], hint: NameHint, limits: &Limits) -> ReadOutcome {
         problems,
     })
 }
+
+/// How the JSON and YAML readers begin the message for input nested past `--max-depth`.
+const NESTING: &str = "nesting deeper than";
 
 /// Cheap textual sniff: could this text be a CloudFormation template or a Terraform plan?
 fn mentions_template(text: &str) -> bool {

@@ -4,6 +4,7 @@
 pub mod aws;
 pub mod cloudtrail;
 pub mod detect;
+pub mod file;
 pub mod hcl;
 pub mod include;
 pub mod json;

@@ -86,6 +86,7 @@ pub fn render(report: &Report) -> String {
         .count();
     let doc = json!({
         "tool": {"name": "atrest", "version": env!("CARGO_PKG_VERSION")},
+        "config": report.config,
         "summary": {
             "files_scanned": report.result.inputs(),
             "files_skipped": report.result.skipped.len(),

@@ -33,6 +33,8 @@ pub struct Report<'a> {
     pub notices: &'a [Notice],
     /// The analysis category (SARIF `automationDetails.id`), e.g. `atrest` or `atrest/prod`.
     pub category: Option<&'a str>,
+    /// The settings file the scan used, as shown.
+    pub config: Option<&'a str>,
 }
 
 impl<'a> Report<'a> {
@@ -44,6 +46,7 @@ impl<'a> Report<'a> {
             unknown,
             notices: &[],
             category: None,
+            config: None,
         }
     }
 }

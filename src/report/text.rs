@@ -39,7 +39,9 @@ fn severity_color(s: Severity) -> &'static str {
 
 /// Reads the source lines of files that have findings. Only for display: nothing is parsed.
 fn source_lines(path: &str) -> Option<Vec<String>> {
-    let text = std::fs::read_to_string(path).ok()?;
+    // Regular files only, within the input limit: a merged part may name any path.
+    let limit = crate::read::Limits::default().max_template_bytes;
+    let text = crate::read::file::read_text_bounded(std::path::Path::new(path), limit).ok()?;
     Some(text.lines().map(str::to_owned).collect())
 }
 

@@ -105,6 +105,9 @@ fn module_calls(body: &hcl::Body, dir: &Path) -> Vec<(String, Span, Source)> {
 struct Reader<'a> {
     opts: &'a ScanOptions,
     root: &'a Path,
+    /// What may be read: a module directory, a file in one or a variable file Terraform loads
+    /// by itself that leads elsewhere is an error.
+    boundary: crate::read::file::Boundary,
     /// Directories read from disk, by path.
     read: HashMap<PathBuf, Files>,
     reported: HashSet<String>,
@@ -131,6 +134,12 @@ impl Reader<'_> {
         let mut files = Files::new();
         for p in paths {
             let shown: FileId = display_path(&p, self.root).into();
+            if let Err(why) = self.boundary.check(&p) {
+                if self.reported.insert(shown.to_string()) {
+                    out.errors.push(InputError::at(&shown, None, why));
+                }
+                continue;
+            }
             match read_input(&p, &self.opts.limits) {
                 ReadOutcome::Input(input) => {
                     if self.reported.insert(shown.to_string()) {
@@ -219,14 +228,21 @@ impl Reader<'_> {
         let mut paths: Vec<PathBuf> = ["terraform.tfvars", "terraform.tfvars.json"]
             .iter()
             .map(|n| dir.join(n))
-            .filter(|p| p.is_file())
+            // Whatever it is (a FIFO, a link): reading it says what is wrong with it.
+            .filter(|p| std::fs::symlink_metadata(p).is_ok())
             .collect();
         paths.extend(auto);
+        // Loaded by name from the directory: what they lead to must be in the tree.
+        let by_terraform = paths.len();
         paths.extend(self.opts.tf_vars.iter().cloned());
         let mut files = Files::new();
-        for p in paths {
+        for (i, p) in paths.into_iter().enumerate() {
             let shown: FileId = display_path(&p, self.root).into();
-            match read_vars(&p, &self.opts.limits) {
+            let read = match self.boundary.check(&p) {
+                Err(why) if i < by_terraform => Err(crate::read::ReadError::whole_file(why)),
+                _ => read_vars(&p, &self.opts.limits),
+            };
+            match read {
                 Ok(body) => files.push((shown, Arc::new(body))),
                 Err(e) => {
                     if self.reported.insert(shown.to_string()) {
@@ -247,7 +263,7 @@ fn config_paths(dir: &Path) -> Option<Vec<PathBuf>> {
         .map(|e| e.path())
         .filter(|p| {
             let n = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
-            p.is_file() && (n.ends_with(".tf") || n.ends_with(".tf.json"))
+            !p.is_dir() && (n.ends_with(".tf") || n.ends_with(".tf.json"))
         })
         .collect();
     paths.sort();
@@ -258,9 +274,8 @@ fn read_vars(
     path: &Path,
     limits: &crate::read::Limits,
 ) -> Result<hcl::Body, crate::read::ReadError> {
-    let bytes = std::fs::read(path).map_err(|e| {
-        crate::read::ReadError::whole_file(format!("cannot read variable file: {e}"))
-    })?;
+    let bytes = crate::read::file::read_bounded(path, limits.max_template_bytes)
+        .map_err(|e| crate::read::ReadError::whole_file(format!("variable file: {e}")))?;
     let text = text::decode(&bytes)?;
     if path.extension().is_some_and(|e| e == "json") {
         let doc = crate::read::json::parse(&text, limits)?;
@@ -290,6 +305,7 @@ impl Inputs {
         let mut reader = Reader {
             opts,
             root,
+            boundary: opts.boundary(),
             read: HashMap::new(),
             reported: out.scanned.iter().map(|(f, _)| f.clone()).collect(),
         };
@@ -478,6 +494,21 @@ impl Inputs {
                 }
                 if let Some(&i) = index.get(&target) {
                     project.calls.insert(key, i);
+                    continue;
+                }
+                if let Err(why) = reader.boundary.check(&target) {
+                    let shown = match display_path(&target, reader.root) {
+                        s if s.is_empty() => ".".to_owned(),
+                        s => s,
+                    };
+                    out.errors.push(InputError::at(
+                        &file,
+                        Some(span),
+                        format!("module \"{name}\": source directory {shown}: {why}"),
+                    ));
+                    project
+                        .not_followed
+                        .insert(key, "a source outside the scanned tree".into());
                     continue;
                 }
                 match reader.module_files(&target, &self.dirs, out) {

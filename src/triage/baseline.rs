@@ -98,8 +98,11 @@ impl Baseline {
     /// Reads a baseline written by [`write`]. `shown` is how the file is named in messages.
     pub fn load(path: &Path, root: &Path) -> Result<Baseline, String> {
         let shown = crate::scan::display_path(path, root);
-        let text = std::fs::read_to_string(root.join(path))
-            .map_err(|e| format!("{shown}: cannot read baseline: {e}"))?;
+        let text = crate::read::file::read_text_bounded(
+            &root.join(path),
+            Limits::default().max_template_bytes,
+        )
+        .map_err(|e| format!("{shown}: cannot read baseline: {e}"))?;
         let doc = crate::read::json::parse(&text, &Limits::default())
             .map_err(|e| format!("{shown}: {e}"))?;
         let bad = |why: &str| format!("{shown}: not an atrest baseline: {why}");
@@ -110,11 +113,10 @@ impl Baseline {
         if version.as_deref() != Some(&VERSION.to_string()) {
             return Err(bad(&format!("version {version:?} is not {VERSION}")));
         }
-        let items = doc
-            .root
-            .get("findings")
-            .ok_or_else(|| bad("no \"findings\" list"))?
-            .items();
+        let items = match doc.root.get("findings") {
+            Some(n) if matches!(n.value, crate::read::Value::Seq(_)) => n.items(),
+            _ => return Err(bad("no \"findings\" list")),
+        };
         let mut entries = Vec::with_capacity(items.len());
         let mut index = HashMap::with_capacity(items.len());
         for item in items {
@@ -229,7 +231,6 @@ pub fn write(
         std::fs::create_dir_all(parent)
             .map_err(|e| format!("cannot write baseline {}: {e}", path.display()))?;
     }
-    std::fs::write(target, text)
-        .map_err(|e| format!("cannot write baseline {}: {e}", path.display()))?;
+    crate::read::file::write_atomic(&target, text.as_bytes())?;
     Ok(entries.len())
 }

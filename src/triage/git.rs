@@ -23,6 +23,29 @@ fn git(dir: &Path, args: &[&str]) -> Result<Vec<u8>, String> {
     Ok(out.stdout)
 }
 
+/// The files git tracks under `dir` (a directory in a work tree), as paths under `dir`.
+pub fn tracked_files(dir: &Path) -> Result<Vec<PathBuf>, String> {
+    let names = git(dir, &["ls-files", "--cached", "-z"])?;
+    Ok(names
+        .split(|b| *b == 0)
+        .filter(|n| !n.is_empty())
+        .map(|n| dir.join(path_of_bytes(n)))
+        .collect())
+}
+
+/// A path git printed (`-z`: raw bytes, which need not be UTF-8).
+fn path_of_bytes(bytes: &[u8]) -> PathBuf {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        PathBuf::from(std::ffi::OsStr::from_bytes(bytes))
+    }
+    #[cfg(not(unix))]
+    {
+        PathBuf::from(String::from_utf8_lossy(bytes).as_ref())
+    }
+}
+
 /// Files changed in the working tree since `rev` (committed, staged or not), plus untracked
 /// files git does not ignore, as shown relative to `root`.
 pub fn changed_files(rev: &str, root: &Path) -> Result<BTreeSet<String>, String> {

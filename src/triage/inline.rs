@@ -35,7 +35,8 @@ struct Extent {
 /// The suppressions written in one file (shown as `file`, read from `root.join(file)`), and
 /// notices for the malformed ones.
 pub fn directives(file: &str, root: &Path, limits: &Limits) -> (Vec<Directive>, Vec<Notice>) {
-    let Ok(bytes) = std::fs::read(root.join(file)) else {
+    let Ok(bytes) = crate::read::file::read_bounded(&root.join(file), limits.max_template_bytes)
+    else {
         return (Vec::new(), Vec::new());
     };
     let Ok(text) = crate::read::text::decode(&bytes) else {

@@ -325,6 +325,7 @@ fn an_inventory_file_stands_in_for_templates() {
             inventories: vec![dir.path().join("inventory.json")],
             shard: None,
             facts: None,
+            roots: Vec::new(),
         },
         common::builtin(),
     );

@@ -88,6 +88,7 @@ fn validate_models(path: &Path) {
         inventories: Vec::new(),
         shard: None,
         facts: None,
+        roots: Vec::new(),
         limits: atrest::read::Limits::default(),
     });
     for unit in &loaded.units {

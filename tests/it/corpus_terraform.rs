@@ -211,6 +211,7 @@ fn checkov_environment_encryption_expectations() {
         inventories: Vec::new(),
         shard: None,
         facts: None,
+        roots: Vec::new(),
         limits: Limits::default(),
         tf_vars: Vec::new(),
     });
@@ -372,6 +373,7 @@ fn kics_expectations_on_the_same_blocks() {
         inventories: Vec::new(),
         shard: None,
         facts: None,
+        roots: Vec::new(),
         limits: Limits::default(),
         tf_vars: Vec::new(),
     });

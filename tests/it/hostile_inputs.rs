@@ -9,11 +9,12 @@ use std::fs;
 use std::path::Path;
 
 /// A template with one ATR-L001 finding at 6:7.
-const GOOD: &str = "Resources:\n  Fn:\n    Type: AWS::Lambda::Function\n    Properties:\n      Code: {ZipFile: x}\n      Environment:\n        Variables: {A: b}\n";
+pub(crate) const GOOD: &str = "Resources:\n  Fn:\n    Type: AWS::Lambda::Function\n    Properties:\n      Code: {ZipFile: x}\n      Environment:\n        Variables: {A: b}\n";
 
-struct Outcome {
-    code: i32,
-    stdout: String,
+pub(crate) struct Outcome {
+    pub(crate) code: i32,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
 }
 
 fn scan_beside_good(name: &str, bytes: &[u8], extra: &[&str]) -> Outcome {
@@ -25,11 +26,14 @@ fn scan_beside_good(name: &str, bytes: &[u8], extra: &[&str]) -> Outcome {
     run(dir.path(), extra)
 }
 
-fn run(dir: &Path, extra: &[&str]) -> Outcome {
+/// `atrest scan --rule ATR-L001` in `dir`, with `extra` arguments; never a panic.
+pub(crate) fn run(dir: &Path, extra: &[&str]) -> Outcome {
     let out = Command::cargo_bin("atrest")
         .unwrap()
         .current_dir(dir)
         .env("NO_COLOR", "1")
+        // A hang (a FIFO read, a runaway loop) fails the test instead of blocking the suite.
+        .timeout(std::time::Duration::from_secs(300))
         .args(["scan", "--rule", "ATR-L001", "--policy-timeout", "0"])
         .args(extra)
         .output()
@@ -44,6 +48,7 @@ fn run(dir: &Path, extra: &[&str]) -> Outcome {
     Outcome {
         code,
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
 }
 

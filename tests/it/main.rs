@@ -15,6 +15,7 @@ mod corpus_api;
 mod corpus_cloudtrail;
 mod corpus_terraform;
 mod examples;
+mod hostile_boundary;
 mod hostile_inputs;
 mod isolation;
 mod layers;

@@ -19,6 +19,7 @@ fn check(paths: &[PathBuf]) -> usize {
         inventories: Vec::new(),
         shard: None,
         facts: None,
+        roots: Vec::new(),
         limits: Limits::default(),
         tf_vars: Vec::new(),
     });
@@ -48,6 +49,7 @@ fn unit_models_match_the_schema() {
         inventories: Vec::new(),
         shard: None,
         facts: None,
+        roots: Vec::new(),
         limits: atrest::read::Limits::default(),
     });
     let mut deployments = 0;

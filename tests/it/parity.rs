@@ -54,6 +54,7 @@ fn findings(path: &Path) -> BTreeSet<(String, String, &'static str)> {
         inventories: Vec::new(),
         shard: None,
         facts: None,
+        roots: Vec::new(),
         limits: Limits::default(),
         tf_vars: Vec::new(),
     });

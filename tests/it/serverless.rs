@@ -81,6 +81,7 @@ fn models_match_the_schema_and_name_serverless_yml_paths() {
         inventories: Vec::new(),
         shard: None,
         facts: None,
+        roots: Vec::new(),
     });
     for unit in &loaded.units {
         common::assert_model_valid(unit);

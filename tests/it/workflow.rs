@@ -371,6 +371,8 @@ ignore:
         ],
     );
     assert_eq!(code, Some(0), "{doc}");
+    // Up to the repository's top: without a repository, only the scan root's file counts.
+    common::git(dir.path(), &["init", "-q"]);
     let (code, doc) = scan_json(&dir.path().join("app"), &[]);
     assert_eq!(code, Some(0));
     assert_eq!(

@@ -39,6 +39,7 @@ pub fn scan_with(paths: &[PathBuf], policies: &PolicySet) -> ScanResult {
             inventories: Vec::new(),
             shard: None,
             facts: None,
+            roots: Vec::new(),
         },
         policies,
     )
