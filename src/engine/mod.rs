@@ -155,6 +155,8 @@ impl PolicySet {
         }
 
         let mut engine = regorus::Engine::new();
+        // `print()` output is taken from regorus and shown escaped (see `show_prints`).
+        engine.set_gather_prints(true);
         if let Some(limit) = opts.timeout {
             engine.set_execution_timer_config(timer(limit));
         }
@@ -230,6 +232,8 @@ impl PolicySet {
         for q in &queries {
             let _ = engine.eval_rule(q.clone());
         }
+        // What policies print for this empty input is not about any input: dropped.
+        let _ = engine.take_prints();
         (
             PolicySet {
                 engine,
@@ -382,17 +386,16 @@ impl Evaluator<'_> {
     ) -> Result<Vec<Finding>, String> {
         let rule = &self.set.rules[index];
         let mut findings = Vec::new();
-        let value = self
-            .engine
-            .eval_rule(self.set.queries[index].clone())
-            .map_err(|e| {
-                format!(
-                    "rule {} ({}): {}",
-                    rule.id,
-                    rule.path,
-                    first_line(&e.to_string())
-                )
-            })?;
+        let value = self.engine.eval_rule(self.set.queries[index].clone());
+        show_prints(&mut self.engine);
+        let value = value.map_err(|e| {
+            format!(
+                "rule {} ({}): {}",
+                rule.id,
+                rule.path,
+                first_line(&e.to_string())
+            )
+        })?;
         if value == regorus::Value::Undefined {
             return Ok(findings);
         }
@@ -465,11 +468,9 @@ impl Evaluator<'_> {
     /// The items of one rule's `deny` set for the current input.
     fn deny(&mut self, index: usize) -> Result<Vec<serde_json::Value>, String> {
         let rule = &self.set.rules[index];
-        let value = self
-            .engine
-            .eval_rule(self.set.queries[index].clone())
-            .map_err(|e| rule_failed(rule, &e))?;
-        deny_items(rule, value)
+        let value = self.engine.eval_rule(self.set.queries[index].clone());
+        show_prints(&mut self.engine);
+        deny_items(rule, value.map_err(|e| rule_failed(rule, &e))?)
     }
 
     /// One rule's deny set on the bytecode VM.
@@ -548,6 +549,14 @@ fn timer(limit: std::time::Duration) -> regorus::utils::limits::ExecutionTimerCo
     regorus::utils::limits::ExecutionTimerConfig {
         limit,
         check_interval: std::num::NonZeroU32::new(256).expect("non-zero"),
+    }
+}
+
+/// Writes what policies' `print()` calls said (gathered by regorus as `file:line: text`) to
+/// standard error, as regorus would, but escaped: a policy may print what an input holds.
+fn show_prints(engine: &mut regorus::Engine) {
+    for line in engine.take_prints().unwrap_or_default() {
+        eprintln!("{}", crate::escape::escape(&line));
     }
 }
 

@@ -24,7 +24,7 @@ pub const GITHUB: Limits = Limits {
 };
 
 fn to_text(doc: &Value) -> String {
-    let mut s = serde_json::to_string_pretty(doc).expect("JSON values always serialize");
+    let mut s = crate::escape::to_json(doc, true);
     s.push('\n');
     s
 }

@@ -118,7 +118,7 @@ pub fn render(report: &Report) -> String {
             })).collect::<Vec<_>>(),
         });
     }
-    let mut s = serde_json::to_string_pretty(&doc).expect("JSON values always serialize");
+    let mut s = crate::escape::to_json(&doc, true);
     s.push('\n');
     s
 }
