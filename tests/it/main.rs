@@ -13,6 +13,7 @@ mod corpus_api;
 mod corpus_cloudtrail;
 mod corpus_terraform;
 mod examples;
+mod hostile_escaping;
 mod hostile_inputs;
 mod model_schema;
 mod parity;
