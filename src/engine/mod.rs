@@ -384,33 +384,13 @@ impl Evaluator<'_> {
         origins: &HashMap<&str, &Origin>,
         objects: &HashMap<&str, &serde_json::Value>,
     ) -> Result<Vec<Finding>, String> {
+        // The regorus set is dropped once converted, and each item is read where it is: a
+        // rule with 100,000 findings holds one copy of them, not three.
+        let items = self.deny(index)?;
         let rule = &self.set.rules[index];
-        let mut findings = Vec::new();
-        let value = self.engine.eval_rule(self.set.queries[index].clone());
-        show_prints(&mut self.engine);
-        let value = value.map_err(|e| {
-            format!(
-                "rule {} ({}): {}",
-                rule.id,
-                rule.path,
-                first_line(&e.to_string())
-            )
-        })?;
-        if value == regorus::Value::Undefined {
-            return Ok(findings);
-        }
-        let json = serde_json::to_value(&value).map_err(|e| e.to_string())?;
-        let items: Vec<serde_json::Value> = match json {
-            serde_json::Value::Array(items) => items,
-            other => {
-                return Err(format!(
-                    "rule {}: deny must be a set of objects, got {other}",
-                    rule.id
-                ));
-            }
-        };
+        let mut findings = Vec::with_capacity(items.len());
         for item in items {
-            let pf: PolicyFinding = serde_json::from_value(item.clone()).map_err(|e| {
+            let pf = PolicyFinding::deserialize(&item).map_err(|e| {
                 format!(
                     "rule {}: a finding must have resource and message ({e}): {item}",
                     rule.id
@@ -524,7 +504,7 @@ impl Evaluator<'_> {
         }
         for (&index, items) in rules.iter().zip(per_rule) {
             for item in items {
-                let verdict: EventVerdict = serde_json::from_value(item.clone()).map_err(|e| {
+                let verdict = EventVerdict::deserialize(&item).map_err(|e| {
                     format!(
                         "rule {}: a finding must have a message ({e}): {item}",
                         self.set.rules[index].id

@@ -48,34 +48,58 @@ fn rank(result: &Value) -> (bool, u8) {
     (suppressed, level)
 }
 
-/// Serializes `doc` (one SARIF run) within GitHub's limits.
-pub fn fit(doc: Value) -> String {
-    fit_within(doc, GITHUB)
+/// One SARIF result, serialized as it stands in the document, and how it ranks for a cut.
+/// Made as each result is built, so a report never holds all its results as JSON values.
+pub struct Serialized {
+    rank: (bool, u8),
+    text: String,
 }
 
-/// Serializes `doc` within `limits`, dropping the least important results when it must.
-///
-/// Linear in the size of the report: each result is serialized once, and a cut report is
-/// assembled from those texts. The number of results to keep is estimated from their sizes and
-/// the gzip ratio of the last attempt, and every attempt is measured: a report over the limit
-/// keeps strictly fewer results next time, at most 97% of the bytes that would fit at that
-/// ratio, so one or two attempts are the rule.
+impl Serialized {
+    pub fn new(result: &Value) -> Serialized {
+        Serialized {
+            rank: rank(result),
+            text: indented(result),
+        }
+    }
+}
+
+/// Serializes `doc` (one SARIF run, its `results` left empty) with `results`, within
+/// GitHub's limits.
+pub fn fit(doc: Value, results: Vec<Serialized>) -> String {
+    fit_parts(doc, results, GITHUB)
+}
+
+/// Serializes `doc`, a SARIF document that holds its results, within `limits`.
 pub fn fit_within(mut doc: Value, limits: Limits) -> String {
-    let total = doc["runs"][0]["results"].as_array().map_or(0, Vec::len);
+    let results: Vec<Serialized> = match doc["runs"][0]["results"].take() {
+        Value::Array(results) => results.iter().map(Serialized::new).collect(),
+        _ => Vec::new(),
+    };
+    fit_parts(doc, results, limits)
+}
+
+/// Serializes `doc` with `results` within `limits`, dropping the least important results when
+/// it must.
+///
+/// Linear in the size of the report: each result was serialized once, and the report is
+/// assembled from those texts around the rest of the document. When it must be cut, the number
+/// of results to keep is estimated from their sizes and the gzip ratio of the last attempt,
+/// and every attempt is measured: a report over the limit keeps strictly fewer results next
+/// time, at most 97% of the bytes that would fit at that ratio, so one or two attempts are the
+/// rule.
+pub fn fit_parts(mut doc: Value, results: Vec<Serialized>, limits: Limits) -> String {
+    let total = results.len();
+    let marker = Marker::new(&mut doc);
+    let (ranks, texts): (Vec<(bool, u8)>, Vec<String>) =
+        results.into_iter().map(|r| (r.rank, r.text)).unzip();
     if total <= limits.max_results {
-        let text = to_text(&doc);
+        let all: Vec<usize> = (0..total).collect();
+        let text = assemble(&mut doc, &marker, &texts, &all, None);
         if gzip_len(&text) <= limits.max_gzip_bytes {
             return text;
         }
     }
-    let results = match doc["runs"][0]["results"].take() {
-        Value::Array(results) => results,
-        _ => Vec::new(),
-    };
-    let ranks: Vec<(bool, u8)> = results.iter().map(rank).collect();
-    // Each result as it stands in the document, one level inside the results array; the
-    // values are dropped as they are written.
-    let texts: Vec<String> = results.into_iter().map(|r| indented(&r)).collect();
     let mut order: Vec<usize> = (0..total).collect();
     order.sort_by_key(|&i| ranks[i]);
     // Bytes of the `n` most important results: the size an attempt to keep `n` is judged by.
@@ -84,10 +108,10 @@ pub fn fit_within(mut doc: Value, limits: Limits) -> String {
     for &i in &order {
         prefix.push(prefix.last().copied().unwrap_or(0) + texts[i].len() + 2);
     }
-    let marker = Marker::new(&mut doc);
     let mut n = total.min(limits.max_results);
     loop {
-        let text = assemble(&mut doc, &marker, &texts, &order[..n], total, limits);
+        let cut = Some((total, limits));
+        let text = assemble(&mut doc, &marker, &texts, &order[..n], cut);
         let packed = gzip_len(&text);
         if packed <= limits.max_gzip_bytes || n == 0 {
             return text;
@@ -155,19 +179,20 @@ impl Marker {
     }
 }
 
-/// The document with the results at `keep` (ranked positions; kept in their original order)
-/// and a notification saying how many of `total` were kept.
+/// The document with the results at `keep` (kept in their original order), and when it is
+/// `cut` from a total, a notification saying how many of them were kept.
 fn assemble(
     doc: &mut Value,
     marker: &Marker,
     texts: &[String],
     keep: &[usize],
-    total: usize,
-    limits: Limits,
+    cut: Option<(usize, Limits)>,
 ) -> String {
     let mut keep = keep.to_vec();
     keep.sort_unstable();
-    note_kept(doc, keep.len(), total, limits);
+    if let Some((total, limits)) = cut {
+        note_kept(doc, keep.len(), total, limits);
+    }
     let skeleton = to_text(doc);
     let at = skeleton
         .find(&marker.0)
@@ -209,7 +234,7 @@ mod tests {
     #[test]
     fn small_reports_are_untouched() {
         let d = doc(&["note", "error"]);
-        assert_eq!(fit(d.clone()), to_text(&d));
+        assert_eq!(fit_within(d.clone(), GITHUB), to_text(&d));
     }
 
     #[test]
@@ -227,11 +252,17 @@ mod tests {
         let mut skeleton = d.clone();
         let marker = Marker::new(&mut skeleton);
         assert_eq!(marker.0, "\"atrest-results-2\"");
-        let text = assemble(&mut skeleton, &marker, &texts, &[2, 0, 1], 3, GITHUB);
+        let text = assemble(
+            &mut skeleton,
+            &marker,
+            &texts,
+            &[2, 0, 1],
+            Some((3, GITHUB)),
+        );
         let mut expected = d.clone();
         note_kept(&mut expected, 3, 3, GITHUB);
         assert_eq!(text, to_text(&expected));
-        let empty = assemble(&mut skeleton, &marker, &texts, &[], 3, GITHUB);
+        let empty = assemble(&mut skeleton, &marker, &texts, &[], Some((3, GITHUB)));
         expected["runs"][0]["results"] = json!([]);
         note_kept(&mut expected, 0, 3, GITHUB);
         assert_eq!(empty, to_text(&expected));
