@@ -671,7 +671,20 @@ fn read_rego_files(
     let mut out = Vec::new();
     for f in files {
         match std::fs::read_to_string(&f) {
-            Ok(t) => out.push((f.display().to_string(), t)),
+            // regorus prints some warnings itself, quoting the source line: a policy must not
+            // hold what a terminal or CI log would act on (nor bidi tricks, "Trojan Source").
+            Ok(t) => match unsafe_in_source(&t) {
+                None => out.push((f.display().to_string(), t)),
+                Some((line, c)) => errors.push(PolicyError {
+                    path: f.display().to_string(),
+                    line: Some(line),
+                    message: format!(
+                        "holds the control or bidirectional character U+{:04X}, which Rego \
+                         source never needs: write it as an escape in a string",
+                        c as u32
+                    ),
+                }),
+            },
             Err(e) => errors.push(PolicyError {
                 path: f.display().to_string(),
                 line: None,
@@ -680,6 +693,17 @@ fn read_rego_files(
         }
     }
     out
+}
+
+/// The first line (from 1) of `text` holding a character [`crate::escape`] would escape,
+/// and that character; tabs and line ends (`\n`, `\r\n`) are source.
+fn unsafe_in_source(text: &str) -> Option<(u32, char)> {
+    text.split('\n').enumerate().find_map(|(i, line)| {
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        line.chars()
+            .find(|&c| c != '\t' && crate::escape::is_unsafe(c))
+            .map(|c| (i as u32 + 1, c))
+    })
 }
 
 /// `.rego` files under a directory, sorted; `*_test.rego` only when `tests` is set.
@@ -705,4 +729,23 @@ pub fn is_test_file(path: &Path) -> bool {
     path.file_name()
         .and_then(|n| n.to_str())
         .is_some_and(|n| n.ends_with("_test.rego"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn policy_source_with_control_characters_is_named_by_line() {
+        assert_eq!(unsafe_in_source("package a\r\n\tx := 1\r\n"), None);
+        assert_eq!(
+            unsafe_in_source("package a\n# ok\n# \u{1b}[2J\n"),
+            Some((3, '\u{1b}'))
+        );
+        assert_eq!(
+            unsafe_in_source("package a\n# x\r::error::y\n"),
+            Some((2, '\r'))
+        );
+        assert_eq!(unsafe_in_source("x := \"\u{202e}\""), Some((1, '\u{202e}')));
+    }
 }

@@ -364,3 +364,24 @@ fn rules_and_test_commands_show_policy_text_escaped() {
         tested.stderr
     );
 }
+
+/// regorus writes some warnings itself, quoting a policy's source line: a policy file holding
+/// a control or bidi character is refused, by line, before regorus reads it.
+#[test]
+fn a_policy_file_with_control_characters_is_refused_by_line() {
+    let dir = project(&[]);
+    fs::create_dir(dir.path().join("policies")).unwrap();
+    fs::write(
+        dir.path().join("policies/evil.rego"),
+        "package custom.evil\n\n# \u{1b}]0;title\u{7}\r::error::forged\ndeny[x] { x := input.y }\n",
+    )
+    .unwrap();
+    let out = scan_all(dir.path(), &["--policy", "policies"], 2);
+    assert!(
+        out.stdout
+            .lines()
+            .any(|l| l.starts_with("error: policies/evil.rego:3: ") && l.contains("U+001B")),
+        "{}",
+        out.stdout
+    );
+}
