@@ -150,6 +150,27 @@ fn resource_names_are_shown_escaped() {
         .map(|f| f["resource"]["logical_id"].as_str().unwrap())
         .collect();
     assert!(ids.contains(&HOSTILE), "{ids:?}");
+    // A shard carries the name as data, and its merge shows it escaped.
+    let shard = run(
+        dir.path(),
+        &["scan", "--rule", "ATR-L001", "--format", "jsonl"],
+    );
+    fs::write(dir.path().join("part.jsonl"), &shard.stdout).unwrap();
+    for format in ["text", "junit"] {
+        let args = [
+            "merge",
+            "--rule",
+            "ATR-L001",
+            "--format",
+            format,
+            "part.jsonl",
+        ];
+        let merged = run(dir.path(), &args);
+        assert_eq!(merged.code, 1, "{}{}", merged.stdout, merged.stderr);
+        assert_inert(&format!("merge {format}"), &merged.stdout);
+        assert_inert(&format!("merge {format} stderr"), &merged.stderr);
+        assert!(merged.stdout.contains("good.yaml"), "{}", merged.stdout);
+    }
 }
 
 #[test]
