@@ -366,6 +366,7 @@ fn rules_and_test_commands_show_policy_text_escaped() {
     for args in [
         &["rules", "--policy", "policies"][..],
         &["rules", "--policy", "policies", "show", "X-PRINT"],
+        &["rules", "--policy", "policies", "--format", "markdown"],
         &["test", "policies"],
     ] {
         let out = run(dir.path(), args);
