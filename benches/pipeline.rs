@@ -1,6 +1,7 @@
 //! Each stage of the IaC pipeline on a realistic generated template (1,000 resources: functions
 //! with environment variables, keys, mappings with filter criteria, log groups): read (YAML and
 //! JSON), normalize (the CloudFormation model), evaluate (all built-in rules), report (SARIF).
+//! And cutting SARIF to GitHub's 25,000 results at 1x and 4x as many: it should grow linearly.
 //!
 //!   cargo bench --bench pipeline
 
@@ -90,9 +91,38 @@ fn stages(c: &mut Criterion) {
     });
 }
 
+/// A SARIF document of `n` results, one in ten an error, the rest notes.
+fn sarif_of(n: usize) -> serde_json::Value {
+    let results: Vec<serde_json::Value> = (0..n)
+        .map(|i| {
+            serde_json::json!({
+                "ruleId": "ATR-L001",
+                "level": if i % 10 == 0 { "error" } else { "note" },
+                "message": {"text": format!("Function Fn{i} has environment variables but KmsKeyArn is not set.")},
+                "locations": [{"physicalLocation": {"artifactLocation": {"uri": format!("stack{}/template.yaml", i % 97)}, "region": {"startLine": i % 5000 + 1, "startColumn": 7}}}],
+                "partialFingerprints": {"atrestFindingIdentity/v1": format!("{:016x}", i * 0x9e37_79b9)},
+            })
+        })
+        .collect();
+    serde_json::json!({"runs": [{"results": results, "invocations": [{"toolExecutionNotifications": []}]}]})
+}
+
+fn sarif_cut(c: &mut Criterion) {
+    for n in [30_000, 120_000] {
+        let doc = sarif_of(n);
+        c.bench_function(&format!("report/sarif cut to 25,000 of {n} results"), |b| {
+            b.iter_batched(
+                || doc.clone(),
+                |d| atrest::report::github::fit_within(d, atrest::report::github::GITHUB),
+                criterion::BatchSize::LargeInput,
+            )
+        });
+    }
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(20);
-    targets = stages
+    targets = stages, sarif_cut
 }
 criterion_main!(benches);

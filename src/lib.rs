@@ -10,6 +10,7 @@
 pub mod collect;
 pub mod config;
 pub mod engine;
+pub mod escape;
 pub mod isolate;
 pub mod model;
 pub mod read;

@@ -6,6 +6,7 @@ use atrest::collect::{self, CollectOptions, CollectReport};
 use atrest::config::{self, Config};
 use atrest::engine::scaffold::Scaffold;
 use atrest::engine::{PolicyOptions, PolicySet, Rule, Severity, testing};
+use atrest::escape::{Escaped, escape, escape_lines};
 use atrest::read::Limits;
 use atrest::report::{self, Report, UnknownMode};
 use atrest::scan::{self, InputError, ScanOptions, ScanResult};
@@ -427,7 +428,7 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("atrest: {e}");
+            eprintln!("atrest: {}", Escaped(&e));
             ExitCode::from(2)
         }
     }
@@ -918,7 +919,7 @@ fn run_facts(args: FactsArgs) -> Result<ExitCode, String> {
     }
     errors.sort();
     for e in &errors {
-        eprintln!("error: {e}");
+        eprintln!("error: {}", Escaped(e));
     }
     eprintln!(
         "atrest: facts from {summary}: {} Lambda key{}, {} alias{}, {} AWS managed key{}",
@@ -984,7 +985,7 @@ fn finish(
         let rendered = shard::write(&result, &policies.rules, shards.as_ref());
         write_report(args, &rendered)?;
         for e in &result.errors {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", Escaped(e));
         }
         // Findings decide the exit code of the merge, not of a shard.
         return Ok(ExitCode::from(if result.errors.is_empty() { 0 } else { 2 }));
@@ -1029,16 +1030,16 @@ fn finish(
     // Errors are in the report; repeat them on stderr when the report is not text on screen.
     if !matches!(args.format, Format::Text) || args.output.is_some() {
         for e in &result.errors {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", Escaped(e));
         }
         for n in &notices {
-            eprintln!("warning: {n}");
+            eprintln!("warning: {}", Escaped(n));
         }
         // A SARIF cut to GitHub's limits says so inside; a CI log should say so too.
         if matches!(args.format, Format::Sarif)
             && let Some(text) = report::sarif::truncation_notice(&rendered)
         {
-            eprintln!("warning: {text}");
+            eprintln!("warning: {}", Escaped(&text));
         }
         if !args.quiet && matches!(args.format, Format::Text) {
             eprintln!("{}", report::text::summary(&report));
@@ -1115,7 +1116,7 @@ fn triage_findings(
         eprintln!(
             "atrest: wrote {written} finding{} to the baseline {}",
             if written == 1 { "" } else { "s" },
-            scan::display_path(path, root)
+            Escaped(scan::display_path(path, root))
         );
     }
     notices.sort_by(|a, b| (&a.place, a.kind).cmp(&(&b.place, b.kind)));
@@ -1134,7 +1135,7 @@ impl Drop for TempDir {
 fn run_collect(args: CollectArgs) -> Result<ExitCode, String> {
     let report = collect::collect(&args.aws.options(args.output_dir.clone(), !args.quiet))?;
     for e in &report.errors {
-        eprintln!("error: {e}");
+        eprintln!("error: {}", Escaped(e));
     }
     if !args.quiet {
         eprintln!("{}", collect_summary(&report, &args.output_dir));
@@ -1184,7 +1185,7 @@ fn run_rules(args: RulesArgs) -> Result<ExitCode, String> {
         c.override_severities(&mut policies.rules);
     }
     for e in &errors {
-        eprintln!("error: {e}");
+        eprintln!("error: {}", Escaped(e));
     }
     let mut out = String::new();
     match args.action {
@@ -1201,7 +1202,12 @@ fn run_rules(args: RulesArgs) -> Result<ExitCode, String> {
                 } else {
                     r.severity.to_string()
                 };
-                out.push_str(&format!("{:<10} {:<9} {}\n", r.id, severity, r.title));
+                out.push_str(&format!(
+                    "{:<10} {:<9} {}\n",
+                    escape(&r.id),
+                    severity,
+                    escape(&r.title)
+                ));
             }
         }
         Some(RulesAction::Show { id }) => {
@@ -1209,27 +1215,31 @@ fn run_rules(args: RulesArgs) -> Result<ExitCode, String> {
                 .rules
                 .iter()
                 .find(|r| r.id.eq_ignore_ascii_case(&id))
-                .ok_or_else(|| format!("no rule {id} (see `atrest rules`)"))?;
+                .ok_or_else(|| format!("no rule {} (see `atrest rules`)", escape(&id)))?;
             out.push_str(&format!(
                 "{} ({}, security-severity {})\n{}\n\n{}\n",
-                rule.id, rule.severity, rule.security_severity, rule.title, rule.description
+                escape(&rule.id),
+                rule.severity,
+                rule.security_severity,
+                escape(&rule.title),
+                escape_lines(&rule.description)
             ));
             if !rule.remediation.is_empty() {
                 out.push_str("\nHow to fix:\n");
                 for (source, fix) in &rule.remediation {
-                    out.push_str(&format!("\n  {source}:\n"));
+                    out.push_str(&format!("\n  {}:\n", escape(source)));
                     for l in fix.lines() {
-                        out.push_str(&format!("    {l}\n"));
+                        out.push_str(&format!("    {}\n", escape(l)));
                     }
                 }
             }
             if !rule.references.is_empty() {
                 out.push_str("\nReferences:\n");
                 for r in &rule.references {
-                    out.push_str(&format!("  {}\n", r.url));
+                    out.push_str(&format!("  {}\n", escape(&r.url)));
                 }
             }
-            out.push_str(&format!("\nPolicy: {}\n", rule.path));
+            out.push_str(&format!("\nPolicy: {}\n", escape(&rule.path)));
         }
     }
     let _ = std::io::stdout().write_all(out.as_bytes());
@@ -1260,13 +1270,13 @@ fn run_model(paths: Vec<PathBuf>, tf_vars: Vec<PathBuf>) -> Result<ExitCode, Str
             })
         })
         .collect();
-    let text = serde_json::to_string_pretty(&models).map_err(|e| e.to_string())?;
+    let text = atrest::escape::to_json(&models, true);
     let _ = writeln!(std::io::stdout().lock(), "{text}");
     for e in &loaded.notes {
-        eprintln!("note: {e}");
+        eprintln!("note: {}", Escaped(e));
     }
     for e in &loaded.errors {
-        eprintln!("error: {e}");
+        eprintln!("error: {}", Escaped(e));
     }
     Ok(ExitCode::from(if loaded.errors.is_empty() { 0 } else { 2 }))
 }

@@ -116,11 +116,13 @@ struct FactsFile {
 const FACTS_VERSION: u32 = 1;
 
 pub fn write_facts(facts: &Facts) -> String {
-    let mut s = serde_json::to_string(&FactsFile {
-        atrest_facts: FACTS_VERSION,
-        facts: facts.clone(),
-    })
-    .expect("facts serialize");
+    let mut s = crate::escape::to_json(
+        &FactsFile {
+            atrest_facts: FACTS_VERSION,
+            facts: facts.clone(),
+        },
+        false,
+    );
     s.push('\n');
     s
 }
@@ -541,7 +543,7 @@ pub fn write(result: &ScanResult, rules: &[Rule], shards: Option<&Shards>) -> St
     });
     let mut out = String::new();
     for r in records {
-        out.push_str(&serde_json::to_string(&r).expect("records serialize"));
+        out.push_str(&crate::escape::to_json(&r, false));
         out.push('\n');
     }
     out

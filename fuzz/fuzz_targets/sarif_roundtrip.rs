@@ -1,10 +1,12 @@
 //! Any template through the whole pipeline into SARIF: the output is always JSON that parses
-//! back, with every region's line and column at least 1.
+//! back, with every region's line and column at least 1. The text, JUnit and SARIF reports of
+//! it are inert: no control or bidi character but line breaks, no line a GitHub runner would
+//! read as a workflow command.
 #![no_main]
 
 use atrest::engine::{PolicyOptions, PolicySet};
 use atrest::read::Limits;
-use atrest::report::{Report, UnknownMode, sarif};
+use atrest::report::{Report, UnknownMode, junit, sarif, text};
 use atrest::scan::{ScanOptions, scan};
 use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
@@ -40,7 +42,15 @@ fuzz_target!(|data: &[u8]| {
         policies(),
     );
     let report = Report::new(&result, &policies().rules, UnknownMode::Warn);
+    let style = text::Style {
+        color: false,
+        quiet: false,
+        show_suppressed: true,
+    };
+    assert_inert(&text::render(&report, style));
+    assert_inert(&junit::render(&report));
     let text = sarif::render(&report, &dir);
+    assert_inert(&text);
     let doc: serde_json::Value = serde_json::from_str(&text).expect("SARIF is JSON");
     for r in doc["runs"][0]["results"].as_array().expect("results") {
         let region = &r["locations"][0]["physicalLocation"]["region"];
@@ -49,3 +59,14 @@ fuzz_target!(|data: &[u8]| {
         }
     }
 });
+
+fn assert_inert(out: &str) {
+    for line in out.lines() {
+        assert!(!line.trim_start().starts_with("::"), "a command: {line:?}");
+        assert!(!line.contains("##["), "an old-style command: {line:?}");
+        assert!(
+            !line.chars().any(atrest::escape::is_unsafe),
+            "a control character: {line:?}"
+        );
+    }
+}

@@ -159,6 +159,21 @@ pub fn parse(path: &str, rego: &str) -> Result<Option<Rule>, PolicyError> {
         .find_map(|l| l.trim().strip_prefix("package "))
         .map(|p| p.trim().to_owned())
         .ok_or_else(|| err(None, "no package declaration".into()))?;
+    // The id is shown in every report and matched on the command line and in baselines: one
+    // word, nothing a terminal or a CI log would act on.
+    let id = &ann.custom.id;
+    if id.is_empty()
+        || id
+            .chars()
+            .any(|c| c.is_whitespace() || crate::escape::is_unsafe(c))
+    {
+        return Err(err(
+            Some(meta_line),
+            format!(
+                "METADATA: custom.id {id:?} must be one word, without spaces or control characters"
+            ),
+        ));
+    }
     for route in &ann.custom.routes {
         let bad = route.source.is_empty()
             || route.names.is_empty()
@@ -225,6 +240,18 @@ pub fn default_security_severity(s: Severity) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_rule_id_is_one_printable_word() {
+        for id in ["\"A\\n::error::x\"", "\"A B\"", "\"\"", "\"A\\u202eB\""] {
+            let rego = format!(
+                "# METADATA\n# title: T\n# custom:\n#   id: {id}\n#   severity: low\npackage p\n"
+            );
+            let e = parse("p.rego", &rego).unwrap_err();
+            assert!(e.message.contains("custom.id"), "{id}: {}", e.message);
+            assert!(!e.message.contains('\n'), "{}", e.message);
+        }
+    }
 
     #[test]
     fn reads_opa_style_metadata() {

@@ -155,6 +155,8 @@ impl PolicySet {
         }
 
         let mut engine = regorus::Engine::new();
+        // `print()` output is taken from regorus and shown escaped (see `show_prints`).
+        engine.set_gather_prints(true);
         if let Some(limit) = opts.timeout {
             engine.set_execution_timer_config(timer(limit));
         }
@@ -230,6 +232,8 @@ impl PolicySet {
         for q in &queries {
             let _ = engine.eval_rule(q.clone());
         }
+        // What policies print for this empty input is not about any input: dropped.
+        let _ = engine.take_prints();
         (
             PolicySet {
                 engine,
@@ -380,34 +384,13 @@ impl Evaluator<'_> {
         origins: &HashMap<&str, &Origin>,
         objects: &HashMap<&str, &serde_json::Value>,
     ) -> Result<Vec<Finding>, String> {
+        // The regorus set is dropped once converted, and each item is read where it is: a
+        // rule with 100,000 findings holds one copy of them, not three.
+        let items = self.deny(index)?;
         let rule = &self.set.rules[index];
-        let mut findings = Vec::new();
-        let value = self
-            .engine
-            .eval_rule(self.set.queries[index].clone())
-            .map_err(|e| {
-                format!(
-                    "rule {} ({}): {}",
-                    rule.id,
-                    rule.path,
-                    first_line(&e.to_string())
-                )
-            })?;
-        if value == regorus::Value::Undefined {
-            return Ok(findings);
-        }
-        let json = serde_json::to_value(&value).map_err(|e| e.to_string())?;
-        let items: Vec<serde_json::Value> = match json {
-            serde_json::Value::Array(items) => items,
-            other => {
-                return Err(format!(
-                    "rule {}: deny must be a set of objects, got {other}",
-                    rule.id
-                ));
-            }
-        };
+        let mut findings = Vec::with_capacity(items.len());
         for item in items {
-            let pf: PolicyFinding = serde_json::from_value(item.clone()).map_err(|e| {
+            let pf = PolicyFinding::deserialize(&item).map_err(|e| {
                 format!(
                     "rule {}: a finding must have resource and message ({e}): {item}",
                     rule.id
@@ -465,11 +448,9 @@ impl Evaluator<'_> {
     /// The items of one rule's `deny` set for the current input.
     fn deny(&mut self, index: usize) -> Result<Vec<serde_json::Value>, String> {
         let rule = &self.set.rules[index];
-        let value = self
-            .engine
-            .eval_rule(self.set.queries[index].clone())
-            .map_err(|e| rule_failed(rule, &e))?;
-        deny_items(rule, value)
+        let value = self.engine.eval_rule(self.set.queries[index].clone());
+        show_prints(&mut self.engine);
+        deny_items(rule, value.map_err(|e| rule_failed(rule, &e))?)
     }
 
     /// One rule's deny set on the bytecode VM.
@@ -523,7 +504,7 @@ impl Evaluator<'_> {
         }
         for (&index, items) in rules.iter().zip(per_rule) {
             for item in items {
-                let verdict: EventVerdict = serde_json::from_value(item.clone()).map_err(|e| {
+                let verdict = EventVerdict::deserialize(&item).map_err(|e| {
                     format!(
                         "rule {}: a finding must have a message ({e}): {item}",
                         self.set.rules[index].id
@@ -548,6 +529,14 @@ fn timer(limit: std::time::Duration) -> regorus::utils::limits::ExecutionTimerCo
     regorus::utils::limits::ExecutionTimerConfig {
         limit,
         check_interval: std::num::NonZeroU32::new(256).expect("non-zero"),
+    }
+}
+
+/// Writes what policies' `print()` calls said (gathered by regorus as `file:line: text`) to
+/// standard error, as regorus would, but escaped: a policy may print what an input holds.
+fn show_prints(engine: &mut regorus::Engine) {
+    for line in engine.take_prints().unwrap_or_default() {
+        eprintln!("{}", crate::escape::escape(&line));
     }
 }
 
@@ -688,7 +677,20 @@ fn read_rego_files(
             .check(&f)
             .and_then(|()| crate::read::file::read_text_bounded(&f, MAX_POLICY_BYTES));
         match read {
-            Ok(t) => out.push((f.display().to_string(), t)),
+            // regorus prints some warnings itself, quoting the source line: a policy must not
+            // hold what a terminal or CI log would act on (nor bidi tricks, "Trojan Source").
+            Ok(t) => match unsafe_in_source(&t) {
+                None => out.push((f.display().to_string(), t)),
+                Some((line, c)) => errors.push(PolicyError {
+                    path: f.display().to_string(),
+                    line: Some(line),
+                    message: format!(
+                        "holds the control or bidirectional character U+{:04X}, which Rego \
+                         source never needs: write it as an escape in a string",
+                        c as u32
+                    ),
+                }),
+            },
             Err(message) => errors.push(PolicyError {
                 path: f.display().to_string(),
                 line: None,
@@ -701,6 +703,17 @@ fn read_rego_files(
 
 /// The largest policy file read.
 const MAX_POLICY_BYTES: u64 = 16 * 1024 * 1024;
+
+/// The first line (from 1) of `text` holding a character [`crate::escape`] would escape,
+/// and that character; tabs and line ends (`\n`, `\r\n`) are source.
+fn unsafe_in_source(text: &str) -> Option<(u32, char)> {
+    text.split('\n').enumerate().find_map(|(i, line)| {
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        line.chars()
+            .find(|&c| c != '\t' && crate::escape::is_unsafe(c))
+            .map(|c| (i as u32 + 1, c))
+    })
+}
 
 /// `.rego` files under a directory, sorted; `*_test.rego` only when `tests` is set.
 fn rego_files(dir: &Path, tests: bool) -> Result<Vec<std::path::PathBuf>, String> {
@@ -732,4 +745,23 @@ pub fn is_test_file(path: &Path) -> bool {
     path.file_name()
         .and_then(|n| n.to_str())
         .is_some_and(|n| n.ends_with("_test.rego"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn policy_source_with_control_characters_is_named_by_line() {
+        assert_eq!(unsafe_in_source("package a\r\n\tx := 1\r\n"), None);
+        assert_eq!(
+            unsafe_in_source("package a\n# ok\n# \u{1b}[2J\n"),
+            Some((3, '\u{1b}'))
+        );
+        assert_eq!(
+            unsafe_in_source("package a\n# x\r::error::y\n"),
+            Some((2, '\r'))
+        );
+        assert_eq!(unsafe_in_source("x := \"\u{202e}\""), Some((1, '\u{202e}')));
+    }
 }

@@ -6,6 +6,7 @@
 use super::{
     BUILTIN_POLICIES, PolicyError, first_line, is_test_file, read_rego_files, regorus_error,
 };
+use crate::escape::{Escaped, escape};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -133,6 +134,7 @@ fn tests_in(source: &Source) -> Vec<(String, u32)> {
 pub fn run(sources: &[Source], coverage: bool) -> TestRun {
     let mut run = TestRun::default();
     let mut engine = regorus::Engine::new();
+    engine.set_gather_prints(true);
     let mut loaded = Vec::new();
     for s in sources {
         let mut trial = engine.clone();
@@ -159,6 +161,7 @@ pub fn run(sources: &[Source], coverage: bool) -> TestRun {
                 )),
                 Err(e) => Verdict::Error(first_line(&e.to_string())),
             };
+            super::show_prints(&mut engine);
             run.results.push(TestResult {
                 path: s.path.clone(),
                 line,
@@ -221,23 +224,28 @@ pub fn ranges(lines: &BTreeSet<u32>) -> String {
 pub fn render(run: &TestRun) -> String {
     let mut out = String::new();
     for e in &run.errors {
-        out.push_str(&format!("error: {e}\n"));
+        out.push_str(&format!("error: {}\n", Escaped(e)));
     }
     let mut current = None;
     for r in &run.results {
         if current != Some(&r.path) {
-            out.push_str(&format!("{}:\n", r.path));
+            out.push_str(&format!("{}:\n", escape(&r.path)));
             current = Some(&r.path);
         }
         let ms = r.duration.as_secs_f64() * 1000.0;
+        let name = escape(&r.name);
         match &r.verdict {
-            Verdict::Pass => out.push_str(&format!("  PASS  {} ({ms:.1} ms)\n", r.name)),
-            Verdict::Fail(why) => {
-                out.push_str(&format!("  FAIL  {} (line {}): {why}\n", r.name, r.line))
-            }
-            Verdict::Error(why) => {
-                out.push_str(&format!("  ERROR {} (line {}): {why}\n", r.name, r.line))
-            }
+            Verdict::Pass => out.push_str(&format!("  PASS  {name} ({ms:.1} ms)\n")),
+            Verdict::Fail(why) => out.push_str(&format!(
+                "  FAIL  {name} (line {}): {}\n",
+                r.line,
+                escape(why)
+            )),
+            Verdict::Error(why) => out.push_str(&format!(
+                "  ERROR {name} (line {}): {}\n",
+                r.line,
+                escape(why)
+            )),
         }
     }
     if !run.coverage.is_empty() {
@@ -245,13 +253,13 @@ pub fn render(run: &TestRun) -> String {
         for f in &run.coverage {
             let total = f.covered.len() + f.not_covered.len();
             if total == 0 {
-                out.push_str(&format!("  {}  no test ran it\n", f.path));
+                out.push_str(&format!("  {}  no test ran it\n", escape(&f.path)));
                 continue;
             }
             let pct = 100.0 * f.covered.len() as f64 / total as f64;
             out.push_str(&format!(
                 "  {}  {pct:.1}% ({} of {total} lines)\n",
-                f.path,
+                escape(&f.path),
                 f.covered.len()
             ));
             if !f.covered.is_empty() {

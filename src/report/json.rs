@@ -3,6 +3,8 @@
 use super::{Report, fingerprint, outcome_name};
 use crate::engine::Outcome;
 use crate::scan::FileFinding;
+use crate::triage::Notice;
+use serde::{Serialize, Serializer};
 use serde_json::{Value, json};
 
 fn finding(report: &Report, f: &FileFinding) -> Value {
@@ -65,9 +67,41 @@ fn finding(report: &Report, f: &FileFinding) -> Value {
     v
 }
 
+/// The open (or the suppressed) findings of a report, each made a JSON value only as it is
+/// written: a report of 100,000 findings never holds them all as values at once.
+struct Findings<'r> {
+    report: &'r Report<'r>,
+    suppressed: bool,
+}
+
+impl Serialize for Findings<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let report = self.report;
+        if self.suppressed {
+            s.collect_seq(report.suppressed().map(|f| finding(report, f)))
+        } else {
+            s.collect_seq(report.findings().map(|f| finding(report, f)))
+        }
+    }
+}
+
+/// The document, its members in the order they are written.
+#[derive(Serialize)]
+struct Document<'r> {
+    tool: Value,
+    config: Option<&'r str>,
+    summary: Value,
+    findings: Findings<'r>,
+    suppressed: Findings<'r>,
+    errors: Vec<Value>,
+    notices: &'r [Notice],
+    notes: Vec<Value>,
+    skipped: Vec<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cloudtrail: Option<Value>,
+}
+
 pub fn render(report: &Report) -> String {
-    let findings: Vec<Value> = report.findings().map(|f| finding(report, f)).collect();
-    let suppressed: Vec<Value> = report.suppressed().map(|f| finding(report, f)).collect();
     let messages = |list: &[crate::scan::InputError]| -> Vec<Value> {
         list.iter()
             .map(|e| json!({"file": e.path, "line": e.line, "column": e.column, "message": e.message}))
@@ -84,35 +118,39 @@ pub fn render(report: &Report) -> String {
         .findings()
         .filter(|f| f.finding.outcome == Outcome::Fail)
         .count();
-    let doc = json!({
-        "tool": {"name": "atrest", "version": env!("CARGO_PKG_VERSION")},
-        "config": report.config,
-        "summary": {
+    let doc = Document {
+        tool: json!({"name": "atrest", "version": env!("CARGO_PKG_VERSION")}),
+        config: report.config,
+        summary: json!({
             "files_scanned": report.result.inputs(),
             "files_skipped": report.result.skipped.len(),
             "fail": fails,
             "unknown": report.unknown_count(),
             "resources_checked": report.result.checked,
             "resources_passed": report.result.passed,
-            "suppressed": suppressed.len(),
+            "suppressed": report.suppressed().count(),
             "by_severity": by_severity,
             "errors": report.result.errors.len(),
+        }),
+        findings: Findings {
+            report,
+            suppressed: false,
         },
-        "findings": findings,
-        "suppressed": suppressed,
-        "errors": errors,
-        "notices": report.notices,
-        "notes": notes,
-        "skipped": report
+        suppressed: Findings {
+            report,
+            suppressed: true,
+        },
+        errors,
+        notices: report.notices,
+        notes,
+        skipped: report
             .result
             .skipped
             .iter()
             .map(|s| json!({"file": s.path, "reason": s.reason}))
-            .collect::<Vec<_>>(),
-    });
-    let mut doc = doc;
-    if let Some(t) = &report.result.trail {
-        doc["cloudtrail"] = json!({
+            .collect(),
+        cloudtrail: report.result.trail.as_ref().map(|t| {
+            json!({
             "log_files": t.files.len(),
             "events": t.events,
             "candidates": t.candidates,
@@ -123,9 +161,10 @@ pub fn render(report: &Report) -> String {
                 "key": k.key, "why": k.why, "first_seen": k.first_seen, "last_seen": k.last_seen,
                 "calls": k.calls.iter().map(|((name, caller), n)| json!({"event_name": name, "caller": caller, "count": n})).collect::<Vec<_>>(),
             })).collect::<Vec<_>>(),
-        });
-    }
-    let mut s = serde_json::to_string_pretty(&doc).expect("JSON values always serialize");
+            })
+        }),
+    };
+    let mut s = crate::escape::to_json(&doc, true);
     s.push('\n');
     s
 }

@@ -6,13 +6,20 @@
 //! a suite per file.
 
 use super::{Report, outcome_name, remediation};
+use crate::escape::{escape as shown, escape_lines};
 use crate::scan::FileFinding;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+/// A value from an input, for an XML attribute or content: [`crate::escape::escape`]d as for a
+/// terminal (a CI system may print it), then [`xml`]-escaped.
+pub fn escape(s: &str) -> String {
+    xml(&shown(s))
+}
+
 /// Escapes text for XML attributes and content. Characters XML 1.0 cannot hold at all (most
 /// control characters) are dropped.
-pub fn escape(s: &str) -> String {
+fn xml(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -76,19 +83,25 @@ fn case(report: &Report, f: &FileFinding, suite: &mut Suite) {
         let _ = writeln!(suite.cases, "      <skipped message=\"{}\"/>", escape(&why));
     } else {
         suite.failures += 1;
-        let mut body = format!(
+        // Lines of its own: each is escaped, the line breaks between them are kept.
+        let mut body = shown(&format!(
             "{place} {} {}: {}",
             rule.id, rule.severity, f.finding.message
-        );
+        ))
+        .into_owned();
         if let Some((source, fix)) = remediation(rule, f.finding.source) {
-            let _ = write!(body, "\nfix ({source}): {fix}");
+            let _ = write!(
+                body,
+                "\n{}",
+                escape_lines(&format!("fix ({source}): {fix}"))
+            );
         }
         let _ = writeln!(
             suite.cases,
             "      <failure message=\"{}\" type=\"{}\">{}</failure>",
             escape(&f.finding.message),
             rule.severity,
-            escape(&body)
+            xml(&body)
         );
     }
     suite.cases.push_str("    </testcase>\n");
@@ -154,8 +167,16 @@ mod tests {
     #[test]
     fn escapes_markup_and_drops_control_characters() {
         assert_eq!(
-            escape("a<b & \"c\" 'd'>\u{1}\n"),
+            xml("a<b & \"c\" 'd'>\u{1}\n"),
             "a&lt;b &amp; &quot;c&quot; &apos;d&apos;&gt;\n"
+        );
+    }
+
+    #[test]
+    fn values_are_shown_on_one_line() {
+        assert_eq!(
+            escape("x\n::error::<y>\u{1b}"),
+            "x\\n::error::&lt;y&gt;\\u{1b}"
         );
     }
 }

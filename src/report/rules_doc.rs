@@ -3,6 +3,7 @@
 //! output for the built-in rules; SARIF `helpUri`s point at its sections (`#atr-l001`).
 
 use crate::engine::Rule;
+use crate::escape::{escape, escape_lines};
 use std::fmt::Write as _;
 
 /// Remediation keys in the order they are shown, with their headings.
@@ -60,6 +61,8 @@ Each rule is a Rego policy in [`policies/`](../policies). `atrest rules show ID`
 text in a terminal; SARIF results link here.\n\n\
 | ID | Severity | Title |\n|----|----------|-------|\n",
     );
+    // Custom policies come with a pull request too, and this is printed: their text is
+    // escaped as every report's is (the built-in text has nothing to escape).
     for r in &rules {
         let _ = writeln!(
             out,
@@ -67,7 +70,7 @@ text in a terminal; SARIF results link here.\n\n\
             r.id,
             r.id.to_ascii_lowercase(),
             r.severity,
-            r.title
+            escape(&r.title)
         );
     }
     for r in &rules {
@@ -75,24 +78,29 @@ text in a terminal; SARIF results link here.\n\n\
             out,
             "\n## {}\n\n**{}**\n\n| Severity | Security-severity | Tags | Policy |\n|----------|-------------------|------|--------|\n| {} | {} | {} | [`{}`](../{}) |\n\n",
             r.id,
-            r.title,
+            escape(&r.title),
             r.severity,
-            r.security_severity,
-            r.tags.join(", "),
-            r.path,
-            r.path
+            escape(&r.security_severity),
+            escape(&r.tags.join(", ")),
+            escape(&r.path),
+            escape(&r.path)
         );
         if !r.description.is_empty() {
-            let _ = write!(out, "### What and why\n\n{}\n\n", r.description);
+            let _ = write!(
+                out,
+                "### What and why\n\n{}\n\n",
+                escape_lines(&r.description)
+            );
         }
         let fixes = fixes(r);
         if !fixes.is_empty() {
             out.push_str("### How to fix\n\n");
             for (name, fix, is_command) in fixes {
+                let name = escape(&name);
                 if is_command {
-                    let _ = write!(out, "{name}:\n\n```sh\n{fix}\n```\n\n");
+                    let _ = write!(out, "{name}:\n\n```sh\n{}\n```\n\n", escape_lines(fix));
                 } else {
-                    let _ = write!(out, "{name}: {}\n\n", fix.trim());
+                    let _ = write!(out, "{name}: {}\n\n", escape_lines(fix.trim()));
                 }
             }
         }
@@ -101,7 +109,7 @@ text in a terminal; SARIF results link here.\n\n\
             out.push_str("### References\n\n");
             for reference in &r.references {
                 let label = reference.description.as_deref().unwrap_or(&reference.url);
-                let _ = writeln!(out, "- [{label}]({})", reference.url);
+                let _ = writeln!(out, "- [{}]({})", escape(label), escape(&reference.url));
             }
         }
     }

@@ -213,7 +213,8 @@ fn add_trail(result: &mut Value, t: &Evidence) {
 }
 
 pub fn render(report: &Report, root: &Path) -> String {
-    let results: Vec<Value> = report
+    // Each result is serialized as it is made (see `github::Serialized`).
+    let results: Vec<super::github::Serialized> = report
         .results()
         .map(|f| {
             let rule = report.rule(f);
@@ -269,7 +270,7 @@ pub fn render(report: &Report, root: &Path) -> String {
             if let Some(s) = &f.suppression {
                 result["suppressions"] = json!([suppression(s)]);
             }
-            result
+            super::github::Serialized::new(&result)
         })
         .collect();
     let levelled = report
@@ -311,7 +312,7 @@ pub fn render(report: &Report, root: &Path) -> String {
             }],
             "originalUriBaseIds": {"%SRCROOT%": {"uri": dir_uri(root)}},
             "columnKind": "unicodeCodePoints",
-            "results": results,
+            "results": [],
         }],
     });
     if let Some(category) = report.category {
@@ -323,7 +324,7 @@ pub fn render(report: &Report, root: &Path) -> String {
         };
         doc["runs"][0]["automationDetails"] = json!({"id": id});
     }
-    super::github::fit(doc)
+    super::github::fit(doc, results)
 }
 
 /// The notification a SARIF report cut to GitHub's limits carries, if it was cut.

@@ -5,6 +5,7 @@
 
 use super::{Report, remediation};
 use crate::engine::{Outcome, Severity};
+use crate::escape::{Escaped, escape};
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
@@ -58,7 +59,7 @@ pub fn render(report: &Report, style: Style) -> String {
             if current.is_some() {
                 out.push('\n');
             }
-            let _ = writeln!(out, "{}", style.paint("1;4", &f.path));
+            let _ = writeln!(out, "{}", style.paint("1;4", &escape(&f.path)));
             current = Some(&f.path);
         }
         let (line, col) = f
@@ -76,21 +77,21 @@ pub fn render(report: &Report, style: Style) -> String {
         let _ = writeln!(
             out,
             "  {}:{line}:{col} {} {tag}: {}",
-            f.path,
-            style.paint("1", &rule.id),
-            f.finding.message
+            escape(&f.path),
+            style.paint("1", &escape(&rule.id)),
+            escape(&f.finding.message)
         );
         let suppressed = f.suppression.as_ref().map(|s| {
             let place = s
                 .place
                 .as_ref()
-                .map(|p| format!(" at {p}"))
+                .map(|p| format!(" at {}", Escaped(p)))
                 .unwrap_or_default();
             let until = s.until.map(|u| format!(", until {u}")).unwrap_or_default();
             format!(
                 "suppressed by {}{place}{until}: {}",
                 s.via.name(),
-                s.justification
+                escape(&s.justification)
             )
         });
         if style.quiet {
@@ -106,14 +107,17 @@ pub fn render(report: &Report, style: Style) -> String {
                 "      = {} event{}, {} .. {}",
                 t.events.len(),
                 if t.events.len() == 1 { "" } else { "s" },
-                t.first_seen,
-                t.last_seen
+                escape(&t.first_seen),
+                escape(&t.last_seen)
             );
             for d in &t.declared {
                 let _ = writeln!(
                     out,
                     "      = {} declared at {}:{}:{}",
-                    d.what, d.loc.file, d.loc.span.start.line, d.loc.span.start.col
+                    escape(&d.what),
+                    Escaped(&d.loc.file),
+                    d.loc.span.start.line,
+                    d.loc.span.start.col
                 );
             }
             if let Some(fix) = fix_line(rule, f.finding.source) {
@@ -136,7 +140,7 @@ pub fn render(report: &Report, style: Style) -> String {
             };
             let pad = " ".repeat(width);
             let _ = writeln!(out, "   {pad} |");
-            let _ = writeln!(out, "   {line} | {src}");
+            let _ = writeln!(out, "   {line} | {}", escape(src));
             let caret = format!(
                 "{}{}",
                 " ".repeat(col as usize - 1),
@@ -148,16 +152,14 @@ pub fn render(report: &Report, style: Style) -> String {
                 style.paint(severity_color(rule.severity), &caret)
             );
             if f.finding.chain.len() > 1 {
-                let _ = writeln!(out, "   {pad} = resolved: {}", f.finding.chain.join(" <- "));
+                let _ = writeln!(
+                    out,
+                    "   {pad} = resolved: {}",
+                    escape(&f.finding.chain.join(" <- "))
+                );
             }
-            if let Some((source, fix)) = remediation(rule, f.finding.source) {
-                // The first paragraph, on one line.
-                let first: Vec<&str> = fix
-                    .lines()
-                    .take_while(|l| !l.trim().is_empty())
-                    .map(str::trim)
-                    .collect();
-                let _ = writeln!(out, "   {pad} = fix ({source}): {}", first.join(" "));
+            if let Some(fix) = fix_line(rule, f.finding.source) {
+                let _ = writeln!(out, "   {pad} = {fix}");
             }
             if let Some(s) = &suppressed {
                 let _ = writeln!(out, "   {pad} = {s}");
@@ -174,7 +176,7 @@ pub fn render(report: &Report, style: Style) -> String {
             out.push('\n');
         }
         for e in &report.result.errors {
-            let _ = writeln!(out, "{}: {e}", style.paint("1;31", "error"));
+            let _ = writeln!(out, "{}: {}", style.paint("1;31", "error"), Escaped(e));
         }
     }
     if !report.notices.is_empty() {
@@ -182,7 +184,7 @@ pub fn render(report: &Report, style: Style) -> String {
             out.push('\n');
         }
         for n in report.notices {
-            let _ = writeln!(out, "{}: {n}", style.paint("1;33", "warning"));
+            let _ = writeln!(out, "{}: {}", style.paint("1;33", "warning"), Escaped(n));
         }
     }
     if !style.quiet && !report.result.notes.is_empty() {
@@ -190,7 +192,7 @@ pub fn render(report: &Report, style: Style) -> String {
             out.push('\n');
         }
         for n in &report.result.notes {
-            let _ = writeln!(out, "{}: {n}", style.paint("2", "note"));
+            let _ = writeln!(out, "{}: {}", style.paint("2", "note"), Escaped(n));
         }
     }
     if style.verbose && !report.result.skipped.is_empty() {
@@ -225,7 +227,11 @@ fn fix_line(rule: &crate::engine::Rule, source: &str) -> Option<String> {
         .take_while(|l| !l.trim().is_empty())
         .map(str::trim)
         .collect();
-    Some(format!("fix ({source}): {}", first.join(" ")))
+    Some(format!(
+        "fix ({}): {}",
+        escape(source),
+        escape(&first.join(" "))
+    ))
 }
 
 /// Per Lambda CMK: who used it, how often, and what was found about it.
@@ -247,11 +253,17 @@ fn timeline(report: &Report, style: Style, out: &mut String) {
         t.duplicates
     );
     for k in &t.timelines {
-        let _ = writeln!(out, "\n  key {}", style.paint("1", &k.key));
-        let _ = writeln!(out, "    a Lambda CMK: {}", k.why);
-        let _ = writeln!(out, "    used {} .. {}", k.first_seen, k.last_seen);
+        let _ = writeln!(out, "\n  key {}", style.paint("1", &escape(&k.key)));
+        let _ = writeln!(out, "    a Lambda CMK: {}", escape(&k.why));
+        let _ = writeln!(
+            out,
+            "    used {} .. {}",
+            escape(&k.first_seen),
+            escape(&k.last_seen)
+        );
         let width = k.calls.keys().map(|(n, _)| n.len()).max().unwrap_or(0);
         for ((name, caller), n) in &k.calls {
+            let (name, caller) = (escape(name), escape(caller));
             let _ = writeln!(out, "    {n:>7}  {name:<width$}  {caller}");
         }
         let mut found: Vec<String> = report
@@ -275,7 +287,7 @@ fn timeline(report: &Report, style: Style, out: &mut String) {
         if found.is_empty() {
             let _ = writeln!(out, "    findings: none");
         } else {
-            let _ = writeln!(out, "    findings: {}", found.join(", "));
+            let _ = writeln!(out, "    findings: {}", escape(&found.join(", ")));
         }
     }
 }

@@ -361,7 +361,7 @@ fn terraform_files_meet_the_same_limits() {
 }
 
 /// A CloudTrail `.json.gz` of one Decrypt with Lambda's context, made outside Lambda (ATR-C001).
-fn gzipped_log() -> Vec<u8> {
+pub(crate) fn gzipped_log() -> Vec<u8> {
     use std::io::Write;
     let log = r#"{"Records":[{"eventVersion":"1.08","eventID":"e1","eventTime":"2024-01-01T00:00:00Z","eventSource":"kms.amazonaws.com","eventName":"Decrypt","awsRegion":"us-east-1","userIdentity":{"type":"AssumedRole","arn":"arn:aws:sts::111122223333:assumed-role/x/y"},"requestParameters":{"encryptionContext":{"aws:lambda:FunctionArn":"arn:aws:lambda:us-east-1:111122223333:function:f"}},"resources":[{"ARN":"arn:aws:kms:us-east-1:111122223333:key/k"}]}]}"#;
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());

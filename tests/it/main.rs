@@ -16,6 +16,7 @@ mod corpus_cloudtrail;
 mod corpus_terraform;
 mod examples;
 mod hostile_boundary;
+mod hostile_escaping;
 mod hostile_inputs;
 mod isolation;
 mod layers;
