@@ -349,11 +349,17 @@ pub fn load(opts: &ScanOptions) -> Loaded {
                 );
                 out.scanned.push((file.to_string(), input.kind));
                 match input.kind {
-                    InputKind::CloudFormation { sam } => out.units.push(Unit {
-                        kind: input.kind,
-                        inventory: cfn::inventory(&file, &input.root, sam),
-                        files: vec![file],
-                    }),
+                    InputKind::CloudFormation { sam } => {
+                        let m = cfn::inventory_and_notes(&file, &input.root, sam);
+                        let read = |e| InputError::read(&file, e);
+                        out.errors.extend(m.errors.into_iter().map(read));
+                        out.notes.extend(m.notes.into_iter().map(read));
+                        out.units.push(Unit {
+                            kind: input.kind,
+                            inventory: m.inventory,
+                            files: vec![file],
+                        });
+                    }
                     InputKind::Terraform => tf.add_config(file, &path, input),
                     InputKind::TerraformPlan => tf.add_plan(file, &path, input),
                     InputKind::AwsApi(_) => deployed.push((file, input)),

@@ -337,11 +337,13 @@ fn is_plan(root: &Node) -> bool {
 
 fn template_kind(root: &Node) -> Option<InputKind> {
     let resources = root.get("Resources");
+    // A resource, or an `Fn::ForEach` loop that makes resources (`AWS::LanguageExtensions`).
     let typed = resources.is_some_and(|r| {
         r.is_map()
-            && r.entries()
-                .iter()
-                .any(|e| e.value.get("Type").and_then(Node::as_str).is_some())
+            && r.entries().iter().any(|e| {
+                e.key.starts_with("Fn::ForEach::")
+                    || e.value.get("Type").and_then(Node::as_str).is_some()
+            })
     });
     if !typed && root.get("AWSTemplateFormatVersion").is_none() {
         return None;
