@@ -25,3 +25,4 @@ mod rego_vm;
 mod rules;
 mod shard;
 mod workflow;
+mod yaml_diff;
