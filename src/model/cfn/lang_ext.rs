@@ -409,9 +409,15 @@ impl<'a> Expander<'a> {
                     }
                 }
                 Some(("Fn::FindInMap", arg)) => {
-                    let walked = self.walk(arg, params);
-                    let found = find_in_map(self.root, &walked)?;
-                    self.collection(&found, params)
+                    let items = arg.items();
+                    let keys = items
+                        .iter()
+                        .take(3)
+                        .map(|n| self.item(n, params))
+                        .collect::<Result<Vec<_>, _>>()?;
+                    let default = items.get(3).and_then(|d| d.get("DefaultValue"));
+                    let found = find_in_map(self.root, &keys, default)?;
+                    self.collection(found, params)
                 }
                 Some((f, _)) => Err(format!("{f} is not evaluated statically")),
                 None => Err("a map, not a list".into()),
@@ -459,26 +465,21 @@ pub(super) fn split_list(s: &str) -> Vec<String> {
     s.split(',').map(|p| p.trim().to_owned()).collect()
 }
 
-/// `Fn::FindInMap [Map, Key1, Key2]` whose keys are literals, with `DefaultValue` when absent.
-fn find_in_map(root: &Node, arg: &Node) -> Result<Node, String> {
-    let items = arg.items();
-    let keys: Vec<String> = items
-        .iter()
-        .take(3)
-        .map(|n| n.scalar_text().ok_or("computed keys"))
-        .collect::<Result<_, _>>()?;
-    let [m, k1, k2] = keys.as_slice() else {
-        return Err("malformed Fn::FindInMap".into());
+/// `Fn::FindInMap [Map, Key1, Key2]` with its keys known, or its `DefaultValue` when absent.
+fn find_in_map<'n>(
+    root: &'n Node,
+    keys: &[String],
+    default: Option<&'n Node>,
+) -> Result<&'n Node, String> {
+    let [m, k1, k2] = keys else {
+        return Err("a malformed Fn::FindInMap".into());
     };
-    let found = root
-        .get("Mappings")
+    root.get("Mappings")
         .and_then(|x| x.get(m))
         .and_then(|x| x.get(k1))
-        .and_then(|x| x.get(k2));
-    match (found, items.get(3).and_then(|d| d.get("DefaultValue"))) {
-        (Some(v), _) | (None, Some(v)) => Ok(v.clone()),
-        (None, None) => Err(format!("no mapping {m}.{k1}.{k2}")),
-    }
+        .and_then(|x| x.get(k2))
+        .or(default)
+        .ok_or_else(|| format!("no mapping {m}.{k1}.{k2}"))
 }
 
 #[cfg(test)]
