@@ -1,7 +1,7 @@
 //! What CloudFormation's `AWS::LanguageExtensions` transform does before a template is deployed,
 //! done to the parsed tree: `Fn::ForEach` loops are unrolled (nested ones too) in `Resources`,
-//! resource properties, `Outputs` and `Conditions`, with `${Id}` and `&{Id}` replaced in keys and
-//! `Fn::Sub` strings and `Ref: Id` replaced by the item. Every copy keeps the spans of the loop
+//! resource properties, `Outputs` and `Conditions`, with `${Id}` and `&{Id}` replaced in every key
+//! and string of the body and `Ref: Id` replaced by the item. Every copy keeps the spans of the loop
 //! body, so a finding in a resource a loop makes points at the line in the loop body.
 //!
 //! A loop whose collection cannot be known from the template alone (a parameter without a
@@ -233,23 +233,19 @@ impl<'a> Expander<'a> {
                 node.span,
             ),
             Value::Map(entries) => self.walk_map(node, entries, params),
+            Value::String(text) if !params.is_empty() => {
+                Node::new(Value::String(substitute(text, params)), node.span)
+            }
             _ => node.clone(),
         }
     }
 
     fn walk_map(&mut self, node: &Node, entries: &[Entry], params: &[(String, String)]) -> Node {
-        if let [e] = entries {
-            match e.key.as_str() {
-                "Ref" => {
-                    if let Some(v) = e.value.as_str().and_then(|id| lookup(params, id)) {
-                        return Node::new(Value::String(v.to_owned()), node.span);
-                    }
-                }
-                "Fn::Sub" if !params.is_empty() => {
-                    return self.walk_sub(node, e, params);
-                }
-                _ => {}
-            }
+        if let [e] = entries
+            && e.key == "Ref"
+            && let Some(v) = e.value.as_str().and_then(|id| lookup(params, id))
+        {
+            return Node::new(Value::String(v.to_owned()), node.span);
         }
         let mut out: Vec<Entry> = Vec::with_capacity(entries.len());
         for e in entries {
@@ -289,34 +285,6 @@ impl<'a> Expander<'a> {
             return;
         }
         out.push(entry);
-    }
-
-    fn walk_sub(&mut self, node: &Node, e: &Entry, params: &[(String, String)]) -> Node {
-        let arg = match &e.value.value {
-            Value::String(s) => Node::new(Value::String(substitute(s, params)), e.value.span),
-            Value::Seq(items) => {
-                let items = items
-                    .iter()
-                    .enumerate()
-                    .map(|(i, n)| match (&n.value, i) {
-                        (Value::String(s), 0) => {
-                            Node::new(Value::String(substitute(s, params)), n.span)
-                        }
-                        _ => self.walk(n, params),
-                    })
-                    .collect();
-                Node::new(Value::Seq(items), e.value.span)
-            }
-            _ => self.walk(&e.value, params),
-        };
-        Node::new(
-            Value::Map(vec![Entry {
-                key: e.key.clone(),
-                key_span: e.key_span,
-                value: arg,
-            }]),
-            node.span,
-        )
     }
 
     /// The entries one `Fn::ForEach::Name: [Id, Collection, {OutputKey: OutputValue}]` makes.
@@ -539,7 +507,7 @@ mod tests {
     #[test]
     fn loops_inside_properties_and_collisions() {
         let (root, errors, _) = expanded(
-            "Transform: AWS::LanguageExtensions\nResources:\n  F:\n    Type: AWS::Lambda::Function\n    Properties:\n      Environment:\n        Variables:\n          Fn::ForEach::V:\n            - K\n            - [A, B]\n            - 'VAR_${K}': !Sub '${K}-value'\n",
+            "Transform: AWS::LanguageExtensions\nResources:\n  F:\n    Type: AWS::Lambda::Function\n    Properties:\n      Environment:\n        Variables:\n          Fn::ForEach::V:\n            - K\n            - [A, B]\n            - 'VAR_${K}': !Sub '${K}-value'\n              'PLAIN_&{K}': 'plain ${K}'\n",
         );
         assert!(errors.is_empty(), "{errors:?}");
         let vars = root
@@ -549,7 +517,8 @@ mod tests {
             .and_then(|p| p.get("Environment"))
             .and_then(|e| e.get("Variables"))
             .unwrap();
-        assert_eq!(keys(vars), ["VAR_A", "VAR_B"]);
+        assert_eq!(keys(vars), ["VAR_A", "PLAIN_A", "VAR_B", "PLAIN_B"]);
+        assert_eq!(vars.get("PLAIN_B").unwrap().as_str(), Some("plain B"));
         let (_, errors, _) = expanded(
             "Transform: AWS::LanguageExtensions\nResources:\n  Fn::ForEach::X:\n    - K\n    - [a-b, ab]\n    - 'T&{K}': {Type: AWS::SNS::Topic}\n",
         );
