@@ -12,12 +12,13 @@
 
 use crate::read::{Entry, Node, ReadError, Span, Value};
 use std::borrow::Cow;
+use std::collections::HashMap;
 
 /// Transforms atrest applies itself: SAM is read natively, the language extensions here.
 const UNDERSTOOD: &[&str] = &["AWS::Serverless-2016-10-31", "AWS::LanguageExtensions"];
 
 /// Loops may nest; each level multiplies. CloudFormation allows 500 resources in the result,
-/// so more entries than this from one template is a runaway, not a template.
+/// so more copies of loop bodies than this in one template is a runaway, not a template.
 const MAX_EXPANDED: usize = 20_000;
 
 pub(super) const FOR_EACH: &str = "Fn::ForEach::";
@@ -35,6 +36,7 @@ pub fn expand(root: &Node) -> Expanded<'_> {
     let mut x = Expander {
         root,
         produced: 0,
+        exhausted: false,
         errors: Vec::new(),
         notes: Vec::new(),
     };
@@ -220,6 +222,8 @@ fn lookup<'p>(params: &'p [(String, String)], id: &str) -> Option<&'p str> {
 struct Expander<'a> {
     root: &'a Node,
     produced: usize,
+    /// Set once `MAX_EXPANDED` is passed: no loop is unrolled after that.
+    exhausted: bool,
     errors: Vec<ReadError>,
     notes: Vec<ReadError>,
 }
@@ -248,10 +252,12 @@ impl<'a> Expander<'a> {
             return Node::new(Value::String(v.to_owned()), node.span);
         }
         let mut out: Vec<Entry> = Vec::with_capacity(entries.len());
+        // Key -> line of its first entry: loops can make thousands of keys in one map.
+        let mut seen: HashMap<String, u32> = HashMap::new();
         for e in entries {
             if e.key.starts_with(FOR_EACH) {
                 for made in self.unroll(e, params) {
-                    self.insert(&mut out, made);
+                    self.insert(&mut out, &mut seen, made);
                 }
                 continue;
             }
@@ -263,6 +269,7 @@ impl<'a> Expander<'a> {
             let value = self.walk(&e.value, params);
             self.insert(
                 &mut out,
+                &mut seen,
                 Entry {
                     key,
                     key_span: e.key_span,
@@ -273,17 +280,18 @@ impl<'a> Expander<'a> {
         Node::new(Value::Map(out), node.span)
     }
 
-    fn insert(&mut self, out: &mut Vec<Entry>, entry: Entry) {
-        if let Some(first) = out.iter().find(|x| x.key == entry.key) {
+    fn insert(&mut self, out: &mut Vec<Entry>, seen: &mut HashMap<String, u32>, entry: Entry) {
+        if let Some(first) = seen.get(&entry.key) {
             self.errors.push(ReadError::at(
                 entry.key_span.start,
                 format!(
-                    "Fn::ForEach makes the key \"{}\" twice (also at line {}); CloudFormation refuses the template",
-                    entry.key, first.key_span.start.line
+                    "Fn::ForEach makes the key \"{}\" twice (also at line {first}); CloudFormation refuses the template",
+                    entry.key
                 ),
             ));
             return;
         }
+        seen.insert(entry.key.clone(), entry.key_span.start.line);
         out.push(entry);
     }
 
@@ -334,11 +342,15 @@ impl<'a> Expander<'a> {
         };
         let mut out = Vec::new();
         for item in items {
+            if self.exhausted {
+                break;
+            }
             if self.produced > MAX_EXPANDED {
+                self.exhausted = true;
                 self.errors.push(ReadError::at(
                     at,
                     format!(
-                        "{}: the loops make more than {MAX_EXPANDED} entries; the rest are not expanded",
+                        "{}: the loops make more than {MAX_EXPANDED} copies; the rest are not expanded",
                         e.key
                     ),
                 ));
@@ -346,9 +358,9 @@ impl<'a> Expander<'a> {
             }
             let mut scope = params.to_vec();
             scope.push((id.to_owned(), item));
+            self.produced += 1;
             let made = self.walk(body, &scope);
             if let Value::Map(entries) = made.value {
-                self.produced += entries.len();
                 out.extend(entries);
             }
         }
@@ -524,6 +536,24 @@ mod tests {
         );
         assert_eq!(errors.len(), 1, "{errors:?}");
         assert!(errors[0].contains("\"Tab\" twice"), "{errors:?}");
+    }
+
+    /// Nested loops multiply: three of 100 items would make a million copies. Expansion stops
+    /// at the limit with one error, not one per outer item.
+    #[test]
+    fn runaway_loops_stop_with_one_error() {
+        let items = (0..100)
+            .map(|i| i.to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let text = format!(
+            "Transform: AWS::LanguageExtensions\nResources:\n  Fn::ForEach::A:\n    - A\n    - [{items}]\n    - Fn::ForEach::B:\n        - B\n        - [{items}]\n        - Fn::ForEach::C:\n            - C\n            - [{items}]\n            - 'T${{A}}x${{B}}x${{C}}': {{Type: AWS::SNS::Topic}}\n"
+        );
+        let (root, errors, _) = expanded(&text);
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(errors[0].contains("more than 20000 copies"), "{errors:?}");
+        let made = root.get("Resources").unwrap().entries().len();
+        assert!((19_000..=20_001).contains(&made), "{made}");
     }
 
     #[test]
