@@ -328,6 +328,22 @@ fn mentions_template(text: &str) -> bool {
         || (text.contains("\"format_version\"") && text.contains("\"terraform_version\""))
 }
 
+/// A SAM resource, or an `Fn::ForEach` loop (`[Id, Collection, {Key: Resource}]`, maybe nested)
+/// that makes one.
+fn makes_serverless(e: &crate::read::Entry) -> bool {
+    if e.key.starts_with("Fn::ForEach::") {
+        return e
+            .value
+            .items()
+            .get(2)
+            .is_some_and(|body| body.entries().iter().any(makes_serverless));
+    }
+    e.value
+        .get("Type")
+        .and_then(Node::as_str)
+        .is_some_and(|t| t.starts_with("AWS::Serverless::"))
+}
+
 /// `terraform show -json` of a plan: a format version and planned values or changes.
 fn is_plan(root: &Node) -> bool {
     root.get("format_version").is_some()
@@ -352,14 +368,7 @@ fn template_kind(root: &Node) -> Option<InputKind> {
         let is_sam = |n: &Node| n.as_str() == Some("AWS::Serverless-2016-10-31");
         is_sam(t) || t.items().iter().any(is_sam)
     });
-    let has_serverless = resources.is_some_and(|r| {
-        r.entries().iter().any(|e| {
-            e.value
-                .get("Type")
-                .and_then(Node::as_str)
-                .is_some_and(|t| t.starts_with("AWS::Serverless::"))
-        })
-    });
+    let has_serverless = resources.is_some_and(|r| r.entries().iter().any(makes_serverless));
     Some(InputKind::CloudFormation {
         sam: transform_is_sam || has_serverless,
     })

@@ -142,3 +142,28 @@ fn a_loop_that_makes_a_key_twice_is_an_input_error() {
     );
     assert!(all.contains("ok.yaml:5:7 ATR-L001"), "{all}");
 }
+
+/// A Resources section made only of loops is a template, and one whose loops make SAM
+/// resources is a SAM template (its functions inherit `Globals`).
+#[test]
+fn templates_made_of_loops_are_recognised() {
+    use atrest::read::{InputKind, Limits, NameHint, ReadOutcome, detect};
+    let kind = |text: &str| match detect::classify(
+        text.as_bytes(),
+        NameHint::Candidate,
+        &Limits::default(),
+    ) {
+        ReadOutcome::Input(input) => Some(input.kind),
+        _ => None,
+    };
+    let body = "Resources:\n  Fn::ForEach::Fns:\n    - N\n    - [a]\n    - Fn::ForEach::Inner:\n        - M\n        - [b]\n        - '${N}${M}':\n            Type: AWS::Serverless::Function\n";
+    assert_eq!(
+        kind(&format!("Transform: AWS::LanguageExtensions\n{body}")),
+        Some(InputKind::CloudFormation { sam: true })
+    );
+    let plain = body.replace("AWS::Serverless::Function", "AWS::Lambda::Function");
+    assert_eq!(
+        kind(&format!("Transform: AWS::LanguageExtensions\n{plain}")),
+        Some(InputKind::CloudFormation { sam: false })
+    );
+}
