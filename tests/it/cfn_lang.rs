@@ -114,6 +114,22 @@ fn transforms_not_run_and_loops_over_unknown_lists_are_named_in_notes() {
     }
 }
 
+/// A quoted scalar continued at its key's indentation is read (libyaml reads it, and so does
+/// CloudFormation), so the template's findings are reported instead of a YAML error.
+#[test]
+fn quoted_scalars_continued_at_the_key_indentation_are_read() {
+    let (found, notes) = findings("quoted-description.yaml");
+    assert!(notes.is_empty(), "{notes:?}");
+    assert_eq!(
+        found,
+        expect(&[
+            ("ATR-L001", "OrdersFunction", "15:7", "fail"),
+            ("ATR-L003", "OrdersFunction", "13:7", "fail"),
+            ("ATR-L004", "OrdersFunction", "5:3", "unknown"),
+        ])
+    );
+}
+
 /// A loop that makes one logical ID twice is refused by CloudFormation: an input error at the
 /// loop body, exit 2, and the other inputs of the scan are still reported.
 #[test]
