@@ -572,16 +572,21 @@ pub fn load(opts: &ScanOptions) -> Loaded {
                 );
                 out.scanned.push((file.to_string(), input.kind));
                 match input.kind {
-                    InputKind::CloudFormation { .. } => {
+                    InputKind::CloudFormation { sam } => {
                         match isolate("modelling this template", || {
                             test_trigger(&file);
-                            model_of(&file, &input)
+                            cfn::inventory_and_notes(&file, &input.root, sam)
                         }) {
-                            Ok(inventory) => out.units.push(Unit {
-                                kind: input.kind,
-                                inventory,
-                                files: vec![file],
-                            }),
+                            Ok(m) => {
+                                let read = |e| InputError::read(&file, e);
+                                out.errors.extend(m.errors.into_iter().map(read));
+                                out.notes.extend(m.notes.into_iter().map(read));
+                                out.units.push(Unit {
+                                    kind: input.kind,
+                                    inventory: m.inventory,
+                                    files: vec![file],
+                                });
+                            }
                             Err(message) => out.errors.push(InputError::at(&file, None, message)),
                         }
                     }

@@ -11,7 +11,7 @@ use super::{
     Durable, EnvVar, Environment, EventSourceMapping, FileId, FilterCriteria, Function, Inventory,
     KmsAlias, KmsKey, Loc, Locations, LogGroup, Origin, PolicyStatement, RoleRef, Tri, ValueSource,
 };
-use crate::read::{Entry, Node, Span, Value};
+use crate::read::{Entry, Node, ReadError, Span, Value};
 use std::cell::OnceCell;
 use std::collections::{BTreeMap, HashMap};
 
@@ -82,7 +82,32 @@ impl Resolved {
     }
 }
 
+mod lang_ext;
+
+/// The model of a template, after the language extensions (`Fn::ForEach`) are applied.
 pub fn inventory(file: &FileId, root: &Node, sam: bool) -> Inventory {
+    inventory_and_notes(file, root, sam).inventory
+}
+
+/// A template's model with what reading it found: `errors` make the template an input that
+/// failed (CloudFormation would refuse it), `notes` name parts atrest cannot see (a macro, a
+/// loop over a parameter without a default).
+pub struct Modelled {
+    pub inventory: Inventory,
+    pub errors: Vec<ReadError>,
+    pub notes: Vec<ReadError>,
+}
+
+pub fn inventory_and_notes(file: &FileId, root: &Node, sam: bool) -> Modelled {
+    let expanded = lang_ext::expand(root);
+    Modelled {
+        inventory: inventory_of(file, &expanded.root, sam),
+        errors: expanded.errors,
+        notes: expanded.notes,
+    }
+}
+
+fn inventory_of(file: &FileId, root: &Node, sam: bool) -> Inventory {
     let t = Template::new(file, root, sam);
     let mut inv = Inventory::default();
     for entry in t.resources {
@@ -295,15 +320,11 @@ impl<'a> Template<'a> {
                 let Some(delim) = delim.scalar_text() else {
                     return Resolved::Unknown("Fn::Join with a computed delimiter".into());
                 };
-                if !matches!(list.value, Value::Seq(_)) {
-                    return Resolved::Unknown("Fn::Join of a computed list".into());
-                }
+                let parts = match self.resolve_list(list, depth + 1) {
+                    Ok(parts) => parts,
+                    Err(why) => return Resolved::Unknown(format!("Fn::Join of {why}")),
+                };
                 chain.push("!Join".into());
-                let parts: Vec<Resolved> = list
-                    .items()
-                    .iter()
-                    .map(|n| self.resolve(n, &mut Vec::new(), depth + 1))
-                    .collect();
                 concat_with(&parts, &delim)
             }
             "Fn::If" => {
@@ -334,13 +355,7 @@ impl<'a> Template<'a> {
                     return Resolved::Unknown("Fn::FindInMap with computed keys".into());
                 };
                 chain.push(format!("!FindInMap [{m}, {k1}, {k2}]"));
-                match self
-                    .root
-                    .get("Mappings")
-                    .and_then(|x| x.get(m))
-                    .and_then(|x| x.get(k1))
-                    .and_then(|x| x.get(k2))
-                {
+                match self.find_in_map(items, m, k1, k2) {
                     Some(v) => self.resolve(v, chain, depth + 1),
                     None => Resolved::Unknown(format!("no mapping {m}.{k1}.{k2}")),
                 }
@@ -349,17 +364,129 @@ impl<'a> Template<'a> {
                 let [idx, list] = arg.items() else {
                     return Resolved::Unknown("malformed Fn::Select".into());
                 };
-                let index = idx.scalar_text().and_then(|s| s.parse::<usize>().ok());
-                match (index, &list.value) {
-                    (Some(i), Value::Seq(items)) if i < items.len() => {
+                let index = self
+                    .resolve(idx, &mut Vec::new(), depth + 1)
+                    .known_text()
+                    .and_then(|s| s.parse::<usize>().ok());
+                let Some(i) = index else {
+                    return Resolved::Unknown("Fn::Select with a computed index".into());
+                };
+                match self.resolve_list(list, depth + 1) {
+                    Ok(mut items) if i < items.len() => {
                         chain.push(format!("!Select {i}"));
-                        self.resolve(&items[i], chain, depth + 1)
+                        items.swap_remove(i)
                     }
-                    _ => Resolved::Unknown("Fn::Select that cannot be evaluated".into()),
+                    Ok(items) => Resolved::Unknown(format!(
+                        "Fn::Select index {i} is past the end of a list of {}",
+                        items.len()
+                    )),
+                    Err(why) => Resolved::Unknown(format!("Fn::Select of {why}")),
+                }
+            }
+            "Fn::Split" => Resolved::Unknown("a list, not a string".into()),
+            "Fn::Length" => match self.resolve_list(arg, depth + 1) {
+                Ok(items) => Resolved::literal(&items.len().to_string()),
+                Err(why) => Resolved::Unknown(format!("Fn::Length of {why}")),
+            },
+            "Fn::ToJsonString" => {
+                if contains_intrinsic(arg) {
+                    Resolved::Unknown("Fn::ToJsonString of values known only at deploy time".into())
+                } else {
+                    chain.push("!ToJsonString".into());
+                    Resolved::literal(&arg.to_json().to_string())
                 }
             }
             "Fn::ImportValue" => Resolved::Unknown("imported from another stack".into()),
             other => Resolved::Unknown(format!("{other} is not evaluated statically")),
+        }
+    }
+
+    /// `Fn::FindInMap`'s value, or its `DefaultValue` (language extensions) when the map has
+    /// no such keys.
+    fn find_in_map<'n>(
+        &'n self,
+        items: &'n [Node],
+        m: &str,
+        k1: &str,
+        k2: &str,
+    ) -> Option<&'n Node> {
+        let found = self
+            .root
+            .get("Mappings")
+            .and_then(|x| x.get(m))
+            .and_then(|x| x.get(k1))
+            .and_then(|x| x.get(k2));
+        found.or_else(|| items.get(3)?.get("DefaultValue"))
+    }
+
+    /// The items of an expression that stands for a list: a literal list, `Fn::Split` of a
+    /// known string, a `CommaDelimitedList`/`List<...>` parameter's default, or a list in
+    /// `Mappings`. `Err` says why it cannot be known.
+    fn resolve_list(&self, node: &Node, depth: usize) -> Result<Vec<Resolved>, String> {
+        if depth > MAX_RESOLVE_DEPTH {
+            return Err("an expression nested too deeply".into());
+        }
+        let resolve = |n: &Node| self.resolve(n, &mut Vec::new(), depth + 1);
+        let Some((name, arg)) = node.intrinsic() else {
+            return match &node.value {
+                Value::Seq(items) => Ok(items.iter().map(resolve).collect()),
+                _ => Err("a value that is not a list".into()),
+            };
+        };
+        match name {
+            "Fn::Split" => {
+                let [delim, source] = arg.items() else {
+                    return Err("a malformed Fn::Split".into());
+                };
+                let Some(delim) = delim.scalar_text().filter(|d| !d.is_empty()) else {
+                    return Err("Fn::Split with a computed delimiter".into());
+                };
+                let text = resolve(source);
+                // Pseudo parameters stay symbols (`${AWS::StackName}`): their values may hold
+                // the delimiter, so a string with one is not split.
+                let Some(text) = text.known_text().filter(|t| !t.contains("${")) else {
+                    return Err("Fn::Split of a string known only at deploy time".into());
+                };
+                Ok(text.split(delim.as_str()).map(Resolved::literal).collect())
+            }
+            "Ref" => {
+                let target = arg.as_str().unwrap_or_default();
+                let param = self.root.get("Parameters").and_then(|p| p.get(target));
+                let Some(param) = param else {
+                    return Err(format!("{target}, not a list parameter"));
+                };
+                let ty = param.get("Type").and_then(Node::as_str).unwrap_or("");
+                if !(ty == "CommaDelimitedList" || ty.starts_with("List<")) {
+                    return Err(format!("parameter {target}, a {ty}, not a list"));
+                }
+                match param.get("Default") {
+                    Some(d) => match d.scalar_text() {
+                        Some(text) => Ok(lang_ext::split_list(&text)
+                            .iter()
+                            .map(|s| Resolved::literal(s))
+                            .collect()),
+                        None => self.resolve_list(d, depth + 1),
+                    },
+                    None => Err(format!("parameter {target}, which has no default")),
+                }
+            }
+            "Fn::FindInMap" => {
+                let items = arg.items();
+                let keys: Option<Vec<String>> = items
+                    .iter()
+                    .take(3)
+                    .map(|n| resolve(n).known_text().map(str::to_owned))
+                    .collect();
+                match keys.as_deref() {
+                    Some([m, k1, k2]) => match self.find_in_map(items, m, k1, k2) {
+                        Some(v) => self.resolve_list(v, depth + 1),
+                        None => Err(format!("no mapping {m}.{k1}.{k2}")),
+                    },
+                    _ => Err("Fn::FindInMap with computed keys".into()),
+                }
+            }
+            "Fn::GetAZs" => Err("availability zones, known only at deploy time".into()),
+            other => Err(format!("{other}, not evaluated statically")),
         }
     }
 
@@ -1114,6 +1241,16 @@ impl<'a> Template<'a> {
     }
 }
 
+/// Whether any map in the value is an intrinsic function (a value known only at deploy time).
+fn contains_intrinsic(node: &Node) -> bool {
+    node.intrinsic().is_some()
+        || match &node.value {
+            Value::Map(entries) => entries.iter().any(|e| contains_intrinsic(&e.value)),
+            Value::Seq(items) => items.iter().any(contains_intrinsic),
+            _ => false,
+        }
+}
+
 /// Joins resolved parts into one string; unresolvable parts make it incomplete.
 fn concat_with(parts: &[Resolved], delim: &str) -> Resolved {
     let mut text = String::new();
@@ -1226,6 +1363,74 @@ mod tests {
             "Resources:\n  Fn:\n    Type: AWS::Lambda::Function\n    Properties:\n      KmsKeyArn: !If [C, alias/aws/lambda, arn:aws:kms:us-east-1:1:alias/aws/lambda]\n",
         );
         assert_eq!(i.functions[0].kms_key.state, KeyState::AwsManaged);
+    }
+
+    fn env_values(text: &str) -> Vec<Option<String>> {
+        let i = inv(text);
+        let env = i.functions[0].environment.as_ref().unwrap();
+        env.variables.values().map(|v| v.value.clone()).collect()
+    }
+
+    #[test]
+    fn list_functions_over_literals_are_evaluated() {
+        let vals = env_values(concat!(
+            "Parameters:\n  Subnets:\n    Type: CommaDelimitedList\n    Default: 'a, b ,c'\n  Open:\n    Type: CommaDelimitedList\n",
+            "  I:\n    Type: Number\n    Default: 2\n",
+            "Mappings:\n  M:\n    K:\n      L: [x, y]\n",
+            "Resources:\n  Fn:\n    Type: AWS::Lambda::Function\n    Properties:\n      Environment:\n        Variables:\n",
+            "          A: !Select [1, !Split ['/', 'p/q/r']]\n",
+            "          B: !Join ['+', !Ref Subnets]\n",
+            "          C: !Select [!Ref I, !Ref Subnets]\n",
+            "          D: !Length [1, 2, 3]\n",
+            "          E: !ToJsonString {k: [1, true]}\n",
+            "          F: !FindInMap [M, K, Z, {DefaultValue: dflt}]\n",
+            "          G: !Join [',', !FindInMap [M, K, L]]\n",
+            "          H: !Select [0, !Ref Open]\n",
+            "          J: !Select [5, [a]]\n",
+            "          K: {Fn::Length: !Split [',', !Ref AWS::Region]}\n",
+        ));
+        let want = [
+            Some("q"),
+            Some("a+b+c"),
+            Some("c"),
+            Some("3"),
+            Some("{\"k\":[1,true]}"),
+            Some("dflt"),
+            Some("x,y"),
+            None,
+            None,
+            None,
+        ];
+        assert_eq!(vals, want.map(|v| v.map(str::to_owned)));
+    }
+
+    #[test]
+    fn resources_made_by_loops_are_modelled_at_the_loop_body() {
+        let i = inv(concat!(
+            "Transform: AWS::LanguageExtensions\n",
+            "Resources:\n",
+            "  Fn::ForEach::Functions:\n",
+            "    - Name\n",
+            "    - [Orders, Billing]\n",
+            "    - '${Name}Function':\n",
+            "        Type: AWS::Lambda::Function\n",
+            "        Properties:\n",
+            "          KmsKeyArn: alias/aws/lambda\n",
+            "          Environment:\n",
+            "            Variables:\n",
+            "              TABLE: !Sub '${Name}-table'\n",
+        ));
+        let ids: Vec<_> = i.functions.iter().map(|f| f.origin.id.as_str()).collect();
+        assert_eq!(ids, ["OrdersFunction", "BillingFunction"]);
+        let f = &i.functions[1];
+        assert_eq!(f.kms_key.state, KeyState::AwsManaged);
+        let env = f.environment.as_ref().unwrap();
+        assert_eq!(
+            env.variables["TABLE"].value.as_deref(),
+            Some("Billing-table")
+        );
+        assert_eq!(f.origin.locations[""].span.start.line, 6);
+        assert_eq!(f.origin.locations["environment"].span.start.line, 10);
     }
 
     #[test]

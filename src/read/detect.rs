@@ -447,6 +447,22 @@ fn is_serverless(root: &Node) -> bool {
     root.get("service").is_some() && aws
 }
 
+/// A SAM resource, or an `Fn::ForEach` loop (`[Id, Collection, {Key: Resource}]`, maybe nested)
+/// that makes one.
+fn makes_serverless(e: &crate::read::Entry) -> bool {
+    if e.key.starts_with("Fn::ForEach::") {
+        return e
+            .value
+            .items()
+            .get(2)
+            .is_some_and(|body| body.entries().iter().any(makes_serverless));
+    }
+    e.value
+        .get("Type")
+        .and_then(Node::as_str)
+        .is_some_and(|t| t.starts_with("AWS::Serverless::"))
+}
+
 /// `terraform show -json` of a plan: a format version and planned values or changes.
 fn is_plan(root: &Node) -> bool {
     root.get("format_version").is_some()
@@ -456,11 +472,13 @@ fn is_plan(root: &Node) -> bool {
 
 fn template_kind(root: &Node) -> Option<InputKind> {
     let resources = root.get("Resources");
+    // A resource, or an `Fn::ForEach` loop that makes resources (`AWS::LanguageExtensions`).
     let typed = resources.is_some_and(|r| {
         r.is_map()
-            && r.entries()
-                .iter()
-                .any(|e| e.value.get("Type").and_then(Node::as_str).is_some())
+            && r.entries().iter().any(|e| {
+                e.key.starts_with("Fn::ForEach::")
+                    || e.value.get("Type").and_then(Node::as_str).is_some()
+            })
     });
     if !typed && root.get("AWSTemplateFormatVersion").is_none() {
         return None;
@@ -469,14 +487,7 @@ fn template_kind(root: &Node) -> Option<InputKind> {
         let is_sam = |n: &Node| n.as_str() == Some("AWS::Serverless-2016-10-31");
         is_sam(t) || t.items().iter().any(is_sam)
     });
-    let has_serverless = resources.is_some_and(|r| {
-        r.entries().iter().any(|e| {
-            e.value
-                .get("Type")
-                .and_then(Node::as_str)
-                .is_some_and(|t| t.starts_with("AWS::Serverless::"))
-        })
-    });
+    let has_serverless = resources.is_some_and(|r| r.entries().iter().any(makes_serverless));
     Some(InputKind::CloudFormation {
         sam: transform_is_sam || has_serverless,
     })

@@ -224,7 +224,7 @@ fn deep_nesting_does_not_overflow_the_stack() {
         Some(1),
         "nesting deeper than 256",
     );
-    // saphyr-parser has its own (lower) recursion limit for flow collections.
+    // The YAML parser keeps its own stack (no recursion): the reader's depth limit applies.
     let mut deep_yaml = String::from("AWSTemplateFormatVersion: '2010-09-09'\nResources: ");
     deep_yaml.push_str(&"[".repeat(5000));
     deep_yaml.push_str(&"]".repeat(5000));
@@ -232,7 +232,7 @@ fn deep_nesting_does_not_overflow_the_stack() {
         "deep.yaml",
         deep_yaml.as_bytes(),
         Some(2),
-        "recursion limit",
+        "nesting deeper than 256",
     );
 }
 

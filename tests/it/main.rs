@@ -6,6 +6,7 @@ mod common;
 mod action;
 #[cfg(feature = "aws")]
 mod aws_moto;
+mod cfn_lang;
 mod cli;
 mod cli_habits;
 mod cloudtrail;
@@ -33,3 +34,4 @@ mod serverless;
 mod shard;
 mod terraform_real;
 mod workflow;
+mod yaml_diff;
