@@ -5,6 +5,10 @@
 //!
 //! The JSON Schema of what policies see is `schemas/model.schema.json`.
 
+// Values here come from inputs a stranger may have written: a missing element is an error or
+// an unknown, never a panic. Where an invariant of our own holds, an `allow` says which.
+#![deny(clippy::unwrap_used, clippy::expect_used)]
+
 pub mod api;
 pub mod cfn;
 pub mod drift;

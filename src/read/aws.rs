@@ -360,7 +360,15 @@ fn validators() -> &'static HashMap<ApiShape, Validator> {
     V.get_or_init(|| {
         ALL.iter()
             .map(|&shape| {
+                #[allow(
+                    clippy::expect_used,
+                    reason = "the schemas are compiled into the binary and tested"
+                )]
                 let schema = schema_json(shape.schema_name()).expect("embedded schema is JSON");
+                #[allow(
+                    clippy::expect_used,
+                    reason = "the schemas are compiled into the binary and tested"
+                )]
                 let validator = jsonschema::options()
                     .with_draft(jsonschema::Draft::Draft202012)
                     .with_retriever(Embedded)
@@ -447,6 +455,7 @@ pub fn subject_key(root: &Node, file_name: &str) -> Option<String> {
         return Some(id.to_owned());
     }
     static ID: OnceLock<regex::Regex> = OnceLock::new();
+    #[allow(clippy::expect_used, reason = "a constant pattern, tested")]
     let re = ID.get_or_init(|| {
         regex::Regex::new(
             r"(mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})",

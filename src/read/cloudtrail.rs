@@ -754,6 +754,7 @@ fn find_quote_or_backslash(s: &[u8]) -> Option<usize> {
     };
     let mut i = 0;
     while i + 8 <= s.len() {
+        #[allow(clippy::expect_used, reason = "the loop condition leaves eight bytes")]
         let w = u64::from_le_bytes(s[i..i + 8].try_into().expect("eight bytes"));
         let m = has(w, b'"') | has(w, b'\\');
         if m != 0 {
@@ -1197,6 +1198,10 @@ impl Splitter {
     /// `structure`'s on purpose: shared helpers made phase one 8-10 % slower (measured). Returns where to go on: after the bracket
     /// that brings the depth back to `fd`, or the end of the buffer.
     fn skip_nested(&mut self, mut i: usize, fd: u32) -> Result<usize, ReadError> {
+        #[allow(
+            clippy::expect_used,
+            reason = "called only inside an event, where elem is set"
+        )]
         let start = self.elem.expect("inside an event");
         let len = self.buf.len();
         while i < len {
@@ -1283,6 +1288,10 @@ impl Splitter {
     /// string is not JSON, which the byte loop words.
     #[inline]
     fn block_masks(&mut self, classifier: Classifier, i: usize) -> Option<json_blocks::Masks> {
+        #[allow(
+            clippy::expect_used,
+            reason = "callers check that a whole block remains"
+        )]
         let block: &[u8; BLOCK] = self.buf[i..i + BLOCK].try_into().expect("a whole block");
         let m = classifier.masks(block);
         if m.backslash != 0 {
@@ -1353,6 +1362,10 @@ impl Splitter {
             }
             let opener = self.open.pop().unwrap_or(b'{');
             if (opener == b'{') != (b == b'}') {
+                #[allow(
+                    clippy::expect_used,
+                    reason = "depth > 0 only inside an event, where elem is set"
+                )]
                 let start = self.elem.expect("inside an event");
                 // The byte loop would have recorded any earlier stray byte; it does not matter
                 // for an error that ends the file's reading.

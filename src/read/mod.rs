@@ -1,6 +1,10 @@
 //! Read: find input files, detect what each one is, and parse it into a tree that remembers where
 //! every key and value came from. Nothing here knows about rules or reports.
 
+// Values here come from inputs a stranger may have written: a missing element is an error or
+// an unknown, never a panic. Where an invariant of our own holds, an `allow` says which.
+#![deny(clippy::unwrap_used, clippy::expect_used)]
+
 pub mod aws;
 pub mod cloudtrail;
 pub mod detect;
