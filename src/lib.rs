@@ -11,6 +11,7 @@ pub mod collect;
 pub mod config;
 pub mod engine;
 pub mod escape;
+pub mod fnv;
 pub mod isolate;
 pub mod model;
 pub mod read;

@@ -72,12 +72,7 @@ impl Shard {
 /// on every machine, run and version (the standard library's hasher promises none of that).
 /// Drivers in other languages can compute it in a few lines.
 pub fn path_hash(shown: &str) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in shown.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    h
+    crate::fnv::hash(shown.as_bytes())
 }
 
 /// The longest line of a `--files-from` list: far beyond any path a file system accepts.

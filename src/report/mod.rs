@@ -150,16 +150,14 @@ pub fn identity_parts<'a>(f: &'a FileFinding, rule: &'a Rule, file: &'a str) -> 
 }
 
 /// The identity of a finding that survives lines moving ([`identity_parts`]) as a hash.
-/// FNV-1a, written out so the value never changes with a dependency update.
+/// FNV-1a ([`crate::fnv`]), so the value never changes with a dependency update.
 pub fn fingerprint(f: &FileFinding, rule: &Rule) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut h = crate::fnv::Fnv1a::default();
     for part in identity_parts(f, rule, &f.path) {
-        for b in part.bytes().chain([0u8]) {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
+        h.bytes(part.as_bytes());
+        h.byte(0);
     }
-    format!("{h:016x}")
+    format!("{:016x}", h.finish())
 }
 
 /// The most `relatedLocations` a SARIF result lists for the events after the first.

@@ -86,7 +86,7 @@ impl Head<'_> {
     /// keep those apart.)
     pub fn identity_hash(&self) -> Option<u128> {
         let id = self.id.get()?;
-        let mut a: u64 = 0xcbf2_9ce4_8422_2325;
+        let mut a = crate::fnv::Fnv1a::default();
         let mut b: u64 = 0x6c62_272e_07bb_0142;
         for part in [
             id,
@@ -95,13 +95,12 @@ impl Head<'_> {
             self.time.get().unwrap_or(""),
         ] {
             for byte in part.bytes().chain([0xffu8]) {
-                a ^= u64::from(byte);
-                a = a.wrapping_mul(0x0100_0000_01b3);
+                a.byte(byte);
                 b = b.rotate_left(5) ^ u64::from(byte);
                 b = b.wrapping_mul(0x9e37_79b9_7f4a_7c15);
             }
         }
-        Some((u128::from(a) << 64) | u128::from(b))
+        Some((u128::from(a.finish()) << 64) | u128::from(b))
     }
 }
 
