@@ -13,7 +13,7 @@ pub mod yaml;
 
 pub use aws::ApiShape;
 pub use detect::{Input, InputKind, NameHint, ReadOutcome, SyntaxKind, read_input};
-pub use tree::{Entry, Node, Pos, Span, Value};
+pub use tree::{Entry, MapBuilder, Node, Pos, Span, Value};
 
 use std::fmt;
 

@@ -5,7 +5,8 @@
 //! and never expands aliases, so a "billion laughs" file costs nothing. Short-form tags become the
 //! long form (`!GetAtt A.B` -> `{"Fn::GetAtt": "A.B"}`), with the tag's span as the key's span.
 
-use super::{Entry, Limits, Node, Pos, ReadError, Span, Value};
+use super::tree::duplicate_key;
+use super::{Entry, Limits, MapBuilder, Node, Pos, ReadError, Span, Value};
 use saphyr_parser::{Event, Parser, ScalarStyle, Tag};
 
 pub struct Parsed {
@@ -68,7 +69,7 @@ enum Frame {
         tag: Option<Tag>,
     },
     Map {
-        entries: Vec<Entry>,
+        entries: MapBuilder,
         key: Option<(String, Span)>,
         start: Pos,
         tag: Option<Tag>,
@@ -125,7 +126,7 @@ pub fn parse(text: &str, limits: &Limits) -> Result<Parsed, ReadError> {
                 note_anchor(anchor, here.start, &mut problems);
                 check_depth(&stack, limits, here.start)?;
                 stack.push(Frame::Map {
-                    entries: Vec::new(),
+                    entries: MapBuilder::default(),
                     key: None,
                     start: here.start,
                     tag: tag.map(|t| t.into_owned()),
@@ -158,7 +159,7 @@ pub fn parse(text: &str, limits: &Limits) -> Result<Parsed, ReadError> {
                     ..
                 }) => {
                     let node = Node::new(
-                        Value::Map(entries),
+                        entries.finish(),
                         Span {
                             start,
                             end: here.end,
@@ -195,20 +196,12 @@ pub fn parse(text: &str, limits: &Limits) -> Result<Parsed, ReadError> {
                     *key = Some((k, node.span));
                 }
                 Some((k, key_span)) => {
-                    if let Some(first) = entries.iter().find(|e| e.key == k) {
-                        problems.push(ReadError::at(
-                            key_span.start,
-                            format!(
-                                "duplicate key \"{k}\" (first at line {}); CloudFormation rejects duplicate keys",
-                                first.key_span.start.line
-                            ),
-                        ));
-                    } else {
-                        entries.push(Entry {
-                            key: k,
-                            key_span,
-                            value: node,
-                        });
+                    if let Err(first) = entries.push(Entry {
+                        key: k,
+                        key_span,
+                        value: node,
+                    }) {
+                        problems.push(duplicate_key(first, key_span));
                     }
                 }
             },
