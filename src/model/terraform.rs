@@ -77,7 +77,6 @@ const DATA_IAM_ROLE: &str = "data.aws_iam_role";
 
 /// Bounds: configurations can be cyclic or absurdly large.
 const MAX_DEPTH: usize = 48;
-const MAX_STEPS: u32 = 2_000_000;
 const MAX_INSTANCES: usize = 64;
 const MAX_MODULE_DEPTH: usize = 16;
 
@@ -286,7 +285,7 @@ struct Eval<'p> {
     insts: Vec<Inst<'p>>,
     /// Model id -> (instance, declaration) of every resource and data source.
     decls: HashMap<String, (usize, Decl<'p>)>,
-    steps: Cell<u32>,
+    budget: budget::Budget,
     depth: Cell<usize>,
     /// The declared log groups, found once (see `logs.rs`).
     log_groups: OnceCell<Vec<logs::Group>>,
@@ -395,13 +394,24 @@ pub fn inventory(project: &Project) -> (Inventory, Vec<Problem>) {
             uncertain: None,
         }],
         decls: HashMap::new(),
-        steps: Cell::new(0),
+        budget: budget::Budget::default(),
         depth: Cell::new(0),
         log_groups: OnceCell::new(),
     };
     ev.instantiate_modules();
     ev.index_declarations();
     let inv = ev.build();
+    if let Some(x) = ev.budget.exceeded() {
+        problems.push(Problem {
+            file: x.file,
+            span: x.span,
+            message: format!(
+                "{} is too large to evaluate (over {} steps and values; a list or string that grows with each reference?): what depends on it is unknown",
+                x.what,
+                budget::MAX_WORK
+            ),
+        });
+    }
     (inv, problems)
 }
 
@@ -532,16 +542,23 @@ impl<'p> Eval<'p> {
 
     // ---- evaluation ---------------------------------------------------------------------
 
+    /// A value made or copied, if the budget pays for it (see `budget.rs`).
+    fn charged(&self, v: V) -> V {
+        if self.budget.charge(&v) {
+            v
+        } else {
+            V::Unknown("the configuration is too large to evaluate".into())
+        }
+    }
+
     fn tick(&self) -> bool {
-        let s = self.steps.get() + 1;
-        self.steps.set(s);
-        s <= MAX_STEPS
+        self.budget.spend(1)
     }
 
     /// Follows a reference one level deeper; `None` when too deep (a cycle).
     fn deeper<T>(&self, f: impl FnOnce() -> T) -> Option<T> {
         let d = self.depth.get();
-        if d >= MAX_DEPTH {
+        if d >= MAX_DEPTH || !self.tick() {
             return None;
         }
         self.depth.set(d + 1);
@@ -572,7 +589,7 @@ impl<'p> Eval<'p> {
                         TemplatePart::Directive => V::Unknown("a template directive".into()),
                     })
                     .collect();
-                concat(&vals)
+                self.charged(concat(&vals))
             }
             ExprKind::Tuple(items) => {
                 V::List(items.iter().map(|x| self.eval(x, cx, None)).collect())
@@ -629,6 +646,7 @@ impl<'p> Eval<'p> {
                 };
                 let mut list = Vec::new();
                 let mut obj: Vec<(String, V)> = Vec::new();
+                let mut groups: HashMap<String, usize> = HashMap::new();
                 for (k, v) in pairs {
                     let mut inner = cx.with(&f.value_var, v);
                     if let Some(kv) = &f.key_var {
@@ -651,12 +669,17 @@ impl<'p> Eval<'p> {
                         Some(kx) => match self.eval(kx, &inner, None).text() {
                             Some(key) => {
                                 if f.grouping {
-                                    match obj.iter_mut().find(|(k, _)| *k == key) {
-                                        Some((_, V::List(l))) => l.push(val),
-                                        _ => obj.push((key, V::List(vec![val]))),
+                                    match groups.get(&key) {
+                                        Some(&i) => match &mut obj[i].1 {
+                                            V::List(l) => l.push(val),
+                                            _ => unreachable!("groups are lists"),
+                                        },
+                                        None => {
+                                            groups.insert(key.clone(), obj.len());
+                                            obj.push((key, V::List(vec![val])));
+                                        }
                                     }
                                 } else {
-                                    obj.retain(|(k, _)| *k != key);
                                     obj.push((key, val));
                                 }
                             }
@@ -667,6 +690,7 @@ impl<'p> Eval<'p> {
                     }
                 }
                 if f.key.is_some() {
+                    let mut obj = functions::last_wins(obj);
                     obj.sort_by(|a, b| a.0.cmp(&b.0));
                     V::Obj(obj)
                 } else {
@@ -690,15 +714,14 @@ impl<'p> Eval<'p> {
                 },
             };
             let v = self.eval(&item.value, cx, None);
-            out.retain(|(k, _)| *k != key);
             out.push((key, v));
         }
-        V::Obj(out)
+        V::Obj(functions::last_wins(out))
     }
 
     fn variable(&self, name: &str, cx: &Cx) -> V {
         match cx.binds.iter().rev().find(|(n, _)| n == name) {
-            Some((_, v)) => v.clone(),
+            Some((_, v)) => self.charged(v.clone()),
             None => match name {
                 "each" | "count" | "self" => V::Unknown(format!("{name} outside its block")),
                 _ => V::Unknown(format!("{name} is not a value")),
@@ -743,13 +766,17 @@ impl<'p> Eval<'p> {
                 Self::push(&mut tr, format!("local.{name}"));
                 let def = &self.defs[self.insts[cx.inst].def];
                 let v = match def.locals.get(name) {
-                    Some((_, a)) => {
+                    Some((file, a)) => {
                         let lcx = Cx {
                             inst: cx.inst,
                             binds: Vec::new(),
                         };
-                        self.deeper(|| self.eval(&a.expr, &lcx, tr.as_deref_mut()))
-                            .unwrap_or_else(|| V::Unknown("references nested too deeply".into()))
+                        let v = self
+                            .deeper(|| self.eval(&a.expr, &lcx, tr.as_deref_mut()))
+                            .unwrap_or_else(|| V::Unknown("references nested too deeply".into()));
+                        self.budget
+                            .note(file, a.expr.span, || format!("local.{name}"), false);
+                        v
                     }
                     None => V::Unknown(format!("local.{name} is not defined")),
                 };
@@ -1100,7 +1127,11 @@ impl<'p> Eval<'p> {
             },
             _ => {
                 let vals: Vec<V> = args.iter().map(|a| self.eval(a, cx, None)).collect();
-                functions::call(name, vals)
+                let v = functions::call(name, vals);
+                if functions::too_large(&v) {
+                    self.budget.exhaust();
+                }
+                self.charged(v)
             }
         }
     }
@@ -1186,6 +1217,8 @@ impl<'p> Eval<'p> {
                         _ => {}
                     }
                 }
+                self.budget
+                    .note(decl.file, decl.block.span, || logical.clone(), true);
             }
         }
         let mut inv = merge::inventory(inv);
@@ -2106,6 +2139,7 @@ fn policy_json(v: V) -> Option<serde_json::Value> {
     }
 }
 
+mod budget;
 mod functions;
 mod logs;
 mod merge;
