@@ -9,14 +9,14 @@ use std::fs;
 use std::path::Path;
 
 /// A template with one ATR-L001 finding at 6:7.
-const GOOD: &str = "Resources:\n  Fn:\n    Type: AWS::Lambda::Function\n    Properties:\n      Code: {ZipFile: x}\n      Environment:\n        Variables: {A: b}\n";
+pub(crate) const GOOD: &str = "Resources:\n  Fn:\n    Type: AWS::Lambda::Function\n    Properties:\n      Code: {ZipFile: x}\n      Environment:\n        Variables: {A: b}\n";
 
-struct Outcome {
-    code: i32,
-    stdout: String,
+pub(crate) struct Outcome {
+    pub(crate) code: i32,
+    pub(crate) stdout: String,
 }
 
-fn scan_beside_good(name: &str, bytes: &[u8], extra: &[&str]) -> Outcome {
+pub(crate) fn scan_beside_good(name: &str, bytes: &[u8], extra: &[&str]) -> Outcome {
     let dir = tempfile::tempdir().unwrap();
     fs::write(dir.path().join("good.yaml"), GOOD).unwrap();
     let path = dir.path().join(name);
@@ -25,7 +25,7 @@ fn scan_beside_good(name: &str, bytes: &[u8], extra: &[&str]) -> Outcome {
     run(dir.path(), extra)
 }
 
-fn run(dir: &Path, extra: &[&str]) -> Outcome {
+pub(crate) fn run(dir: &Path, extra: &[&str]) -> Outcome {
     let out = Command::cargo_bin("atrest")
         .unwrap()
         .current_dir(dir)
@@ -49,7 +49,7 @@ fn run(dir: &Path, extra: &[&str]) -> Outcome {
 
 /// The standard assertions: exit 2, one error line naming the file (and line), the good file's
 /// finding still reported.
-fn assert_error(name: &str, bytes: &[u8], line: Option<u32>, fragment: &str) {
+pub(crate) fn assert_error(name: &str, bytes: &[u8], line: Option<u32>, fragment: &str) {
     let out = scan_beside_good(name, bytes, &[]);
     assert_eq!(out.code, 2, "{name}: exit code\n{}", out.stdout);
     let prefix = match line {

@@ -14,6 +14,7 @@ mod corpus_cloudtrail;
 mod corpus_terraform;
 mod examples;
 mod hostile_inputs;
+mod hostile_scaling;
 mod model_schema;
 mod parity;
 mod parity_terraform;
