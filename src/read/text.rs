@@ -90,6 +90,8 @@ impl<'a> LineIndex<'a> {
                 chars_before.push(n);
                 n += char_starts(block);
             }
+            // For the offset at the end, when the text fills its last block.
+            chars_before.push(n);
         }
         LineIndex {
             text,
@@ -171,12 +173,20 @@ mod tests {
             .map(|i| ['a', 'é', '€', '𝄞', '\n'][i % 7 % 5])
             .collect();
         let text = format!("{long}\n{short}{long}x");
-        let idx = LineIndex::new(&text);
-        for (offset, _) in text.char_indices().chain([(text.len(), ' ')]) {
-            let start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
-            let line = text[..offset].matches('\n').count() as u32 + 1;
-            let col = text[start..offset].chars().count() as u32 + 1;
-            assert_eq!(idx.pos(offset), Pos { line, col }, "offset {offset}");
+        // Every length around a block's end, so the text's end falls on one too.
+        for end in (text.len() - 3 * CHUNK..=text.len()).filter(|e| text.is_char_boundary(*e)) {
+            let text = &text[..end];
+            let idx = LineIndex::new(text);
+            for (offset, _) in text.char_indices().chain([(text.len(), ' ')]) {
+                let start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+                let line = text[..offset].matches('\n').count() as u32 + 1;
+                let col = text[start..offset].chars().count() as u32 + 1;
+                assert_eq!(
+                    idx.pos(offset),
+                    Pos { line, col },
+                    "offset {offset} of {end}"
+                );
+            }
         }
     }
 
