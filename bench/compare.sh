@@ -21,7 +21,11 @@ cd "$(dirname "$0")/.."
 # over that).
 check_scaling() {
   echo "== scaling: 1x, 4x, 16x (cargo bench --bench scaling)"
-  cargo bench --quiet --bench scaling >/dev/null
+  local log
+  if ! log=$(cargo bench --quiet --bench scaling 2>&1); then
+    echo "$log" | tail -n 30
+    return 1
+  fi
   python3 - "${CARGO_TARGET_DIR:-target}/criterion" <<'PY'
 import json, math, pathlib, sys
 root = pathlib.Path(sys.argv[1])
