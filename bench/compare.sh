@@ -8,8 +8,49 @@
 # /usr/bin/time and hyperfine. Prints median wall time, median peak RSS and the ratio per
 # corpus; the median for a generated 10,000-resource template; start-up time on one small
 # template; and CloudTrail throughput beside its floor (cargo bench --bench cloudtrail).
+#
+#   bench/compare.sh scaling       (only the scaling check below)
+#
+# Scaling: cargo bench --bench scaling times single-line JSON, wide YAML maps and
+# many-function templates at 1x, 4x and 16x; this fails when time grows worse than n log n.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+# check_scaling: each group's time at k times the elements may be at most k log(kn) / log(n)
+# times its time at n elements, with 50 % for noise and caches (quadratic code is 4x to 16x
+# over that).
+check_scaling() {
+  echo "== scaling: 1x, 4x, 16x (cargo bench --bench scaling)"
+  local log
+  if ! log=$(cargo bench --quiet --bench scaling 2>&1); then
+    echo "$log" | tail -n 30
+    return 1
+  fi
+  python3 - "${CARGO_TARGET_DIR:-target}/criterion" <<'PY'
+import json, math, pathlib, sys
+root = pathlib.Path(sys.argv[1])
+failed = False
+for group in sorted(root.glob("scaling_*")):
+    runs = sorted(
+        (int(d.name), json.loads((d / "new/estimates.json").read_text())["mean"]["point_estimate"])
+        for d in group.iterdir() if d.name.isdigit() and (d / "new/estimates.json").exists())
+    if len(runs) < 2:
+        continue
+    (n0, t0) = runs[0]
+    for n, t in runs[1:]:
+        k = n / n0
+        allowed = 1.5 * k * math.log(n) / math.log(n0)
+        ok = t / t0 <= allowed
+        failed |= not ok
+        print(f"{group.name:28} {n0:>7} -> {n:>7}: {t0 / 1e6:9.2f} -> {t / 1e6:9.2f} ms, x{t / t0:6.1f} "
+              f"(n log n allows x{allowed:.1f}) {'ok' if ok else 'WORSE THAN N LOG N'}")
+sys.exit(1 if failed else 0)
+PY
+}
+if [ "${1:-}" = scaling ]; then
+  check_scaling
+  exit
+fi
 runs=${1:-5}
 corpus=../shared/corpus
 [ -d "$corpus" ] || { echo "skipping: $corpus is absent"; exit 0; }
@@ -100,6 +141,9 @@ echo "== start-up: one small template, as a pre-commit hook runs it (goal: under
 small=fixtures/rules/ATR-L001/fail_cfn_no_key.yaml
 hyperfine --warmup 5 --runs 50 --shell=none -i --style basic \
   "$atrest scan --quiet --format json --output /dev/null $small" 2>&1 | grep -E "Time|Range"
+
+echo
+check_scaling
 
 echo
 echo "== CloudTrail: atrest against the decompress+parse floor (cargo bench --bench cloudtrail)"

@@ -5,6 +5,7 @@
 //! a property; turning that into a file, line and column is done here, so policy authors never
 //! deal with lines.
 
+mod guard;
 pub mod metadata;
 pub mod route;
 pub mod scaffold;
@@ -118,6 +119,8 @@ pub struct PolicySet {
     programs: std::sync::OnceLock<Vec<Option<std::sync::Arc<regorus::rvm::program::Program>>>>,
     use_vm: bool,
     timeout: Option<std::time::Duration>,
+    /// Packages whose rules reach a cycle of function calls (see `guard.rs`).
+    recursive: HashMap<String, guard::Cycle>,
 }
 
 /// Which policies to load.
@@ -160,6 +163,7 @@ impl PolicySet {
         if let Some(limit) = opts.timeout {
             engine.set_execution_timer_config(timer(limit));
         }
+        guard::register(&mut engine).expect("a fresh engine has no extensions");
         let mut rules: Vec<Rule> = Vec::new();
         for (path, text, builtin) in sources {
             let rule = match metadata::parse(&path, &text) {
@@ -194,6 +198,18 @@ impl PolicySet {
                     })
                 })
                 .flatten();
+            if let Some(line) = guard::opener_run_too_long(&text) {
+                errors.push(PolicyError {
+                    path: path.clone(),
+                    line: Some(line),
+                    message: format!(
+                        "more than {} brackets opened one after another: the Rego parser's time \
+                         grows exponentially with them",
+                        guard::MAX_OPENER_RUN
+                    ),
+                });
+                continue;
+            }
             match engine.add_policy(path.clone(), text) {
                 Ok(_) => {}
                 Err(e) => {
@@ -218,6 +234,9 @@ impl PolicySet {
                 rules.push(r);
             }
         }
+        // A rule that can reach a function calling itself would overflow the stack: it is
+        // never evaluated, and fails on every input (see `refusal`).
+        let recursive = guard::recursive_packages(engine.get_modules());
         // Ordered by id: `atrest rules`, SARIF's rule table and ruleIndex are stable whatever
         // the file layout.
         rules.sort_by(|a, b| a.id.cmp(&b.id));
@@ -229,8 +248,10 @@ impl PolicySet {
         // Prepare (analyse, schedule) once here: every worker's engine is a clone of this one,
         // and an unprepared clone would redo that work on its first evaluation.
         engine.set_input(regorus::Value::new_object());
-        for q in &queries {
-            let _ = engine.eval_rule(q.clone());
+        for (q, r) in queries.iter().zip(&rules) {
+            if !recursive.contains_key(&r.package) {
+                let _ = engine.eval_rule(q.clone());
+            }
         }
         // What policies print for this empty input is not about any input: dropped.
         let _ = engine.take_prints();
@@ -243,6 +264,7 @@ impl PolicySet {
                 programs: std::sync::OnceLock::new(),
                 use_vm: !opts.interpreter_only,
                 timeout: opts.timeout,
+                recursive,
             },
             errors,
         )
@@ -300,6 +322,21 @@ impl PolicySet {
             .filter(|(_, p)| p.is_some())
             .map(|(r, _)| r.id.as_str())
             .collect()
+    }
+
+    /// Why a rule is not evaluated, if it is not.
+    fn refusal(&self, rule: &Rule) -> Result<(), String> {
+        match self.recursive.get(&rule.package) {
+            Some(c) => Err(format!(
+                "rule {} ({}): calls a recursive function ({}, {} line {}), which Rego does not allow",
+                rule.id,
+                rule.path,
+                c.names.join(" -> "),
+                c.path,
+                c.line
+            )),
+            None => Ok(()),
+        }
     }
 
     /// Whether any loaded rule reads CloudTrail events.
@@ -448,6 +485,7 @@ impl Evaluator<'_> {
     /// The items of one rule's `deny` set for the current input.
     fn deny(&mut self, index: usize) -> Result<Vec<serde_json::Value>, String> {
         let rule = &self.set.rules[index];
+        self.set.refusal(rule)?;
         let value = self.engine.eval_rule(self.set.queries[index].clone());
         show_prints(&mut self.engine);
         deny_items(rule, value.map_err(|e| rule_failed(rule, &e))?)

@@ -77,7 +77,6 @@ const DATA_IAM_ROLE: &str = "data.aws_iam_role";
 
 /// Bounds: configurations can be cyclic or absurdly large.
 const MAX_DEPTH: usize = 48;
-const MAX_STEPS: u32 = 2_000_000;
 const MAX_INSTANCES: usize = 64;
 const MAX_MODULE_DEPTH: usize = 16;
 
@@ -414,7 +413,7 @@ struct Eval<'p> {
     insts: Vec<Inst<'p>>,
     /// Model id -> (instance, declaration) of every resource and data source.
     decls: HashMap<String, (usize, Decl<'p>)>,
-    steps: Cell<u32>,
+    budget: budget::Budget,
     depth: Cell<usize>,
     /// How many evaluations the depth bound cut short.
     cut: Cell<u32>,
@@ -503,8 +502,20 @@ impl<'p> Def<'p> {
 
 /// The model of a project, and the defects found on the way.
 pub fn inventory(project: &Project) -> (Inventory, Vec<Problem>) {
-    let (ev, problems) = Eval::new(project);
-    (ev.build(), problems)
+    let (ev, mut problems) = Eval::new(project);
+    let inv = ev.build();
+    if let Some(x) = ev.budget.exceeded() {
+        problems.push(Problem {
+            file: x.file,
+            span: x.span,
+            message: format!(
+                "{} is too large to evaluate (over {} steps and values; a list or string that grows with each reference?): what depends on it is unknown",
+                x.what,
+                budget::MAX_WORK
+            ),
+        });
+    }
+    (inv, problems)
 }
 
 impl<'p> Eval<'p> {
@@ -539,7 +550,7 @@ impl<'p> Eval<'p> {
                 uncertain: None,
             }],
             decls: HashMap::new(),
-            steps: Cell::new(0),
+            budget: budget::Budget::default(),
             depth: Cell::new(0),
             cut: Cell::new(0),
             memo: RefCell::new(HashMap::new()),
@@ -683,10 +694,17 @@ impl<'p> Eval<'p> {
 
     // ---- evaluation ---------------------------------------------------------------------
 
+    /// A value made or copied, if the budget pays for it (see `budget.rs`).
+    fn charged(&self, v: V) -> V {
+        if self.budget.charge(&v) {
+            v
+        } else {
+            V::Unknown("the configuration is too large to evaluate".into())
+        }
+    }
+
     fn tick(&self) -> bool {
-        let s = self.steps.get() + 1;
-        self.steps.set(s);
-        s <= MAX_STEPS
+        self.budget.spend(1)
     }
 
     /// Follows a reference one level deeper; `None` when too deep (a cycle).
@@ -694,6 +712,9 @@ impl<'p> Eval<'p> {
         let d = self.depth.get();
         if d >= MAX_DEPTH {
             self.cut.set(self.cut.get() + 1);
+            return None;
+        }
+        if !self.tick() {
             return None;
         }
         self.depth.set(d + 1);
@@ -721,16 +742,14 @@ impl<'p> Eval<'p> {
         if let Some((v, size)) = self.memo.borrow().get(&key) {
             // A copy costs as many steps as the value has parts: values built by repeating a
             // kept one (`[local.a, local.a]`, level upon level) stay within the step bound.
-            let s = self.steps.get().saturating_add(*size);
-            self.steps.set(s);
-            if s > MAX_STEPS {
+            if !self.budget.spend(u64::from(*size)) {
                 return V::Unknown("the configuration is too large to evaluate".into());
             }
             return v.clone();
         }
         let cut = self.cut.get();
         let v = f(None);
-        if self.cut.get() == cut && self.steps.get() <= MAX_STEPS {
+        if self.cut.get() == cut && !self.budget.spent() {
             self.memo.borrow_mut().insert(key, (v.clone(), v.size()));
         }
         v
@@ -758,7 +777,7 @@ impl<'p> Eval<'p> {
                         TemplatePart::Directive => V::Unknown("a template directive".into()),
                     })
                     .collect();
-                concat(&vals)
+                self.charged(concat(&vals))
             }
             ExprKind::Tuple(items) => {
                 V::List(items.iter().map(|x| self.eval(x, cx, None)).collect())
@@ -815,6 +834,7 @@ impl<'p> Eval<'p> {
                 };
                 let mut list = Vec::new();
                 let mut obj: Vec<(String, V)> = Vec::new();
+                let mut groups: HashMap<String, usize> = HashMap::new();
                 for (k, v) in pairs {
                     let mut inner = cx.with(&f.value_var, v);
                     if let Some(kv) = &f.key_var {
@@ -837,12 +857,17 @@ impl<'p> Eval<'p> {
                         Some(kx) => match self.eval(kx, &inner, None).text() {
                             Some(key) => {
                                 if f.grouping {
-                                    match obj.iter_mut().find(|(k, _)| *k == key) {
-                                        Some((_, V::List(l))) => l.push(val),
-                                        _ => obj.push((key, V::List(vec![val]))),
+                                    match groups.get(&key) {
+                                        Some(&i) => match &mut obj[i].1 {
+                                            V::List(l) => l.push(val),
+                                            _ => unreachable!("groups are lists"),
+                                        },
+                                        None => {
+                                            groups.insert(key.clone(), obj.len());
+                                            obj.push((key, V::List(vec![val])));
+                                        }
                                     }
                                 } else {
-                                    obj.retain(|(k, _)| *k != key);
                                     obj.push((key, val));
                                 }
                             }
@@ -853,6 +878,7 @@ impl<'p> Eval<'p> {
                     }
                 }
                 if f.key.is_some() {
+                    let mut obj = functions::last_wins(obj);
                     obj.sort_by(|a, b| a.0.cmp(&b.0));
                     V::Obj(obj)
                 } else {
@@ -876,15 +902,14 @@ impl<'p> Eval<'p> {
                 },
             };
             let v = self.eval(&item.value, cx, None);
-            out.retain(|(k, _)| *k != key);
             out.push((key, v));
         }
-        V::Obj(out)
+        V::Obj(functions::last_wins(out))
     }
 
     fn variable(&self, name: &str, cx: &Cx) -> V {
         match cx.binds.iter().rev().find(|(n, _)| n == name) {
-            Some((_, v)) => v.clone(),
+            Some((_, v)) => self.charged(v.clone()),
             None => match name {
                 "each" | "count" | "self" => V::Unknown(format!("{name} outside its block")),
                 _ => V::Unknown(format!("{name} is not a value")),
@@ -930,14 +955,21 @@ impl<'p> Eval<'p> {
                 Self::push(&mut tr, format!("local.{name}"));
                 let def = &self.defs[self.insts[cx.inst].def];
                 let v = match def.locals.get(name) {
-                    Some((_, a)) => self.once(cx.inst, Named::Local, name, tr, |tr| {
-                        let lcx = Cx {
-                            inst: cx.inst,
-                            binds: Vec::new(),
-                        };
-                        self.deeper(|| self.eval(&a.expr, &lcx, tr))
-                            .unwrap_or_else(|| V::Unknown("references nested too deeply".into()))
-                    }),
+                    Some((file, a)) => {
+                        let v = self.once(cx.inst, Named::Local, name, tr, |tr| {
+                            let lcx = Cx {
+                                inst: cx.inst,
+                                binds: Vec::new(),
+                            };
+                            self.deeper(|| self.eval(&a.expr, &lcx, tr))
+                                .unwrap_or_else(|| {
+                                    V::Unknown("references nested too deeply".into())
+                                })
+                        });
+                        self.budget
+                            .note(file, a.expr.span, || format!("local.{name}"), false);
+                        v
+                    }
                     None => V::Unknown(format!("local.{name} is not defined")),
                 };
                 self.apply(v, &ops[1..], cx)
@@ -1307,7 +1339,11 @@ impl<'p> Eval<'p> {
             },
             _ => {
                 let vals: Vec<V> = args.iter().map(|a| self.eval(a, cx, None)).collect();
-                each_option(vals, &|v| functions::call(name, v))
+                let v = each_option(vals, &|v| functions::call(name, v));
+                if functions::too_large(&v) {
+                    self.budget.exhaust();
+                }
+                self.charged(v)
             }
         }
     }
@@ -1395,6 +1431,8 @@ impl<'p> Eval<'p> {
                         _ => {}
                     }
                 }
+                self.budget
+                    .note(decl.file, decl.block.span, || logical.clone(), true);
             }
         }
         let mut inv = merge::inventory(inv);
@@ -2317,6 +2355,7 @@ fn policy_json(v: V) -> Option<serde_json::Value> {
     }
 }
 
+mod budget;
 mod functions;
 mod logs;
 mod merge;

@@ -3,7 +3,8 @@
 //! and the AWS APIs accept only plain JSON.
 
 use super::text::{LineIndex, json_depth_exceeds};
-use super::{Entry, Limits, Node, ReadError, Span, Value};
+use super::tree::duplicate_key;
+use super::{Entry, Limits, MapBuilder, Node, ReadError, Span, Value};
 use jsonc_parser::ast;
 use jsonc_parser::{CollectOptions, ParseOptions, parse_to_ast};
 
@@ -75,30 +76,23 @@ fn convert(value: &ast::Value, index: &LineIndex, problems: &mut Vec<ReadError>)
             span(a.range, index),
         ),
         ast::Value::Object(o) => {
-            let mut entries: Vec<Entry> = Vec::with_capacity(o.properties.len());
+            let mut entries = MapBuilder::with_capacity(o.properties.len());
             for prop in &o.properties {
                 let (key, key_range) = match &prop.name {
                     ast::ObjectPropName::String(s) => (s.value.to_string(), s.range),
                     ast::ObjectPropName::Word(w) => (w.value.to_string(), w.range),
                 };
                 let key_span = span(key_range, index);
-                if let Some(first) = entries.iter().find(|e| e.key == key) {
-                    problems.push(ReadError::at(
-                        key_span.start,
-                        format!(
-                            "duplicate key \"{key}\" (first at line {}); CloudFormation rejects duplicate keys",
-                            first.key_span.start.line
-                        ),
-                    ));
-                    continue;
-                }
-                entries.push(Entry {
+                let value = convert(&prop.value, index, problems);
+                if let Err(first) = entries.push(Entry {
                     key,
                     key_span,
-                    value: convert(&prop.value, index, problems),
-                });
+                    value,
+                }) {
+                    problems.push(duplicate_key(first, key_span));
+                }
             }
-            Node::new(Value::Map(entries), span(o.range, index))
+            Node::new(entries.finish(), span(o.range, index))
         }
     }
 }

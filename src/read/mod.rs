@@ -19,7 +19,7 @@ pub mod yaml;
 
 pub use aws::ApiShape;
 pub use detect::{Input, InputKind, NameHint, ReadOutcome, Skip, SyntaxKind, read_input};
-pub use tree::{Entry, Node, Pos, Span, Value};
+pub use tree::{Entry, MapBuilder, Node, Pos, Span, Value};
 
 use std::fmt;
 

@@ -58,32 +58,62 @@ fn utf8(bytes: &[u8]) -> Result<String, ReadError> {
     }
 }
 
-/// Maps byte offsets of one text to line/column positions.
+/// Maps byte offsets of one text to line/column positions in time independent of the line's
+/// length: a template or plan written on one line has millions of nodes on that line, and
+/// counting each node's column from the line's start made reading it quadratic.
 pub struct LineIndex<'a> {
     text: &'a str,
     line_starts: Vec<usize>,
+    /// For text that is not all ASCII: the number of characters before each `CHUNK`-byte block,
+    /// so a column is that count plus a scan of less than one block (empty for ASCII text, where
+    /// a column is a byte difference).
+    chars_before: Vec<usize>,
+}
+
+/// Bytes per block of `LineIndex::chars_before`: a bounded scan per lookup, 1/8 of the text's
+/// size in memory (on 64-bit).
+const CHUNK: usize = 64;
+
+/// Characters that start in `bytes` (UTF-8 continuation bytes are not counted).
+fn char_starts(bytes: &[u8]) -> usize {
+    bytes.iter().filter(|b| (**b as i8) >= -0x40).count()
 }
 
 impl<'a> LineIndex<'a> {
     pub fn new(text: &'a str) -> Self {
         let mut line_starts = vec![0];
-        line_starts.extend(
-            text.bytes()
-                .enumerate()
-                .filter(|(_, b)| *b == b'\n')
-                .map(|(i, _)| i + 1),
-        );
-        LineIndex { text, line_starts }
+        line_starts.extend(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1));
+        let mut chars_before = Vec::new();
+        if !text.is_ascii() {
+            let mut n = 0;
+            for block in text.as_bytes().chunks(CHUNK) {
+                chars_before.push(n);
+                n += char_starts(block);
+            }
+            // For the offset at the end, when the text fills its last block.
+            chars_before.push(n);
+        }
+        LineIndex {
+            text,
+            line_starts,
+            chars_before,
+        }
+    }
+
+    /// Characters before byte `offset` (a character boundary) in the whole text.
+    fn chars_upto(&self, offset: usize) -> usize {
+        let block = offset / CHUNK;
+        self.chars_before[block] + char_starts(&self.text.as_bytes()[block * CHUNK..offset])
     }
 
     pub fn pos(&self, offset: usize) -> Pos {
         let offset = offset.min(self.text.len());
         let line = self.line_starts.partition_point(|s| *s <= offset) - 1;
         let start = self.line_starts[line];
-        let col = if self.text.is_char_boundary(offset) {
-            self.text[start..offset].chars().count()
-        } else {
+        let col = if self.chars_before.is_empty() || !self.text.is_char_boundary(offset) {
             offset - start
+        } else {
+            self.chars_upto(offset) - self.chars_upto(start)
         };
         Pos {
             line: line as u32 + 1,
@@ -133,6 +163,31 @@ mod tests {
         assert_eq!(idx.pos(3), Pos { line: 2, col: 1 });
         let x = text.find('x').unwrap();
         assert_eq!(idx.pos(x), Pos { line: 2, col: 3 });
+    }
+
+    #[test]
+    fn positions_on_long_lines_match_a_character_count() {
+        // Lines longer than a block, characters of 1 to 4 bytes, blocks that split a character.
+        let long: String = (0..500).map(|i| ['a', 'é', '€', '𝄞'][i % 4]).collect();
+        let short: String = (0..100)
+            .map(|i| ['a', 'é', '€', '𝄞', '\n'][i % 7 % 5])
+            .collect();
+        let text = format!("{long}\n{short}{long}x");
+        // Every length around a block's end, so the text's end falls on one too.
+        for end in (text.len() - 3 * CHUNK..=text.len()).filter(|e| text.is_char_boundary(*e)) {
+            let text = &text[..end];
+            let idx = LineIndex::new(text);
+            for (offset, _) in text.char_indices().chain([(text.len(), ' ')]) {
+                let start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+                let line = text[..offset].matches('\n').count() as u32 + 1;
+                let col = text[start..offset].chars().count() as u32 + 1;
+                assert_eq!(
+                    idx.pos(offset),
+                    Pos { line, col },
+                    "offset {offset} of {end}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
+use std::collections::HashMap;
 
 /// A position in a file: 1-based line, 1-based column counted in Unicode code points.
 #[derive(
@@ -44,6 +45,69 @@ pub struct Entry {
     pub key: String,
     pub key_span: Span,
     pub value: Node,
+}
+
+/// The entries of a map being parsed, refusing a key written twice. Keys are found in a hash
+/// table once a map is wide (a scan of every earlier key made a 100,000-key map quadratic);
+/// small maps, nearly all of them, are scanned.
+#[derive(Debug, Default)]
+pub struct MapBuilder {
+    entries: Vec<Entry>,
+    index: HashMap<String, usize>,
+}
+
+/// Entries up to which a scan is cheaper than hashing.
+const SCAN_UP_TO: usize = 16;
+
+impl MapBuilder {
+    pub fn with_capacity(n: usize) -> Self {
+        MapBuilder {
+            entries: Vec::with_capacity(n),
+            index: HashMap::new(),
+        }
+    }
+
+    /// Adds an entry, or gives back the earlier entry with the same key (and adds nothing).
+    pub fn push(&mut self, entry: Entry) -> Result<(), &Entry> {
+        let n = self.entries.len();
+        let earlier = if n < SCAN_UP_TO {
+            self.entries.iter().position(|e| e.key == entry.key)
+        } else {
+            if self.index.is_empty() {
+                let keys = self.entries.iter().enumerate();
+                self.index = keys.map(|(i, e)| (e.key.clone(), i)).collect();
+            }
+            match self.index.entry(entry.key.clone()) {
+                std::collections::hash_map::Entry::Occupied(o) => Some(*o.get()),
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert(n);
+                    None
+                }
+            }
+        };
+        match earlier {
+            Some(i) => Err(&self.entries[i]),
+            None => {
+                self.entries.push(entry);
+                Ok(())
+            }
+        }
+    }
+
+    pub fn finish(self) -> Value {
+        Value::Map(self.entries)
+    }
+}
+
+/// The problem of a key written a second time at `again`.
+pub(crate) fn duplicate_key(first: &Entry, again: Span) -> super::ReadError {
+    super::ReadError::at(
+        again.start,
+        format!(
+            "duplicate key \"{}\" (first at line {}); CloudFormation rejects duplicate keys",
+            first.key, first.key_span.start.line
+        ),
+    )
 }
 
 impl Node {
@@ -157,6 +221,40 @@ impl Node {
                     .map(|e| (e.key.clone(), e.value.to_json()))
                     .collect(),
             ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(key: &str, line: u32) -> Entry {
+        let at = Pos { line, col: 1 };
+        let span = Span { start: at, end: at };
+        Entry {
+            key: key.into(),
+            key_span: span,
+            value: Node::new(Value::Null, span),
+        }
+    }
+
+    #[test]
+    fn map_builder_finds_the_first_of_a_repeated_key_in_small_and_wide_maps() {
+        for width in [3, SCAN_UP_TO, SCAN_UP_TO * 8] {
+            let mut m = MapBuilder::with_capacity(0);
+            for i in 0..width {
+                assert!(m.push(entry(&format!("k{i}"), i as u32 + 1)).is_ok());
+            }
+            for i in [0, width / 2, width - 1] {
+                let first = m.push(entry(&format!("k{i}"), 999)).unwrap_err();
+                assert_eq!(first.key_span.start.line, i as u32 + 1, "width {width}");
+            }
+            assert!(m.push(entry("new", 1000)).is_ok());
+            let Value::Map(entries) = m.finish() else {
+                unreachable!()
+            };
+            assert_eq!(entries.len(), width + 1);
         }
     }
 }

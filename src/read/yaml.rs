@@ -13,7 +13,8 @@
 //! become the long form (`!GetAtt A.B` -> `{"Fn::GetAtt": "A.B"}`), with the tag's span as the
 //! key's span. Plain scalars are typed by the YAML 1.2 core schema.
 
-use super::{Entry, Limits, Node, Pos, ReadError, Span, Value};
+use super::tree::duplicate_key;
+use super::{Entry, Limits, MapBuilder, Node, Pos, ReadError, Span, Value};
 use libyaml_safer::{EventData, Mark, Parser, ScalarStyle};
 
 pub struct Parsed {
@@ -72,7 +73,7 @@ enum Frame {
         tag: Option<String>,
     },
     Map {
-        entries: Vec<Entry>,
+        entries: MapBuilder,
         key: Option<(String, Span)>,
         start: Pos,
         tag: Option<String>,
@@ -200,7 +201,7 @@ pub fn parse(text: &str, limits: &Limits) -> Result<Parsed, ReadError> {
                 note_anchor(anchor.is_some(), here.start, &mut problems);
                 check_depth(&stack, limits, here.start)?;
                 stack.push(Frame::Map {
-                    entries: Vec::new(),
+                    entries: MapBuilder::default(),
                     key: None,
                     start: here.start,
                     tag,
@@ -233,7 +234,7 @@ pub fn parse(text: &str, limits: &Limits) -> Result<Parsed, ReadError> {
                     ..
                 }) => {
                     let node = Node::new(
-                        Value::Map(entries),
+                        entries.finish(),
                         Span {
                             start,
                             end: here.end,
@@ -270,20 +271,12 @@ pub fn parse(text: &str, limits: &Limits) -> Result<Parsed, ReadError> {
                     *key = Some((k, node.span));
                 }
                 Some((k, key_span)) => {
-                    if let Some(first) = entries.iter().find(|e| e.key == k) {
-                        problems.push(ReadError::at(
-                            key_span.start,
-                            format!(
-                                "duplicate key \"{k}\" (first at line {}); CloudFormation rejects duplicate keys",
-                                first.key_span.start.line
-                            ),
-                        ));
-                    } else {
-                        entries.push(Entry {
-                            key: k,
-                            key_span,
-                            value: node,
-                        });
+                    if let Err(first) = entries.push(Entry {
+                        key: k,
+                        key_span,
+                        value: node,
+                    }) {
+                        problems.push(duplicate_key(first, key_span));
                     }
                 }
             },

@@ -17,7 +17,7 @@ pub(crate) struct Outcome {
     pub(crate) stderr: String,
 }
 
-fn scan_beside_good(name: &str, bytes: &[u8], extra: &[&str]) -> Outcome {
+pub(crate) fn scan_beside_good(name: &str, bytes: &[u8], extra: &[&str]) -> Outcome {
     let dir = tempfile::tempdir().unwrap();
     fs::write(dir.path().join("good.yaml"), GOOD).unwrap();
     let path = dir.path().join(name);
@@ -54,7 +54,7 @@ pub(crate) fn run(dir: &Path, extra: &[&str]) -> Outcome {
 
 /// The standard assertions: exit 2, one error line naming the file (and line), the good file's
 /// finding still reported.
-fn assert_error(name: &str, bytes: &[u8], line: Option<u32>, fragment: &str) {
+pub(crate) fn assert_error(name: &str, bytes: &[u8], line: Option<u32>, fragment: &str) {
     let out = scan_beside_good(name, bytes, &[]);
     assert_eq!(out.code, 2, "{name}: exit code\n{}", out.stdout);
     let prefix = match line {

@@ -19,6 +19,7 @@ mod examples;
 mod hostile_boundary;
 mod hostile_escaping;
 mod hostile_inputs;
+mod hostile_scaling;
 mod isolation;
 mod layers;
 mod model_schema;

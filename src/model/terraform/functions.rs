@@ -2,6 +2,8 @@
 //! Functions that read files, call the network or depend on time are unknown.
 
 use super::V;
+use super::budget::MAX_STRING_BYTES;
+use std::collections::{HashMap, HashSet};
 
 fn unknown(args: &[V]) -> Option<V> {
     args.iter()
@@ -27,17 +29,46 @@ fn to_str(v: &V) -> Option<String> {
     v.text()
 }
 
+/// The first of equal items, in order. Values are compared by their debug text in a hash set
+/// (a scan of every earlier item was quadratic; `V` holds floats, so it is not `Hash`).
 fn dedup(mut items: Vec<V>) -> Vec<V> {
-    let mut out: Vec<V> = Vec::new();
-    items.retain(|x| {
-        if out.contains(x) {
-            false
-        } else {
-            out.push(x.clone());
-            true
-        }
-    });
+    let mut seen = HashSet::new();
+    items.retain(|x| seen.insert(format!("{x:?}")));
     items
+}
+
+/// Map entries where a later key replaces an earlier one and moves to its place, as a map
+/// built one key at a time does, in linear time.
+pub(super) fn last_wins(items: Vec<(String, V)>) -> Vec<(String, V)> {
+    let mut last: HashMap<&str, usize> = HashMap::with_capacity(items.len());
+    for (i, (k, _)) in items.iter().enumerate() {
+        last.insert(k, i);
+    }
+    if last.len() == items.len() {
+        return items;
+    }
+    let keep: Vec<bool> = (0..items.len())
+        .map(|i| last[items[i].0.as_str()] == i)
+        .collect();
+    items
+        .into_iter()
+        .zip(keep)
+        .filter_map(|(item, k)| k.then_some(item))
+        .collect()
+}
+
+/// The unknown value for a string longer than one call may make.
+fn too_long(name: &str, bytes: usize) -> V {
+    V::Unknown(format!(
+        "{name}() would make a string of {bytes} bytes, {TOO_LARGE}"
+    ))
+}
+
+const TOO_LARGE: &str = "over the evaluation limit";
+
+/// Whether a call's result is the refusal of `too_long`.
+pub(super) fn too_large(v: &V) -> bool {
+    matches!(v, V::Unknown(w) if w.ends_with(TOO_LARGE))
 }
 
 /// JSON text of a known value, keys in order, as `jsonencode` writes it.
@@ -118,16 +149,11 @@ pub(super) fn call(name: &str, args: Vec<V>) -> V {
             for a in &args {
                 match a {
                     V::Null => {}
-                    V::Obj(items) => {
-                        for (k, v) in items {
-                            out.retain(|(x, _)| x != k);
-                            out.push((k.clone(), v.clone()));
-                        }
-                    }
+                    V::Obj(items) => out.extend(items.iter().cloned()),
                     other => return other.unknown_of().unwrap_or(err("merge: not a map")),
                 }
             }
-            return V::Obj(out);
+            return V::Obj(last_wins(out));
         }
         "length" => {
             return match args.first() {
@@ -279,9 +305,15 @@ pub(super) fn call(name: &str, args: Vec<V>) -> V {
         "join" => match (s(0), args.get(1).and_then(to_list)) {
             (Some(sep), Some(items)) => {
                 let parts: Option<Vec<String>> = items.iter().map(to_str).collect();
-                parts
-                    .map(|p| V::Str(p.join(&sep)))
-                    .unwrap_or(err("join: not strings"))
+                let Some(parts) = parts else {
+                    return err("join: not strings");
+                };
+                let bytes = parts.iter().map(String::len).sum::<usize>()
+                    + sep.len().saturating_mul(parts.len().saturating_sub(1));
+                if bytes > MAX_STRING_BYTES {
+                    return too_long(name, bytes);
+                }
+                V::Str(parts.join(&sep))
             }
             _ => err("join: bad arguments"),
         },
@@ -329,7 +361,21 @@ pub(super) fn call(name: &str, args: Vec<V>) -> V {
                     _ => V::Unknown("a regular expression that is not evaluated here".into()),
                 }
             }
-            (Some(t), Some(from), Some(to)) => V::Str(t.replace(&from, &to)),
+            (Some(t), Some(from), Some(to)) => {
+                // Checked before building: each level of a `replace` chain can multiply a
+                // string's length.
+                let times = if from.is_empty() {
+                    t.chars().count() + 1
+                } else {
+                    t.matches(from.as_str()).count()
+                };
+                let bytes =
+                    (t.len() - times * from.len()).saturating_add(times.saturating_mul(to.len()));
+                if bytes > MAX_STRING_BYTES {
+                    return too_long(name, bytes);
+                }
+                V::Str(t.replace(&from, &to))
+            }
             _ => err("replace"),
         },
         "title" => s(0).map(|t| V::Str(title(&t))).unwrap_or(err("title")),
@@ -509,5 +555,52 @@ mod tests {
             call("setsubtract", vec![l(&["a", "b"]), l(&["b"])]),
             l(&["a"])
         );
+    }
+}
+
+#[cfg(test)]
+mod bounds {
+    use super::*;
+
+    #[test]
+    fn replace_and_join_refuse_strings_over_the_limit_before_building_them() {
+        let big = V::Str("a".repeat(MAX_STRING_BYTES / 2));
+        let r = call(
+            "replace",
+            vec![big.clone(), V::Str("a".into()), V::Str("aaa".into())],
+        );
+        assert!(too_large(&r), "{r:?}");
+        let ok = call(
+            "replace",
+            vec![big.clone(), V::Str("a".into()), V::Str("b".into())],
+        );
+        assert!(matches!(ok, V::Str(ref s) if s.len() == MAX_STRING_BYTES / 2));
+        let list = V::List(vec![V::Str("x".into()); 1000]);
+        let sep = V::Str("-".repeat(MAX_STRING_BYTES / 100));
+        assert!(matches!(call("join", vec![sep, list]), V::Unknown(_)));
+    }
+
+    #[test]
+    fn merge_and_distinct_keep_terraform_order_on_wide_inputs() {
+        let obj = |keys: &[&str], n: f64| {
+            V::Obj(keys.iter().map(|k| (k.to_string(), V::Num(n))).collect())
+        };
+        let m = call("merge", vec![obj(&["a", "b", "c"], 1.0), obj(&["b"], 2.0)]);
+        assert_eq!(
+            m,
+            V::Obj(vec![
+                ("a".into(), V::Num(1.0)),
+                ("c".into(), V::Num(1.0)),
+                ("b".into(), V::Num(2.0)),
+            ])
+        );
+        let wide: Vec<V> = (0..100_000).map(|i| V::Num((i % 1000) as f64)).collect();
+        match call("distinct", vec![V::List(wide)]) {
+            V::List(l) => {
+                assert_eq!(l.len(), 1000);
+                assert_eq!(l[999], V::Num(999.0));
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }

@@ -755,7 +755,7 @@ fn values_doubled_level_upon_level_stay_bounded() {
     // are copied at the cost of their size, so the step bound ends it.
     let text = chain_of_locals(60, |p| format!("[{p}, {p}]"));
     let v = local_value(&text, "l60");
-    assert!(v.size() <= 2 * MAX_STEPS, "{}", v.size());
+    assert!(u64::from(v.size()) <= 2 * budget::MAX_WORK, "{}", v.size());
     assert!(!v.is_known());
     // Twenty levels (a million parts) are within the bound.
     assert!(local_value(&text, "l19").is_known());
