@@ -46,6 +46,7 @@ fuzz_target!(|data: &[u8]| {
         color: false,
         quiet: false,
         show_suppressed: true,
+        verbose: true,
     };
     assert_inert(&text::render(&report, style));
     assert_inert(&junit::render(&report));
