@@ -507,3 +507,40 @@ fn template_kind(root: &Node) -> Option<InputKind> {
         sam: transform_is_sam || has_serverless,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(text: &str) -> Input {
+        match classify(text.as_bytes(), NameHint::Serverless, &Limits::default()) {
+            ReadOutcome::Input(i) => i,
+            _ => panic!("not an input: {text}"),
+        }
+    }
+
+    /// A `serverless.yml` has its aliases expanded; one that is a CloudFormation template after
+    /// all has its anchors and aliases reported, as in any other template.
+    #[test]
+    fn aliases_are_problems_only_in_templates() {
+        let service = input("service: s\nprovider: &p\n  name: aws\nother: *p\n");
+        assert_eq!(service.kind, InputKind::Serverless);
+        assert!(service.problems.is_empty(), "{:?}", service.problems);
+        assert_eq!(
+            service
+                .root
+                .get("other")
+                .unwrap()
+                .get("name")
+                .unwrap()
+                .as_str(),
+            Some("aws")
+        );
+        let template = input(
+            "AWSTemplateFormatVersion: '2010-09-09'\nResources:\n  A: &a\n    Type: AWS::SQS::Queue\n  B: *a\n",
+        );
+        assert!(matches!(template.kind, InputKind::CloudFormation { .. }));
+        let lines: Vec<_> = template.problems.iter().map(|p| p.line).collect();
+        assert_eq!(lines, [Some(3), Some(5)], "{:?}", template.problems);
+    }
+}
