@@ -247,7 +247,7 @@ fn merge_keys_give_each_function_its_own_key() {
     assert!(l001[0].finding.message.contains("IngestLambdaFunction"));
 }
 
-/// A "billion laughs" in one service is an error at the alias that passes the budget; the
+/// A "billion laughs" in one service is an error where the copies pass the budget; the
 /// template beside it is scanned and keeps its finding.
 #[test]
 fn a_billion_laughs_service_is_an_error_and_the_rest_is_scanned() {
@@ -276,7 +276,7 @@ fn a_billion_laughs_service_is_an_error_and_the_rest_is_scanned() {
         String::from_utf8_lossy(&out.stderr),
         String::from_utf8_lossy(&out.stdout)
     );
-    assert!(all.contains("laughs/serverless.yml:10:"), "{all}");
+    assert!(all.contains("laughs/serverless.yml:9:"), "{all}");
     assert!(all.contains("billion laughs"), "{all}");
     assert!(all.contains("ok/template.yaml:5:7 ATR-L001"), "{all}");
 }
