@@ -344,15 +344,18 @@ pub fn classify(bytes: &[u8], hint: NameHint, limits: &Limits) -> ReadOutcome {
     let (syntax, parsed) = if trimmed.starts_with('{') || trimmed.starts_with('[') {
         (
             SyntaxKind::Json,
-            json::parse(&text, limits).map(|p| (p.root, p.problems, 1)),
+            json::parse(&text, limits).map(|p| (p.root, [p.problems, Vec::new()], 1)),
         )
     } else {
         (
             SyntaxKind::Yaml,
-            yaml::parse(&text, limits).map(|p| (p.root, p.problems, p.documents)),
+            // A `serverless.yml` is read as js-yaml reads it, aliases expanded; should it be a
+            // template after all, its anchors are CloudFormation's problems again (below).
+            yaml::parse_with(&text, limits, aliases(hint))
+                .map(|p| (p.root, [p.problems, p.anchors], p.documents)),
         )
     };
-    let (mut root, problems, documents) = match parsed {
+    let (mut root, [mut problems, anchors], documents) = match parsed {
         Ok(p) => p,
         // A syntax error is ours to report only when the file looks like something we read.
         Err(e)
@@ -409,6 +412,10 @@ pub fn classify(bytes: &[u8], hint: NameHint, limits: &Limits) -> ReadOutcome {
             None => return ReadOutcome::Skipped(Skip::Unrecognised),
         },
     };
+    if kind != InputKind::Serverless && !anchors.is_empty() {
+        problems.extend(anchors);
+        problems.sort_by_key(|p| (p.line, p.column));
+    }
     ReadOutcome::Input(Input {
         kind,
         syntax,
@@ -416,6 +423,14 @@ pub fn classify(bytes: &[u8], hint: NameHint, limits: &Limits) -> ReadOutcome {
         body: None,
         problems,
     })
+}
+
+/// How a file's YAML aliases are read: expanded where the tool that reads the file expands them.
+fn aliases(hint: NameHint) -> yaml::Aliases {
+    match hint {
+        NameHint::Serverless => yaml::Aliases::EXPAND,
+        _ => yaml::Aliases::Refuse,
+    }
 }
 
 /// How the JSON and YAML readers begin the message for input nested past `--max-depth`.
@@ -491,4 +506,41 @@ fn template_kind(root: &Node) -> Option<InputKind> {
     Some(InputKind::CloudFormation {
         sam: transform_is_sam || has_serverless,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(text: &str) -> Input {
+        match classify(text.as_bytes(), NameHint::Serverless, &Limits::default()) {
+            ReadOutcome::Input(i) => i,
+            _ => panic!("not an input: {text}"),
+        }
+    }
+
+    /// A `serverless.yml` has its aliases expanded; one that is a CloudFormation template after
+    /// all has its anchors and aliases reported, as in any other template.
+    #[test]
+    fn aliases_are_problems_only_in_templates() {
+        let service = input("service: s\nprovider: &p\n  name: aws\nother: *p\n");
+        assert_eq!(service.kind, InputKind::Serverless);
+        assert!(service.problems.is_empty(), "{:?}", service.problems);
+        assert_eq!(
+            service
+                .root
+                .get("other")
+                .unwrap()
+                .get("name")
+                .unwrap()
+                .as_str(),
+            Some("aws")
+        );
+        let template = input(
+            "AWSTemplateFormatVersion: '2010-09-09'\nResources:\n  A: &a\n    Type: AWS::SQS::Queue\n  B: *a\n",
+        );
+        assert!(matches!(template.kind, InputKind::CloudFormation { .. }));
+        let lines: Vec<_> = template.problems.iter().map(|p| p.line).collect();
+        assert_eq!(lines, [Some(3), Some(5)], "{:?}", template.problems);
+    }
 }

@@ -2,7 +2,7 @@
 //! `${file(./config.yml)}`): read only where they lie inside the including file's directory or
 //! the scan root, and parsed as YAML or JSON. Anything else (an absolute path, a path that leaves
 //! both, a script, a file that does not parse) is not read: the caller treats its value as
-//! unknown.
+//! unknown. Included YAML is read as the framework's js-yaml reads it: aliases expanded.
 
 use super::{Limits, Node, json, text, yaml};
 use std::path::Path;
@@ -27,7 +27,9 @@ pub fn local(dir: &Path, rel: &str, root: &Path, limits: &Limits) -> Option<Node
         .map(str::to_ascii_lowercase);
     match ext.as_deref() {
         Some("json") => json::parse(&text, limits).ok().map(|p| p.root),
-        Some("yml" | "yaml") => yaml::parse(&text, limits).ok().map(|p| p.root),
+        Some("yml" | "yaml") => yaml::parse_with(&text, limits, yaml::Aliases::EXPAND)
+            .ok()
+            .map(|p| p.root),
         _ => None,
     }
 }

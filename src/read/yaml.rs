@@ -9,13 +9,40 @@
 //!
 //! The reader works on the event stream rather than a loaded tree: that keeps a span on every
 //! key and value, sees tags as written, sees duplicate keys (a loaded map would silently keep
-//! one), and never expands aliases, so a "billion laughs" file costs nothing. Short-form tags
+//! one), and expands aliases only where asked to (see [`Aliases`]), within a budget of copied
+//! nodes, so a "billion laughs" file costs what its budget allows. Short-form tags
 //! become the long form (`!GetAtt A.B` -> `{"Fn::GetAtt": "A.B"}`), with the tag's span as the
 //! key's span. Plain scalars are typed by the YAML 1.2 core schema.
 
 use super::tree::duplicate_key;
 use super::{Entry, Limits, MapBuilder, Node, Pos, ReadError, Span, Value};
 use libyaml_safer::{EventData, Mark, Parser, ScalarStyle};
+
+/// What to do with YAML anchors (`&a`), aliases (`*a`) and merge keys (`<<: *a`).
+///
+/// CloudFormation refuses them: AWS's announcement of YAML templates says it supports "essentially
+/// all of YAML, with the exception of hash merges, aliases, and some tags", and a template with
+/// an alias fails validation with "YAML aliases are not allowed in CloudFormation templates"
+/// (`aws cloudformation package` reads the template with PyYAML and writes it back, so a template
+/// packaged first has them expanded; the template as written is what is checked here). The
+/// Serverless Framework reads `serverless.yml` with js-yaml, which expands aliases and YAML 1.1
+/// merge keys; Terraform never reads YAML, and the AWS CLI writes none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Aliases {
+    /// Each anchor and alias is a problem, an alias reads as null and `<<` is an ordinary key.
+    Refuse,
+    /// An alias is a copy of its anchored node, with the anchored node's spans (a finding inside
+    /// points at the anchored text). `<<: *a` or `<<: [*a, *b]` adds the keys of those maps that
+    /// the map does not write itself, the first map listed winning, as js-yaml does. Copies may
+    /// hold at most `max_nodes` nodes in all; past that the file is an error.
+    Expand { max_nodes: usize },
+}
+
+impl Aliases {
+    /// Expansion with a budget far above what real services use (a few hundred nodes) and far
+    /// below what a "billion laughs" file asks for.
+    pub const EXPAND: Aliases = Aliases::Expand { max_nodes: 100_000 };
+}
 
 pub struct Parsed {
     /// The first document (CloudFormation templates have exactly one); `Null` for an empty file.
@@ -24,6 +51,9 @@ pub struct Parsed {
     /// Problems that do not stop parsing (duplicate keys, anchors, unknown tags). They are
     /// reported only if the file turns out to be an input we understand.
     pub problems: Vec<ReadError>,
+    /// With [`Aliases::Expand`], where anchors and aliases were used: the problems they are for a
+    /// file that turns out to be a CloudFormation template rather than a service.
+    pub anchors: Vec<ReadError>,
 }
 
 /// The short-form intrinsic functions CloudFormation defines.
@@ -71,13 +101,158 @@ enum Frame {
         items: Vec<Node>,
         start: Pos,
         tag: Option<String>,
+        anchor: Option<String>,
     },
     Map {
         entries: MapBuilder,
-        key: Option<(String, Span)>,
+        key: Option<Key>,
         start: Pos,
         tag: Option<String>,
+        anchor: Option<String>,
+        /// Entries from merge keys, added at the end where the map does not write the key.
+        merged: Vec<Entry>,
     },
+}
+
+/// A key read, waiting for its value.
+struct Key {
+    text: String,
+    span: Span,
+    /// A plain `<<`, the YAML 1.1 merge key (a quoted `"<<"` is an ordinary key).
+    merge: bool,
+}
+
+/// Anchored nodes, and the budget of nodes their copies may still take.
+struct Anchors {
+    mode: Aliases,
+    nodes: std::collections::HashMap<String, (Node, usize)>,
+    copied: usize,
+    /// Where anchors and aliases were used (problems under [`Aliases::Refuse`]).
+    uses: Vec<ReadError>,
+}
+
+impl Anchors {
+    fn expand(&self) -> bool {
+        matches!(self.mode, Aliases::Expand { .. })
+    }
+
+    fn note(&mut self, anchor: Option<&str>, at: Pos) {
+        if anchor.is_some() {
+            self.uses.push(ReadError::at(
+                at,
+                "YAML anchor: CloudFormation does not support anchors and aliases",
+            ));
+        }
+    }
+
+    /// Keeps a copy of an anchored node; the copy is charged to the budget, so nested anchors
+    /// over a large tree cannot copy it once per level without limit.
+    fn define(&mut self, anchor: Option<String>, node: &Node) -> Result<(), ReadError> {
+        let (Some(name), Aliases::Expand { max_nodes }) = (anchor, self.mode) else {
+            return Ok(());
+        };
+        let size = count_up_to(
+            node,
+            max_nodes.saturating_sub(self.copied).saturating_add(1),
+        );
+        self.charge(size, max_nodes, node.span.start)?;
+        self.nodes.insert(name, (node.clone(), size));
+        Ok(())
+    }
+
+    fn charge(&mut self, size: usize, max_nodes: usize, at: Pos) -> Result<(), ReadError> {
+        self.copied = self.copied.saturating_add(size);
+        if self.copied > max_nodes {
+            return Err(ReadError::at(
+                at,
+                format!(
+                    "YAML anchors and aliases copy more than {max_nodes} nodes (a \"billion laughs\"?); not read"
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The copy an alias stands for; null (and a problem) for an unknown anchor.
+    fn alias(
+        &mut self,
+        name: &str,
+        here: Span,
+        problems: &mut Vec<ReadError>,
+    ) -> Result<Node, ReadError> {
+        self.uses.push(ReadError::at(
+            here.start,
+            "YAML alias: CloudFormation does not support anchors and aliases",
+        ));
+        let Aliases::Expand { max_nodes } = self.mode else {
+            return Ok(Node::new(Value::Null, here));
+        };
+        let Some((node, size)) = self.nodes.get(name) else {
+            problems.push(ReadError::at(
+                here.start,
+                format!("YAML alias *{name} names no anchor written before it"),
+            ));
+            return Ok(Node::new(Value::Null, here));
+        };
+        let (node, size) = (node.clone(), *size);
+        self.charge(size, max_nodes, here.start)?;
+        Ok(node)
+    }
+}
+
+/// Nodes in a tree, itself and each key included, counted no further than past `limit`.
+fn count_up_to(node: &Node, limit: usize) -> usize {
+    let mut n = 1;
+    match &node.value {
+        Value::Seq(items) => {
+            for item in items {
+                if n > limit {
+                    break;
+                }
+                n += count_up_to(item, limit - n);
+            }
+        }
+        Value::Map(entries) => {
+            for e in entries {
+                if n > limit {
+                    break;
+                }
+                n += 1 + count_up_to(&e.value, limit.saturating_sub(n + 1));
+            }
+        }
+        _ => {}
+    }
+    n
+}
+
+/// The entries a merge key's value adds: a map's, or those of each map in a list, an earlier map
+/// winning over a later one. A value that is not one is a problem at the merge key `at`.
+fn merge_into(merged: &mut Vec<Entry>, at: Pos, value: Node, problems: &mut Vec<ReadError>) {
+    let maps = match value.value {
+        Value::Map(_) => vec![value],
+        Value::Seq(items) => items,
+        _ => {
+            problems.push(ReadError::at(
+                at,
+                "a merge key (<<) takes a map or a list of maps",
+            ));
+            return;
+        }
+    };
+    for map in maps {
+        let Value::Map(entries) = map.value else {
+            problems.push(ReadError::at(
+                map.span.start,
+                "a merge key (<<) takes a map or a list of maps",
+            ));
+            continue;
+        };
+        for e in entries {
+            if !merged.iter().any(|m| m.key == e.key) {
+                merged.push(e);
+            }
+        }
+    }
 }
 
 /// libyaml's error, at the place that is wrong, with what it was reading.
@@ -110,7 +285,12 @@ fn syntax_error(e: &libyaml_safer::Error, text: &str) -> ReadError {
     ReadError::at(pos(&mark), message)
 }
 
+/// A CloudFormation template's YAML: anchors and aliases are problems (see [`Aliases`]).
 pub fn parse(text: &str, limits: &Limits) -> Result<Parsed, ReadError> {
+    parse_with(text, limits, Aliases::Refuse)
+}
+
+pub fn parse_with(text: &str, limits: &Limits, aliases: Aliases) -> Result<Parsed, ReadError> {
     // libyaml-safer 0.3 panics where the last line of a block scalar (`|`, `>`) ends the file
     // without a line break, which libyaml reads. It is given the text with a break added; the
     // break is taken back off such a scalar below, so the value is libyaml's.
@@ -127,6 +307,12 @@ pub fn parse(text: &str, limits: &Limits) -> Result<Parsed, ReadError> {
     parser.set_input_string(&mut input);
     let mut stack: Vec<Frame> = Vec::new();
     let mut problems = Vec::new();
+    let mut anchors = Anchors {
+        mode: aliases,
+        nodes: std::collections::HashMap::new(),
+        copied: 0,
+        uses: Vec::new(),
+    };
     let mut root: Option<Node> = None;
     let mut documents = 0;
     let mut last = Pos { line: 1, col: 1 };
@@ -153,13 +339,7 @@ pub fn parse(text: &str, limits: &Limits) -> Result<Parsed, ReadError> {
                 documents += 1;
                 continue;
             }
-            EventData::Alias { .. } => {
-                problems.push(ReadError::at(
-                    here.start,
-                    "YAML alias: CloudFormation does not support anchors and aliases",
-                ));
-                Node::new(Value::Null, here)
-            }
+            EventData::Alias { anchor } => anchors.alias(&anchor, here, &mut problems)?,
             EventData::Scalar {
                 anchor,
                 tag,
@@ -167,13 +347,22 @@ pub fn parse(text: &str, limits: &Limits) -> Result<Parsed, ReadError> {
                 style,
                 ..
             } => {
-                note_anchor(anchor.is_some(), here.start, &mut problems);
+                anchors.note(anchor.as_deref(), here.start);
                 // A key keeps its text as written: `null: x` has the key "null", not "".
                 if let Some(Frame::Map {
                     key: key @ None, ..
                 }) = stack.last_mut()
                 {
-                    *key = Some((value, here));
+                    if anchors.expand() {
+                        let node = Node::new(Value::String(value.clone()), here);
+                        anchors.define(anchor, &node)?;
+                    }
+                    let merge = value == "<<" && style == ScalarStyle::Plain && tag.is_none();
+                    *key = Some(Key {
+                        text: value,
+                        span: here,
+                        merge: merge && anchors.expand(),
+                    });
                     continue;
                 }
                 let mut value = value;
@@ -185,31 +374,41 @@ pub fn parse(text: &str, limits: &Limits) -> Result<Parsed, ReadError> {
                     value.pop();
                 }
                 let value = scalar(value, style, tag.as_deref());
-                tagged(Node::new(value, here), tag.as_deref(), &mut problems)
+                let node = tagged(Node::new(value, here), tag.as_deref(), &mut problems);
+                anchors.define(anchor, &node)?;
+                node
             }
             EventData::SequenceStart { anchor, tag, .. } => {
-                note_anchor(anchor.is_some(), here.start, &mut problems);
+                anchors.note(anchor.as_deref(), here.start);
                 check_depth(&stack, limits, here.start)?;
                 stack.push(Frame::Seq {
                     items: Vec::new(),
                     start: here.start,
                     tag,
+                    anchor,
                 });
                 continue;
             }
             EventData::MappingStart { anchor, tag, .. } => {
-                note_anchor(anchor.is_some(), here.start, &mut problems);
+                anchors.note(anchor.as_deref(), here.start);
                 check_depth(&stack, limits, here.start)?;
                 stack.push(Frame::Map {
                     entries: MapBuilder::default(),
                     key: None,
                     start: here.start,
                     tag,
+                    anchor,
+                    merged: Vec::new(),
                 });
                 continue;
             }
             EventData::SequenceEnd => match stack.pop() {
-                Some(Frame::Seq { items, start, tag }) => {
+                Some(Frame::Seq {
+                    items,
+                    start,
+                    tag,
+                    anchor,
+                }) => {
                     let node = Node::new(
                         Value::Seq(items),
                         Span {
@@ -217,7 +416,9 @@ pub fn parse(text: &str, limits: &Limits) -> Result<Parsed, ReadError> {
                             end: here.end,
                         },
                     );
-                    tagged(node, tag.as_deref(), &mut problems)
+                    let node = tagged(node, tag.as_deref(), &mut problems);
+                    anchors.define(anchor, &node)?;
+                    node
                 }
                 _ => {
                     return Err(ReadError::at(
@@ -228,11 +429,17 @@ pub fn parse(text: &str, limits: &Limits) -> Result<Parsed, ReadError> {
             },
             EventData::MappingEnd => match stack.pop() {
                 Some(Frame::Map {
-                    entries,
+                    mut entries,
                     start,
                     tag,
+                    anchor,
+                    merged,
                     ..
                 }) => {
+                    // Keys the map writes itself win over merged ones, wherever they stand.
+                    for e in merged {
+                        let _written = entries.push(e);
+                    }
                     let node = Node::new(
                         entries.finish(),
                         Span {
@@ -240,7 +447,9 @@ pub fn parse(text: &str, limits: &Limits) -> Result<Parsed, ReadError> {
                             end: here.end,
                         },
                     );
-                    tagged(node, tag.as_deref(), &mut problems)
+                    let node = tagged(node, tag.as_deref(), &mut problems);
+                    anchors.define(anchor, &node)?;
+                    node
                 }
                 _ => {
                     return Err(ReadError::at(
@@ -260,7 +469,12 @@ pub fn parse(text: &str, limits: &Limits) -> Result<Parsed, ReadError> {
                 }
             }
             Some(Frame::Seq { items, .. }) => items.push(node),
-            Some(Frame::Map { entries, key, .. }) => match key.take() {
+            Some(Frame::Map {
+                entries,
+                key,
+                merged,
+                ..
+            }) => match key.take() {
                 None => {
                     let Some(k) = node.scalar_text().or(node.is_null().then(String::new)) else {
                         return Err(ReadError::at(
@@ -268,25 +482,42 @@ pub fn parse(text: &str, limits: &Limits) -> Result<Parsed, ReadError> {
                             "a map or list used as a key is not supported",
                         ));
                     };
-                    *key = Some((k, node.span));
+                    *key = Some(Key {
+                        text: k,
+                        span: node.span,
+                        merge: false,
+                    });
                 }
-                Some((k, key_span)) => {
+                Some(Key {
+                    merge: true, span, ..
+                }) => merge_into(merged, span.start, node, &mut problems),
+                Some(Key { text, span, .. }) => {
                     if let Err(first) = entries.push(Entry {
-                        key: k,
-                        key_span,
+                        key: text,
+                        key_span: span,
                         value: node,
                     }) {
-                        problems.push(duplicate_key(first, key_span));
+                        problems.push(duplicate_key(first, span));
                     }
                 }
             },
         }
     }
     let root = root.unwrap_or_else(|| Node::new(Value::Null, Span::default()));
+    let anchors = if anchors.expand() {
+        anchors.uses
+    } else {
+        if !anchors.uses.is_empty() {
+            problems.extend(anchors.uses);
+            problems.sort_by_key(|p| (p.line, p.column));
+        }
+        Vec::new()
+    };
     Ok(Parsed {
         root,
         documents,
         problems,
+        anchors,
     })
 }
 
@@ -298,15 +529,6 @@ fn check_depth(stack: &[Frame], limits: &Limits, at: Pos) -> Result<(), ReadErro
         ));
     }
     Ok(())
-}
-
-fn note_anchor(anchor: bool, at: Pos, problems: &mut Vec<ReadError>) {
-    if anchor {
-        problems.push(ReadError::at(
-            at,
-            "YAML anchor: CloudFormation does not support anchors and aliases",
-        ));
-    }
 }
 
 /// A tag written with the `!` handle (`!Ref`), as opposed to `!!str` or a full URI.
@@ -445,6 +667,135 @@ mod tests {
         }
         let doc = parse_ok(&text);
         assert!(!doc.problems.is_empty());
+    }
+
+    fn expanded(text: &str) -> Parsed {
+        parse_with(text, &Limits::default(), Aliases::EXPAND).unwrap()
+    }
+
+    #[test]
+    fn an_alias_is_a_copy_with_the_anchored_spans() {
+        let doc = expanded("a: &k\n  x: 1\nb: *k\nc: &s text\nd: [*s, *s]\n");
+        let (a, b) = (doc.root.get("a").unwrap(), doc.root.get("b").unwrap());
+        assert_eq!(a, b);
+        assert_eq!(
+            b.entry("x").unwrap().key_span.start,
+            Pos { line: 2, col: 3 }
+        );
+        let d = doc.root.get("d").unwrap().items();
+        assert_eq!(d[1].as_str(), Some("text"));
+        assert_eq!(d[1].span.start, Pos { line: 4, col: 4 });
+        assert!(doc.problems.is_empty(), "{:?}", doc.problems);
+        // Where they were used, for a file that turns out to be a template.
+        assert_eq!(doc.anchors.len(), 5, "{:?}", doc.anchors);
+    }
+
+    #[test]
+    fn merge_keys_add_what_the_map_does_not_write() {
+        let text = "\
+base: &base {a: 1, b: 1}
+more: &more {b: 2, c: 2}
+one:
+  a: 0
+  <<: *base
+  z: 0
+list:
+  <<: [*more, *base]
+  c: 3
+quoted:
+  \"<<\": *base
+";
+        let doc = expanded(text);
+        let get = |m: &str, k: &str| {
+            let map = doc.root.get(m).unwrap();
+            map.get(k).and_then(Node::scalar_text)
+        };
+        // Explicit keys win, before or after the merge key.
+        assert_eq!(get("one", "a").as_deref(), Some("0"));
+        assert_eq!(get("one", "b").as_deref(), Some("1"));
+        assert_eq!(get("one", "z").as_deref(), Some("0"));
+        assert!(doc.root.get("one").unwrap().get("<<").is_none());
+        // In a list, the first map listed wins.
+        assert_eq!(get("list", "b").as_deref(), Some("2"));
+        assert_eq!(get("list", "a").as_deref(), Some("1"));
+        assert_eq!(get("list", "c").as_deref(), Some("3"));
+        // A merged key points at the anchored text.
+        let b = doc.root.get("one").unwrap().entry("b").unwrap();
+        assert_eq!(b.key_span.start, Pos { line: 1, col: 20 });
+        // A quoted "<<" is an ordinary key.
+        assert!(doc.root.get("quoted").unwrap().get("<<").is_some());
+        assert!(doc.problems.is_empty(), "{:?}", doc.problems);
+    }
+
+    #[test]
+    fn refused_aliases_leave_merge_keys_alone() {
+        let doc = parse_ok("b: &b {a: 1}\nm:\n  <<: *b\n");
+        let m = doc.root.get("m").unwrap();
+        assert!(m.get("<<").unwrap().is_null());
+        assert!(m.get("a").is_none());
+        assert_eq!(doc.problems.len(), 2, "{:?}", doc.problems);
+        assert!(doc.anchors.is_empty());
+    }
+
+    #[test]
+    fn bad_aliases_and_merges_are_problems() {
+        let doc = expanded("a: *nowhere\nb: &s text\nm:\n  <<: *s\nn:\n  <<: [{x: 1}, 2]\n");
+        assert!(doc.root.get("a").unwrap().is_null());
+        assert_eq!(doc.root.get("n").unwrap().get("x").unwrap().as_str(), None);
+        let at: Vec<_> = doc.problems.iter().map(|p| (p.line, p.column)).collect();
+        assert_eq!(
+            at,
+            [(Some(1), Some(4)), (Some(4), Some(3)), (Some(6), Some(16))],
+            "{:?}",
+            doc.problems
+        );
+        assert!(doc.problems[0].message.contains("*nowhere"));
+        assert!(doc.problems[1].message.contains("merge key"));
+    }
+
+    #[test]
+    fn billion_laughs_stops_at_the_budget() {
+        let mut text = String::from("a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+        for i in 1..30 {
+            let prev = format!("*a{}", i - 1);
+            text.push_str(&format!("a{i}: &a{i} [{}]\n", vec![prev; 9].join(", ")));
+        }
+        let e = parse_with(&text, &Limits::default(), Aliases::EXPAND)
+            .err()
+            .unwrap();
+        assert!(e.message.contains("more than 100000 nodes"), "{e}");
+        // Copies of a0..a3 and the nine aliases in a4 take about 82,000 nodes; keeping a4 (about
+        // 73,000) passes the budget, at the anchor &a4.
+        assert_eq!((e.line, e.column), (Some(5), Some(5)), "{e}");
+        // Merge keys copy too.
+        let mut text = String::from("m0: &m0 {a: 1, b: 2, c: 3, d: 4}\n");
+        for i in 1..30 {
+            let refs: Vec<_> = (0..9).map(|_| format!("*m{}", i - 1)).collect();
+            text.push_str(&format!(
+                "m{i}: &m{i} {{<<: [{}], k{i}: [{}]}}\n",
+                refs[0],
+                refs.join(", ")
+            ));
+        }
+        let e = parse_with(&text, &Limits::default(), Aliases::EXPAND)
+            .err()
+            .unwrap();
+        assert!(e.message.contains("billion laughs"), "{e}");
+        // Anchors nested over one large list, none of them aliased, copy it once per level.
+        let mut text = String::new();
+        for i in 0..200 {
+            text.push_str(&format!("{}k{i}: &n{i}\n", " ".repeat(i)));
+        }
+        text.push_str(&format!(
+            "{}big: [{}]\n",
+            " ".repeat(200),
+            vec!["x"; 1000].join(", ")
+        ));
+        let e = parse_with(&text, &Limits::default(), Aliases::EXPAND)
+            .err()
+            .unwrap();
+        assert!(e.message.contains("more than 100000 nodes"), "{e}");
+        assert!(parse(&text, &Limits::default()).is_ok());
     }
 
     #[test]

@@ -44,7 +44,7 @@ fn services_give_the_findings_their_fixtures_list() {
         .scanned
         .iter()
         .filter(|(_, k)| k.name() == "serverless");
-    assert_eq!(services.count(), 4);
+    assert_eq!(services.count(), 5);
     let rules = &common::builtin().rules;
     let prefix = format!("{}/", common::rel(&dir));
     let got: Found = result
@@ -227,4 +227,56 @@ fn a_deployed_function_is_paired_with_the_service_that_declares_it() {
         "{}",
         drift[0].finding.message
     );
+}
+
+/// Anchors, aliases and merge keys are expanded as js-yaml does: only `ingest` takes the AWS
+/// managed key from the merged defaults (`report` lists the customer managed key first, `export`
+/// writes its own), and its finding points at the anchored `kmsKeyArn`.
+#[test]
+fn merge_keys_give_each_function_its_own_key() {
+    let dir = common::manifest_dir().join("fixtures/serverless/anchors");
+    let result = common::scan_paths(std::slice::from_ref(&dir));
+    assert!(result.errors.is_empty(), "{:?}", result.errors);
+    let rules = &common::builtin().rules;
+    let l001: Vec<_> = result
+        .findings
+        .iter()
+        .filter(|f| rules[f.finding.rule].id == "ATR-L001")
+        .collect();
+    assert_eq!(l001.len(), 1, "{l001:?}");
+    assert!(l001[0].finding.message.contains("IngestLambdaFunction"));
+}
+
+/// A "billion laughs" in one service is an error where the copies pass the budget; the
+/// template beside it is scanned and keeps its finding.
+#[test]
+fn a_billion_laughs_service_is_an_error_and_the_rest_is_scanned() {
+    let mut laughs = String::from(
+        "service: s\nprovider:\n  name: aws\ncustom:\n  a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n",
+    );
+    for i in 1..40 {
+        let prev = vec![format!("*a{}", i - 1); 9].join(", ");
+        laughs.push_str(&format!("  a{i}: &a{i} [{prev}]\n"));
+    }
+    laughs.push_str("functions:\n  f:\n    handler: h\n    environment: {A: *a39}\n");
+    let dir = common::project(&[
+        ("laughs/serverless.yml", laughs.as_str()),
+        (
+            "ok/template.yaml",
+            "Resources:\n  F:\n    Type: AWS::Lambda::Function\n    Properties:\n      Environment:\n        Variables: {A: '1'}\n",
+        ),
+    ]);
+    let out = common::atrest(dir.path())
+        .args(["scan", "."])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(all.contains("laughs/serverless.yml:9:"), "{all}");
+    assert!(all.contains("billion laughs"), "{all}");
+    assert!(all.contains("ok/template.yaml:5:7 ATR-L001"), "{all}");
 }
