@@ -10,7 +10,7 @@
 mod for_lines;
 
 use super::text::LineIndex;
-use super::{Limits, Node, ReadError, Span, Value};
+use super::{Limits, Node, Pos, ReadError, Span, Value};
 use hcl_edit::expr::{self as hx, Expression};
 use hcl_edit::template::{Element, Template};
 use hcl_edit::{Span as _, structure as hs};
@@ -189,22 +189,34 @@ pub fn parse(text: &str, limits: &Limits) -> Result<Body, ReadError> {
     // ignores inside `for` expressions made spaces (the same length, so its offsets are offsets
     // into `text`, and its error is the first one Terraform would see too).
     let body = hcl_edit::parser::parse_body(text).or_else(|e| match for_lines::join(text) {
-        std::borrow::Cow::Owned(joined) => hcl_edit::parser::parse_body(&joined),
-        std::borrow::Cow::Borrowed(_) => Err(e),
-    });
-    let body = body.map_err(|e| {
-        let message = e.message().lines().next().unwrap_or("").trim().to_owned();
-        ReadError::at(
-            index.pos(e.location().offset()),
-            if message.is_empty() {
-                "invalid HCL syntax".to_owned()
-            } else {
-                format!("invalid HCL syntax: {message}")
-            },
-        )
+        std::borrow::Cow::Owned(joined) => {
+            hcl_edit::parser::parse_body(&joined).map_err(|e| syntax_error(&index, &joined, &e))
+        }
+        std::borrow::Cow::Borrowed(_) => Err(syntax_error(&index, text, &e)),
     })?;
     let conv = Native { index: &index };
     Ok(conv.body(&body))
+}
+
+/// hcl-edit's error for `parsed` (`text` or a same-length copy), placed in `text`. Its offset
+/// is a character's start (the last one at the end of the input), and its column may be one
+/// past it; that step is kept.
+fn syntax_error(index: &LineIndex, parsed: &str, e: &hcl_edit::parser::Error) -> ReadError {
+    let loc = e.location();
+    let at = index.pos(loc.offset());
+    let past = (loc.column() as u32).saturating_sub(LineIndex::new(parsed).pos(loc.offset()).col);
+    let message = e.message().lines().next().unwrap_or("").trim().to_owned();
+    ReadError::at(
+        Pos {
+            line: at.line,
+            col: at.col + past,
+        },
+        if message.is_empty() {
+            "invalid HCL syntax".to_owned()
+        } else {
+            format!("invalid HCL syntax: {message}")
+        },
+    )
 }
 
 /// Parses a string of JSON syntax as the template Terraform reads it as (`"${var.x}"`). Its
@@ -553,7 +565,6 @@ pub fn from_json(root: &Node) -> Result<Body, ReadError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::read::Pos;
 
     fn body(text: &str) -> Body {
         parse(text, &Limits::default()).unwrap()
@@ -631,6 +642,9 @@ mod tests {
         // An error after such an expression is reported on its own line and column.
         let e = parse("x = [for v in l :\n  v]\ny = = 1\n", &Limits::default()).unwrap_err();
         assert_eq!((e.line, e.column), (Some(3), Some(5)), "{}", e.message);
+        // At the end of the input, one past the last character, as for a text parsed as written.
+        let e = parse("locals {\n  x = [for v in l :\n v", &Limits::default()).unwrap_err();
+        assert_eq!((e.line, e.column), (Some(3), Some(3)), "{}", e.message);
         // A newline still separates the items of an object inside a `for`.
         assert!(
             parse(
