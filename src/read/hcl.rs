@@ -7,6 +7,8 @@
 //! blocks of JSON syntax cannot be told from attributes without the provider's schema, so a JSON
 //! body keeps them as object-valued attributes and says so ([`Body::json`]).
 
+mod for_lines;
+
 use super::text::LineIndex;
 use super::{Limits, Node, Pos, ReadError, Span, Value};
 use hcl_edit::expr::{self as hx, Expression};
@@ -183,23 +185,38 @@ pub fn parse(text: &str, limits: &Limits) -> Result<Body, ReadError> {
             format!("nesting deeper than {} levels", limits.max_depth),
         ));
     }
-    let body = hcl_edit::parser::parse_body(text).map_err(|e| {
-        let loc = e.location();
-        let message = e.message().lines().next().unwrap_or("").trim().to_owned();
-        ReadError::at(
-            Pos {
-                line: loc.line() as u32,
-                col: loc.column() as u32,
-            },
-            if message.is_empty() {
-                "invalid HCL syntax".to_owned()
-            } else {
-                format!("invalid HCL syntax: {message}")
-            },
-        )
+    // The text as written first; only if hcl-edit refuses it, again with the line breaks HCL
+    // ignores inside `for` expressions made spaces (the same length, so its offsets are offsets
+    // into `text`, and its error is the first one Terraform would see too).
+    let body = hcl_edit::parser::parse_body(text).or_else(|e| match for_lines::join(text) {
+        std::borrow::Cow::Owned(joined) => {
+            hcl_edit::parser::parse_body(&joined).map_err(|e| syntax_error(&index, &joined, &e))
+        }
+        std::borrow::Cow::Borrowed(_) => Err(syntax_error(&index, text, &e)),
     })?;
     let conv = Native { index: &index };
     Ok(conv.body(&body))
+}
+
+/// hcl-edit's error for `parsed` (`text` or a same-length copy), placed in `text`. Its offset
+/// is a character's start (the last one at the end of the input), and its column may be one
+/// past it; that step is kept.
+fn syntax_error(index: &LineIndex, parsed: &str, e: &hcl_edit::parser::Error) -> ReadError {
+    let loc = e.location();
+    let at = index.pos(loc.offset());
+    let past = (loc.column() as u32).saturating_sub(LineIndex::new(parsed).pos(loc.offset()).col);
+    let message = e.message().lines().next().unwrap_or("").trim().to_owned();
+    ReadError::at(
+        Pos {
+            line: at.line,
+            col: at.col + past,
+        },
+        if message.is_empty() {
+            "invalid HCL syntax".to_owned()
+        } else {
+            format!("invalid HCL syntax: {message}")
+        },
+    )
 }
 
 /// Parses a string of JSON syntax as the template Terraform reads it as (`"${var.x}"`). Its
@@ -586,6 +603,56 @@ mod tests {
         let deep = format!("x = {}{}", "[".repeat(300), "]".repeat(300));
         let e = parse(&deep, &Limits::default()).unwrap_err();
         assert!(e.message.contains("nesting"), "{}", e.message);
+    }
+
+    /// Shapes Terraform accepts (newlines are ignored inside a `for` expression) that hcl-edit
+    /// refuses as written: the conditional and binary operation of a `{for}` key or value, and
+    /// the collection of either form, broken across lines.
+    #[test]
+    fn line_breaks_inside_for_expressions() {
+        let b = body(concat!(
+            "locals {\n",
+            "  a = { for k in l : k => c == \"n\" ? x[k] :\n    c == \"t\" ? title(x[k]) :\n    lower(x[k])\n  }\n",
+            "  b = [for v in c == null ?\n    [] : c : v]\n",
+            "  c = { for k, v in m : k =>\n    v.a &&\n    v.b # both\n    if v != null\n  }\n",
+            "  d = { for k, v in m : k => {\n    x = v\n    y = 1\n  } }\n",
+            "}\n",
+            "resource \"aws_lambda_function\" \"f\" {\n  kms_key_arn = aws_kms_key.k.arn\n}\n",
+        ));
+        let locals = &b.blocks[0].body;
+        for name in ["a", "b", "c", "d"] {
+            let e = &locals.attr(name).unwrap().expr;
+            assert!(matches!(e.kind, ExprKind::For(_)), "{name}: {e:?}");
+        }
+        let ExprKind::For(a) = &locals.attr("a").unwrap().expr.kind else {
+            panic!()
+        };
+        assert!(matches!(a.value.kind, ExprKind::Cond(..)));
+        assert_eq!(a.value.span.start, Pos { line: 2, col: 27 });
+        assert_eq!(a.value.span.end, Pos { line: 4, col: 16 });
+        let ExprKind::For(d) = &locals.attr("d").unwrap().expr.kind else {
+            panic!()
+        };
+        assert!(matches!(&d.value.kind, ExprKind::Object(items) if items.len() == 2));
+        let f = &b.blocks[1];
+        assert_eq!(f.span.start, Pos { line: 18, col: 1 });
+        let kms = f.body.attr("kms_key_arn").unwrap();
+        assert_eq!(kms.name_span.start, Pos { line: 19, col: 3 });
+        assert_eq!(kms.expr.span.start, Pos { line: 19, col: 17 });
+        // An error after such an expression is reported on its own line and column.
+        let e = parse("x = [for v in l :\n  v]\ny = = 1\n", &Limits::default()).unwrap_err();
+        assert_eq!((e.line, e.column), (Some(3), Some(5)), "{}", e.message);
+        // At the end of the input, one past the last character, as for a text parsed as written.
+        let e = parse("locals {\n  x = [for v in l :\n v", &Limits::default()).unwrap_err();
+        assert_eq!((e.line, e.column), (Some(3), Some(3)), "{}", e.message);
+        // A newline still separates the items of an object inside a `for`.
+        assert!(
+            parse(
+                "x = [for v in l : { a = v ?\n 1 : 2 }]\n",
+                &Limits::default()
+            )
+            .is_err()
+        );
     }
 
     #[test]

@@ -377,3 +377,35 @@ fn the_panicking_shape_scans_beside_other_inputs() {
         ]
     );
 }
+
+/// Line breaks inside `for` expressions, as in cloudposse/terraform-null-label (which every
+/// cloudposse module calls): the file is read, the expressions evaluated, and findings after
+/// them point at their own lines.
+#[test]
+fn line_breaks_inside_for_expressions_are_read() {
+    let root = fixture("multiline-for");
+    let result = common::scan_paths(std::slice::from_ref(&root));
+    assert!(result.errors.is_empty(), "{:?}", result.errors);
+    let f = "aws_lambda_function.this";
+    assert_eq!(
+        findings(&result, &root),
+        rows(&[
+            ("ATR-L001", "main.tf", 34, 3, f, "fail"),
+            ("ATR-L003", "main.tf", 32, 3, f, "fail"),
+            ("ATR-L004", "main.tf", 27, 1, f, "unknown"),
+        ])
+    );
+    // The name was evaluated through the multi-line conditionals (`label_case = "lower"`).
+    let logs = result
+        .findings
+        .iter()
+        .find(|f| common::builtin().rules[f.finding.rule].id == "ATR-L004")
+        .expect("ATR-L004");
+    assert!(
+        logs.finding
+            .message
+            .contains("/aws/lambda/acme-prod-orders"),
+        "{}",
+        logs.finding.message
+    );
+}
