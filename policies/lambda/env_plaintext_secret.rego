@@ -87,10 +87,10 @@ shape(v) := "a JSON Web Token" if regex.match(`^eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z
 why(name, v) := sprintf("its value looks like %s", [shape(v)])
 
 why(name, v) := "its name says it is a secret and its value is written in the source" if {
-	not shape(v)
 	secret_name(name)
 	not reference_name(name)
 	not reference_value(v)
+	not shape(v)
 }
 
 deny contains finding if {
@@ -98,8 +98,8 @@ deny contains finding if {
 	some name, var in f.environment.variables
 	var.source == "literal"
 	var.value != ""
-	not placeholder(var.value)
 	reason := why(name, var.value)
+	not placeholder(var.value)
 	finding := {
 		"resource": f.id,
 		"property": sprintf("environment.variables.%s", [name]),
