@@ -882,9 +882,14 @@ fn catalog<'a>(
     for (label, unit, model) in &entries {
         match unit {
             Some(unit) => {
-                let inv = &unit.inventory;
+                // Looked up once per declaration: a search of the list would be quadratic.
+                // The first origin of an id wins, as a search would find it.
+                let mut origins = std::collections::HashMap::new();
+                for o in unit.inventory.origins() {
+                    origins.entry(o.id.as_str()).or_insert(o);
+                }
                 let locate = |id: &str, prop: &str| {
-                    inv.origins().find(|o| o.id == id).and_then(|o| {
+                    origins.get(id).and_then(|o| {
                         if prop.is_empty() {
                             o.declared_at().cloned()
                         } else {

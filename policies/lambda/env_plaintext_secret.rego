@@ -71,26 +71,38 @@ placeholder(v) if regex.match(`(?i)(^|[^A-Za-z0-9])(TODO|TBD|FIXME|XXX+|SECRET[_
 
 placeholder(v) if regex.match(`^[xX*.#_-]{4,}$`, v)
 
-shape(v) := "an AWS access key id" if regex.match(`^(AKIA|ASIA)[A-Z0-9]{16}$`, v)
+# Each shape tests a cheap condition that its pattern implies (length, prefix, substring) before
+# the pattern: every value of every function is tested, and a regex.match is costly per call.
+shape(v) := "an AWS access key id" if {
+	count(v) == 20
+	regex.match(`^(AKIA|ASIA)[A-Z0-9]{16}$`, v)
+}
 
 shape(v) := "an AWS secret access key" if {
+	count(v) == 40
 	regex.match(`^[A-Za-z0-9/+]{40}$`, v)
 	regex.match(`[A-Z]`, v)
 	regex.match(`[a-z]`, v)
 	regex.match(`[0-9]`, v)
 }
 
-shape(v) := "a private key" if regex.match(`-----BEGIN [A-Z ]*PRIVATE KEY-----`, v)
+shape(v) := "a private key" if {
+	contains(v, "PRIVATE KEY-----")
+	regex.match(`-----BEGIN [A-Z ]*PRIVATE KEY-----`, v)
+}
 
-shape(v) := "a JSON Web Token" if regex.match(`^eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}$`, v)
+shape(v) := "a JSON Web Token" if {
+	startswith(v, "eyJ")
+	regex.match(`^eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}$`, v)
+}
 
 why(name, v) := sprintf("its value looks like %s", [shape(v)])
 
 why(name, v) := "its name says it is a secret and its value is written in the source" if {
-	not shape(v)
 	secret_name(name)
 	not reference_name(name)
 	not reference_value(v)
+	not shape(v)
 }
 
 deny contains finding if {
@@ -98,8 +110,8 @@ deny contains finding if {
 	some name, var in f.environment.variables
 	var.source == "literal"
 	var.value != ""
-	not placeholder(var.value)
 	reason := why(name, var.value)
+	not placeholder(var.value)
 	finding := {
 		"resource": f.id,
 		"property": sprintf("environment.variables.%s", [name]),

@@ -63,3 +63,28 @@ test_secrets_that_contain_placeholder_letters_still_fail if {
 	})]}
 	count(findings) == 4
 }
+
+# Each shape is found under a name that says nothing, and a value one character short of it is not.
+test_every_shape_is_found_whatever_the_name if {
+	values := {
+		"A": "AKIAUJZDE8GXD6NCF10E",
+		"B": "Zq8v3Lr7Tn2Pw9Ks4Hd6Fb1Jm5Xc0Vg3Ny8Qa2Re",
+		"C": "-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA\n-----END RSA PRIVATE KEY-----",
+		"D": "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N",
+	}
+	findings := deny with input as {"functions": [function({name: literal(v) | some name, v in values})]}
+	reasons := {f.property: f.message | some f in findings}
+	contains(reasons["environment.variables.A"], "an AWS access key id")
+	contains(reasons["environment.variables.B"], "an AWS secret access key")
+	contains(reasons["environment.variables.C"], "a private key")
+	contains(reasons["environment.variables.D"], "a JSON Web Token")
+}
+
+test_values_just_short_of_a_shape_pass if {
+	count(deny) == 0 with input as {"functions": [function({
+		"A": literal("AKIAUJZDE8GXD6NCF10"),
+		"B": literal("Zq8v3Lr7Tn2Pw9Ks4Hd6Fb1Jm5Xc0Vg3Ny8Qa2R"),
+		"C": literal("-----BEGIN RSA PUBLIC KEY-----"),
+		"D": literal("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0"),
+	})]}
+}

@@ -151,7 +151,10 @@ const RESULTS_DEPTH: usize = 3;
 fn indented(result: &Value) -> String {
     let pad = "  ".repeat(RESULTS_DEPTH + 1);
     let text = crate::escape::to_json(result, true);
-    let mut out = String::with_capacity(text.len() + text.len() / 8);
+    // Exact: every result of a report is held until the report is assembled, and a guess
+    // short of the padding doubles the allocation.
+    let lines = text.bytes().filter(|&b| b == b'\n').count() + 1;
+    let mut out = String::with_capacity(text.len() + pad.len() * lines);
     for (i, line) in text.split('\n').enumerate() {
         if i > 0 {
             out.push('\n');
