@@ -38,6 +38,12 @@ fn severity_color(s: Severity) -> &'static str {
     }
 }
 
+/// A source line as the report shows it: tabs as four spaces (as rustc shows them, so that the
+/// caret line, made of spaces, lines up), and what [`escape`] escapes, escaped.
+fn shown(src: &str) -> String {
+    escape(&src.replace('\t', "    ")).into_owned()
+}
+
 /// Reads the source lines of files that have findings. Only for display: nothing is parsed.
 fn source_lines(path: &str) -> Option<Vec<String>> {
     // Regular files only, within the input limit: a merged part may name any path.
@@ -140,11 +146,17 @@ pub fn render(report: &Report, style: Style) -> String {
             };
             let pad = " ".repeat(width);
             let _ = writeln!(out, "   {pad} |");
-            let _ = writeln!(out, "   {line} | {}", escape(src));
+            let _ = writeln!(out, "   {line} | {}", shown(src));
+            // The caret is placed under the line as shown: a tab is four columns there, and an
+            // escaped character as many as its escape.
+            let before: String = src.chars().take(col as usize - 1).collect();
+            let through: String = src.chars().take(col as usize - 1 + caret_len).collect();
+            let start = shown(&before).chars().count();
+            let end = shown(&through).chars().count();
             let caret = format!(
                 "{}{}",
-                " ".repeat(col as usize - 1),
-                "^".repeat(caret_len.min(80))
+                " ".repeat(start),
+                "^".repeat(end.saturating_sub(start).clamp(1, 80))
             );
             let _ = writeln!(
                 out,

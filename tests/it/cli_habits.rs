@@ -65,3 +65,33 @@ fn dash_o_with_a_format_name_is_refused_with_the_flag_meant() {
             .contains("\"version\": \"2.1.0\"")
     );
 }
+
+/// A tab-indented JSON template: the source line is shown with its tabs as four spaces each,
+/// and the caret, made of spaces, stands under the key.
+#[test]
+fn the_caret_stands_under_the_key_after_tabs() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("t.json"),
+        "{\n\t\"Resources\": {\n\t\t\"Fn\": {\n\t\t\t\"Type\": \"AWS::Lambda::Function\",\n\t\t\t\"Properties\": {\n\t\t\t\t\"Code\": {\"ZipFile\": \"x\"},\n\t\t\t\t\"Environment\": {\"Variables\": {\"A\": \"b\"}}\n\t\t\t}\n\t\t}\n\t}\n}\n",
+    )
+    .unwrap();
+    let out = Command::cargo_bin("atrest")
+        .unwrap()
+        .current_dir(dir.path())
+        .env("NO_COLOR", "1")
+        .args(["scan", "--rule", "ATR-L001", "t.json"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = text.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| l.contains("t.json:7:5 ATR-L001"))
+        .expect("the finding");
+    assert_eq!(
+        lines[at + 2],
+        "   7 |                 \"Environment\": {\"Variables\": {\"A\": \"b\"}}"
+    );
+    assert_eq!(lines[at + 3], "     |                 ^^^^^^^^^^^^^");
+}
