@@ -37,6 +37,20 @@ pub struct ScanOptions {
 }
 
 impl ScanOptions {
+    /// A scan of `paths` with the default limits and nothing else: no variable files,
+    /// inventories, shard, facts or extra roots.
+    pub fn of(paths: Vec<PathBuf>) -> Self {
+        ScanOptions {
+            paths,
+            limits: Limits::default(),
+            tf_vars: Vec::new(),
+            inventories: Vec::new(),
+            shard: None,
+            facts: None,
+            roots: Vec::new(),
+        }
+    }
+
     /// The scanned tree (see [`ScanOptions::roots`]).
     pub fn boundary(&self) -> Boundary {
         let root = scan_root();

@@ -5,7 +5,6 @@
 #![no_main]
 
 use atrest::engine::{PolicyOptions, PolicySet};
-use atrest::read::Limits;
 use atrest::report::{Report, UnknownMode, junit, sarif, text};
 use atrest::scan::{ScanOptions, scan};
 use libfuzzer_sys::fuzz_target;
@@ -30,15 +29,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     }
     let result = scan(
-        &ScanOptions {
-            paths: vec![file],
-            inventories: Vec::new(),
-            shard: None,
-            facts: None,
-            roots: Vec::new(),
-            limits: Limits::default(),
-            tf_vars: Vec::new(),
-        },
+        &ScanOptions::of(vec![file]),
         policies(),
     );
     let report = Report::new(&result, &policies().rules, UnknownMode::Warn);

@@ -82,15 +82,7 @@ fn scan_corpus() -> Option<&'static Vec<Scanned>> {
 
 /// The models of real responses match the schema policies rely on.
 fn validate_models(path: &Path) {
-    let loaded = atrest::scan::load(&atrest::scan::ScanOptions {
-        paths: vec![path.to_path_buf()],
-        tf_vars: Vec::new(),
-        inventories: Vec::new(),
-        shard: None,
-        facts: None,
-        roots: Vec::new(),
-        limits: atrest::read::Limits::default(),
-    });
+    let loaded = atrest::scan::load(&atrest::scan::ScanOptions::of(vec![path.to_path_buf()]));
     for unit in &loaded.units {
         common::assert_model_valid(unit);
     }

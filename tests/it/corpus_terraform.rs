@@ -12,7 +12,6 @@
 use crate::common;
 
 use atrest::engine::Outcome;
-use atrest::read::Limits;
 use atrest::report::UnknownMode;
 use atrest::scan::{self, ScanOptions, ScanResult};
 use std::collections::BTreeMap;
@@ -206,15 +205,7 @@ fn checkov_environment_encryption_expectations() {
         .collect();
     assert!(fired.is_empty(), "ATR-L001 fired on {fired:?}");
 
-    let loaded = scan::load(&ScanOptions {
-        paths: vec![dir],
-        inventories: Vec::new(),
-        shard: None,
-        facts: None,
-        roots: Vec::new(),
-        limits: Limits::default(),
-        tf_vars: Vec::new(),
-    });
+    let loaded = scan::load(&ScanOptions::of(vec![dir]));
     let inv = &loaded.units[0].inventory;
     let function = |name: &str| {
         inv.functions
@@ -368,15 +359,7 @@ fn kics_expectations_on_the_same_blocks() {
     );
 
     let query = root.join("kics/lambda_functions_without_x-ray_tracing/test");
-    let loaded = scan::load(&ScanOptions {
-        paths: vec![query],
-        inventories: Vec::new(),
-        shard: None,
-        facts: None,
-        roots: Vec::new(),
-        limits: Limits::default(),
-        tf_vars: Vec::new(),
-    });
+    let loaded = scan::load(&ScanOptions::of(vec![query]));
     let inv = &loaded.units[0].inventory;
     let tracing: BTreeMap<&str, Option<&str>> = inv
         .functions

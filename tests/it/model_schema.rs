@@ -3,7 +3,6 @@
 
 use crate::common;
 
-use atrest::read::Limits;
 use atrest::scan::{ScanOptions, load};
 use std::path::PathBuf;
 
@@ -14,15 +13,7 @@ fn validator() -> &'static jsonschema::Validator {
 /// Validates the model of every unit under the paths; the number of units.
 fn check(paths: &[PathBuf]) -> usize {
     let v = validator();
-    let loaded = load(&ScanOptions {
-        paths: paths.to_vec(),
-        inventories: Vec::new(),
-        shard: None,
-        facts: None,
-        roots: Vec::new(),
-        limits: Limits::default(),
-        tf_vars: Vec::new(),
-    });
+    let loaded = load(&ScanOptions::of(paths.to_vec()));
     for unit in &loaded.units {
         let model = serde_json::to_value(&unit.inventory).unwrap();
         let errors: Vec<String> = v
@@ -43,15 +34,9 @@ fn fixture_models_match_the_schema() {
 /// models match the schema too.
 #[test]
 fn unit_models_match_the_schema() {
-    let loaded = atrest::scan::load(&atrest::scan::ScanOptions {
-        paths: vec![common::manifest_dir().join("fixtures")],
-        tf_vars: Vec::new(),
-        inventories: Vec::new(),
-        shard: None,
-        facts: None,
-        roots: Vec::new(),
-        limits: atrest::read::Limits::default(),
-    });
+    let loaded = atrest::scan::load(&atrest::scan::ScanOptions::of(vec![
+        common::manifest_dir().join("fixtures"),
+    ]));
     let mut deployments = 0;
     for unit in &loaded.units {
         common::assert_model_valid(unit);

@@ -10,7 +10,6 @@
 use crate::common;
 
 use atrest::model::Inventory;
-use atrest::read::Limits;
 use atrest::scan::{ScanOptions, load};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -49,15 +48,7 @@ fn common_name(inv: &Inventory, id: &str) -> String {
 
 /// (rule, resource name, outcome) of every finding of one format of a system.
 fn findings(path: &Path) -> BTreeSet<(String, String, &'static str)> {
-    let loaded = load(&ScanOptions {
-        paths: vec![path.to_path_buf()],
-        inventories: Vec::new(),
-        shard: None,
-        facts: None,
-        roots: Vec::new(),
-        limits: Limits::default(),
-        tf_vars: Vec::new(),
-    });
+    let loaded = load(&ScanOptions::of(vec![path.to_path_buf()]));
     assert!(
         loaded.errors.is_empty(),
         "{}: {:?}",

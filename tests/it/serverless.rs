@@ -74,15 +74,7 @@ fn services_give_the_findings_their_fixtures_list() {
 #[test]
 fn models_match_the_schema_and_name_serverless_yml_paths() {
     let dir = common::manifest_dir().join("fixtures/serverless");
-    let loaded = load(&atrest::scan::ScanOptions {
-        paths: vec![dir],
-        limits: atrest::read::Limits::default(),
-        tf_vars: Vec::new(),
-        inventories: Vec::new(),
-        shard: None,
-        facts: None,
-        roots: Vec::new(),
-    });
+    let loaded = load(&atrest::scan::ScanOptions::of(vec![dir]));
     for unit in &loaded.units {
         common::assert_model_valid(unit);
     }

@@ -2,7 +2,6 @@
 #![allow(dead_code)]
 
 use atrest::engine::{PolicyOptions, PolicySet};
-use atrest::read::Limits;
 use atrest::report::{Report, UnknownMode};
 use atrest::scan::{self, ScanOptions, ScanResult};
 use std::path::{Path, PathBuf};
@@ -31,18 +30,7 @@ pub fn scan_paths(paths: &[PathBuf]) -> ScanResult {
 
 /// A scan of `paths` with the given policies.
 pub fn scan_with(paths: &[PathBuf], policies: &PolicySet) -> ScanResult {
-    scan::scan(
-        &ScanOptions {
-            paths: paths.to_vec(),
-            limits: Limits::default(),
-            tf_vars: Vec::new(),
-            inventories: Vec::new(),
-            shard: None,
-            facts: None,
-            roots: Vec::new(),
-        },
-        policies,
-    )
+    scan::scan(&ScanOptions::of(paths.to_vec()), policies)
 }
 
 pub fn sarif_of(result: &ScanResult, unknown: UnknownMode) -> String {
