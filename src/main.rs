@@ -1003,7 +1003,7 @@ fn finish(
     if let Some(c) = &prepared.config
         && !args.quiet
     {
-        eprintln!("atrest: settings from {}", c.shown);
+        eprintln!("atrest: settings from {}", Escaped(&c.shown));
     }
     let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
     let color = match args.color {

@@ -407,3 +407,19 @@ fn a_policy_file_with_control_characters_is_refused_by_line() {
         out.stdout
     );
 }
+
+/// The name of the configuration file used, which stderr reports, is shown escaped too.
+#[test]
+fn the_config_file_name_is_shown_escaped() {
+    let name = "cfg\n::error file=x::forged\u{1b}[2J.yaml";
+    let dir = project(&[(name, b"fail-on: high\n")]);
+    let run = run(dir.path(), &["scan", "--config", name, "."]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("settings from cfg\\n"),
+        "{}",
+        run.stderr
+    );
+    assert_inert("stderr", &run.stderr);
+    assert_inert("stdout", &run.stdout);
+}
