@@ -204,6 +204,10 @@ enum Format {
     Sarif,
     Junit,
     Jsonl,
+    /// A review report: one self-contained page with the data-at-rest map
+    Html,
+    /// A review report for a pull-request comment or `$GITHUB_STEP_SUMMARY`
+    Markdown,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -1024,6 +1028,8 @@ fn finish(
         Format::Json => report::json::render(&report),
         Format::Sarif => report::sarif::render(&report, root),
         Format::Junit => report::junit::render(&report),
+        Format::Html => report::html::render(&report),
+        Format::Markdown => report::markdown::render(&report),
         Format::Jsonl => unreachable!("written above"),
     };
     write_report(args, &rendered)?;
@@ -1040,6 +1046,11 @@ fn finish(
             && let Some(text) = report::sarif::truncation_notice(&rendered)
         {
             eprintln!("warning: {}", Escaped(&text));
+        }
+        if matches!(args.format, Format::Markdown)
+            && let Some(text) = report::markdown::truncation_notice(&rendered)
+        {
+            eprintln!("warning: {}", Escaped(text));
         }
         if !args.quiet && matches!(args.format, Format::Text) {
             eprintln!("{}", report::text::summary(&report));

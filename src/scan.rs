@@ -12,6 +12,7 @@ use crate::trail::{self, Catalog, Facts, LogFile, TrailReport};
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
 
+pub mod map;
 mod terraform;
 
 pub struct ScanOptions {
@@ -163,6 +164,8 @@ pub struct ScanResult {
     /// fail and unknown.
     pub checked: usize,
     pub passed: usize,
+    /// What each function stores at rest and under which key, for the review reports.
+    pub map: map::DataMap,
 }
 
 impl ScanResult {
@@ -809,22 +812,30 @@ pub fn scan(opts: &ScanOptions, policies: &PolicySet) -> ScanResult {
             findings.iter().map(|f| f.resource_id.as_str()).collect();
         out.checked += objects.len();
         out.passed += objects.difference(&reported).count();
+        let path_of = |f: &Finding| {
+            f.location
+                .as_ref()
+                .map_or_else(|| first_file.clone(), |l| l.file.to_string())
+        };
+        map::add_unit(
+            &mut out.map,
+            &first_file,
+            &unit.inventory,
+            &findings,
+            path_of,
+        );
         errors.extend(failures.into_iter().map(|message| InputError {
             path: first_file.clone(),
             line: None,
             column: None,
             message: format!("policy evaluation failed: {message}"),
         }));
-        out.findings.extend(findings.into_iter().map(|finding| {
-            FileFinding {
-                path: finding
-                    .location
-                    .as_ref()
-                    .map_or_else(|| first_file.clone(), |l| l.file.to_string()),
+        out.findings
+            .extend(findings.into_iter().map(|finding| FileFinding {
+                path: path_of(&finding),
                 finding,
                 suppression: None,
-            }
-        }));
+            }));
     }
     if let Some(mut one) = phase_one {
         if let Some(given) = &opts.facts {

@@ -99,9 +99,22 @@ struct Document<'r> {
     skipped: Vec<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     cloudtrail: Option<Value>,
+    /// What each function stores at rest and under which key, with verdicts (passes too).
+    map: Value,
 }
 
 pub fn render(report: &Report) -> String {
+    let mut s = crate::escape::to_json(&document(report), true);
+    s.push('\n');
+    s
+}
+
+/// The JSON report as a value: what the HTML report embeds, so that both say the same thing.
+pub fn value(report: &Report) -> Value {
+    serde_json::to_value(document(report)).unwrap_or_default()
+}
+
+fn document<'r>(report: &'r Report<'r>) -> Document<'r> {
     let messages = |list: &[crate::scan::InputError]| -> Vec<Value> {
         list.iter()
             .map(|e| json!({"file": e.path, "line": e.line, "column": e.column, "message": e.message}))
@@ -118,7 +131,7 @@ pub fn render(report: &Report) -> String {
         .findings()
         .filter(|f| f.finding.outcome == Outcome::Fail)
         .count();
-    let doc = Document {
+    Document {
         tool: json!({"name": "atrest", "version": env!("CARGO_PKG_VERSION")}),
         config: report.config,
         summary: json!({
@@ -163,8 +176,6 @@ pub fn render(report: &Report) -> String {
             })).collect::<Vec<_>>(),
             })
         }),
-    };
-    let mut s = crate::escape::to_json(&doc, true);
-    s.push('\n');
-    s
+        map: super::review::map_value(report),
+    }
 }

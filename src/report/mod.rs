@@ -1,10 +1,14 @@
-//! Report: turn a scan's findings and errors into text, JSON, SARIF or JUnit. Reporters never
+//! Report: turn a scan's findings and errors into text, JSON, SARIF, JUnit, or a review
+//! report (HTML, Markdown) that also maps what is stored at rest under which key. Reporters never
 //! read templates; they get positions from the findings. Suppressions are decided before
 //! (in [`crate::triage`]); a reporter only renders them.
 
 pub mod github;
+pub mod html;
 pub mod json;
 pub mod junit;
+pub mod markdown;
+pub mod review;
 pub mod rules_doc;
 pub mod sarif;
 pub mod text;

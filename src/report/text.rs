@@ -44,8 +44,31 @@ fn shown(src: &str) -> String {
     escape(&src.replace('\t', "    ")).into_owned()
 }
 
+/// A source line as shown, and the caret line under it that marks `loc` (whose start is on
+/// this line). The caret is placed under the line as shown: a tab is four columns there, and
+/// an escaped character as many as its escape.
+pub fn snippet(src: &str, loc: &crate::model::Loc) -> (String, String) {
+    let span = loc.span;
+    let col = span.start.col.max(1) as usize;
+    let caret_len = if span.end.line == span.start.line && span.end.col > span.start.col {
+        (span.end.col - span.start.col) as usize
+    } else {
+        src.chars().count().saturating_sub(col - 1).max(1)
+    };
+    let before: String = src.chars().take(col - 1).collect();
+    let through: String = src.chars().take(col - 1 + caret_len).collect();
+    let start = shown(&before).chars().count();
+    let end = shown(&through).chars().count();
+    let caret = format!(
+        "{}{}",
+        " ".repeat(start),
+        "^".repeat(end.saturating_sub(start).clamp(1, 80))
+    );
+    (shown(src), caret)
+}
+
 /// Reads the source lines of files that have findings. Only for display: nothing is parsed.
-fn source_lines(path: &str) -> Option<Vec<String>> {
+pub fn source_lines(path: &str) -> Option<Vec<String>> {
     // Regular files only, within the input limit: a merged part may name any path.
     let limit = crate::read::Limits::default().max_template_bytes;
     let text = crate::read::file::read_text_bounded(std::path::Path::new(path), limit).ok()?;
@@ -138,26 +161,10 @@ pub fn render(report: &Report, style: Style) -> String {
             && let Some(src) = lines.get(line as usize - 1)
         {
             let width = line.to_string().len();
-            let span = loc.span;
-            let caret_len = if span.end.line == span.start.line && span.end.col > span.start.col {
-                (span.end.col - span.start.col) as usize
-            } else {
-                src.chars().count().saturating_sub(col as usize - 1).max(1)
-            };
             let pad = " ".repeat(width);
+            let (src, caret) = snippet(src, loc);
             let _ = writeln!(out, "   {pad} |");
-            let _ = writeln!(out, "   {line} | {}", shown(src));
-            // The caret is placed under the line as shown: a tab is four columns there, and an
-            // escaped character as many as its escape.
-            let before: String = src.chars().take(col as usize - 1).collect();
-            let through: String = src.chars().take(col as usize - 1 + caret_len).collect();
-            let start = shown(&before).chars().count();
-            let end = shown(&through).chars().count();
-            let caret = format!(
-                "{}{}",
-                " ".repeat(start),
-                "^".repeat(end.saturating_sub(start).clamp(1, 80))
-            );
+            let _ = writeln!(out, "   {line} | {src}");
             let _ = writeln!(
                 out,
                 "   {pad} | {}",

@@ -73,7 +73,9 @@ fn scan_all(dir: &Path, extra: &[&str], expected_code: i32) -> Run {
     let mut text = None;
     // Shards are triaged by `atrest merge`: `--format jsonl` refuses a baseline.
     let jsonl = !extra.contains(&"--baseline");
-    for format in ["text", "json", "sarif", "junit", "jsonl"] {
+    for format in [
+        "text", "json", "sarif", "junit", "jsonl", "html", "markdown",
+    ] {
         if format == "jsonl" && !jsonl {
             continue;
         }
@@ -99,8 +101,8 @@ fn scan_all(dir: &Path, extra: &[&str], expected_code: i32) -> Run {
                 }
                 assert!(out.stdout.contains("good.yaml"), "{format}: {}", out.stdout);
             }
-            "junit" => {
-                assert!(out.stdout.contains("good.yaml"), "junit: {}", out.stdout);
+            "junit" | "html" | "markdown" => {
+                assert!(out.stdout.contains("good.yaml"), "{format}: {}", out.stdout);
             }
             _ => {
                 assert!(

@@ -30,6 +30,7 @@ mod policies;
 mod positions;
 mod pre_commit;
 mod rego_vm;
+mod review_report;
 mod rules;
 mod serverless;
 mod shard;
