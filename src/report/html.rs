@@ -34,15 +34,29 @@ pub fn script_safe(json: &str) -> String {
     out
 }
 
+/// The fixes the page shows, each once: (rule id, source) -> place in the list.
+#[derive(Default)]
+struct Fixes {
+    index: HashMap<(String, String), usize>,
+    list: Vec<Value>,
+}
+
 /// What the page shows of one finding besides its JSON: the source line and caret, and the
-/// fix for the finding's source format.
+/// fix for the finding's source format (a place in the list of fixes).
 fn extra(
     f: &FileFinding,
     report: &Report,
     sources: &mut HashMap<String, Option<Vec<String>>>,
+    fixes: &mut Fixes,
 ) -> Value {
     let rule = report.rule(f);
-    let fix = remediation(rule, f.finding.source).map(|(s, t)| json!({"source": s, "text": t}));
+    let fix = remediation(rule, f.finding.source).map(|(source, text)| {
+        let key = (rule.id.clone(), source.to_owned());
+        *fixes.index.entry(key).or_insert_with(|| {
+            fixes.list.push(json!({"source": source, "text": text}));
+            fixes.list.len() - 1
+        })
+    });
     // A log line can be megabytes long (or gzip): CloudTrail findings show their events.
     let snippet = match (&f.finding.location, &f.finding.trail) {
         (Some(loc), None) => sources
@@ -56,24 +70,25 @@ fn extra(
             }),
         _ => None,
     };
-    json!({"snippet": snippet, "fix": fix, "title": rule.title})
+    json!({"snippet": snippet, "fix": fix})
 }
 
 /// The page's data: the JSON report, and per finding (open ones, then suppressed ones, in the
-/// JSON report's order) what [`extra`] gives.
+/// JSON report's order) what [`extra`] gives, with the fixes it names.
 pub fn data(report: &Report) -> Value {
     let mut sources = HashMap::new();
+    let mut fixes = Fixes::default();
     let findings: Vec<Value> = report
         .findings()
-        .map(|f| extra(f, report, &mut sources))
+        .map(|f| extra(f, report, &mut sources, &mut fixes))
         .collect();
     let suppressed: Vec<Value> = report
         .suppressed()
-        .map(|f| extra(f, report, &mut sources))
+        .map(|f| extra(f, report, &mut sources, &mut fixes))
         .collect();
     json!({
         "report": super::json::value(report),
-        "extra": {"findings": findings, "suppressed": suppressed},
+        "extra": {"findings": findings, "suppressed": suppressed, "fixes": fixes.list},
     })
 }
 

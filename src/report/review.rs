@@ -67,7 +67,6 @@ impl<'r> Judge<'r> {
                     "rule_id": rule.id,
                     "outcome": outcome_name(f.finding.outcome),
                     "suppressed": f.suppression.is_some(),
-                    "message": f.finding.message,
                     "fingerprint": fingerprint(f, rule),
                 }));
             }

@@ -150,7 +150,9 @@ fn the_html_page_carries_the_json_report_and_maps_every_function() {
     assert_eq!(first["snippet"]["line"], 101);
     assert_eq!(first["snippet"]["text"], "  FulfilOrderLogs:");
     assert_eq!(first["snippet"]["caret"], "  ^^^^^^^^^^^^^^^");
-    assert_eq!(first["fix"]["source"], "cloudformation");
+    let fix = &data["extra"]["fixes"][first["fix"].as_u64().unwrap() as usize];
+    assert_eq!(fix["source"], "cloudformation");
+    assert!(fix["text"].as_str().unwrap().contains("KmsKeyId"));
 }
 
 #[test]
