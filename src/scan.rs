@@ -947,6 +947,10 @@ pub fn put_in_order(out: &mut ScanResult) {
     });
     out.scanned.sort_by(|a, b| a.0.cmp(&b.0));
     out.scanned.dedup_by(|a, b| a.0 == b.0);
+    // By unit, each unit's rows in model order (a stable sort): the same however the units
+    // were split between shards.
+    out.map.functions.sort_by(|a, b| a.unit.cmp(&b.unit));
+    out.map.keys.sort_by(|a, b| a.unit.cmp(&b.unit));
     // Every shard reads the inventory: an error in it comes once from each.
     out.errors.sort();
     out.errors.dedup();

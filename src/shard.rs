@@ -142,7 +142,8 @@ pub fn read_facts(path: &Path) -> Result<Facts, String> {
     Ok(file.facts)
 }
 
-const FORMAT_VERSION: u32 = 2;
+/// 3: parts carry the data-at-rest map (`map_function`, `map_key` records).
+const FORMAT_VERSION: u32 = 3;
 
 /// One line of `--format jsonl`.
 #[derive(Serialize, Deserialize)]
@@ -167,6 +168,9 @@ enum Record {
         reason: String,
     },
     /// Model objects judged, and those no rule reported.
+    /// A row of the data-at-rest map, and a key of it (see [`crate::scan::map`]).
+    MapFunction(Box<crate::scan::map::MapFunction>),
+    MapKey(Box<crate::scan::map::MapKey>),
     Resources {
         checked: usize,
         passed: usize,
@@ -497,6 +501,9 @@ pub fn write(result: &ScanResult, rules: &[Rule], shards: Option<&Shards>) -> St
         checked: result.checked,
         passed: result.passed,
     });
+    records
+        .extend((result.map.functions.iter().cloned()).map(|f| Record::MapFunction(Box::new(f))));
+    records.extend((result.map.keys.iter().cloned()).map(|k| Record::MapKey(Box::new(k))));
     for f in &result.findings {
         records.push(Record::Finding(Box::new(finding_record(f, rules))));
     }
@@ -672,6 +679,8 @@ pub fn read(path: &Path, rules: &[Rule], inside: &dyn Fn(&str) -> bool) -> Resul
                 out.checked += checked;
                 out.passed += passed;
             }
+            Record::MapFunction(f) => out.map.functions.push(*f),
+            Record::MapKey(k) => out.map.keys.push(*k),
             Record::Finding(r) => out.findings.push(finding_from(*r, rules).map_err(at)?),
             Record::Error(e) => out.errors.push(error_from(e)),
             Record::Note(e) => out.notes.push(error_from(e)),
@@ -814,6 +823,8 @@ pub fn combine(parts: Vec<ScanResult>) -> ScanResult {
         out.skipped.extend(p.skipped);
         out.checked += p.checked;
         out.passed += p.passed;
+        out.map.functions.extend(p.map.functions);
+        out.map.keys.extend(p.map.keys);
         findings.extend(p.findings);
         out.errors.extend(p.errors);
         out.notes.extend(p.notes);

@@ -1,9 +1,9 @@
 //! "Is it really a customer managed key?" The answer for one key reference, with the chain of
 //! steps that led to it so a reviewer can check it.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum KeyState {
     /// No key set, or an empty string: Lambda uses its AWS managed key.
@@ -16,7 +16,7 @@ pub enum KeyState {
     Unknown,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct KeyRef {
     pub state: KeyState,
     /// The key as written or resolved (ARN, key id or alias) where known.

@@ -58,6 +58,24 @@ impl Serialize for Tri {
     }
 }
 
+impl<'de> serde::Deserialize<'de> for Tri {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(serde::Deserialize)]
+        #[serde(untagged)]
+        enum Written {
+            Known(bool),
+            Other(String),
+        }
+        match Written::deserialize(d)? {
+            Written::Known(b) => Ok(Tri::from(b)),
+            Written::Other(s) if s == "unknown" => Ok(Tri::Unknown),
+            Written::Other(s) => Err(serde::de::Error::custom(format!(
+                "expected true, false or \"unknown\", not {s:?}"
+            ))),
+        }
+    }
+}
+
 impl From<bool> for Tri {
     fn from(b: bool) -> Self {
         if b { Tri::Yes } else { Tri::No }

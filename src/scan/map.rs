@@ -7,6 +7,7 @@
 
 use crate::engine::Finding;
 use crate::model::{FilterCriteria, Inventory, KeyRef, KeyState, Tri};
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The map of every unit of a scan.
@@ -18,7 +19,7 @@ pub struct DataMap {
 
 /// Names the findings of one object and property: what a report looks findings up by. Rule
 /// by index, as [`Finding::rule`].
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct FindingRef {
     pub rule: usize,
     /// The file the finding is reported under ([`super::FileFinding::path`]).
@@ -28,7 +29,8 @@ pub struct FindingRef {
 }
 
 /// One function: a row of the map.
-#[derive(Debug, Clone)]
+/// Written to and read from a shard's JSON lines, so a merge draws the whole map.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MapFunction {
     /// The unit's first file: ids are unique within a unit.
     pub unit: String,
@@ -36,7 +38,7 @@ pub struct MapFunction {
     /// Logical id, Terraform address or deployed ARN.
     pub name: String,
     pub resource_type: String,
-    pub source: &'static str,
+    pub source: String,
     pub file: Option<String>,
     pub line: Option<u32>,
     pub cells: Vec<Cell>,
@@ -55,10 +57,10 @@ pub const KINDS: &[&str] = &[
 ];
 
 /// One kind of data of one function (for filter criteria, of one mapping).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Cell {
     /// One of [`KINDS`].
-    pub kind: &'static str,
+    pub kind: String,
     /// What the data is, where a kind has several or a name: the mapping, the log group.
     pub label: Option<String>,
     /// Whether the function stores this kind of data at all; `unknown` where the source does
@@ -71,7 +73,7 @@ pub struct Cell {
 
 /// One KMS key: declared in an input, or only named by a reference (an AWS managed alias, a
 /// key ARN no input describes).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MapKey {
     pub unit: String,
     /// The id in the unit's inventory; for a key only named, the reference as written.
@@ -163,14 +165,14 @@ pub fn add_unit(
             Some(e) => Tri::from(!e.variables.is_empty()),
         };
         cells.push(Cell {
-            kind: "environment",
+            kind: "environment".into(),
             label: None,
             stored: env_stored,
             key: Some(f.kms_key.clone()),
             findings: take(&|p| p == "kms_key" || p.starts_with("environment")),
         });
         cells.push(Cell {
-            kind: "package",
+            kind: "package".into(),
             label: None,
             stored: match f.package_type.as_str() {
                 "Zip" => Tri::Yes,
@@ -182,7 +184,7 @@ pub fn add_unit(
         });
         for m in mappings.get(f.origin.id.as_str()).into_iter().flatten() {
             cells.push(Cell {
-                kind: "filter_criteria",
+                kind: "filter_criteria".into(),
                 label: Some(m.origin.logical_id.clone()),
                 stored: match m.filter_criteria {
                     FilterCriteria::Absent => Tri::No,
@@ -202,7 +204,7 @@ pub fn add_unit(
             log_findings.extend(of(&g.origin.id));
         }
         cells.push(Cell {
-            kind: "logs",
+            kind: "logs".into(),
             label: group
                 .and_then(|g| g.name.clone())
                 .or_else(|| f.log_group.clone()),
@@ -216,7 +218,7 @@ pub fn add_unit(
             trace_findings.extend(xray_findings.iter().cloned());
         }
         cells.push(Cell {
-            kind: "traces",
+            kind: "traces".into(),
             label: None,
             stored: match active {
                 Some(a) => Tri::from(a),
@@ -230,7 +232,7 @@ pub fn add_unit(
             findings: trace_findings,
         });
         cells.push(Cell {
-            kind: "durable",
+            kind: "durable".into(),
             label: None,
             stored: Tri::from(f.durable.is_some()),
             key: f.durable.as_ref().map(|d| d.kms_key.clone()),
@@ -265,7 +267,7 @@ pub fn add_unit(
             id: f.origin.id.clone(),
             name: f.origin.logical_id.clone(),
             resource_type: f.origin.resource_type.clone(),
-            source: f.origin.source,
+            source: f.origin.source.to_owned(),
             file: loc.map(|l| l.file.to_string()),
             line: loc.map(|l| l.span.start.line),
             cells,
