@@ -20,6 +20,7 @@ import fcntl
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -46,7 +47,7 @@ class Browser:
 
         self.proc = subprocess.Popen(
             [exe, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-             "--disable-extensions", "--remote-debugging-pipe", "--user-data-dir=" + profile,
+             "--disable-extensions", "--disable-dev-shm-usage", "--remote-debugging-pipe", "--user-data-dir=" + profile,
              "--window-size=1600,1000", "about:blank"],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             preexec_fn=place, pass_fds=(3, 4) + tuple(high))
@@ -198,6 +199,10 @@ def check_filters(b, doc, name):
     select(b, "findings", "outcome", "")
 
 
+def no_answer(_signum, _frame):
+    raise AssertionError("no answer from chromium within 10 minutes")
+
+
 def main():
     if len(sys.argv) != 2:
         sys.exit(__doc__)
@@ -208,6 +213,9 @@ def main():
             sys.exit("FAILED: chromium is not installed, and ATREST_REQUIRE_CHROMIUM=1")
         print("SKIPPED: the browser check of the HTML report (chromium is not installed)")
         return
+    # A browser that stops answering fails the check instead of holding CI until its limit.
+    signal.signal(signal.SIGALRM, no_answer)
+    signal.alarm(600)
     passed = 0
     with tempfile.TemporaryDirectory() as tmp:
         b = Browser(exe, os.path.join(tmp, "profile"))
