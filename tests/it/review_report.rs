@@ -331,3 +331,51 @@ fn the_markdown_report_is_cut_to_fit_the_step_summary_and_says_so() {
     let last_row = md.lines().rfind(|l| l.starts_with('|')).unwrap();
     assert!(last_row.ends_with(" |"), "{last_row}");
 }
+
+/// The verdict of each kind of data of each function, in an order that does not depend on how
+/// a source format names functions.
+fn map_verdicts(dir: &Path, input: &Path) -> Vec<Vec<(String, String)>> {
+    let (_, json, stderr) = run(dir, &["scan", input.to_str().unwrap(), "--format", "json"]);
+    let json: Value = serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}: {stderr}"));
+    let mut rows: Vec<Vec<(String, String)>> = json["map"]["functions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            f["cells"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| (c["kind"].to_string(), c["verdict"].to_string()))
+                .collect()
+        })
+        .collect();
+    rows.sort();
+    rows
+}
+
+#[test]
+fn the_map_is_the_same_in_every_source_format_of_a_system() {
+    let root = common::manifest_dir();
+    for system in ["fixtures/parity/orders", "fixtures/parity-tf/orders"] {
+        let dir = root.join(system);
+        let mut formats: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_none_or(|e| e != "md"))
+            .collect();
+        formats.sort();
+        assert!(formats.len() >= 4, "{system}: {formats:?}");
+        let first = map_verdicts(&root, &formats[0]);
+        assert!(!first.is_empty(), "{system}: no functions on the map");
+        for other in &formats[1..] {
+            assert_eq!(
+                map_verdicts(&root, other),
+                first,
+                "{}: the map differs from {}'s",
+                other.display(),
+                formats[0].display()
+            );
+        }
+    }
+}
