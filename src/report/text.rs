@@ -8,6 +8,7 @@ use crate::engine::{Outcome, Severity};
 use crate::escape::{Escaped, escape};
 use std::collections::HashMap;
 use std::fmt::Write as _;
+use unicode_width::UnicodeWidthStr as _;
 
 #[derive(Clone, Copy)]
 pub struct Style {
@@ -149,10 +150,12 @@ pub fn render(report: &Report, style: Style) -> String {
             let _ = writeln!(out, "   {line} | {}", shown(src));
             // The caret is placed under the line as shown: a tab is four columns there, and an
             // escaped character as many as its escape.
+            // Columns on a terminal, not characters: an East Asian wide character takes two
+            // and a combining mark none.
             let before: String = src.chars().take(col as usize - 1).collect();
             let through: String = src.chars().take(col as usize - 1 + caret_len).collect();
-            let start = shown(&before).chars().count();
-            let end = shown(&through).chars().count();
+            let start = shown(&before).width();
+            let end = shown(&through).width();
             let caret = format!(
                 "{}{}",
                 " ".repeat(start),

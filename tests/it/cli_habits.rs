@@ -76,22 +76,58 @@ fn the_caret_stands_under_the_key_after_tabs() {
         "{\n\t\"Resources\": {\n\t\t\"Fn\": {\n\t\t\t\"Type\": \"AWS::Lambda::Function\",\n\t\t\t\"Properties\": {\n\t\t\t\t\"Code\": {\"ZipFile\": \"x\"},\n\t\t\t\t\"Environment\": {\"Variables\": {\"A\": \"b\"}}\n\t\t\t}\n\t\t}\n\t}\n}\n",
     )
     .unwrap();
+    let [source, caret] = source_and_caret(dir.path(), "t.json", "t.json:7:5 ATR-L001");
+    assert_eq!(
+        source,
+        "   7 |                 \"Environment\": {\"Variables\": {\"A\": \"b\"}}"
+    );
+    assert_eq!(caret, "     |                 ^^^^^^^^^^^^^");
+}
+
+/// The source line and the caret line under the ATR-L001 finding whose heading holds `heading`,
+/// in the text report of `file` in `dir`.
+fn source_and_caret(dir: &std::path::Path, file: &str, heading: &str) -> [String; 2] {
     let out = Command::cargo_bin("atrest")
         .unwrap()
-        .current_dir(dir.path())
+        .current_dir(dir)
         .env("NO_COLOR", "1")
-        .args(["scan", "--rule", "ATR-L001", "t.json"])
+        .args(["scan", "--rule", "ATR-L001", file])
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     let lines: Vec<&str> = text.lines().collect();
     let at = lines
         .iter()
-        .position(|l| l.contains("t.json:7:5 ATR-L001"))
-        .expect("the finding");
+        .position(|l| l.contains(heading))
+        .unwrap_or_else(|| panic!("no finding {heading}:\n{text}"));
+    [lines[at + 2].to_owned(), lines[at + 3].to_owned()]
+}
+
+/// Wide characters (two columns each on a terminal) and combining marks (none) before the key:
+/// the caret is measured in columns, not characters.
+#[test]
+fn the_caret_stands_under_the_key_after_wide_characters_and_combining_marks() {
+    let dir = tempfile::tempdir().unwrap();
+    // "関数" is four columns wide in two characters; "e\u{301}" one column in two characters.
+    let line = "      Description: 関数 cafe\u{301}, Environment: {Variables: {A: b}}";
+    std::fs::write(
+        dir.path().join("t.yaml"),
+        format!(
+            "Resources:\n  Fn:\n    Type: AWS::Lambda::Function\n    Properties: {{\n      Code: {{ZipFile: x}},\n{line}\n    }}\n"
+        ),
+    )
+    .unwrap();
+    let [source, caret] = source_and_caret(dir.path(), "t.yaml", "t.yaml:6:30 ATR-L001");
+    assert_eq!(source, format!("   6 | {line}"));
+    // Under "Environment" (column 30: the 29 characters before it are 30 columns wide): 6
+    // spaces, "Description: " (13), "関数" (4 columns), " cafe\u{301}, " (7 columns).
+    let pad = 6 + 13 + 4 + 7;
     assert_eq!(
-        lines[at + 2],
-        "   7 |                 \"Environment\": {\"Variables\": {\"A\": \"b\"}}"
+        caret,
+        format!(
+            "     | {}{}",
+            " ".repeat(pad),
+            "^".repeat("Environment".len())
+        )
     );
-    assert_eq!(lines[at + 3], "     |                 ^^^^^^^^^^^^^");
 }
