@@ -131,3 +131,114 @@ fn the_caret_stands_under_the_key_after_wide_characters_and_combining_marks() {
         )
     );
 }
+
+/// One run, several reports: SARIF and JSON to their files, the text report to standard output;
+/// each the same as the report of a run with that format alone.
+#[test]
+fn several_formats_in_one_run_each_as_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let sarif = dir.path().join("a.sarif");
+    let json = dir.path().join("a.json");
+    let out = atrest(&[
+        "scan",
+        "-f",
+        &format!("sarif={}", sarif.display()),
+        "--format",
+        "text",
+        "-f",
+        &format!("json={}", json.display()),
+        ".",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.stdout, atrest(&["scan", "."]).stdout);
+    let alone = |format: &str| atrest(&["scan", "-f", format, "."]).stdout;
+    assert_eq!(std::fs::read(&sarif).unwrap(), alone("sarif"));
+    assert_eq!(std::fs::read(&json).unwrap(), alone("json"));
+    // `--format X --output F` as before, now also beside a second report.
+    let text = dir.path().join("a.txt");
+    let out = atrest(&[
+        "scan",
+        "-f",
+        &format!("sarif={}", sarif.display()),
+        "-f",
+        "text",
+        "-o",
+        text.to_str().unwrap(),
+        ".",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    assert_eq!(std::fs::read(&text).unwrap(), atrest(&["scan", "."]).stdout);
+}
+
+#[test]
+fn formats_that_would_share_an_output_are_refused_before_the_scan() {
+    for (args, says) in [
+        (
+            &["-f", "sarif", "-f", "text"][..],
+            "would both go to standard output",
+        ),
+        (&["-f", "jsonl=a.jsonl", "-f", "text"][..], "written alone"),
+        (
+            &["-f", "sarif=x.sarif", "-o", "x.txt"][..],
+            "--output: every --format",
+        ),
+        (
+            &["-f", "sarif=x", "-f", "json=x"][..],
+            "x is named for two reports",
+        ),
+    ] {
+        let out = atrest(&[&["scan"], args, &["."]].concat());
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+        assert!(stderr.lines().count() <= 2, "{stderr}");
+        assert!(out.stdout.is_empty());
+    }
+    let out = atrest(&["scan", "-f", "xml", "."]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("one of: text, json, sarif, junit"));
+}
+
+/// `--exclude` leaves out what `exclude:` in .atrest.yaml would: a bare name at any depth, a
+/// path glob from the current directory.
+#[test]
+fn exclude_on_the_command_line_as_in_the_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let template =
+        std::fs::read(common::manifest_dir().join("examples/orders-service/template.yaml"))
+            .unwrap();
+    for f in [
+        "a/t.yaml",
+        "a/cdk.out/t.yaml",
+        "legacy/x/t.yaml",
+        "keep/t.yaml",
+    ] {
+        let p = dir.path().join(f);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, &template).unwrap();
+    }
+    let files = |args: &[&str]| -> Vec<String> {
+        let out = Command::cargo_bin("atrest")
+            .unwrap()
+            .current_dir(dir.path())
+            .args([&["scan", "-f", "json"], args, &["."]].concat())
+            .output()
+            .unwrap();
+        common::finding_files(&out.stdout)
+    };
+    assert_eq!(files(&[]).len(), 4);
+    assert_eq!(
+        files(&["--exclude", "cdk.out", "--exclude", "legacy/**"]),
+        ["a/t.yaml", "keep/t.yaml"]
+    );
+    std::fs::write(
+        dir.path().join(".atrest.yaml"),
+        "exclude: [cdk.out, 'legacy/**']\n",
+    )
+    .unwrap();
+    assert_eq!(files(&[]), ["a/t.yaml", "keep/t.yaml"]);
+    let out = atrest(&["scan", "--exclude", "a[", "."]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("bad glob \"a[\""));
+}

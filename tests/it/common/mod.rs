@@ -223,3 +223,17 @@ pub fn assert_errors_explained(result: &ScanResult, root: &Path, known: &[(&str,
         assert!(e.line.is_some(), "corpus errors name their line: {e}");
     }
 }
+
+/// The files with open findings in a JSON report, sorted, each once.
+pub fn finding_files(json: &[u8]) -> Vec<String> {
+    let doc: serde_json::Value = serde_json::from_slice(json).unwrap();
+    let mut files: Vec<String> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["file"].as_str().unwrap().to_owned())
+        .collect();
+    files.sort();
+    files.dedup();
+    files
+}
