@@ -1291,6 +1291,15 @@ fn run_rules(args: RulesArgs) -> Result<ExitCode, String> {
                     out.push_str(&format!("  {}\n", escape(&r.url)));
                 }
             }
+            if !rule.equivalents.is_empty() {
+                out.push_str("\nThe same check in other tools:\n");
+                for e in &rule.equivalents {
+                    out.push_str(&format!(
+                        "  {}\n",
+                        escape(&report::rules_doc::equivalent(e))
+                    ));
+                }
+            }
             out.push_str(&format!("\nPolicy: {}\n", escape(&rule.path)));
         }
     }

@@ -242,3 +242,33 @@ fn exclude_on_the_command_line_as_in_the_config() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("bad glob \"a[\""));
 }
+
+/// Users who migrate from Checkov, Trivy or KICS find their check's id in `atrest rules show`
+/// and in the rule reference.
+#[test]
+fn rules_name_the_same_check_in_other_tools() {
+    for (rule, ids) in [
+        ("ATR-L001", &["Checkov CKV_AWS_173"][..]),
+        ("ATR-L009", &["Checkov CKV_AWS_45"][..]),
+        (
+            "ATR-L004",
+            &[
+                "Checkov CKV_AWS_158",
+                "Trivy AVD-AWS-0017",
+                "KICS 0afbcfe9-d341-4b92-a64c-7e6de0543879",
+            ][..],
+        ),
+        ("ATR-L005", &["Checkov CKV_AWS_7"][..]),
+    ] {
+        let out = atrest(&["rules", "show", rule]);
+        let text = String::from_utf8_lossy(&out.stdout);
+        let (_, listed) = text
+            .split_once("The same check in other tools:\n")
+            .unwrap_or_else(|| panic!("{rule}:\n{text}"));
+        for id in ids {
+            assert!(listed.contains(&format!("  {id}")), "{rule}: {id}\n{text}");
+        }
+    }
+    let reference = std::fs::read_to_string(common::manifest_dir().join("docs/rules.md")).unwrap();
+    assert!(reference.contains("- Checkov CKV_AWS_173 (passes any KmsKeyArn"));
+}
