@@ -1,6 +1,7 @@
 //! The `atrest` command line.
 
 mod outputs;
+use outputs::Format;
 mod progress;
 
 use atrest::collect::{self, CollectOptions, CollectReport};
@@ -196,15 +197,6 @@ struct TestArgs {
     /// Do not load the built-in policies (and their libraries) beside yours
     #[arg(long)]
     no_builtin: bool,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-enum Format {
-    Text,
-    Json,
-    Sarif,
-    Junit,
-    Jsonl,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -2,9 +2,17 @@
 //! and `--format NAME=FILE`, repeatable, so that one scan writes SARIF for code scanning and
 //! the text report for the log.
 
-use crate::Format;
 use clap::ValueEnum;
 use std::path::{Path, PathBuf};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+    Sarif,
+    Junit,
+    Jsonl,
+}
 
 /// One `--format` value: a format, and the file it goes to when given as `NAME=FILE`.
 #[derive(Clone, Debug)]
