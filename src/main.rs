@@ -1,5 +1,7 @@
 //! The `atrest` command line.
 
+mod outputs;
+use outputs::Format;
 mod progress;
 
 use atrest::collect::{self, CollectOptions, CollectReport};
@@ -198,19 +200,6 @@ struct TestArgs {
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum Format {
-    Text,
-    Json,
-    Sarif,
-    Junit,
-    Jsonl,
-    /// A review report: one self-contained page with the data-at-rest map
-    Html,
-    /// A review report for a pull-request comment or `$GITHUB_STEP_SUMMARY`
-    Markdown,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum RulesFormat {
     Text,
     Markdown,
@@ -235,10 +224,12 @@ enum Color {
 /// What decides and renders the report: shared by `scan` and `merge`.
 #[derive(clap::Args)]
 struct ReportArgs {
-    /// Output format (`jsonl`: the results before suppressions, for `atrest merge`)
-    #[arg(long, short, value_enum, default_value = "text")]
-    format: Format,
-    /// Write the report to FILE instead of standard output
+    /// Report format: text (default), json, sarif, junit, or jsonl (the results before
+    /// suppressions, for `atrest merge`). FORMAT=FILE writes that report to FILE; repeatable, so
+    /// one run writes several reports: `-f sarif=atrest.sarif -f text`
+    #[arg(long, short, value_name = "FORMAT[=FILE]", value_parser = outputs::parse)]
+    format: Vec<outputs::FormatArg>,
+    /// Write the report (the one --format without a file) to FILE instead of standard output
     #[arg(long, short, value_name = "FILE")]
     output: Option<PathBuf>,
     /// Exit 1 when a finding has at least this severity [default: low]
@@ -321,6 +312,10 @@ struct ScanArgs {
     /// Also scan the paths listed in FILE, one per line (`-`: standard input)
     #[arg(long, value_name = "FILE")]
     files_from: Option<PathBuf>,
+    /// Leave out what matches GLOB, as `exclude` in .atrest.yaml does, from the current directory
+    /// (a pattern without `/` matches at any depth) (repeatable)
+    #[arg(long, value_name = "GLOB", value_parser = config::glob)]
+    exclude: Vec<globset::GlobMatcher>,
     /// Read only the CloudTrail logs whose path hashes to shard I of N (1-based); shard 1 also
     /// reports the other inputs, which every shard reads to correlate its logs with
     #[arg(long, value_name = "I/N")]
@@ -353,6 +348,10 @@ struct FactsArgs {
     /// Also read the paths listed in FILE, one per line (`-`: standard input)
     #[arg(long, value_name = "FILE", conflicts_with = "merge")]
     files_from: Option<PathBuf>,
+    /// Leave out what matches GLOB, as `exclude` in .atrest.yaml does, from the current directory
+    /// (a pattern without `/` matches at any depth) (repeatable)
+    #[arg(long, value_name = "GLOB", value_parser = config::glob, conflicts_with = "merge")]
+    exclude: Vec<globset::GlobMatcher>,
     /// Read only the logs whose path hashes to shard I of N (as `scan --shard`)
     #[arg(long, value_name = "I/N", conflicts_with = "merge")]
     shard: Option<Shard>,
@@ -509,12 +508,31 @@ fn skip_rule_directive(arg: &str) -> Directive {
     }
 }
 
-/// The files to scan: the walk of `paths`, less what the config excludes. `roots` is the
-/// scanned tree (see [`ScanOptions::roots`]).
+impl ReportArgs {
+    fn targets(&self) -> Result<Vec<outputs::Target>, String> {
+        outputs::targets(&self.format, self.output.as_deref())
+    }
+
+    fn to_stdout(&self) -> Option<Format> {
+        outputs::to_stdout(&self.format, self.output.as_deref())
+    }
+
+    fn jsonl(&self) -> bool {
+        self.format.iter().any(|f| f.format == Format::Jsonl)
+    }
+
+    /// The files the reports go to.
+    fn files(&self) -> Result<Vec<PathBuf>, String> {
+        Ok(self.targets()?.into_iter().filter_map(|t| t.file).collect())
+    }
+}
+
+/// The files to scan: the walk of `paths`, less what the config and `--exclude` leave out.
+/// `roots` is the scanned tree (see [`ScanOptions::roots`]).
 fn files_to_scan(
     paths: &[PathBuf],
     roots: &[PathBuf],
-    config: Option<&Config>,
+    (config, exclude): (Option<&Config>, &[globset::GlobMatcher]),
     root: &Path,
 ) -> (Vec<PathBuf>, Vec<InputError>) {
     let boundary =
@@ -522,6 +540,12 @@ fn files_to_scan(
     let (mut files, errors) = scan::collect_files(paths, &boundary);
     if let Some(c) = config {
         files.retain(|f| !c.excluded(&scan::display_path(f, root), root));
+    }
+    if !exclude.is_empty() {
+        files.retain(|f| {
+            let shown = scan::display_path(f, root);
+            !exclude.iter().any(|g| config::path_matches(g, &shown))
+        });
     }
     (files, errors)
 }
@@ -606,7 +630,8 @@ fn prepare(args: &ReportArgs, timeout: Option<std::time::Duration>) -> Result<Pr
             "`-o {name}` names the output file; for the report format use `-f {format}` (to write a file named {name}, give `-o ./{name}`)"
         ));
     }
-    if args.format == Format::Jsonl {
+    args.targets()?;
+    if args.jsonl() {
         // A shard sees part of the findings: suppressions, baselines and their notices are
         // decided once, on the whole, by `atrest merge`.
         let triage = [
@@ -709,7 +734,7 @@ fn run_scan(args: ScanArgs) -> Result<ExitCode, String> {
                 d
             }
         };
-        let progress = !args.report.quiet && args.report.output.is_none();
+        let progress = !args.report.quiet && args.report.to_stdout().is_some();
         let report = collect::collect(&args.aws_args.options(dir, progress))?;
         paths.extend(report.dirs.iter().cloned());
         collect_errors = report
@@ -733,12 +758,16 @@ fn run_scan(args: ScanArgs) -> Result<ExitCode, String> {
         .chain(&args.report.allow_outside)
         .cloned()
         .collect();
-    let (files, mut walk_errors) = files_to_scan(&paths, &roots, prepared.config.as_ref(), &root);
+    let (files, mut walk_errors) = files_to_scan(
+        &paths,
+        &roots,
+        (prepared.config.as_ref(), &args.exclude),
+        &root,
+    );
     let show_progress = !args.report.quiet
         && std::io::stderr().is_terminal()
         && std::env::var_os("CI").is_none()
-        && !(matches!(args.report.format, Format::Sarif | Format::Jsonl)
-            && args.report.output.is_none());
+        && !matches!(args.report.to_stdout(), Some(Format::Sarif | Format::Jsonl));
     let file_count = files.len();
     let mut result = progress::while_running(show_progress, file_count, || {
         scan::scan(
@@ -826,13 +855,14 @@ fn run_merge(args: MergeArgs) -> Result<ExitCode, String> {
     .with_repositories();
     let inside = |p: &str| boundary.contains(&root.join(p));
     let mut seen: Vec<PathBuf> = Vec::new();
-    let output = args
+    let outputs: Vec<PathBuf> = args
         .report
-        .output
-        .as_ref()
-        .and_then(|o| std::fs::canonicalize(o).ok());
+        .files()?
+        .iter()
+        .filter_map(|o| std::fs::canonicalize(o).ok())
+        .collect();
     for path in &args.files {
-        if output.is_some() && std::fs::canonicalize(path).ok() == output {
+        if std::fs::canonicalize(path).is_ok_and(|p| outputs.contains(&p)) {
             return Err(format!(
                 "--output {}: one of the parts; not overwritten",
                 scan::display_path(path, root)
@@ -861,7 +891,7 @@ fn run_merge(args: MergeArgs) -> Result<ExitCode, String> {
         parts.remove(*i);
     }
     // A merge written as jsonl may be one branch of a tree of merges; the final one is whole.
-    if args.report.format != Format::Jsonl {
+    if !args.report.jsonl() {
         errors.extend(cover.missing.iter().map(|s| InputError {
             path: format!("shard {s}"),
             line: None,
@@ -893,7 +923,8 @@ fn run_facts(args: FactsArgs) -> Result<ExitCode, String> {
         let (config, config_errors) = load_config(args.config.as_deref(), &root, &[])?;
         errors.extend(config_errors);
         let paths = paths_to_scan(&args.paths, args.files_from.as_deref(), false)?;
-        let (files, walk_errors) = files_to_scan(&paths, &paths, config.as_ref(), &root);
+        let (files, walk_errors) =
+            files_to_scan(&paths, &paths, (config.as_ref(), &args.exclude), &root);
         errors.extend(walk_errors);
         let (mut logs, broken) = scan::logs_of(&files);
         errors.extend(broken);
@@ -955,7 +986,8 @@ fn finish(
 ) -> Result<ExitCode, String> {
     let root = &prepared.root;
     let policies = &prepared.policies;
-    if let Some(out) = &args.output {
+    let targets = args.targets()?;
+    for out in targets.iter().filter_map(|t| t.file.as_ref()) {
         // Writing the report over a template would destroy what was scanned.
         let shown = scan::display_path(out, root);
         let logs = result
@@ -985,9 +1017,9 @@ fn finish(
             ));
         }
     }
-    if args.format == Format::Jsonl {
+    if args.jsonl() {
         let rendered = shard::write(&result, &policies.rules, shards.as_ref());
-        write_report(args, &rendered)?;
+        write_report(targets[0].file.as_deref(), &rendered)?;
         for e in &result.errors {
             eprintln!("error: {}", Escaped(e));
         }
@@ -1009,32 +1041,48 @@ fn finish(
     {
         eprintln!("atrest: settings from {}", Escaped(&c.shown));
     }
-    let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
-    let color = match args.color {
-        Color::Always => true,
-        Color::Never => false,
-        Color::Auto => to_terminal && std::env::var_os("NO_COLOR").is_none(),
-    };
-    let rendered = match args.format {
-        Format::Text => report::text::render(
-            &report,
-            report::text::Style {
-                color,
-                quiet: args.quiet,
-                show_suppressed: args.show_suppressed,
-                verbose: args.verbose,
-            },
-        ),
-        Format::Json => report::json::render(&report),
-        Format::Sarif => report::sarif::render(&report, root),
-        Format::Junit => report::junit::render(&report),
-        Format::Html => report::html::render(&report),
-        Format::Markdown => report::markdown::render(&report),
-        Format::Jsonl => unreachable!("written above"),
-    };
-    write_report(args, &rendered)?;
+    let mut sarif_cut = None;
+    let mut markdown_cut = None;
+    for target in &targets {
+        let color = match args.color {
+            Color::Always => true,
+            Color::Never => false,
+            Color::Auto => {
+                target.file.is_none()
+                    && std::io::stdout().is_terminal()
+                    && std::env::var_os("NO_COLOR").is_none()
+            }
+        };
+        let rendered = match target.format {
+            Format::Text => report::text::render(
+                &report,
+                report::text::Style {
+                    color,
+                    quiet: args.quiet,
+                    show_suppressed: args.show_suppressed,
+                    verbose: args.verbose,
+                },
+            ),
+            Format::Json => report::json::render(&report),
+            Format::Sarif => {
+                let sarif = report::sarif::render(&report, root);
+                sarif_cut = sarif_cut.or(report::sarif::truncation_notice(&sarif));
+                sarif
+            }
+            Format::Junit => report::junit::render(&report),
+            Format::Html => report::html::render(&report),
+            Format::Markdown => {
+                let markdown = report::markdown::render(&report);
+                markdown_cut = markdown_cut
+                    .or(report::markdown::truncation_notice(&markdown).map(str::to_owned));
+                markdown
+            }
+            Format::Jsonl => unreachable!("written above"),
+        };
+        write_report(target.file.as_deref(), &rendered)?;
+    }
     // Errors are in the report; repeat them on stderr when the report is not text on screen.
-    if !matches!(args.format, Format::Text) || args.output.is_some() {
+    if args.to_stdout() != Some(Format::Text) {
         for e in &result.errors {
             eprintln!("error: {}", Escaped(e));
         }
@@ -1042,17 +1090,13 @@ fn finish(
             eprintln!("warning: {}", Escaped(n));
         }
         // A SARIF cut to GitHub's limits says so inside; a CI log should say so too.
-        if matches!(args.format, Format::Sarif)
-            && let Some(text) = report::sarif::truncation_notice(&rendered)
-        {
+        if let Some(text) = sarif_cut {
             eprintln!("warning: {}", Escaped(&text));
         }
-        if matches!(args.format, Format::Markdown)
-            && let Some(text) = report::markdown::truncation_notice(&rendered)
-        {
-            eprintln!("warning: {}", Escaped(text));
+        if let Some(text) = markdown_cut {
+            eprintln!("warning: {}", Escaped(&text));
         }
-        if !args.quiet && matches!(args.format, Format::Text) {
+        if !args.quiet && targets.iter().any(|t| t.format == Format::Text) {
             eprintln!("{}", report::text::summary(&report));
         }
     }
@@ -1070,8 +1114,8 @@ fn finish(
     Ok(ExitCode::from(if failed { 1 } else { 0 }))
 }
 
-fn write_report(args: &ReportArgs, rendered: &str) -> Result<(), String> {
-    match &args.output {
+fn write_report(file: Option<&Path>, rendered: &str) -> Result<(), String> {
+    match file {
         Some(path) => atrest::read::file::write_atomic(path, rendered.as_bytes()),
         None => {
             let mut out = std::io::stdout().lock();
@@ -1248,6 +1292,15 @@ fn run_rules(args: RulesArgs) -> Result<ExitCode, String> {
                 out.push_str("\nReferences:\n");
                 for r in &rule.references {
                     out.push_str(&format!("  {}\n", escape(&r.url)));
+                }
+            }
+            if !rule.equivalents.is_empty() {
+                out.push_str("\nThe same check in other tools:\n");
+                for e in &rule.equivalents {
+                    out.push_str(&format!(
+                        "  {}\n",
+                        escape(&report::rules_doc::equivalent(e))
+                    ));
                 }
             }
             out.push_str(&format!("\nPolicy: {}\n", escape(&rule.path)));

@@ -29,6 +29,8 @@
 #       aws kms enable-key-rotation --key-id KEY_ID
 #       aws kms enable-key --key-id KEY_ID
 #       aws kms cancel-key-deletion --key-id KEY_ID   # if deletion is pending
+#   equivalents:
+#     - {tool: Checkov, id: CKV_AWS_7, note: "every key; not whether it is enabled"}
 package atrest.rules.kms.key_rotation_enabled
 
 import rego.v1

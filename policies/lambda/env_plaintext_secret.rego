@@ -38,6 +38,8 @@
 #     cli: |
 #       aws secretsmanager create-secret --name NAME --secret-string VALUE, then update the
 #       function's variable to the secret's ARN with aws lambda update-function-configuration.
+#   equivalents:
+#     - {tool: Checkov, id: CKV_AWS_45}
 package atrest.rules.lambda.env_plaintext_secret
 
 import rego.v1

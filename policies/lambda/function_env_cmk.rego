@@ -29,6 +29,8 @@
 #       Set `kms_key_arn = aws_kms_key.lambda.arn` on the `aws_lambda_function`.
 #     cli: |
 #       aws lambda update-function-configuration --function-name NAME --kms-key-arn arn:aws:kms:REGION:ACCOUNT:key/KEY_ID
+#   equivalents:
+#     - {tool: Checkov, id: CKV_AWS_173, note: "passes any KmsKeyArn, also alias/aws/lambda"}
 package atrest.rules.lambda.function_env_cmk
 
 import data.atrest.lib.keys

@@ -35,6 +35,10 @@
 #       and `kms_key_id = aws_kms_key.logs.arn`.
 #     cli: |
 #       aws logs associate-kms-key --log-group-name /aws/lambda/NAME --kms-key-id arn:aws:kms:REGION:ACCOUNT:key/KEY_ID
+#   equivalents:
+#     - {tool: Checkov, id: CKV_AWS_158, note: "every log group, not only functions' ones"}
+#     - {tool: Trivy, id: AVD-AWS-0017, note: "every log group"}
+#     - {tool: KICS, id: 0afbcfe9-d341-4b92-a64c-7e6de0543879, note: "Terraform, every log group"}
 package atrest.rules.logs.log_group_cmk
 
 import data.atrest.lib.keys

@@ -6,7 +6,19 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Low,
@@ -32,6 +44,20 @@ pub struct Reference {
     pub url: String,
     #[serde(default)]
     pub description: Option<String>,
+}
+
+/// The same check in another tool (`custom.equivalents`), so that users who migrate can map
+/// their skips and baselines.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Equivalent {
+    /// `Checkov`, `Trivy`, `KICS`, ...
+    pub tool: String,
+    /// The other tool's id of the check (`CKV_AWS_173`, `AVD-AWS-0017`, a KICS query id).
+    pub id: String,
+    /// What the other check covers, where it differs from this rule.
+    #[serde(default)]
+    pub note: Option<String>,
 }
 
 /// One rule's metadata, as written in its policy file.
@@ -63,6 +89,8 @@ pub struct Rule {
     /// events that agree with it on them (see `trail::memo`). `None`: the whole event, every
     /// event evaluated.
     pub reads: Option<Vec<String>>,
+    /// The same check in other tools.
+    pub equivalents: Vec<Equivalent>,
 }
 
 impl Rule {
@@ -106,6 +134,8 @@ struct Custom {
     needs_inventory: bool,
     #[serde(default)]
     reads: Option<Vec<String>>,
+    #[serde(default)]
+    equivalents: Vec<Equivalent>,
 }
 
 /// A problem in a policy file, with the line where known.
@@ -223,6 +253,7 @@ pub fn parse(path: &str, rego: &str) -> Result<Option<Rule>, PolicyError> {
         builtin: false,
         routes: ann.custom.routes,
         needs_inventory: ann.custom.needs_inventory,
+        equivalents: ann.custom.equivalents,
         reads: ann.custom.reads,
     }))
 }
@@ -264,6 +295,28 @@ mod tests {
         assert_eq!(r.package, "a.b");
         assert_eq!(r.remediation["cli"], "do it");
         assert_eq!(r.references[0].url, "https://example.com");
+    }
+
+    #[test]
+    fn equivalents_name_a_tool_and_an_id_and_nothing_else() {
+        let with = |item: &str| {
+            format!(
+                "# METADATA\n# title: T\n# custom:\n#   id: X-1\n#   severity: low\n#   equivalents:\n#     - {item}\npackage p\n"
+            )
+        };
+        let r = parse(
+            "p.rego",
+            &with("{tool: Checkov, id: CKV_AWS_7, note: every key}"),
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            (r.equivalents[0].tool.as_str(), r.equivalents[0].id.as_str()),
+            ("Checkov", "CKV_AWS_7")
+        );
+        assert_eq!(r.equivalents[0].note.as_deref(), Some("every key"));
+        let e = parse("p.rego", &with("{tool: Checkov, check: CKV_AWS_7}")).unwrap_err();
+        assert!(e.message.starts_with("METADATA:"), "{}", e.message);
     }
 
     #[test]

@@ -124,6 +124,7 @@ mod tests {
             routes,
             needs_inventory: false,
             reads: None,
+            equivalents: vec![],
         }
     }
 

@@ -3,6 +3,7 @@
 //! output for the built-in rules; SARIF `helpUri`s point at its sections (`#atr-l001`).
 
 use crate::engine::Rule;
+use crate::engine::metadata::Equivalent;
 use crate::escape::{escape, escape_lines};
 use std::fmt::Write as _;
 
@@ -14,6 +15,14 @@ const SOURCES: &[(&str, &str)] = &[
     ("terraform", "Terraform"),
     ("cli", "AWS CLI"),
 ];
+
+/// `Checkov CKV_AWS_173 (note)`: one equivalent check of another tool, as listed.
+pub fn equivalent(e: &Equivalent) -> String {
+    match &e.note {
+        Some(note) => format!("{} {} ({note})", e.tool, e.id),
+        None => format!("{} {}", e.tool, e.id),
+    }
+}
 
 fn fixes(rule: &Rule) -> Vec<(String, &str, bool)> {
     let mut out: Vec<(String, &str, bool)> = SOURCES
@@ -105,6 +114,13 @@ text in a terminal; SARIF results link here.\n\n\
             }
         }
         suppress_section(&mut out, &r.id);
+        if !r.equivalents.is_empty() {
+            out.push_str("### The same check in other tools\n\n");
+            for e in &r.equivalents {
+                let _ = writeln!(out, "- {}", escape(&equivalent(e)));
+            }
+            out.push('\n');
+        }
         if !r.references.is_empty() {
             out.push_str("### References\n\n");
             for reference in &r.references {

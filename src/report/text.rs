@@ -8,6 +8,7 @@ use crate::engine::{Outcome, Severity};
 use crate::escape::{Escaped, escape};
 use std::collections::HashMap;
 use std::fmt::Write as _;
+use unicode_width::UnicodeWidthStr as _;
 
 #[derive(Clone, Copy)]
 pub struct Style {
@@ -57,8 +58,10 @@ pub fn snippet(src: &str, loc: &crate::model::Loc) -> (String, String) {
     };
     let before: String = src.chars().take(col - 1).collect();
     let through: String = src.chars().take(col - 1 + caret_len).collect();
-    let start = shown(&before).chars().count();
-    let end = shown(&through).chars().count();
+    // Columns on a terminal, not characters: an East Asian wide character takes two and a
+    // combining mark none.
+    let start = shown(&before).width();
+    let end = shown(&through).width();
     let caret = format!(
         "{}{}",
         " ".repeat(start),

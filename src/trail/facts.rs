@@ -8,7 +8,7 @@ use super::event::{Detail, is_crypto_call, same_place};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Facts {
     /// Key ARN -> the functions (ARNs from the encryption context) Lambda used it for: keys
     /// of Lambda's own KMS calls with an `aws:lambda:` context (invoked by the service, or

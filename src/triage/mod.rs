@@ -29,7 +29,7 @@ use std::path::{Path, PathBuf};
 
 /// Where a suppression is written, as SARIF distinguishes it: in the analysed file itself, or
 /// beside it (a config file, the command line, a baseline).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum SuppressionKind {
     InSource,
@@ -37,7 +37,7 @@ pub enum SuppressionKind {
 }
 
 /// How a suppression was written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Via {
     /// `# atrest:ignore ATR-L001 reason="..."` in YAML or HCL.
@@ -66,7 +66,7 @@ impl Via {
 }
 
 /// A place in a file, 1-based.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
 pub struct Place {
     pub file: String,
     pub line: u32,
@@ -80,12 +80,13 @@ impl fmt::Display for Place {
 }
 
 /// Why a finding is not reported as open: what reporters render beside it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Suppression {
     pub kind: SuppressionKind,
     pub via: Via,
     pub justification: String,
     #[serde(serialize_with = "date_as_string")]
+    #[schemars(with = "Option<String>")]
     pub until: Option<Date>,
     /// Where it is written; `None` for the command line.
     pub place: Option<Place>,
@@ -317,14 +318,14 @@ impl<'a> Index<'a> {
 }
 
 /// Something to tell the user about a suppression or the baseline. Never changes the exit code.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Notice {
     pub kind: NoticeKind,
     pub place: Option<Place>,
     pub message: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum NoticeKind {
     /// A suppression that is malformed (no reason, a bad date) and so does not suppress.

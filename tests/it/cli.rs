@@ -715,16 +715,7 @@ fn walking_skips_ignored_and_hidden_files_but_not_named_ones() {
     ]);
     let files = |args: &[&str]| -> Vec<String> {
         let out = run(dir.path(), &[&["scan", "--format", "json"], args].concat());
-        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        let mut files: Vec<String> = doc["findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|f| f["file"].as_str().unwrap().to_owned())
-            .collect();
-        files.sort();
-        files.dedup();
-        files
+        common::finding_files(&out.stdout)
     };
     assert_eq!(files(&["."]), ["stack/t.yaml"]);
     assert_eq!(files(&["build/t.yaml"]), ["build/t.yaml"]);

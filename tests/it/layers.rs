@@ -30,6 +30,8 @@ const LAYERS: &[&[&str]] = &[
     &["shard"],
     // Reading an account's deployed state (the `aws` feature).
     &["collect"],
+    // The command line's: where the reports of one run go.
+    &["outputs"],
 ];
 
 /// Links that run upward today: (from, to). Remove an entry when its link is gone; the test

@@ -21,6 +21,7 @@ mod hostile_escaping;
 mod hostile_inputs;
 mod hostile_scaling;
 mod isolation;
+mod json_report;
 mod layers;
 mod model_schema;
 mod nothing_hidden;

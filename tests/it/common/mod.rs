@@ -51,15 +51,7 @@ fn sarif_validator() -> &'static jsonschema::Validator {
 /// Fails the test unless `text` is SARIF 2.1.0 valid against the official schema.
 pub fn assert_valid_sarif(text: &str) {
     let doc: serde_json::Value = serde_json::from_str(text).expect("SARIF is JSON");
-    let errors: Vec<String> = sarif_validator()
-        .iter_errors(&doc)
-        .map(|e| format!("{} at {}", e, e.instance_path()))
-        .collect();
-    assert!(
-        errors.is_empty(),
-        "SARIF schema violations:\n{}",
-        errors.join("\n")
-    );
+    assert_schema_valid(sarif_validator(), &doc, "SARIF");
     // GitHub merges results that share a fingerprint into one alert: each must be distinct.
     for run in doc["runs"].as_array().into_iter().flatten() {
         let mut seen = std::collections::BTreeMap::new();
@@ -222,4 +214,64 @@ pub fn assert_errors_explained(result: &ScanResult, root: &Path, known: &[(&str,
     for e in &result.errors {
         assert!(e.line.is_some(), "corpus errors name their line: {e}");
     }
+}
+
+/// The files with open findings in a JSON report, sorted, each once.
+pub fn finding_files(json: &[u8]) -> Vec<String> {
+    let doc: serde_json::Value = serde_json::from_slice(json).unwrap();
+    let mut files: Vec<String> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["file"].as_str().unwrap().to_owned())
+        .collect();
+    files.sort();
+    files.dedup();
+    files
+}
+
+/// Fails unless the committed file at `path` (from the repository's top) holds `text`, as
+/// generated; with `ATREST_BLESS=1` writes it instead. `refresh` is the command that does.
+pub fn assert_generated(path: &str, text: &str, refresh: &str) {
+    let file = manifest_dir().join(path);
+    if std::env::var_os("ATREST_BLESS").is_some_and(|v| v == "1") {
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(&file, text).unwrap();
+        return;
+    }
+    let committed = std::fs::read_to_string(&file).unwrap_or_default();
+    assert!(
+        committed == text,
+        "{path} is not what the code generates; refresh it with `{refresh}` and commit it"
+    );
+}
+
+fn report_validator() -> &'static jsonschema::Validator {
+    static V: OnceLock<jsonschema::Validator> = OnceLock::new();
+    V.get_or_init(|| {
+        let text = std::fs::read_to_string(manifest_dir().join("schemas/report.schema.json"))
+            .expect("schemas/report.schema.json");
+        let schema: serde_json::Value = serde_json::from_str(&text).unwrap();
+        jsonschema::draft202012::new(&schema).expect("the report schema compiles")
+    })
+}
+
+/// Parses a JSON report, failing the test unless it matches `schemas/report.schema.json`.
+pub fn json_report(bytes: &[u8]) -> serde_json::Value {
+    let doc: serde_json::Value = serde_json::from_slice(bytes).expect("the report is JSON");
+    assert_schema_valid(report_validator(), &doc, "report");
+    doc
+}
+
+/// Fails the test, listing every violation, unless `doc` is valid against `validator`.
+fn assert_schema_valid(validator: &jsonschema::Validator, doc: &serde_json::Value, what: &str) {
+    let errors: Vec<String> = validator
+        .iter_errors(doc)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "{what} schema violations:\n{}",
+        errors.join("\n")
+    );
 }
