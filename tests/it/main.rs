@@ -11,6 +11,7 @@ mod cli;
 mod cli_habits;
 mod cloudtrail;
 mod cloudtrail_shapes;
+mod completions;
 mod corpus;
 mod corpus_api;
 mod corpus_cloudtrail;
