@@ -63,4 +63,4 @@ for page in target/man/man1/*.1; do
   [ -z "$warnings" ] || { echo "$page: $warnings"; exit 1; }
 done
 MANPAGER=cat MANWIDTH=100 man -l target/man/man1/atrest-scan.1 | grep -q -- '--fail-on'
-echo "completions and $(ls target/man/man1 | wc -l) manual pages checked"
+echo "completions and $(find target/man/man1 -name "*.1" | wc -l) manual pages checked"

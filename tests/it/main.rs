@@ -16,6 +16,7 @@ mod corpus;
 mod corpus_api;
 mod corpus_cloudtrail;
 mod corpus_terraform;
+mod dist;
 mod examples;
 mod hostile_boundary;
 mod hostile_escaping;
