@@ -1,5 +1,6 @@
 //! The `atrest` command line.
 
+mod manual;
 mod outputs;
 use outputs::Format;
 mod progress;
@@ -93,6 +94,15 @@ enum Command {
     Policy {
         #[command(subcommand)]
         action: PolicyAction,
+    },
+    /// Print the shell completion script for SHELL (e.g. `atrest completions bash >
+    /// /etc/bash_completion.d/atrest`)
+    Completions { shell: clap_complete::Shell },
+    /// Print the manual page, or with --dir write one page per command into DIR
+    Man {
+        /// Write atrest.1, atrest-scan.1, ... into DIR
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
     },
 }
 
@@ -427,6 +437,12 @@ fn main() -> ExitCode {
                     severity,
                 },
         } => run_policy_new(&name, &dir, id, severity),
+        Command::Completions { shell } => {
+            manual::completions(<Cli as clap::CommandFactory>::command(), shell)
+        }
+        Command::Man { dir } => {
+            manual::man(<Cli as clap::CommandFactory>::command(), dir.as_deref())
+        }
     };
     match result {
         Ok(code) => code,

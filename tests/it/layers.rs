@@ -10,7 +10,7 @@ use std::path::Path;
 /// The top-level modules of `src/`, lowest first. A module may use the modules before it.
 const LAYERS: &[&[&str]] = &[
     // Support that knows nothing of the others.
-    &["escape", "fnv", "isolate", "progress"],
+    &["escape", "fnv", "isolate", "manual", "progress"],
     // Detect and parse, with positions.
     &["read"],
     // One resource model per AWS concept.
