@@ -15,7 +15,7 @@ pub use route::{RouteCache, Router};
 
 pub use metadata::{PolicyError, Route, Rule, Severity};
 
-use crate::model::{Inventory, Loc, Origin};
+use crate::model::{Inventory, Loc, Object, Origin};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::Path;
@@ -369,14 +369,7 @@ impl Evaluator<'_> {
         if inv.is_empty() || self.set.rules.is_empty() {
             return (Vec::new(), Vec::new());
         }
-        // Kept as JSON too: findings quote the key resolution chain from it.
-        let converted = serde_json::to_value(inv)
-            .map_err(|e| e.to_string())
-            .and_then(|json| {
-                let value = regorus::Value::deserialize(&json).map_err(|e| e.to_string())?;
-                Ok((json, value))
-            });
-        let (input_json, input) = match converted {
+        let input = match to_rego(inv) {
             Ok(v) => v,
             Err(e) => {
                 return (
@@ -387,7 +380,8 @@ impl Evaluator<'_> {
         };
         self.engine.set_input(input);
         let origins: HashMap<&str, &Origin> = inv.origins().map(|o| (o.id.as_str(), o)).collect();
-        let objects = json_by_id(&input_json);
+        // Findings quote key resolution chains from the model itself, not from a copy of it.
+        let objects: HashMap<&str, Object<'_>> = inv.objects().collect();
         let mut findings = Vec::new();
         let mut errors = Vec::new();
         for index in 0..self.set.rules.len() {
@@ -400,6 +394,9 @@ impl Evaluator<'_> {
                 Err(e) => errors.push(e),
             }
         }
+        // The input is not needed after this: an engine kept for the next inventory must not
+        // hold this one's until then.
+        self.engine.set_input(regorus::Value::new_object());
         // A failure of an object that may not exist is not known to be one.
         for f in &mut findings {
             if f.outcome == Outcome::Fail
@@ -419,7 +416,7 @@ impl Evaluator<'_> {
         &mut self,
         index: usize,
         origins: &HashMap<&str, &Origin>,
-        objects: &HashMap<&str, &serde_json::Value>,
+        objects: &HashMap<&str, Object<'_>>,
     ) -> Result<Vec<Finding>, String> {
         // The regorus set is dropped once converted, and each item is read where it is: a
         // rule with 100,000 findings holds one copy of them, not three.
@@ -468,7 +465,10 @@ impl Evaluator<'_> {
                     .or_else(|| pf.trigger.as_deref().and_then(|t| origin.locate(t)))
                     .or_else(|| origin.declared_at())
                     .cloned(),
-                chain: key_chain(objects, &pf.resource, &pf.property),
+                chain: objects
+                    .get(pf.resource.as_str())
+                    .map(|o| o.chain(&pf.property))
+                    .unwrap_or_default(),
                 related: pf
                     .related
                     .iter()
@@ -603,44 +603,22 @@ fn deny_items(rule: &Rule, value: regorus::Value) -> Result<Vec<serde_json::Valu
 }
 
 /// The model as the Rego value policies read as `input`.
+///
+/// Made from the model's compact JSON text rather than a `serde_json::Value` tree: the text
+/// takes a fraction of the tree's memory, and regorus's parser keeps one copy of each object
+/// key for the whole input, where the tree gives every object its own.
 pub fn to_rego(inv: &Inventory) -> Result<regorus::Value, String> {
-    let json = serde_json::to_value(inv).map_err(|e| e.to_string())?;
-    regorus::Value::deserialize(json).map_err(|e| e.to_string())
-}
-
-/// The model's objects as JSON, by id: findings quote key resolution chains from them.
-fn json_by_id(input: &serde_json::Value) -> HashMap<&str, &serde_json::Value> {
-    input
-        .as_object()
-        .into_iter()
-        .flat_map(|o| o.values())
-        .filter_map(serde_json::Value::as_array)
-        .flatten()
-        .filter_map(|o| Some((o.get("id")?.as_str()?, o)))
-        .collect()
-}
-
-/// The `chain` of the key reference at `property` of the model object `resource`, if that
-/// property is a key reference.
-fn key_chain(
-    objects: &HashMap<&str, &serde_json::Value>,
-    resource: &str,
-    property: &str,
-) -> Vec<String> {
-    let mut value = objects.get(resource).copied();
-    for step in property.split('.') {
-        value = value.and_then(|v| v.get(step));
+    let text = serde_json::to_string(inv).map_err(|e| e.to_string())?;
+    match regorus::Value::from_json_str(&text) {
+        Ok(value) => Ok(value),
+        // serde_json's parser stops at 128 levels of nesting, and a key policy from a template
+        // may be nested deeper than that: such a model goes through the tree, which has no limit.
+        Err(_) => {
+            drop(text);
+            let json = serde_json::to_value(inv).map_err(|e| e.to_string())?;
+            regorus::Value::deserialize(json).map_err(|e| e.to_string())
+        }
     }
-    value
-        .and_then(|v| v.get("chain"))
-        .and_then(serde_json::Value::as_array)
-        .map(|steps| {
-            steps
-                .iter()
-                .filter_map(|s| s.as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// One line of a regorus error: the line naming the error, not the source excerpt around it.
