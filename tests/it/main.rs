@@ -30,6 +30,7 @@ mod policies;
 mod positions;
 mod pre_commit;
 mod rego_vm;
+mod report_snapshots;
 mod rules;
 mod serverless;
 mod shard;
