@@ -5,6 +5,7 @@
 //! a property; turning that into a file, line and column is done here, so policy authors never
 //! deal with lines.
 
+mod files;
 mod guard;
 pub mod metadata;
 pub mod route;
@@ -13,12 +14,14 @@ pub mod testing;
 
 pub use route::{RouteCache, Router};
 
+pub use files::is_test_file;
+use files::read_rego_files;
+
 pub use metadata::{PolicyError, Route, Rule, Severity};
 
-use crate::model::{Inventory, Loc, Origin};
+use crate::model::{Inventory, Loc, Object, Origin};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
-use std::path::Path;
 
 // The built-in policies, embedded in the binary by build.rs. Files without `# METADATA` are
 // helper libraries; `*_test.rego` files hold Rego unit tests.
@@ -369,14 +372,7 @@ impl Evaluator<'_> {
         if inv.is_empty() || self.set.rules.is_empty() {
             return (Vec::new(), Vec::new());
         }
-        // Kept as JSON too: findings quote the key resolution chain from it.
-        let converted = serde_json::to_value(inv)
-            .map_err(|e| e.to_string())
-            .and_then(|json| {
-                let value = regorus::Value::deserialize(&json).map_err(|e| e.to_string())?;
-                Ok((json, value))
-            });
-        let (input_json, input) = match converted {
+        let input = match to_rego(inv) {
             Ok(v) => v,
             Err(e) => {
                 return (
@@ -387,7 +383,8 @@ impl Evaluator<'_> {
         };
         self.engine.set_input(input);
         let origins: HashMap<&str, &Origin> = inv.origins().map(|o| (o.id.as_str(), o)).collect();
-        let objects = json_by_id(&input_json);
+        // Findings quote key resolution chains from the model itself, not from a copy of it.
+        let objects: HashMap<&str, Object<'_>> = inv.objects().collect();
         let mut findings = Vec::new();
         let mut errors = Vec::new();
         for index in 0..self.set.rules.len() {
@@ -400,6 +397,9 @@ impl Evaluator<'_> {
                 Err(e) => errors.push(e),
             }
         }
+        // The input is not needed after this: an engine kept for the next inventory must not
+        // hold this one's until then.
+        self.engine.set_input(regorus::Value::new_object());
         // A failure of an object that may not exist is not known to be one.
         for f in &mut findings {
             if f.outcome == Outcome::Fail
@@ -419,7 +419,7 @@ impl Evaluator<'_> {
         &mut self,
         index: usize,
         origins: &HashMap<&str, &Origin>,
-        objects: &HashMap<&str, &serde_json::Value>,
+        objects: &HashMap<&str, Object<'_>>,
     ) -> Result<Vec<Finding>, String> {
         // The regorus set is dropped once converted, and each item is read where it is: a
         // rule with 100,000 findings holds one copy of them, not three.
@@ -468,7 +468,10 @@ impl Evaluator<'_> {
                     .or_else(|| pf.trigger.as_deref().and_then(|t| origin.locate(t)))
                     .or_else(|| origin.declared_at())
                     .cloned(),
-                chain: key_chain(objects, &pf.resource, &pf.property),
+                chain: objects
+                    .get(pf.resource.as_str())
+                    .map(|o| o.chain(&pf.property))
+                    .unwrap_or_default(),
                 related: pf
                     .related
                     .iter()
@@ -603,44 +606,22 @@ fn deny_items(rule: &Rule, value: regorus::Value) -> Result<Vec<serde_json::Valu
 }
 
 /// The model as the Rego value policies read as `input`.
+///
+/// Made from the model's compact JSON text rather than a `serde_json::Value` tree: the text
+/// takes a fraction of the tree's memory, and regorus's parser keeps one copy of each object
+/// key for the whole input, where the tree gives every object its own.
 pub fn to_rego(inv: &Inventory) -> Result<regorus::Value, String> {
-    let json = serde_json::to_value(inv).map_err(|e| e.to_string())?;
-    regorus::Value::deserialize(json).map_err(|e| e.to_string())
-}
-
-/// The model's objects as JSON, by id: findings quote key resolution chains from them.
-fn json_by_id(input: &serde_json::Value) -> HashMap<&str, &serde_json::Value> {
-    input
-        .as_object()
-        .into_iter()
-        .flat_map(|o| o.values())
-        .filter_map(serde_json::Value::as_array)
-        .flatten()
-        .filter_map(|o| Some((o.get("id")?.as_str()?, o)))
-        .collect()
-}
-
-/// The `chain` of the key reference at `property` of the model object `resource`, if that
-/// property is a key reference.
-fn key_chain(
-    objects: &HashMap<&str, &serde_json::Value>,
-    resource: &str,
-    property: &str,
-) -> Vec<String> {
-    let mut value = objects.get(resource).copied();
-    for step in property.split('.') {
-        value = value.and_then(|v| v.get(step));
+    let text = serde_json::to_string(inv).map_err(|e| e.to_string())?;
+    match regorus::Value::from_json_str(&text) {
+        Ok(value) => Ok(value),
+        // serde_json's parser stops at 128 levels of nesting, and a key policy from a template
+        // may be nested deeper than that: such a model goes through the tree, which has no limit.
+        Err(_) => {
+            drop(text);
+            let json = serde_json::to_value(inv).map_err(|e| e.to_string())?;
+            regorus::Value::deserialize(json).map_err(|e| e.to_string())
+        }
     }
-    value
-        .and_then(|v| v.get("chain"))
-        .and_then(serde_json::Value::as_array)
-        .map(|steps| {
-            steps
-                .iter()
-                .filter_map(|s| s.as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// One line of a regorus error: the line naming the error, not the source excerpt around it.
@@ -685,121 +666,5 @@ fn regorus_error(path: &str, msg: &str) -> PolicyError {
         path: path.to_owned(),
         line: None,
         message: line_text.to_owned(),
-    }
-}
-
-/// (path, text) of the `.rego` files under `dir` (see [`rego_files`]); what cannot be read is
-/// reported in `errors`.
-fn read_rego_files(
-    dir: &Path,
-    tests: bool,
-    errors: &mut Vec<PolicyError>,
-) -> Vec<(String, String)> {
-    let files = match rego_files(dir, tests) {
-        Ok(files) => files,
-        Err(message) => {
-            errors.push(PolicyError {
-                path: dir.display().to_string(),
-                line: None,
-                message,
-            });
-            return Vec::new();
-        }
-    };
-    // A policy directory is a tree of its own: a link in it that leads elsewhere is not read
-    // (a parse error would quote the file it leads to).
-    let boundary = crate::read::file::Boundary::new(Path::new("."), [dir]);
-    let mut out = Vec::new();
-    for f in files {
-        let read = boundary
-            .check(&f)
-            .and_then(|()| crate::read::file::read_text_bounded(&f, MAX_POLICY_BYTES));
-        match read {
-            // regorus prints some warnings itself, quoting the source line: a policy must not
-            // hold what a terminal or CI log would act on (nor bidi tricks, "Trojan Source").
-            Ok(t) => match unsafe_in_source(&t) {
-                None => out.push((f.display().to_string(), t)),
-                Some((line, c)) => errors.push(PolicyError {
-                    path: f.display().to_string(),
-                    line: Some(line),
-                    message: format!(
-                        "holds the control or bidirectional character U+{:04X}, which Rego \
-                         source never needs: write it as an escape in a string",
-                        c as u32
-                    ),
-                }),
-            },
-            Err(message) => errors.push(PolicyError {
-                path: f.display().to_string(),
-                line: None,
-                message,
-            }),
-        }
-    }
-    out
-}
-
-/// The largest policy file read.
-const MAX_POLICY_BYTES: u64 = 16 * 1024 * 1024;
-
-/// The first line (from 1) of `text` holding a character [`crate::escape`] would escape,
-/// and that character; tabs and line ends (`\n`, `\r\n`) are source.
-fn unsafe_in_source(text: &str) -> Option<(u32, char)> {
-    text.split('\n').enumerate().find_map(|(i, line)| {
-        let line = line.strip_suffix('\r').unwrap_or(line);
-        line.chars()
-            .find(|&c| c != '\t' && crate::escape::is_unsafe(c))
-            .map(|c| (i as u32 + 1, c))
-    })
-}
-
-/// `.rego` files under a directory, sorted; `*_test.rego` only when `tests` is set.
-fn rego_files(dir: &Path, tests: bool) -> Result<Vec<std::path::PathBuf>, String> {
-    if dir.is_file() {
-        return Ok(vec![dir.to_path_buf()]);
-    }
-    if !dir.is_dir() {
-        return Err("policy directory does not exist".into());
-    }
-    // Ignore files are not read here: a policy directory is small, and one linked to
-    // `/dev/zero` would stop the load (the scan's walk checks them; see `scan::collect_files`).
-    let mut files: Vec<_> = ignore::WalkBuilder::new(dir)
-        .git_ignore(false)
-        .git_exclude(false)
-        .git_global(false)
-        .ignore(false)
-        .parents(false)
-        .build()
-        .filter_map(Result::ok)
-        .map(|e| e.into_path())
-        .filter(|p| p.extension().is_some_and(|e| e == "rego") && (tests || !is_test_file(p)))
-        .collect();
-    files.sort();
-    Ok(files)
-}
-
-/// `*_test.rego`: Rego unit tests, run by `atrest test`, never loaded as rules.
-pub fn is_test_file(path: &Path) -> bool {
-    path.file_name()
-        .and_then(|n| n.to_str())
-        .is_some_and(|n| n.ends_with("_test.rego"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn policy_source_with_control_characters_is_named_by_line() {
-        assert_eq!(unsafe_in_source("package a\r\n\tx := 1\r\n"), None);
-        assert_eq!(
-            unsafe_in_source("package a\n# ok\n# \u{1b}[2J\n"),
-            Some((3, '\u{1b}'))
-        );
-        assert_eq!(
-            unsafe_in_source("package a\n# x\r::error::y\n"),
-            Some((2, '\r'))
-        );
-        assert_eq!(unsafe_in_source("x := \"\u{202e}\""), Some((1, '\u{202e}')));
     }
 }

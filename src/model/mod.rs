@@ -496,6 +496,86 @@ impl Inventory {
     }
 }
 
+/// One object of an inventory, of whichever kind.
+#[derive(Debug, Clone, Copy)]
+pub enum Object<'a> {
+    Function(&'a Function),
+    Mapping(&'a EventSourceMapping),
+    Key(&'a KmsKey),
+    Alias(&'a KmsAlias),
+    LogGroup(&'a LogGroup),
+    Xray(&'a XrayEncryption),
+    Deployment(&'a Deployment),
+}
+
+impl Inventory {
+    /// Every object by id, in the order of [`Inventory::origins`].
+    pub fn objects(&self) -> impl Iterator<Item = (&str, Object<'_>)> {
+        let f = self.functions.iter().map(Object::Function);
+        let e = self.event_source_mappings.iter().map(Object::Mapping);
+        let k = self.kms_keys.iter().map(Object::Key);
+        let a = self.kms_aliases.iter().map(Object::Alias);
+        let l = self.log_groups.iter().map(Object::LogGroup);
+        let x = self.xray_encryption.iter().map(Object::Xray);
+        let d = self.deployments.iter().map(Object::Deployment);
+        f.chain(e)
+            .chain(k)
+            .chain(a)
+            .chain(l)
+            .chain(x)
+            .chain(d)
+            .map(|o| (o.origin().id.as_str(), o))
+    }
+}
+
+impl<'a> Object<'a> {
+    pub fn origin(self) -> &'a Origin {
+        match self {
+            Object::Function(x) => &x.origin,
+            Object::Mapping(x) => &x.origin,
+            Object::Key(x) => &x.origin,
+            Object::Alias(x) => &x.origin,
+            Object::LogGroup(x) => &x.origin,
+            Object::Xray(x) => &x.origin,
+            Object::Deployment(x) => &x.origin,
+        }
+    }
+
+    /// The resolution chain of the key reference at `property` (a dotted path, as policies
+    /// name properties): what the object's JSON, as policies read it, holds at
+    /// `<property>.chain`. Empty where that is not a list.
+    pub fn chain(self, property: &str) -> Vec<String> {
+        let steps: Vec<&str> = property.split('.').collect();
+        let key = match (self, steps.as_slice()) {
+            (Object::Function(f), ["kms_key"]) => Some(&f.kms_key),
+            (Object::Function(f), ["code_kms_key"]) => Some(&f.code_kms_key),
+            (Object::Function(f), ["durable", "kms_key"]) => f.durable.as_ref().map(|d| &d.kms_key),
+            (Object::Mapping(m), ["kms_key"]) => Some(&m.kms_key),
+            (Object::LogGroup(l), ["kms_key"]) => Some(&l.kms_key),
+            (Object::Xray(x), ["kms_key"]) => Some(&x.kms_key),
+            // A key policy is JSON as the source wrote it, so it may hold a `chain` of its own.
+            (Object::Key(k), ["policy", rest @ ..]) => {
+                let mut value = k.policy.as_ref();
+                for step in rest {
+                    value = value.and_then(|v| v.get(step));
+                }
+                return value
+                    .and_then(|v| v.get("chain"))
+                    .and_then(serde_json::Value::as_array)
+                    .map(|steps| {
+                        steps
+                            .iter()
+                            .filter_map(|s| s.as_str().map(str::to_owned))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+            }
+            _ => None,
+        };
+        key.map(|k| k.chain.clone()).unwrap_or_default()
+    }
+}
+
 impl Origin {
     /// The source location for a property path: the most specific recorded prefix of `path`
     /// (`environment.variables.X` falls back to `environment`), not the object itself.

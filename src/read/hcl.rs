@@ -195,7 +195,7 @@ pub fn parse(text: &str, limits: &Limits) -> Result<Body, ReadError> {
         std::borrow::Cow::Borrowed(_) => Err(syntax_error(&index, text, &e)),
     })?;
     let conv = Native { index: &index };
-    Ok(conv.body(&body))
+    Ok(conv.file_body(body))
 }
 
 /// hcl-edit's error for `parsed` (`text` or a same-length copy), placed in `text`. Its offset
@@ -421,30 +421,45 @@ impl Native<'_> {
     fn body(&self, body: &hs::Body) -> Body {
         let mut out = Body::default();
         for s in body.iter() {
-            match s {
-                hs::Structure::Attribute(a) => out.attributes.push(Attribute {
-                    name: a.key.value().to_string(),
-                    name_span: self.span_of(a.key.span()),
-                    expr: self.expr(&a.value),
-                }),
-                hs::Structure::Block(b) => {
-                    let start = self.span_of(b.ident.span()).start;
-                    let end = b
-                        .labels
-                        .last()
-                        .and_then(|l| l.span())
-                        .map(|r| self.index.pos(r.end))
-                        .unwrap_or_else(|| self.span_of(b.ident.span()).end);
-                    out.blocks.push(Block {
-                        kind: b.ident.value().to_string(),
-                        labels: b.labels.iter().map(|l| l.as_str().to_owned()).collect(),
-                        span: Span { start, end },
-                        body: self.body(&b.body),
-                    });
-                }
-            }
+            self.structure(s, &mut out);
         }
         out
+    }
+
+    /// A file's body, converted one top-level block at a time, each dropped once converted:
+    /// hcl-edit's tree of a file takes many times the file's size, so the two trees are never
+    /// both whole.
+    fn file_body(&self, body: hs::Body) -> Body {
+        let mut out = Body::default();
+        for s in body {
+            self.structure(&s, &mut out);
+        }
+        out
+    }
+
+    fn structure(&self, s: &hs::Structure, out: &mut Body) {
+        match s {
+            hs::Structure::Attribute(a) => out.attributes.push(Attribute {
+                name: a.key.value().to_string(),
+                name_span: self.span_of(a.key.span()),
+                expr: self.expr(&a.value),
+            }),
+            hs::Structure::Block(b) => {
+                let start = self.span_of(b.ident.span()).start;
+                let end = b
+                    .labels
+                    .last()
+                    .and_then(|l| l.span())
+                    .map(|r| self.index.pos(r.end))
+                    .unwrap_or_else(|| self.span_of(b.ident.span()).end);
+                out.blocks.push(Block {
+                    kind: b.ident.value().to_string(),
+                    labels: b.labels.iter().map(|l| l.as_str().to_owned()).collect(),
+                    span: Span { start, end },
+                    body: self.body(&b.body),
+                });
+            }
+        }
     }
 }
 

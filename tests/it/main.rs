@@ -33,6 +33,7 @@ mod policies;
 mod positions;
 mod pre_commit;
 mod rego_vm;
+mod report_snapshots;
 mod review_report;
 mod rules;
 mod serverless;

@@ -70,3 +70,114 @@ fn terraform_corpus_models_match_the_schema() {
     };
     assert!(check(&[tf]) > 60);
 }
+
+/// Every dotted path of object keys in `value`, from `prefix`.
+fn key_paths(value: &serde_json::Value, prefix: &str, out: &mut Vec<String>) {
+    if let Some(map) = value.as_object() {
+        for (k, v) in map {
+            let path = if prefix.is_empty() {
+                k.clone()
+            } else {
+                format!("{prefix}.{k}")
+            };
+            out.push(path.clone());
+            key_paths(v, &path, out);
+        }
+    }
+}
+
+/// Findings quote a key's resolution chain from the model itself ([`atrest::model::Object::chain`]),
+/// not from its JSON: for every object of every fixture's model and every property path in it,
+/// both give the same chain.
+#[test]
+fn key_chains_read_from_the_model_are_those_of_its_json() {
+    let loaded = load(&ScanOptions::of(fixtures_and_corpus()));
+    let mut chains = 0;
+    for unit in &loaded.units {
+        for (id, object) in unit.inventory.objects() {
+            let json = match object {
+                atrest::model::Object::Function(x) => serde_json::to_value(x),
+                atrest::model::Object::Mapping(x) => serde_json::to_value(x),
+                atrest::model::Object::Key(x) => serde_json::to_value(x),
+                atrest::model::Object::Alias(x) => serde_json::to_value(x),
+                atrest::model::Object::LogGroup(x) => serde_json::to_value(x),
+                atrest::model::Object::Xray(x) => serde_json::to_value(x),
+                atrest::model::Object::Deployment(x) => serde_json::to_value(x),
+            }
+            .unwrap();
+            assert_eq!(json["id"], id);
+            let mut properties = vec![String::new()];
+            key_paths(&json, "", &mut properties);
+            for property in properties {
+                let mut value = Some(&json);
+                for step in property.split('.') {
+                    value = value.and_then(|v| v.get(step));
+                }
+                let want: Vec<String> = value
+                    .and_then(|v| v.get("chain"))
+                    .and_then(serde_json::Value::as_array)
+                    .map(|s| {
+                        s.iter()
+                            .filter_map(|s| s.as_str().map(str::to_owned))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                chains += usize::from(!want.is_empty());
+                assert_eq!(
+                    object.chain(&property),
+                    want,
+                    "{id} {property} in {:?}",
+                    unit.files
+                );
+            }
+        }
+    }
+    assert!(chains > 100, "only {chains} chains");
+}
+
+fn fixtures_and_corpus() -> Vec<PathBuf> {
+    let mut paths = vec![common::manifest_dir().join("fixtures")];
+    for sub in ["cfn", "sam", "terraform", "lambda-api"] {
+        paths.extend(common::shared_corpus(sub));
+    }
+    paths
+}
+
+/// The Rego input is made from the model's JSON text ([`atrest::engine::to_rego`]): it is the
+/// value the model's JSON tree gives, for every fixture, and for a key policy nested deeper
+/// than serde_json's parser goes (128 levels).
+#[test]
+fn rego_input_from_text_is_that_of_the_json_tree() {
+    let tree = |inv: &atrest::model::Inventory| {
+        use serde::Deserialize;
+        regorus::Value::deserialize(serde_json::to_value(inv).unwrap()).unwrap()
+    };
+    let loaded = load(&ScanOptions::of(fixtures_and_corpus()));
+    assert!(loaded.units.len() > 10);
+    for unit in &loaded.units {
+        let input = atrest::engine::to_rego(&unit.inventory).unwrap();
+        assert!(input == tree(&unit.inventory), "{:?}", unit.files);
+    }
+    let deep = format!(
+        "{}{{\"Version\": \"2012-10-17\"}}{}",
+        "{\"a\": ".repeat(150),
+        "}".repeat(150)
+    );
+    let dir = common::project(&[(
+        "t.json",
+        &format!(
+            r#"{{"Resources": {{"K": {{"Type": "AWS::KMS::Key", "Properties": {{"KeyPolicy": {deep}}}}},
+                "Fn": {{"Type": "AWS::Lambda::Function", "Properties": {{"KmsKeyArn": {{"Fn::GetAtt": ["K", "Arn"]}}}}}}}}}}"#
+        ),
+    )]);
+    let loaded = load(&ScanOptions::of(vec![dir.path().join("t.json")]));
+    assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
+    let inv = &loaded.units[0].inventory;
+    assert!(
+        serde_json::to_value(inv)
+            .unwrap()
+            .to_string()
+            .contains(&"{\"a\":".repeat(140))
+    );
+    assert!(atrest::engine::to_rego(inv).unwrap() == tree(inv));
+}

@@ -9,7 +9,6 @@ use crate::common;
 
 use atrest::engine::{PolicyOptions, PolicySet};
 use atrest::report::UnknownMode;
-use atrest::scan;
 use common::manifest_dir;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -34,9 +33,7 @@ fn policies_on_whole_events() -> PolicySet {
 }
 
 fn sarif(paths: &[PathBuf], set: &PolicySet) -> String {
-    let result = common::scan_with(paths, set);
-    let report = atrest::report::Report::new(&result, &set.rules, UnknownMode::Warn);
-    atrest::report::sarif::render(&report, &scan::scan_root())
+    common::sarif_with(&common::scan_with(paths, set), set, UnknownMode::Warn)
 }
 
 fn assert_same(paths: &[PathBuf], what: &str) -> String {
@@ -47,19 +44,7 @@ fn assert_same(paths: &[PathBuf], what: &str) -> String {
         ("whole events", policies_on_whole_events()),
     ] {
         let b = sarif(paths, &set);
-        if a != b {
-            let at = a
-                .lines()
-                .zip(b.lines())
-                .position(|(x, y)| x != y)
-                .unwrap_or(0);
-            panic!(
-                "{what}: the VM with declared fields and {other} disagree at line {}:\n  vm:    {:?}\n  other: {:?}",
-                at + 1,
-                a.lines().nth(at),
-                b.lines().nth(at)
-            );
-        }
+        common::assert_same_text(&a, &b, ("the VM with declared fields", other), what);
     }
     a
 }

@@ -127,22 +127,13 @@ fn read(dir: &Path, file: &str) -> String {
     std::fs::read_to_string(dir.join(file)).unwrap()
 }
 
-/// Equal texts, or a failure that shows the first lines that differ (not two whole reports).
+/// The merged report is the single scan's (see [`common::assert_same_text`]).
 fn assert_same(merged: &str, single: &str, what: &str) {
-    if merged == single {
-        return;
-    }
-    let (m, s): (Vec<&str>, Vec<&str>) = (merged.lines().collect(), single.lines().collect());
-    let at = m
-        .iter()
-        .zip(&s)
-        .position(|(a, b)| a != b)
-        .unwrap_or(m.len().min(s.len()));
-    panic!(
-        "{what}: the merged report differs from the single scan's at line {}:\n  merged: {:?}\n  single: {:?}",
-        at + 1,
-        m.get(at),
-        s.get(at)
+    common::assert_same_text(
+        merged,
+        single,
+        ("the merged report", "the single scan's"),
+        what,
     );
 }
 

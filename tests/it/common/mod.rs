@@ -33,9 +33,47 @@ pub fn scan_with(paths: &[PathBuf], policies: &PolicySet) -> ScanResult {
     scan::scan(&ScanOptions::of(paths.to_vec()), policies)
 }
 
-pub fn sarif_of(result: &ScanResult, unknown: UnknownMode) -> String {
-    let report = Report::new(result, &builtin().rules, unknown);
+/// A scan of `paths` with the given policies that must read something and fail on nothing:
+/// the scaffold of the tests that compare scans (parity, sharding, VM and interpreter).
+pub fn scan_clean(paths: &[PathBuf], policies: &PolicySet) -> ScanResult {
+    let result = scan_with(paths, policies);
+    assert!(result.errors.is_empty(), "{paths:?}: {:?}", result.errors);
+    assert!(!result.scanned.is_empty(), "{paths:?}: nothing was read");
+    result
+}
+
+/// The SARIF report of a scan with the given policies, as `atrest scan` writes it.
+pub fn sarif_with(result: &ScanResult, policies: &PolicySet, unknown: UnknownMode) -> String {
+    let report = Report::new(result, &policies.rules, unknown);
     atrest::report::sarif::render(&report, &scan::scan_root())
+}
+
+/// Equal texts, or a failure naming `what` that shows the first line where they differ (not
+/// two whole reports). `names` say what each text is.
+pub fn assert_same_text(a: &str, b: &str, names: (&str, &str), what: &str) {
+    if a == b {
+        return;
+    }
+    let (x, y): (Vec<&str>, Vec<&str>) = (a.lines().collect(), b.lines().collect());
+    let at = x
+        .iter()
+        .zip(&y)
+        .position(|(l, r)| l != r)
+        .unwrap_or(x.len().min(y.len()));
+    panic!(
+        "{what}: {} and {} differ at line {}:\n  {}: {:?}\n  {}: {:?}",
+        names.0,
+        names.1,
+        at + 1,
+        names.0,
+        x.get(at),
+        names.1,
+        y.get(at)
+    );
+}
+
+pub fn sarif_of(result: &ScanResult, unknown: UnknownMode) -> String {
+    sarif_with(result, builtin(), unknown)
 }
 
 fn sarif_validator() -> &'static jsonschema::Validator {
