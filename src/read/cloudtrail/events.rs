@@ -4,7 +4,8 @@
 
 use super::count_chars;
 use super::{
-    Pos, RawEvent, ReadError, Routing, StreamOutcome, TrailShape, stream, strip_serde_position,
+    Pos, RawEvent, ReadError, Routing, StreamOutcome, TrailShape, Within, stream,
+    strip_serde_position,
 };
 use serde_json::value::RawValue;
 use std::io::Read;
@@ -19,6 +20,7 @@ pub fn stream_events(
 ) -> StreamOutcome {
     let mut events = Events {
         sink,
+        lake: shape == TrailShape::LakeResults,
         elements: 0,
         events: 0,
         errors: Vec::new(),
@@ -112,6 +114,8 @@ fn offset_in(outer: &str, inner: &str) -> usize {
 /// Turns the splitter's elements into events.
 struct Events<'s> {
     sink: &'s mut dyn FnMut(RawEvent<'_>),
+    /// Elements are CloudTrail Lake rows.
+    lake: bool,
     elements: u64,
     events: u64,
     errors: Vec<ReadError>,
@@ -128,6 +132,10 @@ impl Events<'_> {
         {
             self.events += 1;
             (self.sink)(el);
+            return;
+        }
+        if self.lake {
+            self.lake_row(&el);
             return;
         }
         let probe: Probe = match serde_json::from_str(el.text) {
@@ -165,6 +173,10 @@ impl Events<'_> {
                     pos: advance(el.pos, el.text, offset_in(el.text, inner)),
                     index: el.index,
                     routing: p.routing(),
+                    within: Within {
+                        field: Some("detail"),
+                        ..el.within
+                    },
                 });
             }
         } else {
@@ -172,10 +184,59 @@ impl Events<'_> {
         }
     }
 
+    /// A CloudTrail Lake row: the event it stands for, positioned at the row, with a note per
+    /// value that could not be read; a row without the three fields is no event, and the
+    /// first one gives a note naming the columns the query selected.
+    fn lake_row(&mut self, el: &RawEvent<'_>) {
+        let n = el.index + 1;
+        let row = match super::lake::row(el.text) {
+            Ok(row) => row,
+            Err(why) => {
+                self.events += 1;
+                self.errors.push(ReadError::at(
+                    el.pos,
+                    format!("event {n}: a CloudTrail Lake row that {why}; skipped"),
+                ));
+                return;
+            }
+        };
+        for (offset, why) in row.problems {
+            self.notes.push(ReadError::at(
+                advance(el.pos, el.text, offset),
+                format!("CloudTrail Lake row {n}: {why}"),
+            ));
+        }
+        let Some(text) = row.event else {
+            if !self
+                .notes
+                .iter()
+                .any(|n| n.message.starts_with("CloudTrail Lake rows"))
+            {
+                self.notes.push(ReadError::at(
+                    el.pos,
+                    format!(
+                        "CloudTrail Lake rows without the eventSource, eventName and eventTime columns are not events, so these were not checked (the query selected {}); select those columns, or `*`",
+                        row.columns.join(", ")
+                    ),
+                ));
+            }
+            return;
+        };
+        self.events += 1;
+        let probe = serde_json::from_str::<Probe>(&text).ok();
+        (self.sink)(RawEvent {
+            text: &text,
+            pos: el.pos,
+            index: el.index,
+            routing: probe.as_ref().and_then(Probe::routing),
+            within: el.within,
+        });
+    }
+
     /// An event written as a JSON string in field `key` of the element. `strict`: the field
     /// always holds an event, so anything else is an error; otherwise (a log line) text that
     /// is not a JSON object is another kind of line and skipped.
-    fn in_string(&mut self, el: &RawEvent<'_>, raw: &RawValue, key: &str, strict: bool) {
+    fn in_string(&mut self, el: &RawEvent<'_>, raw: &RawValue, key: &'static str, strict: bool) {
         let pos = advance(el.pos, el.text, offset_in(el.text, raw.get()));
         let inner: String = match serde_json::from_str(raw.get()) {
             Ok(s) => s,
@@ -191,6 +252,10 @@ impl Events<'_> {
                     pos,
                     index: el.index,
                     routing,
+                    within: Within {
+                        field: Some(key),
+                        ..el.within
+                    },
                 });
             }
             Ok(_) if strict => {

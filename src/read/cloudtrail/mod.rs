@@ -14,7 +14,9 @@
 //! - CloudWatch Logs subscription payloads, each event a JSON string in `logEvents[].message`,
 //!   one or many per file, back to back (as Firehose writes them);
 //! - EventBridge events ("AWS API Call via CloudTrail"), the event in `detail`: one per file,
-//!   per line, or in an array.
+//!   per line, or in an array;
+//! - CloudTrail Lake query results (`aws cloudtrail get-query-results`), each row a list of
+//!   one-column objects, made into the event the record has in a trail's log (`lake.rs`).
 //!
 //! The splitter cuts a file into elements; [`stream_events`] turns elements into events. An
 //! object is an event only when it has `eventSource`, `eventName` and `eventTime`; a known
@@ -28,7 +30,7 @@
 //!
 //! The module's parts: [`sniff`] (what a file is), `scanner` (the byte scanner that cuts a file
 //! into elements, with its measured hot loops in `scanner/loops.rs`), `events` (elements into
-//! events: the wrappers).
+//! events: the wrappers), `lake` (a Lake row into an event).
 
 use super::{Pos, ReadError};
 use std::fs::File;
@@ -36,6 +38,7 @@ use std::io::{self, BufReader, Read};
 use std::path::Path;
 
 mod events;
+mod lake;
 mod scanner;
 mod sniff;
 #[cfg(test)]
@@ -67,6 +70,9 @@ pub enum TrailShape {
     /// CloudWatch Logs subscription payloads (`{"messageType": ..., "logEvents": [{"message":
     /// "<event>"}]}`), one or many back to back, as Firehose writes them.
     CloudWatchLogs,
+    /// CloudTrail Lake query results (`aws cloudtrail get-query-results`): rows of
+    /// one-column objects, nested fields in Lake's own `{name=value}` text (see `lake.rs`).
+    LakeResults,
 }
 
 impl TrailShape {
@@ -78,6 +84,7 @@ impl TrailShape {
             TrailShape::Array,
             TrailShape::LookupEvents,
             TrailShape::CloudWatchLogs,
+            TrailShape::LakeResults,
         ]
         .into_iter()
         .find(|s| s.name() == name)
@@ -91,6 +98,7 @@ impl TrailShape {
             TrailShape::Array => "cloudtrail-array",
             TrailShape::LookupEvents => "cloudtrail-lookup-events",
             TrailShape::CloudWatchLogs => "cloudwatch-logs-subscription",
+            TrailShape::LakeResults => "cloudtrail-lake-results",
         }
     }
 }
@@ -105,9 +113,6 @@ pub enum Sniff {
     Digest,
     /// A Panther rule-test file: CloudTrail-shaped test fixtures, deliberately not read.
     PantherTests,
-    /// CloudTrail Lake query results (`aws cloudtrail get-query-results`): rows of columns,
-    /// nested fields in Lake's own `{key=value}` text rather than JSON. Not read, with a note.
-    LakeResults,
     NotTrail,
 }
 
@@ -163,6 +168,43 @@ pub struct RawEvent<'a> {
     pub index: u64,
     /// The routing fields, when the scanner could read them; else the caller parses `text`.
     pub routing: Option<Routing<'a>>,
+    /// Where the event is in its element, for a pointer to it.
+    pub within: Within,
+}
+
+/// Where an event is: which array of the file holds its element, at which index, and the
+/// wrapper field that holds the event in the element, if any.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Within {
+    /// 0-based: which of the file's top-level values holds the array of elements (CloudWatch
+    /// Logs payloads come several to a file).
+    pub container: u32,
+    /// 0-based index of the element in that array.
+    pub item: u64,
+    /// The wrapper field the event is in: `CloudTrailEvent`, `message` or `detail`.
+    pub field: Option<&'static str>,
+}
+
+impl Within {
+    /// The event's pointer in a file of `shape`, its element being the file's `index`th.
+    pub fn pointer(&self, shape: TrailShape, index: u64) -> String {
+        let field = self.field.map_or(String::new(), |f| format!("/{f}"));
+        match shape {
+            TrailShape::Records => format!("/Records/{index}"),
+            TrailShape::LookupEvents => format!("/Events/{index}/CloudTrailEvent"),
+            TrailShape::Array => format!("/{index}{field}"),
+            TrailShape::LakeResults => format!("/QueryResultRows/{index}"),
+            TrailShape::JsonLines | TrailShape::Concatenated => format!("#{}{field}", index + 1),
+            // A plain JSON pointer in the first payload; later ones (Firehose writes them back
+            // to back) are named by number, as concatenated values are.
+            TrailShape::CloudWatchLogs if self.container == 0 => {
+                format!("/logEvents/{}{field}", self.item)
+            }
+            TrailShape::CloudWatchLogs => {
+                format!("#{}/logEvents/{}{field}", self.container + 1, self.item)
+            }
+        }
+    }
 }
 
 /// What a stream produced besides events.

@@ -3,7 +3,8 @@
 //! fields. Its hot loops, with their measurements, are in `loops.rs`.
 
 use super::{
-    CHUNK, Pos, RawEvent, ReadError, StreamOutcome, TrailShape, offset_pos, strip_serde_position,
+    CHUNK, Pos, RawEvent, ReadError, StreamOutcome, TrailShape, Within, offset_pos,
+    strip_serde_position,
 };
 use crate::read::json_blocks::Classifier;
 use std::io::{self, Read};
@@ -121,6 +122,11 @@ pub(super) struct Splitter {
     pub(super) blocks: Option<Classifier>,
     /// A block with a backslash is scanned byte by byte, up to here.
     bytewise_until: usize,
+    /// Elements are lists (CloudTrail Lake rows), not objects.
+    pub(super) rows: bool,
+    /// Arrays of elements opened so far, and the number of elements before the current one.
+    pub(super) containers: u32,
+    pub(super) container_start: u64,
 }
 
 /// What a string in the scanned text is.
@@ -151,6 +157,7 @@ impl Splitter {
             TrailShape::Records => Target::KeyArray(b"Records"),
             TrailShape::LookupEvents => Target::KeyArray(b"Events"),
             TrailShape::CloudWatchLogs => Target::KeyArray(b"logEvents"),
+            TrailShape::LakeResults => Target::KeyArray(b"QueryResultRows"),
             TrailShape::Array => Target::RootArray,
             TrailShape::Concatenated => Target::TopLevel,
             TrailShape::JsonLines => Target::Lines,
@@ -183,6 +190,9 @@ impl Splitter {
             corrupt: None,
             blocks: Classifier::detect(),
             bytewise_until: 0,
+            rows: shape == TrailShape::LakeResults,
+            containers: 0,
+            container_start: 0,
         }
     }
 
@@ -370,11 +380,20 @@ impl Splitter {
                 time: field(3),
             }
         });
+        let within = match self.target {
+            Target::KeyArray(_) | Target::RootArray => Within {
+                container: self.containers.saturating_sub(1),
+                item: index - self.container_start,
+                field: None,
+            },
+            Target::TopLevel | Target::Lines => Within::default(),
+        };
         sink(RawEvent {
             text,
             pos,
             index,
             routing,
+            within,
         });
         self.fields = [None; 4];
     }

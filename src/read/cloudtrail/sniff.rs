@@ -68,7 +68,10 @@ pub fn sniff(prefix: &[u8]) -> Sniff {
                             || has("\"eventsource\"")
                             || has("\"eventSource\"")) =>
                 {
-                    Sniff::LakeResults
+                    Sniff::Trail {
+                        shape: TrailShape::LakeResults,
+                        gzip: false,
+                    }
                 }
                 Some(_) if has("\"messageType\"") && has("\"logEvents\"") => Sniff::Trail {
                     shape: TrailShape::CloudWatchLogs,
@@ -124,13 +127,16 @@ fn empty_array_follows(text: &[u8]) -> bool {
 
 /// Whether `line` is one complete JSON object (brackets balanced outside strings).
 fn balanced_object(line: &[u8]) -> bool {
-    let mut depth = 0i64;
-    let (mut in_str, mut esc) = (false, false);
     let trimmed = line.trim_ascii();
-    if !trimmed.starts_with(b"{") {
-        return false;
-    }
-    for (i, &b) in trimmed.iter().enumerate() {
+    trimmed.starts_with(b"{") && bracketed(trimmed) == Some(trimmed.len())
+}
+
+/// The length of the bracketed text `s` starts with, brackets inside JSON strings not
+/// counted; `None` when it does not close.
+pub(super) fn bracketed(s: &[u8]) -> Option<usize> {
+    let mut depth = 0usize;
+    let (mut in_str, mut esc) = (false, false);
+    for (i, &b) in s.iter().enumerate() {
         if in_str {
             match b {
                 _ if esc => esc = false,
@@ -144,13 +150,13 @@ fn balanced_object(line: &[u8]) -> bool {
             b'"' => in_str = true,
             b'{' | b'[' => depth += 1,
             b'}' | b']' => {
-                depth -= 1;
+                depth = depth.checked_sub(1)?;
                 if depth == 0 {
-                    return i + 1 == trimmed.len();
+                    return Some(i + 1);
                 }
             }
             _ => {}
         }
     }
-    false
+    None
 }

@@ -280,6 +280,35 @@ fn cloudwatch_logs_payloads_back_to_back() {
     assert_eq!(got[0].2 as usize, at + 1);
 }
 
+/// Each event's pointer names it inside its wrapper: the payload (by number after the first),
+/// its index in `logEvents`, the field.
+#[test]
+fn pointers_name_the_event_inside_its_wrapper() {
+    let quoted = serde_json::to_string(EV).unwrap();
+    let entry = format!("{{\"id\":\"1\",\"timestamp\":1717236000000,\"message\":{quoted}}}");
+    let payload = format!(
+        "{{\"messageType\":\"DATA_MESSAGE\",\"logEvents\":[{}]}}",
+        [&entry[..]; 4].join(",")
+    );
+    let pointers = |text: &str, shape: TrailShape| {
+        let mut got = Vec::new();
+        stream_events(text.as_bytes(), shape, 1 << 20, &mut |ev| {
+            got.push(ev.within.pointer(shape, ev.index))
+        });
+        got
+    };
+    let got = pointers(&payload, TrailShape::CloudWatchLogs);
+    assert_eq!(got[3], "/logEvents/3/message");
+    let got = pointers(&format!("{payload}{payload}"), TrailShape::CloudWatchLogs);
+    assert_eq!(got[5], "#2/logEvents/1/message");
+    let bridge = format!("{{\"detail-type\":\"AWS API Call via CloudTrail\",\"detail\":{EV}}}");
+    let got = pointers(&format!("[{EV},{bridge},{bridge}]"), TrailShape::Array);
+    assert_eq!(got, ["/0", "/1/detail", "/2/detail"]);
+    let lookup = format!("{{\"CloudTrailEvent\":{quoted}}}");
+    let got = pointers(&format!("{EV}\n{lookup}\n"), TrailShape::JsonLines);
+    assert_eq!(got, ["#1", "#2/CloudTrailEvent"]);
+}
+
 #[test]
 fn eventbridge_events_per_file_line_and_array() {
     let bridge = format!(

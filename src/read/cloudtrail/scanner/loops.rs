@@ -133,7 +133,7 @@ impl Splitter {
                 continue;
             }
             if element_level && b != b',' && b != b']' && b != b'}' {
-                if b != b'{' {
+                if b != b'{' && !(b == b'[' && self.rows) {
                     let pos = self.pos_at(i);
                     return Err(ReadError::at(
                         pos,
@@ -163,11 +163,12 @@ impl Splitter {
                     }
                 }
                 b'{' | b'[' => {
-                    if self.depth == 1 && b == b'[' && self.key_matches && key_array {
+                    if (self.depth == 1 && b == b'[' && self.key_matches && key_array)
+                        || (self.depth == 0 && b == b'[' && self.target == Target::RootArray)
+                    {
                         self.in_target = true;
-                    }
-                    if self.depth == 0 && b == b'[' && self.target == Target::RootArray {
-                        self.in_target = true;
+                        self.containers += 1;
+                        self.container_start = self.events;
                     }
                     self.depth += 1;
                     self.open.push(b);
