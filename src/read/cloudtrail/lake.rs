@@ -244,6 +244,9 @@ fn timestamp(s: &str) -> String {
     }
 }
 
+/// How deep Lake text may nest (serde_json's own limit for JSON).
+const MAX_DEPTH: usize = 128;
+
 /// Lake's `{name=value, ...}` / `[value, ...]` text. `structs`: names are the schema's,
 /// lowercased (spelled back), and null fields are left out; else names are kept and values
 /// are text or JSON.
@@ -345,6 +348,10 @@ impl<'a> Parser<'a> {
 
     /// A value inside a container that `close` ends.
     fn value(&mut self, depth: usize, close: u8) -> Result<Value, String> {
+        // As deep as serde_json goes: hostile nesting is an error, not a stack overflow.
+        if depth > MAX_DEPTH {
+            return Err(format!("nested deeper than {MAX_DEPTH} levels"));
+        }
         let rest = self.rest();
         if let Some(open @ (b'{' | b'[')) = rest.bytes().next() {
             // JSON text (a map's nested value), or Lake's own nesting (a struct's).
@@ -462,6 +469,17 @@ mod tests {
             &text[*at..]
         );
         assert!(why.contains("`useridentity`"), "{why}");
+        let deep = format!(
+            r#"[{{"eventsource": "s3.amazonaws.com"}}, {{"eventname": "GetObject"}}, {{"eventtime": "t"}}, {{"useridentity": "{}{}"}}]"#,
+            "{a=".repeat(2_000),
+            "}".repeat(2_000)
+        );
+        let r = row(&deep).unwrap();
+        assert!(
+            r.problems[0].1.contains("nested deeper than 128"),
+            "{:?}",
+            r.problems
+        );
         let r = row(r#"[{"eventname": "Decrypt"}, {"count": "3"}]"#).unwrap();
         assert!(r.event.is_none());
         assert_eq!(r.columns, ["eventName", "count"]);
