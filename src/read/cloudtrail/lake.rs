@@ -200,6 +200,14 @@ fn convert(name: &str, s: &str) -> Result<Option<Value>, String> {
     if s == "null" || s.is_empty() {
         return Ok(None);
     }
+    // Some exports (and Athena's CloudTrail table) write these columns as JSON: Lake's own
+    // text never quotes a name, so `{"` or `[{"` is JSON.
+    if (MAPS.contains(&name) || STRUCTS.contains(&name))
+        && (s.starts_with("{\"") || s.starts_with("[{\""))
+        && let Ok(v) = serde_json::from_str::<Value>(s)
+    {
+        return Ok(Some(v));
+    }
     if MAPS.contains(&name) {
         return Parser::new(s, false)
             .whole()
@@ -454,6 +462,20 @@ mod tests {
             serde_json::json!({"key": "a, b.txt", "policy": {"x": "}, y=["}, "tag": "k=v"})
         );
         assert_eq!(ev["eventTime"], "2024-06-01T10:00:00Z");
+        // Maps written as JSON, struct fields in another order, ISO timestamps: as Athena's
+        // CloudTrail table gives them.
+        let ev = event(
+            r#"[{"eventsource": "ec2.amazonaws.com"}, {"eventname": "RunInstances"}, {"eventtime": "2024-06-01T10:00:00Z"}, {"useridentity": "{type=AssumedRole, principalid=AROA1:run-01, invokedby=null, accesskeyid=ASIA1, sessioncontext={attributes={mfaauthenticated=false, creationdate=2024-06-01T09:00:00Z}}}"}, {"requestparameters": "{\"instancesSet\":{\"items\":[{\"imageId\":\"ami-1\"}]}}"}]"#,
+        );
+        assert_eq!(
+            ev["requestParameters"]["instancesSet"]["items"][0]["imageId"],
+            "ami-1"
+        );
+        assert_eq!(
+            ev["userIdentity"]["sessionContext"]["attributes"]["creationDate"],
+            "2024-06-01T09:00:00Z"
+        );
+        assert!(ev["userIdentity"].get("invokedBy").is_none());
     }
 
     #[test]
