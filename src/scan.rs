@@ -200,8 +200,6 @@ enum Read {
     Log(LogFile),
     /// Recognised and deliberately not read (CloudTrail digests, Panther rule tests).
     Skipped(Skip),
-    /// Recognised and not read, with a note saying why.
-    Noted(Skip, ReadError),
     Other(ReadOutcome),
 }
 
@@ -233,12 +231,6 @@ fn as_log(file: &Path, shown: &FileId) -> Option<Read> {
         })),
         Ok(Sniff::Digest) => Some(Read::Skipped(Skip::CloudTrailDigest)),
         Ok(Sniff::PantherTests) => Some(Read::Skipped(Skip::PantherTests)),
-        Ok(Sniff::LakeResults) => Some(Read::Noted(
-            Skip::LakeResults,
-            ReadError::whole_file(
-                "CloudTrail Lake query results are not read: Lake writes nested fields (userIdentity, requestParameters, resources) as its own `{key=value}` text, not JSON, so the rules could not tell who called with which key; read the trail's own logs (its S3 delivery, or `aws cloudtrail lookup-events`) instead",
-            ),
-        )),
         // A file named `.gz` that is not gzip is a broken log delivery, not something else.
         Ok(Sniff::NotTrail) if ext == "gz" && !cloudtrail::is_gzip(file) => {
             Some(Read::Other(ReadOutcome::Failed(ReadError::whole_file(
@@ -569,11 +561,6 @@ pub fn load(opts: &ScanOptions) -> Loaded {
             }
             Read::Skipped(why) => {
                 out.skipped.push(SkippedFile::new(&file, why));
-                continue;
-            }
-            Read::Noted(why, note) => {
-                out.skipped.push(SkippedFile::new(&file, why));
-                out.notes.push(InputError::read(&file, note));
                 continue;
             }
             Read::Other(o) => o,

@@ -3,7 +3,7 @@
 //! read whole and read in small pieces (as a slow pipe or a gzip stream delivers them) give the
 //! same events, positions, routing fields, errors and notes, both as the splitter's elements
 //! and as events (wrappers opened: lookup-events strings, CloudWatch Logs messages,
-//! EventBridge details). Routing fields read without parsing the event must agree with what a
+//! EventBridge details, CloudTrail Lake rows), with the same pointers. Routing fields read without parsing the event must agree with what a
 //! JSON parser reads from it.
 #![no_main]
 
@@ -11,13 +11,14 @@ use atrest::read::cloudtrail::{RawEvent, StreamOutcome, TrailShape, stream, stre
 use libfuzzer_sys::fuzz_target;
 use std::io::Read;
 
-const SHAPES: [TrailShape; 6] = [
+const SHAPES: [TrailShape; 7] = [
     TrailShape::Records,
     TrailShape::JsonLines,
     TrailShape::Concatenated,
     TrailShape::Array,
     TrailShape::LookupEvents,
     TrailShape::CloudWatchLogs,
+    TrailShape::LakeResults,
 ];
 
 type Streamer = fn(&mut dyn Read, TrailShape, usize, &mut dyn FnMut(RawEvent<'_>)) -> StreamOutcome;
@@ -37,7 +38,7 @@ impl Read for Trickle<'_> {
     }
 }
 
-type Seen = (String, u32, u32, u64, Option<[Option<String>; 4]>);
+type Seen = (String, u32, u32, u64, Option<[Option<String>; 4]>, String);
 
 fn run(
     streamer: Streamer,
@@ -67,7 +68,8 @@ fn run(
                 }
             }
         }
-        seen.push((ev.text.to_owned(), ev.pos.line, ev.pos.col, ev.index, routing));
+        let pointer = ev.within.pointer(shape, ev.index);
+        seen.push((ev.text.to_owned(), ev.pos.line, ev.pos.col, ev.index, routing, pointer));
     });
     let errors = out
         .errors

@@ -87,8 +87,6 @@ pub enum Skip {
     CloudTrailDigest,
     /// A file of Panther rule tests (events written as test cases, not a log).
     PantherTests,
-    /// CloudTrail Lake query results: a note says why they are not read.
-    LakeResults,
 }
 
 impl Skip {
@@ -112,7 +110,6 @@ impl Skip {
             }
             Skip::CloudTrailDigest => "a CloudTrail digest file",
             Skip::PantherTests => "Panther rule tests, not a CloudTrail log",
-            Skip::LakeResults => "CloudTrail Lake query results (see the note)",
         }
     }
 }

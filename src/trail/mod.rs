@@ -21,7 +21,9 @@ pub use facts::Facts;
 
 use crate::engine::{Finding, Outcome, PolicySet, RouteCache};
 use crate::model::{FileId, Loc};
-use crate::read::cloudtrail::{self, RawEvent, TrailShape, offset_pos, strip_serde_position};
+use crate::read::cloudtrail::{
+    self, RawEvent, TrailShape, Within, offset_pos, strip_serde_position,
+};
 use crate::read::{Pos, ReadError, Span};
 use event::{Detail, Head, KMS_SOURCE, LAMBDA_SERVICE, STS_SOURCE};
 use rayon::prelude::*;
@@ -263,6 +265,7 @@ fn read_logs_for(
                     file: index as u32,
                     index: ev.index,
                     pos: ev.pos,
+                    within: ev.within,
                     routed,
                     at: at as u64,
                     len: ev.text.len() as u32,
@@ -483,7 +486,7 @@ pub fn evaluate(
                         }
                     }
                 }
-                let location = event_location(f, c.pos, c.index);
+                let location = event_location(f, c.pos, c.index, c.within);
                 let hits = verdicts
                     .into_iter()
                     .map(|(rule, v)| Hit {
@@ -583,15 +586,8 @@ fn caller_of(d: &Detail) -> String {
     }
 }
 
-fn event_location(f: &LogFile, pos: Pos, index: u64) -> Loc {
-    let pointer = match f.shape {
-        TrailShape::Records => format!("/Records/{index}"),
-        TrailShape::LookupEvents => format!("/Events/{index}/CloudTrailEvent"),
-        TrailShape::Array => format!("/{index}"),
-        TrailShape::JsonLines | TrailShape::Concatenated | TrailShape::CloudWatchLogs => {
-            format!("#{}", index + 1)
-        }
-    };
+fn event_location(f: &LogFile, pos: Pos, index: u64, within: Within) -> Loc {
+    let pointer = within.pointer(f.shape, index);
     Loc {
         file: f.shown.clone(),
         pointer,

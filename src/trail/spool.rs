@@ -2,6 +2,7 @@
 //! anonymous temporary file, so memory stays flat however many months of logs are read.
 
 use crate::read::Pos;
+use crate::read::cloudtrail::Within;
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
 
@@ -15,6 +16,8 @@ pub struct Candidate {
     /// Index of the event in its file.
     pub index: u64,
     pub pos: Pos,
+    /// Where the event is inside its element, for its pointer.
+    pub within: Within,
     /// Some rule reads it (else it is kept for the timeline only).
     pub routed: bool,
     /// Offset of the text: in a batch's arena when pushed, then in the spool.
@@ -189,6 +192,7 @@ mod tests {
             file,
             index: at,
             pos: Pos { line: 1, col: 1 },
+            within: Within::default(),
             routed: true,
             at,
             len,

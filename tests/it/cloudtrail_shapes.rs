@@ -1,6 +1,6 @@
 //! Every shape CloudTrail events reach users in gives the findings the same events give in a
-//! `Records` file, each pointing at the event inside its wrapper; a wrapper atrest does not know,
-//! and CloudTrail Lake results, give a note naming the file (fixtures/cloudtrail-shapes).
+//! `Records` file, each pointing at the event inside its wrapper (or at its CloudTrail Lake row);
+//! a wrapper atrest does not know gives a note naming the file (fixtures/cloudtrail-shapes).
 
 use crate::common;
 
@@ -81,6 +81,16 @@ fn starts_event(rest: &str, id: &str) -> bool {
         && body[..end].contains(id)
 }
 
+fn rules_id(f: &atrest::scan::FileFinding) -> &str {
+    &common::builtin().rules[f.finding.rule].id
+}
+
+/// Whether `rest` starts the CloudTrail Lake row (a list of one-column objects) of event `id`.
+fn starts_row(rest: &str, id: &str) -> bool {
+    let end = rest.find("\"eventid\"").map_or(rest.len(), |at| at + 60);
+    rest.starts_with('[') && rest[..end.min(rest.len())].contains(id)
+}
+
 #[test]
 fn every_shape_gives_the_findings_of_the_same_events_in_a_records_file() {
     let reference = common::scan_paths(&[shapes().join("records.json")]);
@@ -98,6 +108,7 @@ fn every_shape_gives_the_findings_of_the_same_events_in_a_records_file() {
         "eventbridge.jsonl",
         "eventbridge_array.json",
         "eventbridge_one.json",
+        "lake_query_results.json",
     ] {
         let path = shapes().join(name);
         let result = common::scan_paths(std::slice::from_ref(&path));
@@ -115,6 +126,28 @@ fn every_shape_gives_the_findings_of_the_same_events_in_a_records_file() {
         } else {
             assert_eq!(got, want, "{name}");
         }
+        // The pointer names the event inside its wrapper (ATR-C001's event is the second).
+        let pointer = match name {
+            "lookup_events.json" => "/Events/1/CloudTrailEvent",
+            "lookup_events.jsonl" => "#2/CloudTrailEvent",
+            // The control message is the first payload.
+            "cloudwatch_logs.json" | "cloudwatch_logs.json.gz" => "#2/logEvents/1/message",
+            "eventbridge.jsonl" => "#2/detail",
+            "eventbridge_array.json" => "/1/detail",
+            "eventbridge_one.json" => "#1/detail",
+            "lake_query_results.json" => "/QueryResultRows/1",
+            other => unreachable!("{other}"),
+        };
+        let c001 = result
+            .findings
+            .iter()
+            .find(|f| rules_id(f) == "ATR-C001")
+            .unwrap();
+        assert_eq!(
+            c001.finding.location.as_ref().unwrap().pointer,
+            pointer,
+            "{name}"
+        );
         let trail = result.trail.as_ref().expect("read as a log");
         let expected_events = if name == "eventbridge_one.json" { 1 } else { 3 };
         assert_eq!(trail.events, expected_events, "{name}: events counted");
@@ -126,7 +159,11 @@ fn every_shape_gives_the_findings_of_the_same_events_in_a_records_file() {
             let there = from(&text, loc.span.start.line, loc.span.start.col);
             let id = &f.finding.trail.as_ref().unwrap().events[0].id;
             assert!(
-                starts_event(&there, id),
+                if name.starts_with("lake") {
+                    starts_row(&there, id)
+                } else {
+                    starts_event(&there, id)
+                },
                 "{name}: {}:{} does not start event {id}: {:?}",
                 loc.span.start.line,
                 loc.span.start.col,
@@ -137,30 +174,71 @@ fn every_shape_gives_the_findings_of_the_same_events_in_a_records_file() {
 }
 
 #[test]
-fn events_in_an_unknown_wrapper_and_lake_results_give_a_note_not_a_silent_miss() {
-    for (name, says) in [
-        ("unknown_wrapper.json", "inside field `_raw`"),
-        (
-            "lake_query_results.json",
-            "CloudTrail Lake query results are not read",
-        ),
-    ] {
-        let path = shapes().join(name);
-        let result = common::scan_paths(std::slice::from_ref(&path));
-        assert!(
-            result.findings.is_empty() && result.errors.is_empty(),
-            "{name}"
-        );
-        assert_eq!(result.notes.len(), 1, "{name}: {:?}", result.notes);
-        let note = &result.notes[0];
-        assert!(
-            note.path.ends_with(name) && note.message.contains(says),
-            "{note}"
-        );
-        if name == "unknown_wrapper.json" {
-            // Where the first wrapped event is, and no wrapper counted as an event.
-            assert_eq!((note.line, note.column), (Some(7), Some(13)), "{note}");
-            assert_eq!(result.trail.as_ref().unwrap().events, 0);
-        }
-    }
+fn events_in_an_unknown_wrapper_give_a_note_not_a_silent_miss() {
+    let name = "unknown_wrapper.json";
+    let path = shapes().join(name);
+    let result = common::scan_paths(std::slice::from_ref(&path));
+    assert!(result.findings.is_empty() && result.errors.is_empty());
+    assert_eq!(result.notes.len(), 1, "{:?}", result.notes);
+    let note = &result.notes[0];
+    assert!(
+        note.path.ends_with(name) && note.message.contains("inside field `_raw`"),
+        "{note}"
+    );
+    // Where the first wrapped event is, and no wrapper counted as an event.
+    assert_eq!((note.line, note.column), (Some(7), Some(13)), "{note}");
+    assert_eq!(result.trail.as_ref().unwrap().events, 0);
+}
+
+/// Lake rows of a query that did not select the event's columns are no events, and a value
+/// Lake's text cannot give is left out of its event: each says so in a note at its row, and
+/// the rest is still read.
+#[test]
+fn lake_rows_that_are_no_events_and_values_that_cannot_be_read_give_notes() {
+    let dir = tempfile::tempdir().unwrap();
+    let counts = dir.path().join("counts.json");
+    std::fs::write(
+        &counts,
+        r#"{"QueryStatus": "FINISHED", "QueryResultRows": [
+  [{"eventsource": "kms.amazonaws.com"}, {"eventname": "Decrypt"}, {"calls": "12"}],
+  [{"eventsource": "kms.amazonaws.com"}, {"eventname": "DisableKey"}, {"calls": "1"}]
+]}"#,
+    )
+    .unwrap();
+    let result = common::scan_paths(std::slice::from_ref(&counts));
+    assert!(result.findings.is_empty() && result.errors.is_empty());
+    assert_eq!(result.notes.len(), 1, "{:?}", result.notes);
+    let note = &result.notes[0];
+    assert_eq!((note.line, note.column), (Some(2), Some(3)), "{note}");
+    assert!(
+        note.message
+            .contains("(the query selected eventSource, eventName, calls)"),
+        "{note}"
+    );
+    assert_eq!(result.trail.as_ref().unwrap().events, 0);
+
+    // The laptop decrypt's row with its userIdentity cut short: the event is read without
+    // it (so no principal to blame: no finding), and the note points at the value.
+    let text = text_of(&shapes().join("lake_query_results.json"));
+    let row = text.find("\"eventid\": \"d3445566").unwrap();
+    let at = text[..row].rfind("{type=AssumedRole").unwrap();
+    let broken = format!(
+        "{}{{type=AssumedRole, principalid=}}x{}",
+        &text[..at],
+        &text[at + 17..]
+    );
+    let path = dir.path().join("broken.json");
+    std::fs::write(&path, &broken).unwrap();
+    let result = common::scan_paths(std::slice::from_ref(&path));
+    assert!(result.errors.is_empty(), "{:?}", result.errors);
+    assert_eq!(result.trail.as_ref().unwrap().events, 3);
+    assert_eq!(result.notes.len(), 1, "{:?}", result.notes);
+    let note = &result.notes[0];
+    assert!(
+        note.message
+            .starts_with("CloudTrail Lake row 2: its `useridentity` value is not Lake's"),
+        "{note}"
+    );
+    let line = broken[..at].matches('\n').count() as u32 + 1;
+    assert_eq!(note.line, Some(line), "{note}");
 }
