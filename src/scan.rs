@@ -10,6 +10,7 @@ use crate::read::{Input, InputKind, Limits, ReadError, ReadOutcome, Skip, includ
 use crate::shard::Shard;
 use crate::trail::{self, Catalog, Facts, LogFile, TrailReport};
 use rayon::prelude::*;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 mod terraform;
@@ -34,6 +35,10 @@ pub struct ScanOptions {
     /// is in. A Terraform module or variable file, or a link in a walked directory, that leads
     /// elsewhere is an error. Empty: `paths`, with their repositories.
     pub roots: Vec<PathBuf>,
+    /// Write every event of every CloudTrail finding to this file (`--all-events`).
+    pub all_events: Option<PathBuf>,
+    /// Keep each CloudTrail finding's event identities: the scan is a part of a sharded one.
+    pub identities: bool,
 }
 
 impl ScanOptions {
@@ -48,6 +53,8 @@ impl ScanOptions {
             shard: None,
             facts: None,
             roots: Vec::new(),
+            all_events: None,
+            identities: false,
         }
     }
 
@@ -696,13 +703,10 @@ fn load_inventories(opts: &ScanOptions, root: &Path) -> Inventories {
     }
     if !inputs.is_empty() {
         let loaded = load(&ScanOptions {
-            paths: inputs.clone(),
             limits: opts.limits,
             tf_vars: opts.tf_vars.clone(),
-            inventories: Vec::new(),
-            shard: None,
-            facts: None,
             roots: opts.roots.clone(),
+            ..ScanOptions::of(inputs.clone())
         });
         // A file named as an inventory that is neither a model nor an input is a mistake.
         for path in inputs.iter().filter(|p| p.is_file()) {
@@ -757,6 +761,23 @@ pub fn scan(opts: &ScanOptions, policies: &PolicySet) -> ScanResult {
                 .map(|l| InputError::at(&l.shown, None, message.clone())),
         );
     };
+    let mut keep = trail::Keep {
+        all_events: None,
+        identities: opts.identities,
+    };
+    if let Some(path) = &opts.all_events {
+        let name = display_path(path, &root);
+        match std::fs::File::create(path) {
+            Ok(f) => {
+                keep.all_events = Some((name, Box::new(std::io::BufWriter::new(f))));
+            }
+            Err(e) => errors.push(InputError::at(
+                &name,
+                None,
+                format!("--all-events: cannot create: {e}"),
+            )),
+        }
+    }
     let phase_one = match (!logs.is_empty()).then(|| {
         isolate("reading the CloudTrail logs", || {
             logs.iter().for_each(|l| test_trigger(&l.shown));
@@ -844,8 +865,17 @@ pub fn scan(opts: &ScanOptions, policies: &PolicySet) -> ScanResult {
         let evaluated = isolate("evaluating the CloudTrail rules", || {
             logs.iter()
                 .for_each(|l| test_trigger(&format!("{}#evaluate", l.shown)));
-            trail::evaluate(&logs, one, &catalog, policies)
+            trail::evaluate(&logs, one, &catalog, policies, &mut keep)
         });
+        if let Some((name, mut w)) = keep.all_events.take()
+            && let Err(e) = w.flush()
+        {
+            errors.push(InputError::at(
+                &name,
+                None,
+                format!("--all-events: cannot write: {e}"),
+            ));
+        }
         let (findings, report, more) = match evaluated {
             Ok(evaluated) => evaluated,
             Err(message) => {

@@ -47,13 +47,17 @@ fn finding(report: &Report, f: &FileFinding) -> Value {
         let s = &t.subject;
         v["cloudtrail"] = json!({
             "key": s.key, "principal": s.principal, "function": s.function, "mapping": s.mapping,
-            "count": t.events.len(),
+            "count": t.count,
+            "events_not_listed": t.count - t.samples.len() as u64,
+            "principals": super::distinct_json(&t.principals),
+            "source_ip_addresses": super::distinct_json(&t.addresses),
+            "user_agents": super::distinct_json(&t.agents),
             "first_seen": t.first_seen,
             "last_seen": t.last_seen,
             "declared": t.declared.iter().map(|d| json!({
                 "what": d.what, "file": d.loc.file.to_string(), "line": d.loc.span.start.line, "column": d.loc.span.start.col,
             })).collect::<Vec<_>>(),
-            "events": t.events.iter().map(|e| json!({
+            "events": t.samples.iter().map(|e| json!({
                 "event_id": e.id, "event_time": e.time, "event_name": e.name,
                 "file": e.location.file.to_string(), "line": e.location.span.start.line,
                 "column": e.location.span.start.col, "pointer": e.location.pointer,
