@@ -250,8 +250,14 @@ fn sarif_aggregates_with_event_ids_related_locations_and_back_to_the_source() {
     // The count is every event; the IDs listed are the first ten, and the rest are counted.
     let samples = atrest::trail::evidence::MAX_SAMPLES;
     assert_eq!(r["properties"]["count"], 130);
-    assert_eq!(r["properties"]["eventIDs"].as_array().unwrap().len(), samples);
-    assert_eq!(r["properties"]["eventIDs"][0], "00000000-0000-4000-8000-000000000000");
+    assert_eq!(
+        r["properties"]["eventIDs"].as_array().unwrap().len(),
+        samples
+    );
+    assert_eq!(
+        r["properties"]["eventIDs"][0],
+        "00000000-0000-4000-8000-000000000000"
+    );
     assert_eq!(r["properties"]["eventIDsNotListed"], 130 - samples);
     assert_eq!(r["properties"]["firstSeen"], "2024-06-01T10:00:00Z");
     assert_eq!(r["properties"]["lastSeen"], "2024-06-01T10:02:09Z");
