@@ -728,11 +728,44 @@ fn load_inventories(opts: &ScanOptions, root: &Path) -> Inventories {
     out
 }
 
+/// Creates the `--all-events` file, unless it is one of the inputs.
+fn all_events_file(
+    path: &Path,
+    root: &Path,
+    loaded: &Loaded,
+) -> Result<(String, Box<dyn Write + Send>), String> {
+    let name = display_path(path, root);
+    let same = |p: &Path| std::fs::canonicalize(p).ok();
+    if let Some(target) = same(path) {
+        let inputs = loaded.logs.iter().map(|l| l.path.clone());
+        let inputs = inputs.chain(loaded.scanned.iter().map(|(p, _)| root.join(p)));
+        if inputs.filter_map(|p| same(&p)).any(|p| p == target) {
+            return Err("--all-events: one of the inputs; not overwritten".into());
+        }
+    }
+    let f = std::fs::File::create(path).map_err(|e| format!("--all-events: cannot create: {e}"))?;
+    Ok((name, Box::new(std::io::BufWriter::new(f))))
+}
+
 pub fn scan(opts: &ScanOptions, policies: &PolicySet) -> ScanResult {
     let root = scan_root();
     let mut loaded = load(opts);
     let mut out = ScanResult::default();
     let mut errors = Vec::new();
+    let mut keep = trail::Keep {
+        all_events: None,
+        identities: opts.identities,
+    };
+    // Created before the logs are read; an error joins the others below.
+    let mut all_events_error = None;
+    if let Some(path) = &opts.all_events {
+        match all_events_file(path, &root, &loaded) {
+            Ok(w) => keep.all_events = Some(w),
+            Err(message) => {
+                all_events_error = Some(InputError::at(&display_path(path, &root), None, message))
+            }
+        }
+    }
     // Units every shard reads, for the catalog; only shard 1 reports them.
     let mut context_units = Vec::new();
     match opts.shard {
@@ -746,6 +779,7 @@ pub fn scan(opts: &ScanOptions, policies: &PolicySet) -> ScanResult {
             errors = loaded.errors;
         }
     }
+    errors.extend(all_events_error);
     let units = loaded.units;
     let mut logs = loaded.logs;
     if let Some(shard) = opts.shard {
@@ -761,23 +795,6 @@ pub fn scan(opts: &ScanOptions, policies: &PolicySet) -> ScanResult {
                 .map(|l| InputError::at(&l.shown, None, message.clone())),
         );
     };
-    let mut keep = trail::Keep {
-        all_events: None,
-        identities: opts.identities,
-    };
-    if let Some(path) = &opts.all_events {
-        let name = display_path(path, &root);
-        match std::fs::File::create(path) {
-            Ok(f) => {
-                keep.all_events = Some((name, Box::new(std::io::BufWriter::new(f))));
-            }
-            Err(e) => errors.push(InputError::at(
-                &name,
-                None,
-                format!("--all-events: cannot create: {e}"),
-            )),
-        }
-    }
     let phase_one = match (!logs.is_empty()).then(|| {
         isolate("reading the CloudTrail logs", || {
             logs.iter().for_each(|l| test_trigger(&l.shown));

@@ -164,44 +164,44 @@ fn text_shows_the_bounded_evidence_honestly() {
 }
 
 #[test]
-fn an_all_events_file_that_cannot_be_written_is_an_error_and_the_report_is_complete() {
+fn an_all_events_file_that_cannot_be_written_or_is_an_input_is_an_error_and_the_report_is_complete()
+{
     let dir = common::project(&[("template.yaml", &template(OTHER))]);
     write_log(
         &dir.path().join("logs/a.json"),
         (0..3).map(|i| decrypt(i, "10.0.0.1")),
     );
-    let out = atrest(dir.path())
-        .args([
-            "scan",
-            "--format",
-            "json",
-            "--all-events",
-            "no/such/dir/e.jsonl",
-            ".",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let errors = report["errors"].as_array().unwrap();
-    assert_eq!(errors.len(), 1, "{errors:?}");
-    assert!(
-        errors[0]["file"].as_str().unwrap().ends_with("e.jsonl"),
-        "{errors:?}"
-    );
-    assert!(
-        errors[0]["message"]
-            .as_str()
-            .unwrap()
-            .starts_with("--all-events: cannot create")
-    );
-    assert!(
-        report["findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|f| f["rule_id"] == "ATR-C003" && f["cloudtrail"]["count"] == 3)
-    );
+    let log = std::fs::read(dir.path().join("logs/a.json")).unwrap();
+    // A directory that does not exist, and an input (the log is read as it was).
+    for (path, why) in [
+        ("no/such/dir/e.jsonl", "--all-events: cannot create"),
+        (
+            "logs/a.json",
+            "--all-events: one of the inputs; not overwritten",
+        ),
+    ] {
+        let out = atrest(dir.path())
+            .args(["scan", "--format", "json", "--all-events", path, "."])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{path}");
+        let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let errors = report["errors"].as_array().unwrap();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0]["file"], path, "{errors:?}");
+        assert!(
+            errors[0]["message"].as_str().unwrap().starts_with(why),
+            "{errors:?}"
+        );
+        assert!(
+            report["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|f| f["rule_id"] == "ATR-C003" && f["cloudtrail"]["count"] == 3)
+        );
+    }
+    assert_eq!(std::fs::read(dir.path().join("logs/a.json")).unwrap(), log);
 }
 
 /// Peak resident memory (VmHWM, kB) of `atrest scan --format sarif` over `dir`, read from
