@@ -383,7 +383,7 @@ fn judge(cx: &Context, worker: &mut Worker, c: &Candidate, bytes: &[u8]) -> Verd
                 name: name.clone(),
                 location: location.clone(),
                 message: v.message,
-                identity: c.identity,
+                identity: c.identity(),
                 index: c.index,
             },
         })

@@ -200,8 +200,10 @@ fn read_logs_for(
                 }
                 let at = arena.len();
                 arena.extend_from_slice(ev.text.as_bytes());
+                let (id, has_id) = spool::pack(head.identity_hash());
                 local.push(Candidate {
-                    identity: head.identity_hash(),
+                    id,
+                    has_id,
                     file: index as u32,
                     index: ev.index,
                     pos: ev.pos,
