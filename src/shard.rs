@@ -853,15 +853,19 @@ fn parse_identities(ids: &str, into: &mut Vec<u128>) -> Result<(), String> {
 /// Checks that the last finding got the identities its record announced.
 fn close_identities(out: &ScanResult, expected: Option<u64>) -> Result<(), String> {
     let Some(n) = expected else { return Ok(()) };
-    let got = out
-        .findings
-        .last()
-        .and_then(|f| f.finding.trail.as_ref())
+    let trail = out.findings.last().and_then(|f| f.finding.trail.as_ref());
+    let got = trail
         .and_then(|t| t.identities.as_ref())
         .map_or(0, Vec::len);
     if got as u64 != n {
         return Err(format!(
             "the finding before announced {n} event identities but {got} followed"
+        ));
+    }
+    if let Some(t) = trail.filter(|t| t.count < n) {
+        return Err(format!(
+            "a CloudTrail finding of {} events with {n} event identities",
+            t.count
         ));
     }
     Ok(())

@@ -236,8 +236,11 @@ impl Evidence {
     /// would have made it: duplicate deliveries (same identity) count once, keeping the copy
     /// read first in path order. Without identities (not a part) counts are added up.
     pub fn absorb(&mut self, other: Evidence) {
-        let anonymous =
-            |e: &Evidence| e.count - e.identities.as_ref().map_or(0, |i| i.len() as u64);
+        // Saturating: a part read from a file may claim fewer events than identities.
+        let anonymous = |e: &Evidence| {
+            e.count
+                .saturating_sub(e.identities.as_ref().map_or(0, |i| i.len() as u64))
+        };
         let without = anonymous(self) + anonymous(&other);
         match (&mut self.identities, other.identities) {
             (Some(mine), Some(theirs)) => {

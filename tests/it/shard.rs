@@ -592,6 +592,37 @@ fn a_cut_short_or_foreign_shard_file_is_an_error_and_the_rest_is_merged() {
         "p1 is still reported"
     );
 
+    // A part whose event identities do not add up is refused, naming the line.
+    let lines: Vec<&str> = whole.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| l.starts_with("{\"record\":\"identities\""))
+        .expect("a part carries its findings' event identities");
+    let mut dropped = lines.clone();
+    dropped.remove(at);
+    let mut garbled = lines.clone();
+    let bad = "{\"record\":\"identities\",\"ids\":\"zz\"}";
+    garbled[at] = bad;
+    for (text, line, why) in [
+        (dropped, at + 1, "event identities but 0 followed"),
+        (
+            garbled,
+            at + 1,
+            "identities are not 32 hexadecimal digits each",
+        ),
+    ] {
+        std::fs::write(dir.join("bad.jsonl"), text.join("\n") + "\n").unwrap();
+        let out = atrest(dir)
+            .args(["merge", "p1.jsonl", "bad.jsonl", "--format", "json"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let errors = report["errors"].to_string();
+        assert!(errors.contains(&format!("bad.jsonl:{line}: ")), "{errors}");
+        assert!(errors.contains(why), "{errors}");
+    }
+
     // A merge must run the rules the shards ran, or rule indexes would mean other rules.
     let out = atrest(dir)
         .args([
