@@ -179,15 +179,7 @@ fn scan_with(dir: &Path, interpreter_only: bool) -> u64 {
     });
     assert!(errors.is_empty());
     let result = atrest::scan::scan(
-        &atrest::scan::ScanOptions {
-            paths: vec![dir.to_path_buf()],
-            limits: Default::default(),
-            tf_vars: Vec::new(),
-            inventories: Vec::new(),
-            shard: None,
-            facts: None,
-            roots: Vec::new(),
-        },
+        &atrest::scan::ScanOptions::of(vec![dir.to_path_buf()]),
         &policies,
     );
     assert!(result.errors.is_empty(), "{:?}", result.errors);
@@ -232,7 +224,8 @@ fn phases(dir: &Path) -> u64 {
     );
     let (t, cpu) = (Instant::now(), cpu_seconds());
     let catalog = atrest::trail::Catalog::new();
-    let (findings, report, _) = atrest::trail::evaluate(&logs, one, &catalog, &policies);
+    let (findings, report, _) =
+        atrest::trail::evaluate(&logs, one, &catalog, &policies, &mut Default::default());
     eprintln!(
         "phase two: {:.2}s wall, {:.2}s CPU ({} evaluated, {} findings, {} events in them), peak RSS {} MB",
         t.elapsed().as_secs_f64(),
@@ -241,7 +234,7 @@ fn phases(dir: &Path) -> u64 {
         findings.len(),
         findings
             .iter()
-            .map(|f| f.trail.as_ref().map_or(0, |t| t.events.len()))
+            .map(|f| f.trail.as_ref().map_or(0, |t| t.count as usize))
             .sum::<usize>(),
         peak_rss_kb() / 1024
     );

@@ -36,6 +36,16 @@ impl Fnv1a {
     }
 }
 
+/// A finding's fingerprint: the FNV-1a of its identity parts, each followed by a 0 byte.
+pub fn fingerprint<'a>(parts: impl IntoIterator<Item = &'a str>) -> String {
+    let mut h = Fnv1a::default();
+    for part in parts {
+        h.bytes(part.as_bytes());
+        h.byte(0);
+    }
+    format!("{:016x}", h.finish())
+}
+
 /// FNV-1a of `bytes`.
 pub fn hash(bytes: &[u8]) -> u64 {
     let mut h = Fnv1a::default();

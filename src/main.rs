@@ -333,6 +333,10 @@ struct ScanArgs {
     /// Facts learned from all the logs by `atrest facts` (repeatable; joined)
     #[arg(long, value_name = "FILE")]
     facts: Vec<PathBuf>,
+    /// Write every event of every CloudTrail finding to FILE as JSON lines (reports show a
+    /// bounded sample of each finding's events)
+    #[arg(long, value_name = "FILE")]
+    all_events: Option<PathBuf>,
     /// Worker threads (default: one per core)
     #[arg(long, short, value_name = "N")]
     jobs: Option<usize>,
@@ -801,6 +805,8 @@ fn run_scan(args: ScanArgs) -> Result<ExitCode, String> {
                 shard: args.shard,
                 facts,
                 roots,
+                all_events: args.all_events.clone(),
+                identities: args.report.format.iter().any(|f| f.format == Format::Jsonl),
             },
             &prepared.policies,
         )
@@ -1328,13 +1334,8 @@ fn run_rules(args: RulesArgs) -> Result<ExitCode, String> {
 
 fn run_model(paths: Vec<PathBuf>, tf_vars: Vec<PathBuf>) -> Result<ExitCode, String> {
     let loaded = scan::load(&ScanOptions {
-        paths,
-        inventories: Vec::new(),
-        limits: Limits::default(),
         tf_vars,
-        shard: None,
-        facts: None,
-        roots: Vec::new(),
+        ..ScanOptions::of(paths)
     });
     // One entry per evaluation unit: a template, a Terraform root module or plan, or all
     // deployed-state inputs together.

@@ -10,6 +10,7 @@ use crate::read::{Input, InputKind, Limits, ReadError, ReadOutcome, Skip, includ
 use crate::shard::Shard;
 use crate::trail::{self, Catalog, Facts, LogFile, TrailReport};
 use rayon::prelude::*;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 pub mod map;
@@ -35,6 +36,10 @@ pub struct ScanOptions {
     /// is in. A Terraform module or variable file, or a link in a walked directory, that leads
     /// elsewhere is an error. Empty: `paths`, with their repositories.
     pub roots: Vec<PathBuf>,
+    /// Write every event of every CloudTrail finding to this file (`--all-events`).
+    pub all_events: Option<PathBuf>,
+    /// Keep each CloudTrail finding's event identities: the scan is a part of a sharded one.
+    pub identities: bool,
 }
 
 impl ScanOptions {
@@ -49,6 +54,8 @@ impl ScanOptions {
             shard: None,
             facts: None,
             roots: Vec::new(),
+            all_events: None,
+            identities: false,
         }
     }
 
@@ -686,13 +693,10 @@ fn load_inventories(opts: &ScanOptions, root: &Path) -> Inventories {
     }
     if !inputs.is_empty() {
         let loaded = load(&ScanOptions {
-            paths: inputs.clone(),
             limits: opts.limits,
             tf_vars: opts.tf_vars.clone(),
-            inventories: Vec::new(),
-            shard: None,
-            facts: None,
             roots: opts.roots.clone(),
+            ..ScanOptions::of(inputs.clone())
         });
         // A file named as an inventory that is neither a model nor an input is a mistake.
         for path in inputs.iter().filter(|p| p.is_file()) {
@@ -714,11 +718,44 @@ fn load_inventories(opts: &ScanOptions, root: &Path) -> Inventories {
     out
 }
 
+/// Creates the `--all-events` file, unless it is one of the inputs.
+fn all_events_file(
+    path: &Path,
+    root: &Path,
+    loaded: &Loaded,
+) -> Result<(String, Box<dyn Write + Send>), String> {
+    let name = display_path(path, root);
+    let same = |p: &Path| std::fs::canonicalize(p).ok();
+    if let Some(target) = same(path) {
+        let inputs = loaded.logs.iter().map(|l| l.path.clone());
+        let inputs = inputs.chain(loaded.scanned.iter().map(|(p, _)| root.join(p)));
+        if inputs.filter_map(|p| same(&p)).any(|p| p == target) {
+            return Err("--all-events: one of the inputs; not overwritten".into());
+        }
+    }
+    let f = std::fs::File::create(path).map_err(|e| format!("--all-events: cannot create: {e}"))?;
+    Ok((name, Box::new(std::io::BufWriter::new(f))))
+}
+
 pub fn scan(opts: &ScanOptions, policies: &PolicySet) -> ScanResult {
     let root = scan_root();
     let mut loaded = load(opts);
     let mut out = ScanResult::default();
     let mut errors = Vec::new();
+    let mut keep = trail::Keep {
+        all_events: None,
+        identities: opts.identities,
+    };
+    // Created before the logs are read; an error joins the others below.
+    let mut all_events_error = None;
+    if let Some(path) = &opts.all_events {
+        match all_events_file(path, &root, &loaded) {
+            Ok(w) => keep.all_events = Some(w),
+            Err(message) => {
+                all_events_error = Some(InputError::at(&display_path(path, &root), None, message))
+            }
+        }
+    }
     // Units every shard reads, for the catalog; only shard 1 reports them.
     let mut context_units = Vec::new();
     match opts.shard {
@@ -732,6 +769,7 @@ pub fn scan(opts: &ScanOptions, policies: &PolicySet) -> ScanResult {
             errors = loaded.errors;
         }
     }
+    errors.extend(all_events_error);
     let units = loaded.units;
     let mut logs = loaded.logs;
     if let Some(shard) = opts.shard {
@@ -842,8 +880,17 @@ pub fn scan(opts: &ScanOptions, policies: &PolicySet) -> ScanResult {
         let evaluated = isolate("evaluating the CloudTrail rules", || {
             logs.iter()
                 .for_each(|l| test_trigger(&format!("{}#evaluate", l.shown)));
-            trail::evaluate(&logs, one, &catalog, policies)
+            trail::evaluate(&logs, one, &catalog, policies, &mut keep)
         });
+        if let Some((name, mut w)) = keep.all_events.take()
+            && let Err(e) = w.flush()
+        {
+            errors.push(InputError::at(
+                &name,
+                None,
+                format!("--all-events: cannot write: {e}"),
+            ));
+        }
         let (findings, report, more) = match evaluated {
             Ok(evaluated) => evaluated,
             Err(message) => {

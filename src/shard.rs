@@ -18,7 +18,9 @@ use crate::read::aws::ApiShape;
 use crate::read::cloudtrail::TrailShape;
 use crate::read::detect::InputKind;
 use crate::scan::{FileFinding, InputError, ScanResult, SkippedFile};
-use crate::trail::{self, Declared, EventRef, Evidence, Facts, KeyTimeline, Subject, TrailReport};
+use crate::trail::{
+    self, Declared, Distinct, EventRef, Evidence, Facts, KeyTimeline, Subject, TrailReport,
+};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -142,7 +144,8 @@ pub fn read_facts(path: &Path) -> Result<Facts, String> {
     Ok(file.facts)
 }
 
-/// 3: parts carry the data-at-rest map (`map_function`, `map_key` records).
+/// 3: parts carry the data-at-rest map (`map_function`, `map_key` records) and bounded
+/// CloudTrail evidence with its event identities (`identities` records).
 const FORMAT_VERSION: u32 = 3;
 
 /// One line of `--format jsonl`.
@@ -176,6 +179,11 @@ enum Record {
         passed: usize,
     },
     Finding(Box<FindingRecord>),
+    /// Identities of the events of the CloudTrail finding before it (format 3), as 32 hex
+    /// digits each, [`IDS_PER_RECORD`] at most a record.
+    Identities {
+        ids: String,
+    },
     Error(ErrorRecord),
     Note(ErrorRecord),
     LogFile {
@@ -253,15 +261,54 @@ struct FindingRecord {
     trail: Option<EvidenceRecord>,
 }
 
+/// A CloudTrail finding's bounded evidence (format 3; see [`Evidence`]).
 #[derive(Serialize, Deserialize)]
 struct EvidenceRecord {
     key: Option<String>,
     principal: Option<String>,
     function: Option<String>,
     mapping: Option<String>,
+    count: u64,
+    first_seen: String,
+    last_seen: String,
+    /// The sample events.
     events: Vec<EventRecord>,
+    principals: DistinctRecord,
+    addresses: DistinctRecord,
+    agents: DistinctRecord,
     declared: Vec<DeclaredRecord>,
+    /// How many identities follow in `identities` records.
+    identities: Option<u64>,
 }
+
+#[derive(Serialize, Deserialize)]
+struct DistinctRecord {
+    values: Vec<String>,
+    overflow: bool,
+}
+
+impl From<&Distinct> for DistinctRecord {
+    fn from(d: &Distinct) -> Self {
+        DistinctRecord {
+            values: d.values.iter().cloned().collect(),
+            overflow: d.overflow,
+        }
+    }
+}
+
+impl From<DistinctRecord> for Distinct {
+    fn from(d: DistinctRecord) -> Self {
+        let mut out = Distinct::default();
+        for v in &d.values {
+            out.add(v);
+        }
+        out.overflow |= d.overflow;
+        out
+    }
+}
+
+/// Identities a part writes in one record (2 MiB of hex).
+const IDS_PER_RECORD: usize = 65_536;
 
 #[derive(Serialize, Deserialize)]
 struct EventRecord {
@@ -366,8 +413,15 @@ fn finding_record(f: &FileFinding, rules: &[Rule]) -> FindingRecord {
             principal: t.subject.principal.clone(),
             function: t.subject.function.clone(),
             mapping: t.subject.mapping.clone(),
+            count: t.count,
+            first_seen: t.first_seen.clone(),
+            last_seen: t.last_seen.clone(),
+            principals: (&t.principals).into(),
+            addresses: (&t.addresses).into(),
+            agents: (&t.agents).into(),
+            identities: t.identities.as_ref().map(|i| i.len() as u64),
             events: t
-                .events
+                .samples
                 .iter()
                 .map(|e| EventRecord {
                     id: e.id.clone(),
@@ -427,8 +481,12 @@ fn finding_from(r: FindingRecord, rules: &[Rule]) -> Result<FileFinding, String>
                     index: e.index,
                 });
             }
-            if events.is_empty() {
-                return Err("a CloudTrail finding without events".into());
+            if events.is_empty() || t.count < events.len() as u64 {
+                return Err(format!(
+                    "a CloudTrail finding of {} events with {} samples",
+                    t.count,
+                    events.len()
+                ));
             }
             Some(Box::new(Evidence {
                 subject: Subject {
@@ -437,9 +495,16 @@ fn finding_from(r: FindingRecord, rules: &[Rule]) -> Result<FileFinding, String>
                     function: t.function,
                     mapping: t.mapping,
                 },
-                first_seen: events[0].time.clone(),
-                last_seen: events[events.len() - 1].time.clone(),
-                events,
+                count: t.count,
+                first_seen: t.first_seen,
+                last_seen: t.last_seen,
+                samples: events,
+                principals: t.principals.into(),
+                addresses: t.addresses.into(),
+                agents: t.agents.into(),
+                identities: t
+                    .identities
+                    .map(|n| Vec::with_capacity(n.min(1 << 20) as usize)),
                 declared: t
                     .declared
                     .into_iter()
@@ -506,6 +571,12 @@ pub fn write(result: &ScanResult, rules: &[Rule], shards: Option<&Shards>) -> St
     records.extend((result.map.keys.iter().cloned()).map(|k| Record::MapKey(Box::new(k))));
     for f in &result.findings {
         records.push(Record::Finding(Box::new(finding_record(f, rules))));
+        let ids = f.finding.trail.iter().flat_map(|t| t.identities.iter());
+        for chunk in ids.flat_map(|i| i.chunks(IDS_PER_RECORD)) {
+            records.push(Record::Identities {
+                ids: chunk.iter().map(|i| format!("{i:032x}")).collect(),
+            });
+        }
     }
     records.extend(result.errors.iter().map(|e| Record::Error(error_record(e))));
     records.extend(result.notes.iter().map(|e| Record::Note(error_record(e))));
@@ -619,6 +690,8 @@ pub fn read(path: &Path, rules: &[Rule], inside: &dyn Fn(&str) -> bool) -> Resul
     let mut trail: Option<TrailReport> = None;
     let mut seen_header = false;
     let mut ended = false;
+    // The identities the last finding record announced, until its identities records end.
+    let mut identities_expected: Option<u64> = None;
     let lines = crate::read::file::bounded_lines(BufReader::new(file), MAX_RECORD_BYTES, u64::MAX);
     for (n, line) in lines.enumerate() {
         let at = |m: String| format!("{shown}:{}: {m}", n + 1);
@@ -681,7 +754,25 @@ pub fn read(path: &Path, rules: &[Rule], inside: &dyn Fn(&str) -> bool) -> Resul
             }
             Record::MapFunction(f) => out.map.functions.push(*f),
             Record::MapKey(k) => out.map.keys.push(*k),
-            Record::Finding(r) => out.findings.push(finding_from(*r, rules).map_err(at)?),
+            Record::Finding(r) => {
+                let expected = r.trail.as_ref().and_then(|t| t.identities);
+                let f = finding_from(*r, rules).map_err(at)?;
+                close_identities(&out, identities_expected).map_err(at)?;
+                identities_expected = expected;
+                out.findings.push(f);
+            }
+            Record::Identities { ids } => {
+                let into = out
+                    .findings
+                    .last_mut()
+                    .and_then(|f| f.finding.trail.as_mut())
+                    .and_then(|t| t.identities.as_mut())
+                    .filter(|_| identities_expected.is_some())
+                    .ok_or_else(|| {
+                        at("identities after no CloudTrail finding that has them".into())
+                    })?;
+                parse_identities(&ids, into).map_err(at)?;
+            }
             Record::Error(e) => out.errors.push(error_from(e)),
             Record::Note(e) => out.notes.push(error_from(e)),
             Record::LogFile {
@@ -731,6 +822,7 @@ pub fn read(path: &Path, rules: &[Rule], inside: &dyn Fn(&str) -> bool) -> Resul
                     });
             }
             Record::End { findings } => {
+                close_identities(&out, identities_expected.take()).map_err(at)?;
                 if findings != out.findings.len() {
                     return Err(at(format!(
                         "the end record counts {findings} findings but {} were read",
@@ -751,6 +843,42 @@ pub fn read(path: &Path, rules: &[Rule], inside: &dyn Fn(&str) -> bool) -> Resul
         result: out,
         shards,
     })
+}
+
+/// Appends identities written as 32 hex digits each.
+fn parse_identities(ids: &str, into: &mut Vec<u128>) -> Result<(), String> {
+    if !ids.len().is_multiple_of(32) || !ids.is_ascii() {
+        return Err("identities are not 32 hexadecimal digits each".into());
+    }
+    for i in (0..ids.len()).step_by(32) {
+        let h = &ids[i..i + 32];
+        into.push(
+            u128::from_str_radix(h, 16)
+                .map_err(|_| format!("event identity `{h}` is not hexadecimal"))?,
+        );
+    }
+    Ok(())
+}
+
+/// Checks that the last finding got the identities its record announced.
+fn close_identities(out: &ScanResult, expected: Option<u64>) -> Result<(), String> {
+    let Some(n) = expected else { return Ok(()) };
+    let trail = out.findings.last().and_then(|f| f.finding.trail.as_ref());
+    let got = trail
+        .and_then(|t| t.identities.as_ref())
+        .map_or(0, Vec::len);
+    if got as u64 != n {
+        return Err(format!(
+            "the finding before announced {n} event identities but {got} followed"
+        ));
+    }
+    if let Some(t) = trail.filter(|t| t.count < n) {
+        return Err(format!(
+            "a CloudTrail finding of {} events with {n} event identities",
+            t.count
+        ));
+    }
+    Ok(())
 }
 
 /// Why a part that names a file outside the scanned tree is not merged.

@@ -59,6 +59,28 @@ struct Event<'a> {
     message: &'a str,
 }
 
+/// Distinct values of one field of a finding's events: the first few in a fixed order, and how
+/// many more.
+#[derive(Serialize, JsonSchema)]
+struct DistinctValues<'a> {
+    values: Vec<&'a str>,
+    /// Distinct values not listed.
+    more: usize,
+    /// `more` is a lower bound: past a cap, distinct values are no longer counted.
+    more_is_lower_bound: bool,
+}
+
+impl<'a> DistinctValues<'a> {
+    fn of(d: &'a crate::trail::Distinct) -> Self {
+        let (more, more_is_lower_bound) = d.more();
+        DistinctValues {
+            values: d.shown().collect(),
+            more,
+            more_is_lower_bound,
+        }
+    }
+}
+
 /// The CloudTrail evidence of a finding.
 #[derive(Serialize, JsonSchema)]
 struct TrailEvidence<'a> {
@@ -70,7 +92,13 @@ struct TrailEvidence<'a> {
     /// The event source mapping (its source ARN, or another id).
     mapping: Option<&'a str>,
     /// How many events (after duplicate deliveries are dropped).
-    count: usize,
+    count: u64,
+    /// Events counted but not listed in `events` (which holds a bounded sample).
+    events_not_listed: u64,
+    /// The distinct callers, source addresses and user agents, each capped.
+    principals: DistinctValues<'a>,
+    source_ip_addresses: DistinctValues<'a>,
+    user_agents: DistinctValues<'a>,
     first_seen: &'a str,
     last_seen: &'a str,
     /// The scanned IaC that declares the function, mapping or key.
@@ -153,12 +181,16 @@ fn finding<'a>(report: &'a Report, f: &'a FileFinding) -> Finding<'a> {
             principal: t.subject.principal.as_deref(),
             function: t.subject.function.as_deref(),
             mapping: t.subject.mapping.as_deref(),
-            count: t.events.len(),
+            count: t.count,
+            events_not_listed: t.count - t.samples.len() as u64,
+            principals: DistinctValues::of(&t.principals),
+            source_ip_addresses: DistinctValues::of(&t.addresses),
+            user_agents: DistinctValues::of(&t.agents),
             first_seen: &t.first_seen,
             last_seen: &t.last_seen,
             declared: t.declared.iter().map(|d| place(&d.what, &d.loc)).collect(),
             events: t
-                .events
+                .samples
                 .iter()
                 .map(|e| Event {
                     event_id: &e.id,

@@ -131,14 +131,7 @@ impl Report<'_> {
 /// Fingerprints and baselines both match on these.
 pub fn identity_parts<'a>(f: &'a FileFinding, rule: &'a Rule, file: &'a str) -> Vec<&'a str> {
     match &f.finding.trail {
-        Some(t) => {
-            let s = &t.subject;
-            [&s.key, &s.principal, &s.function, &s.mapping]
-                .into_iter()
-                .map(|p| p.as_deref().unwrap_or(""))
-                .chain([rule.id.as_str(), "cloudtrail"])
-                .collect()
-        }
+        Some(t) => t.subject.identity_parts(&rule.id).to_vec(),
         None => [
             rule.id.as_str(),
             file,
@@ -156,12 +149,14 @@ pub fn identity_parts<'a>(f: &'a FileFinding, rule: &'a Rule, file: &'a str) -> 
 /// The identity of a finding that survives lines moving ([`identity_parts`]) as a hash.
 /// FNV-1a ([`crate::fnv`]), so the value never changes with a dependency update.
 pub fn fingerprint(f: &FileFinding, rule: &Rule) -> String {
-    let mut h = crate::fnv::Fnv1a::default();
-    for part in identity_parts(f, rule, &f.path) {
-        h.bytes(part.as_bytes());
-        h.byte(0);
-    }
-    format!("{:016x}", h.finish())
+    crate::fnv::fingerprint(identity_parts(f, rule, &f.path))
+}
+
+/// A CloudTrail finding's distinct values (see [`crate::trail::Distinct`]) as JSON: the values
+/// listed, how many more there are, and whether that is "or more" (past the counted bound).
+pub fn distinct_json(d: &crate::trail::Distinct) -> serde_json::Value {
+    let (more, at_least) = d.more();
+    serde_json::json!({"values": d.shown().collect::<Vec<_>>(), "more": more, "more_is_lower_bound": at_least})
 }
 
 /// The most `relatedLocations` a SARIF result lists for the events after the first.

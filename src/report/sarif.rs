@@ -173,8 +173,9 @@ fn physical_location(path: &str, loc: Option<&Loc>) -> Value {
     physical
 }
 
-/// A CloudTrail finding: the declarations it leads back to and the next events as related
-/// locations (bounded, for GitHub's limits), every event ID and the time range as properties.
+/// A CloudTrail finding: the declarations it leads back to and the next sample events as related
+/// locations, the count, the sample event IDs (and how many are not listed), the time range
+/// and the distinct callers, addresses and user agents as properties.
 fn add_trail(result: &mut Value, t: &Evidence) {
     let mut related = Vec::new();
     for d in &t.declared {
@@ -184,7 +185,7 @@ fn add_trail(result: &mut Value, t: &Evidence) {
             "message": {"text": format!("{} declared here", d.what)},
         }));
     }
-    for e in t.events.iter().skip(1).take(MAX_RELATED_EVENTS) {
+    for e in t.samples.iter().skip(1).take(MAX_RELATED_EVENTS) {
         related.push(json!({
             "id": related.len() + 1,
             "physicalLocation": physical_location(&e.location.file, Some(&e.location)),
@@ -195,10 +196,18 @@ fn add_trail(result: &mut Value, t: &Evidence) {
         result["relatedLocations"] = json!(related);
     }
     let props = &mut result["properties"];
-    props["eventIDs"] = json!(t.events.iter().map(|e| e.id.as_str()).collect::<Vec<_>>());
-    props["count"] = json!(t.events.len());
+    props["eventIDs"] = json!(t.samples.iter().map(|e| e.id.as_str()).collect::<Vec<_>>());
+    props["count"] = json!(t.count);
+    props["eventIDsNotListed"] = json!(t.count - t.samples.len() as u64);
     props["firstSeen"] = json!(t.first_seen);
     props["lastSeen"] = json!(t.last_seen);
+    for (name, d) in [
+        ("principals", &t.principals),
+        ("sourceIPAddresses", &t.addresses),
+        ("userAgents", &t.agents),
+    ] {
+        props[name] = super::distinct_json(d);
+    }
     let s = &t.subject;
     for (name, v) in [
         ("key", &s.key),

@@ -137,11 +137,24 @@ pub fn render(report: &Report, style: Style) -> String {
             let _ = writeln!(
                 out,
                 "      = {} event{}, {} .. {}",
-                t.events.len(),
-                if t.events.len() == 1 { "" } else { "s" },
+                t.count,
+                if t.count == 1 { "" } else { "s" },
                 escape(&t.first_seen),
                 escape(&t.last_seen)
             );
+            for (what, d) in [
+                ("callers", &t.principals),
+                ("from", &t.addresses),
+                ("user agents", &t.agents),
+            ] {
+                if d.values.iter().any(|v| !v.is_empty()) {
+                    let _ = writeln!(
+                        out,
+                        "      = {what}: {}",
+                        d.describe(|v| escape(v).into_owned())
+                    );
+                }
+            }
             for d in &t.declared {
                 let _ = writeln!(
                     out,
@@ -296,7 +309,7 @@ fn timeline(report: &Report, style: Style, out: &mut String) {
                     format!(
                         "{} x{} ({})",
                         report.rule(f).id,
-                        tr.events.len(),
+                        tr.count,
                         tr.subject
                             .principal
                             .as_deref()

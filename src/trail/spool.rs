@@ -6,11 +6,16 @@ use crate::read::cloudtrail::Within;
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
 
-/// One kept event: where it came from and where its text is stored.
+/// One kept event: where it came from and where its text is stored. There is one per
+/// candidate event, so its size is the scan's memory per event: 64 bytes (an `Option<u128>`
+/// alone would take 32, for its 16-byte alignment).
 #[derive(Debug, Clone, Copy)]
 pub struct Candidate {
-    /// Identity for deduplication (see `Head::identity_hash`); `None` without an eventID.
-    pub identity: Option<u128>,
+    /// Identity for deduplication (see `Head::identity_hash`), high and low half; see
+    /// [`Candidate::identity`].
+    pub id: [u64; 2],
+    /// Whether the event has an identity (an eventID).
+    pub has_id: bool,
     /// Index of the file in the scan's sorted file list.
     pub file: u32,
     /// Index of the event in its file.
@@ -23,6 +28,20 @@ pub struct Candidate {
     /// Offset of the text: in a batch's arena when pushed, then in the spool.
     pub at: u64,
     pub len: u32,
+}
+
+/// An identity as [`Candidate::id`] and [`Candidate::has_id`] store it.
+pub fn pack(identity: Option<u128>) -> ([u64; 2], bool) {
+    let i = identity.unwrap_or(0);
+    ([(i >> 64) as u64, i as u64], identity.is_some())
+}
+
+impl Candidate {
+    /// Identity for deduplication; `None` without an eventID.
+    pub fn identity(&self) -> Option<u128> {
+        self.has_id
+            .then(|| (u128::from(self.id[0]) << 64) | u128::from(self.id[1]))
+    }
 }
 
 pub struct Spool {
@@ -99,49 +118,45 @@ impl Spool {
     /// The candidates to evaluate, one per event identity (the first delivery by file and
     /// position wins, whatever order the files were read in), in storage order; and how many
     /// duplicates were dropped.
-    pub fn unique_in_storage_order(&mut self) -> (Vec<usize>, u64) {
-        let mut order: Vec<usize> = (0..self.entries.len()).collect();
+    /// Positions are `u32` (4 bytes an event, not 8): a spool holds fewer than 2^32 events.
+    pub fn unique_in_storage_order(&mut self) -> (Vec<u32>, u64) {
+        let n = u32::try_from(self.entries.len()).expect("fewer than 2^32 candidate events");
+        let mut order: Vec<u32> = (0..n).collect();
         let e = &self.entries;
-        order.sort_by_key(|&i| {
-            (
-                e[i].identity.is_none(),
-                e[i].identity,
-                e[i].file,
-                e[i].index,
-            )
-        });
-        let mut keep = Vec::with_capacity(order.len());
-        let mut last: Option<u128> = None;
+        let at = |i: u32| &e[i as usize];
+        order.sort_unstable_by_key(|&i| (!at(i).has_id, at(i).id, at(i).file, at(i).index, i));
+        let mut last: Option<[u64; 2]> = None;
         let mut duplicates = 0;
-        for i in order {
-            match e[i].identity {
-                Some(id) if last == Some(id) => duplicates += 1,
-                id => {
-                    last = id;
-                    keep.push(i);
-                }
+        // In place: a second list as long would double this step's memory.
+        order.retain(|&i| {
+            let c = at(i);
+            if c.has_id && last == Some(c.id) {
+                duplicates += 1;
+                return false;
             }
-        }
-        keep.sort_by_key(|&i| e[i].at);
-        (keep, duplicates)
+            last = c.has_id.then_some(c.id);
+            true
+        });
+        order.sort_unstable_by_key(|&i| at(i).at);
+        (order, duplicates)
     }
 
     /// Loads the next bounded batch of `order` (from `*next` on) into the spool's scratch
     /// buffer, which every batch reuses: memory stays flat however many batches there are.
     /// Returns the candidates with the range of their text in [`Spool::scratch`].
-    pub fn next_batch(&mut self, order: &[usize], next: &mut usize) -> io::Result<Option<Batch>> {
+    pub fn next_batch(&mut self, order: &[u32], next: &mut usize) -> io::Result<Option<Batch>> {
         if *next >= order.len() {
             return Ok(None);
         }
         let start = *next;
-        let first = self.entries[order[start]].at;
-        while *next < order.len() && self.entries[order[*next]].at - first < BATCH_BYTES {
+        let first = self.entries[order[start] as usize].at;
+        while *next < order.len() && self.entries[order[*next] as usize].at - first < BATCH_BYTES {
             *next += 1;
         }
         let slice = &order[start..*next];
         let last = slice
             .iter()
-            .map(|&i| self.entries[i].at + u64::from(self.entries[i].len))
+            .map(|&i| self.entries[i as usize].at + u64::from(self.entries[i as usize].len))
             .max()
             .unwrap_or(first);
         let mut scratch = std::mem::take(&mut self.scratch);
@@ -168,7 +183,7 @@ impl Spool {
             slice
                 .iter()
                 .map(|&i| {
-                    let c = self.entries[i];
+                    let c = self.entries[i as usize];
                     let off = (c.at - first) as usize;
                     (c, off..off + c.len as usize)
                 })
@@ -187,8 +202,10 @@ mod tests {
     use super::*;
 
     fn cand(identity: Option<u128>, file: u32, at: u64, len: u32) -> Candidate {
+        let (id, has_id) = pack(identity);
         Candidate {
-            identity,
+            id,
+            has_id,
             file,
             index: at,
             pos: Pos { line: 1, col: 1 },
@@ -196,6 +213,21 @@ mod tests {
             routed: true,
             at,
             len,
+        }
+    }
+
+    /// The spool's memory per event (see [`Candidate`]).
+    #[test]
+    fn a_candidate_takes_64_bytes() {
+        assert_eq!(std::mem::size_of::<Candidate>(), 64);
+        for id in [None, Some(0), Some(1), Some(u128::MAX), Some(1 << 64)] {
+            let (id_, has_id) = pack(id);
+            let c = Candidate {
+                id: id_,
+                has_id,
+                ..cand(None, 0, 0, 1)
+            };
+            assert_eq!(c.identity(), id);
         }
     }
 

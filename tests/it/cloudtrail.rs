@@ -88,14 +88,10 @@ fn summary(result: &ScanResult) -> BTreeSet<String> {
         .iter()
         .map(|f| {
             let t = f.finding.trail.as_ref().expect("CloudTrail finding");
-            let ids: BTreeSet<&str> = t.events.iter().map(|e| e.id.as_str()).collect();
+            let ids: BTreeSet<&str> = t.samples.iter().map(|e| e.id.as_str()).collect();
             format!(
                 "{} {:?} {} {} {} {ids:?}",
-                rules[f.finding.rule].id,
-                t.subject,
-                t.events.len(),
-                t.first_seen,
-                t.last_seen
+                rules[f.finding.rule].id, t.subject, t.count, t.first_seen, t.last_seen
             )
         })
         .collect()
@@ -161,7 +157,7 @@ fn duplicate_deliveries_are_evaluated_once_and_the_first_copy_is_shown() {
     assert_eq!(trail.duplicates, 3);
     assert_eq!(result.findings.len(), 1);
     let f = &result.findings[0];
-    assert_eq!(f.finding.trail.as_ref().unwrap().events.len(), 1);
+    assert_eq!(f.finding.trail.as_ref().unwrap().count, 1);
     assert!(f.path.ends_with("a.json.gz"), "{}", f.path);
     let key = &trail.timelines[0];
     assert_eq!(
@@ -251,16 +247,31 @@ fn sarif_aggregates_with_event_ids_related_locations_and_back_to_the_source() {
         .collect();
     assert_eq!(c003.len(), 1, "130 events, one aggregated result");
     let r = c003[0];
+    // The count is every event; the IDs listed are the first ten, and the rest are counted.
+    let samples = atrest::trail::evidence::MAX_SAMPLES;
     assert_eq!(r["properties"]["count"], 130);
-    assert_eq!(r["properties"]["eventIDs"].as_array().unwrap().len(), 130);
+    assert_eq!(
+        r["properties"]["eventIDs"].as_array().unwrap().len(),
+        samples
+    );
+    assert_eq!(
+        r["properties"]["eventIDs"][0],
+        "00000000-0000-4000-8000-000000000000"
+    );
+    assert_eq!(r["properties"]["eventIDsNotListed"], 130 - samples);
     assert_eq!(r["properties"]["firstSeen"], "2024-06-01T10:00:00Z");
+    assert_eq!(r["properties"]["lastSeen"], "2024-06-01T10:02:09Z");
+    assert_eq!(
+        r["properties"]["principals"],
+        json!({"values": ["lambda.amazonaws.com (as arn:aws:sts::123456789012:assumed-role/fn/f)"], "more": 0, "more_is_lower_bound": false})
+    );
     let uri = &r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"];
     assert!(uri.as_str().unwrap().ends_with("logs/log.json.gz"), "{uri}");
     let related = r["relatedLocations"].as_array().unwrap();
     assert_eq!(
         related.len(),
-        2 + 100,
-        "the function's declaration and its KmsKeyArn, then 100 events"
+        2 + samples - 1,
+        "the function's declaration and its KmsKeyArn, then the sample events after the first"
     );
     assert_eq!(related[1]["physicalLocation"]["region"]["startLine"], 6);
     assert!(
@@ -287,9 +298,11 @@ fn sarif_aggregates_with_event_ids_related_locations_and_back_to_the_source() {
         .unwrap();
     assert_eq!(
         f["cloudtrail"]["events"].as_array().unwrap().len(),
-        130,
-        "JSON lists every event"
+        samples,
+        "JSON lists the sample events"
     );
+    assert_eq!(f["cloudtrail"]["count"], 130);
+    assert_eq!(f["cloudtrail"]["events_not_listed"], 130 - samples);
     let text = atrest::report::text::render(
         &report,
         atrest::report::text::Style {
@@ -319,13 +332,8 @@ fn an_inventory_file_stands_in_for_templates() {
     write(dir.path(), "inventory.json", &inventory.to_string());
     let result = atrest::scan::scan(
         &atrest::scan::ScanOptions {
-            paths: vec![dir.path().join("logs")],
-            limits: Default::default(),
-            tf_vars: Vec::new(),
             inventories: vec![dir.path().join("inventory.json")],
-            shard: None,
-            facts: None,
-            roots: Vec::new(),
+            ..atrest::scan::ScanOptions::of(vec![dir.path().join("logs")])
         },
         common::builtin(),
     );

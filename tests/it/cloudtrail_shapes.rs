@@ -23,7 +23,7 @@ fn findings(result: &atrest::scan::ScanResult) -> BTreeSet<(String, String, Vec<
             Some((
                 rules[f.finding.rule].id.clone(),
                 f.finding.message.clone(),
-                t.events.iter().map(|e| e.id.clone()).collect(),
+                t.samples.iter().map(|e| e.id.clone()).collect(),
             ))
         })
         .collect()
@@ -157,7 +157,7 @@ fn every_shape_gives_the_findings_of_the_same_events_in_a_records_file() {
         for f in &result.findings {
             let loc = f.finding.location.as_ref().unwrap();
             let there = from(&text, loc.span.start.line, loc.span.start.col);
-            let id = &f.finding.trail.as_ref().unwrap().events[0].id;
+            let id = &f.finding.trail.as_ref().unwrap().samples[0].id;
             assert!(
                 if name.starts_with("lake") {
                     starts_row(&there, id)

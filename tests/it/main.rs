@@ -6,6 +6,7 @@ mod common;
 mod action;
 #[cfg(feature = "aws")]
 mod aws_moto;
+mod bounded;
 mod cfn_lang;
 mod cli;
 mod cli_habits;

@@ -95,6 +95,126 @@ fn corpus(dir: &Path, redelivered: bool) -> Vec<String> {
     logs
 }
 
+/// Runs the facts phase and four shard scans of `dir/corpus` with the merged facts, as an
+/// engine would; returns the parts (`out/part-I.jsonl`).
+fn four_parts(dir: &Path) -> Vec<String> {
+    std::fs::create_dir_all(dir.join("out")).unwrap();
+    let mut facts = Vec::new();
+    for i in 1..=4 {
+        let f = format!("out/facts-{i}.json");
+        run(
+            dir,
+            &["facts", "--shard", &format!("{i}/4"), "corpus", "-o", &f],
+        );
+        facts.push(f);
+    }
+    let mut args = vec!["facts", "--merge"];
+    args.extend(facts.iter().map(String::as_str));
+    args.extend(["-o", "out/facts.json"]);
+    assert_eq!(run(dir, &args), 0);
+
+    let mut parts = Vec::new();
+    for i in 1..=4 {
+        let part = format!("out/part-{i}.jsonl");
+        let shard = format!("{i}/4");
+        let code = run(
+            dir,
+            &[
+                "scan",
+                "--shard",
+                &shard,
+                "--facts",
+                "out/facts.json",
+                "--format",
+                "jsonl",
+                "-o",
+                &part,
+                "corpus",
+            ],
+        );
+        assert!(
+            code == 0 || code == 2,
+            "a shard never fails on findings: {code}"
+        );
+        parts.push(part);
+    }
+    parts
+}
+
+/// A rule that fires more often than a finding keeps events and distinct values for, on logs
+/// spread over every shard, the earliest events and the smallest addresses in all of them, and
+/// a log delivered again into another shard: the merge picks the same count, samples, distinct
+/// values and time range as the single scan, to the byte.
+#[test]
+fn findings_over_the_bounds_merge_into_the_single_scans_report() {
+    use crate::bounded::{OTHER, decrypt, template, write_log};
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::create_dir_all(dir.join("corpus/infra")).unwrap();
+    std::fs::write(dir.join("corpus/infra/template.yaml"), template(OTHER)).unwrap();
+    const FILES: u64 = 12;
+    let log = |j: u64| {
+        format!("corpus/AWSLogs/111111111111/CloudTrail/eu-west-1/2024/06/01/log-{j}.json")
+    };
+    let mut shards = std::collections::BTreeSet::new();
+    for j in 0..FILES {
+        // Events interleaved across files; addresses of each file all over the byte order.
+        write_log(
+            &dir.join(log(j)),
+            (0..40).map(|k| {
+                let i = j + FILES * k;
+                decrypt(i, &format!("10.{}.{}.{}", i % 7, i % 3, i))
+            }),
+        );
+        shards.insert(shard_of(&log(j)));
+    }
+    assert_eq!(shards.len(), 4, "the logs are in every shard");
+    let again = (0..)
+        .map(|i| {
+            format!("corpus/AWSLogs/111111111111/CloudTrail/eu-west-1/2024/06/02/again-{i}.json")
+        })
+        .find(|p| shard_of(p) != shard_of(&log(0)))
+        .unwrap();
+    std::fs::create_dir_all(dir.join(&again).parent().unwrap()).unwrap();
+    std::fs::copy(dir.join(log(0)), dir.join(&again)).unwrap();
+
+    std::fs::create_dir_all(dir.join("out")).unwrap();
+    for format in ["sarif", "json", "text"] {
+        let out = format!("out/single.{format}");
+        run(dir, &["scan", "--format", format, "-o", &out, "corpus"]);
+    }
+    let parts = four_parts(dir);
+    for format in ["sarif", "json", "text"] {
+        let out = format!("out/merged.{format}");
+        let mut args = vec!["merge"];
+        args.extend(parts.iter().map(String::as_str));
+        args.extend(["--format", format, "-o", &out]);
+        assert_eq!(run(dir, &args), 1, "{format}");
+    }
+    let single = read(dir, "out/single.sarif");
+    let c003 = crate::bounded::only_c003(&single);
+    let props = &c003["properties"];
+    assert_eq!(
+        props["count"],
+        FILES * 40,
+        "the redelivered log counts once"
+    );
+    assert_eq!(props["sourceIPAddresses"]["more_is_lower_bound"], true);
+    assert_eq!(props["eventIDs"][0], "00000000-0000-4000-8000-000000000000");
+    assert_same(&read(dir, "out/merged.sarif"), &single, "SARIF");
+    // JSON: the findings (its CloudTrail statistics count the redelivery in both shards).
+    let findings = |f: &str| -> serde_json::Value {
+        let v: serde_json::Value = serde_json::from_str(&read(dir, f)).unwrap();
+        v["findings"].clone()
+    };
+    assert_eq!(findings("out/merged.json"), findings("out/single.json"));
+    let text = |f: &str| -> String {
+        let t = read(dir, f);
+        t[..t.find("CloudTrail:").unwrap_or(t.len())].to_owned()
+    };
+    assert_same(&text("out/merged.text"), &text("out/single.text"), "text");
+}
+
 fn shard_of(path: &str) -> u32 {
     (1..=4)
         .find(|i| {
@@ -163,45 +283,7 @@ fn four_shards_merge_into_the_single_scans_sarif() {
         "the corrupt record and the broken template are input errors"
     );
 
-    let mut facts = Vec::new();
-    for i in 1..=4 {
-        let f = format!("out/facts-{i}.json");
-        run(
-            dir,
-            &["facts", "--shard", &format!("{i}/4"), "corpus", "-o", &f],
-        );
-        facts.push(f);
-    }
-    let mut args = vec!["facts", "--merge"];
-    args.extend(facts.iter().map(String::as_str));
-    args.extend(["-o", "out/facts.json"]);
-    assert_eq!(run(dir, &args), 0);
-
-    let mut parts = Vec::new();
-    for i in 1..=4 {
-        let part = format!("out/part-{i}.jsonl");
-        let shard = format!("{i}/4");
-        let code = run(
-            dir,
-            &[
-                "scan",
-                "--shard",
-                &shard,
-                "--facts",
-                "out/facts.json",
-                "--format",
-                "jsonl",
-                "-o",
-                &part,
-                "corpus",
-            ],
-        );
-        assert!(
-            code == 0 || code == 2,
-            "a shard never fails on findings: {code}"
-        );
-        parts.push(part);
-    }
+    let parts = four_parts(dir);
     let mut args = vec!["merge"];
     args.extend(parts.iter().map(String::as_str));
     args.extend(["--format", "sarif", "-o", "out/merged.sarif"]);
@@ -500,6 +582,37 @@ fn a_cut_short_or_foreign_shard_file_is_an_error_and_the_rest_is_merged() {
         !report["findings"].as_array().unwrap().is_empty(),
         "p1 is still reported"
     );
+
+    // A part whose event identities do not add up is refused, naming the line.
+    let lines: Vec<&str> = whole.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| l.starts_with("{\"record\":\"identities\""))
+        .expect("a part carries its findings' event identities");
+    let mut dropped = lines.clone();
+    dropped.remove(at);
+    let mut garbled = lines.clone();
+    let bad = "{\"record\":\"identities\",\"ids\":\"zz\"}";
+    garbled[at] = bad;
+    for (text, line, why) in [
+        (dropped, at + 1, "event identities but 0 followed"),
+        (
+            garbled,
+            at + 1,
+            "identities are not 32 hexadecimal digits each",
+        ),
+    ] {
+        std::fs::write(dir.join("bad.jsonl"), text.join("\n") + "\n").unwrap();
+        let out = atrest(dir)
+            .args(["merge", "p1.jsonl", "bad.jsonl", "--format", "json"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let errors = report["errors"].to_string();
+        assert!(errors.contains(&format!("bad.jsonl:{line}: ")), "{errors}");
+        assert!(errors.contains(why), "{errors}");
+    }
 
     // A merge must run the rules the shards ran, or rule indexes would mean other rules.
     let out = atrest(dir)

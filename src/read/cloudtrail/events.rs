@@ -4,7 +4,7 @@
 
 use super::count_chars;
 use super::{
-    Pos, RawEvent, ReadError, Routing, StreamOutcome, TrailShape, Within, stream,
+    Pos, RawEvent, ReadError, Routing, StreamOutcome, TrailShape, Within, Wrapper, stream,
     strip_serde_position,
 };
 use serde_json::value::RawValue;
@@ -159,9 +159,9 @@ impl Events<'_> {
             return;
         }
         if let Some(raw) = probe.lookup.filter(|r| r.get().starts_with('"')) {
-            self.in_string(&el, raw, "CloudTrailEvent", true);
+            self.in_string(&el, raw, Wrapper::CloudTrailEvent, true);
         } else if let Some(raw) = probe.message.filter(|r| r.get().starts_with('"')) {
-            self.in_string(&el, raw, "message", false);
+            self.in_string(&el, raw, Wrapper::Message, false);
         } else if let Some(raw) = probe.detail.filter(|r| r.get().starts_with('{')) {
             let inner = raw.get();
             if let Ok(p) = serde_json::from_str::<Probe>(inner)
@@ -174,7 +174,7 @@ impl Events<'_> {
                     index: el.index,
                     routing: p.routing(),
                     within: Within {
-                        field: Some("detail"),
+                        field: Some(Wrapper::Detail),
                         ..el.within
                     },
                 });
@@ -236,7 +236,7 @@ impl Events<'_> {
     /// An event written as a JSON string in field `key` of the element. `strict`: the field
     /// always holds an event, so anything else is an error; otherwise (a log line) text that
     /// is not a JSON object is another kind of line and skipped.
-    fn in_string(&mut self, el: &RawEvent<'_>, raw: &RawValue, key: &'static str, strict: bool) {
+    fn in_string(&mut self, el: &RawEvent<'_>, raw: &RawValue, key: Wrapper, strict: bool) {
         let pos = advance(el.pos, el.text, offset_in(el.text, raw.get()));
         let inner: String = match serde_json::from_str(raw.get()) {
             Ok(s) => s,

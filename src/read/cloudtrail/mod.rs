@@ -179,16 +179,47 @@ pub struct Within {
     /// 0-based: which of the file's top-level values holds the array of elements (CloudWatch
     /// Logs payloads come several to a file).
     pub container: u32,
-    /// 0-based index of the element in that array.
-    pub item: u64,
-    /// The wrapper field the event is in: `CloudTrailEvent`, `message` or `detail`.
-    pub field: Option<&'static str>,
+    /// 0-based index of the element in that array (saturating: a pointer past 4 billion
+    /// elements names the last).
+    pub item: u32,
+    /// The wrapper field the event is in, if any.
+    pub field: Option<Wrapper>,
+}
+
+/// A field that holds an event inside its element. One byte, because every candidate event
+/// keeps its [`Within`] in the spool until phase two.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wrapper {
+    /// `lookup-events` entries.
+    CloudTrailEvent,
+    /// CloudWatch Logs events and log-shipper lines.
+    Message,
+    /// EventBridge events.
+    Detail,
+}
+
+impl std::fmt::Display for Wrapper {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl Wrapper {
+    pub fn name(self) -> &'static str {
+        match self {
+            Wrapper::CloudTrailEvent => "CloudTrailEvent",
+            Wrapper::Message => "message",
+            Wrapper::Detail => "detail",
+        }
+    }
 }
 
 impl Within {
     /// The event's pointer in a file of `shape`, its element being the file's `index`th.
     pub fn pointer(&self, shape: TrailShape, index: u64) -> String {
-        let field = self.field.map_or(String::new(), |f| format!("/{f}"));
+        let field = self
+            .field
+            .map_or(String::new(), |f| format!("/{}", f.name()));
         match shape {
             TrailShape::Records => format!("/Records/{index}"),
             TrailShape::LookupEvents => format!("/Events/{index}/CloudTrailEvent"),

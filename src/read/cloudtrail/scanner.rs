@@ -383,7 +383,7 @@ impl Splitter {
         let within = match self.target {
             Target::KeyArray(_) | Target::RootArray => Within {
                 container: self.containers.saturating_sub(1),
-                item: index - self.container_start,
+                item: u32::try_from(index - self.container_start).unwrap_or(u32::MAX),
                 field: None,
             },
             Target::TopLevel | Target::Lines => Within::default(),
