@@ -187,6 +187,7 @@ fn scan_with(dir: &Path, interpreter_only: bool) -> u64 {
             shard: None,
             facts: None,
             roots: Vec::new(),
+            logs: Default::default(),
         },
         &policies,
     );
@@ -217,6 +218,7 @@ fn phases(dir: &Path) -> u64 {
                 path,
                 shape,
                 gzip,
+                remote: None,
             }),
             _ => None,
         })

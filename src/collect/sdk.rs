@@ -4,12 +4,10 @@
 //! ours. Pages are separate files; what to call next is read from the same bodies.
 
 use super::{CallError, CollectOptions, CollectReport, Service, file_part};
-use aws_config::BehaviorVersion;
-use aws_config::retry::RetryConfig;
+use crate::read::s3::sdk::{describe, sdk_config};
 use aws_sdk_lambda::config::interceptors::AfterDeserializationInterceptorContextRef;
 use aws_sdk_lambda::config::{ConfigBag, Intercept, Region, RuntimeComponents};
-use aws_sdk_lambda::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-use aws_smithy_http_client::tls;
+use aws_sdk_lambda::error::{ProvideErrorMetadata, SdkError};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::Value;
 use std::future::Future;
@@ -18,8 +16,6 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// Attempts per call, throttling included; the SDK backs off exponentially between them.
-const MAX_ATTEMPTS: u32 = 8;
 /// A bound on pagination, should a service keep returning a next token.
 const MAX_PAGES: usize = 10_000;
 
@@ -32,21 +28,7 @@ pub fn collect(opts: &CollectOptions) -> Result<CollectReport, String> {
 }
 
 async fn collect_async(opts: &CollectOptions) -> Result<CollectReport, String> {
-    let http = aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(
-            tls::rustls_provider::CryptoMode::Ring,
-        ))
-        .build_https();
-    let mut loader = aws_config::defaults(BehaviorVersion::latest())
-        .http_client(http)
-        .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS));
-    if let Some(p) = &opts.profile {
-        loader = loader.profile_name(p);
-    }
-    if let Some(url) = &opts.endpoint_url {
-        loader = loader.endpoint_url(url);
-    }
-    let base = loader.load().await;
+    let base = sdk_config(opts.profile.as_deref(), opts.endpoint_url.as_deref()).await;
     let regions: Vec<String> = if opts.regions.is_empty() {
         match base.region() {
             Some(r) => vec![r.to_string()],
@@ -478,29 +460,6 @@ impl Collector<'_> {
             },
         )
         .await;
-    }
-}
-
-/// One line: the AWS error code and message where the service sent them.
-fn describe<E>(e: &SdkError<E>) -> String
-where
-    E: std::error::Error + ProvideErrorMetadata + 'static,
-{
-    if let Some(code) = e.code() {
-        return match e.message() {
-            Some(m) => format!("{code}: {m}"),
-            None => code.to_owned(),
-        };
-    }
-    match e {
-        SdkError::ServiceError(s) => format!(
-            "HTTP {} without an AWS error in the response (does the endpoint serve this service?)",
-            s.raw().status().as_u16()
-        ),
-        other => {
-            let text = DisplayErrorContext(other).to_string();
-            text.lines().next().unwrap_or_default().to_owned()
-        }
     }
 }
 

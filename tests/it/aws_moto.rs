@@ -16,12 +16,12 @@ use assert_cmd::Command;
 use std::collections::BTreeSet;
 use std::path::Path;
 
-struct Moto {
-    endpoint: String,
-    python: String,
+pub(crate) struct Moto {
+    pub endpoint: String,
+    pub python: String,
 }
 
-fn moto() -> Option<Moto> {
+pub(crate) fn moto() -> Option<Moto> {
     match (
         std::env::var("ATREST_MOTO_ENDPOINT"),
         std::env::var("ATREST_MOTO_PYTHON"),
@@ -40,7 +40,7 @@ fn moto() -> Option<Moto> {
 }
 
 /// atrest with test credentials and nothing from the user's AWS configuration.
-fn atrest(dir: &Path) -> Command {
+pub(crate) fn atrest(dir: &Path) -> Command {
     let mut cmd = Command::cargo_bin("atrest").unwrap();
     cmd.current_dir(dir)
         .env("NO_COLOR", "1")

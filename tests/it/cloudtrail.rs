@@ -326,6 +326,7 @@ fn an_inventory_file_stands_in_for_templates() {
             shard: None,
             facts: None,
             roots: Vec::new(),
+            logs: Default::default(),
         },
         common::builtin(),
     );

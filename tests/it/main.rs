@@ -31,6 +31,8 @@ mod positions;
 mod pre_commit;
 mod rego_vm;
 mod rules;
+#[cfg(feature = "aws")]
+mod s3_moto;
 mod serverless;
 mod shard;
 mod terraform_real;
