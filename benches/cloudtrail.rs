@@ -209,6 +209,7 @@ fn phases(dir: &Path) -> u64 {
                 path,
                 shape,
                 gzip,
+                remote: None,
             }),
             _ => None,
         })

@@ -11,6 +11,7 @@ use atrest::engine::scaffold::Scaffold;
 use atrest::engine::{PolicyOptions, PolicySet, Rule, Severity, testing};
 use atrest::escape::{Escaped, escape, escape_lines};
 use atrest::read::Limits;
+use atrest::read::trail_layout::{Day, TrailFilter};
 use atrest::report::{self, Report, UnknownMode};
 use atrest::scan::{self, InputError, ScanOptions, ScanResult};
 use atrest::shard::{self, Shard};
@@ -351,6 +352,37 @@ struct ScanArgs {
     /// With --aws: keep the collected files in DIR (default: a temporary directory)
     #[arg(long, value_name = "DIR", requires = "aws")]
     aws_dir: Option<PathBuf>,
+    #[command(flatten)]
+    trail: TrailArgs,
+}
+
+/// Which CloudTrail logs to read, by the folders the trail delivers to (see
+/// `read::trail_layout`).
+#[derive(clap::Args)]
+struct TrailArgs {
+    /// Read only logs delivered on or after this day (YYYY-MM-DD, or an RFC 3339 time)
+    #[arg(long, value_name = "DATE", value_parser = Day::parse)]
+    since: Option<Day>,
+    /// Read only logs delivered up to this day (and the day after, for its last minutes)
+    #[arg(long, value_name = "DATE", value_parser = Day::parse)]
+    until: Option<Day>,
+    /// Read only this account's logs (repeatable)
+    #[arg(long = "account", value_name = "ID")]
+    accounts: Vec<String>,
+    /// Read only the logs of this region (repeatable)
+    #[arg(long = "trail-region", value_name = "REGION")]
+    trail_regions: Vec<String>,
+}
+
+impl TrailArgs {
+    fn filter(&self) -> TrailFilter {
+        TrailFilter {
+            since: self.since,
+            until: self.until,
+            accounts: self.accounts.clone(),
+            regions: self.trail_regions.clone(),
+        }
+    }
 }
 
 #[derive(clap::Args)]
@@ -735,7 +767,18 @@ fn run_scan(args: ScanArgs) -> Result<ExitCode, String> {
         (args.policy_timeout > 0).then(|| std::time::Duration::from_millis(args.policy_timeout));
     let prepared = prepare(&args.report, timeout)?;
     let root = prepared.root.clone();
-    let mut paths = paths_to_scan(&args.paths, args.files_from.as_deref(), args.aws)?;
+    let paths = paths_to_scan(&args.paths, args.files_from.as_deref(), args.aws)?;
+    let (s3_urls, mut paths, mut s3_errors) = scan::split_s3(paths);
+    let logs = scan::LogSelection {
+        access: atrest::read::s3::Access {
+            profile: args.aws_args.profile.clone(),
+            region: args.aws_args.regions.first().cloned(),
+            endpoint_url: args.aws_args.endpoint_url.clone(),
+            ..Default::default()
+        },
+        s3: s3_urls,
+        filter: args.trail.filter(),
+    };
     let mut facts: Option<atrest::trail::Facts> = None;
     for path in &args.facts {
         facts
@@ -767,11 +810,12 @@ fn run_scan(args: ScanArgs) -> Result<ExitCode, String> {
                 message: format!("{}: {}", e.call, e.message),
             })
             .collect();
-    } else if !args.aws_args.regions.is_empty()
-        || args.aws_args.profile.is_some()
-        || args.aws_args.endpoint_url.is_some()
+    } else if logs.s3.is_empty()
+        && (!args.aws_args.regions.is_empty()
+            || args.aws_args.profile.is_some()
+            || args.aws_args.endpoint_url.is_some())
     {
-        return Err("--region, --profile and --endpoint-url need --aws".into());
+        return Err("--region, --profile and --endpoint-url need --aws or an s3:// path".into());
     }
     let roots: Vec<PathBuf> = paths
         .iter()
@@ -807,6 +851,7 @@ fn run_scan(args: ScanArgs) -> Result<ExitCode, String> {
                 roots,
                 all_events: args.all_events.clone(),
                 identities: args.report.format.iter().any(|f| f.format == Format::Jsonl),
+                logs,
             },
             &prepared.policies,
         )
@@ -841,6 +886,7 @@ fn run_scan(args: ScanArgs) -> Result<ExitCode, String> {
     }
     let mut errors = prepared.policy_errors.clone();
     errors.append(&mut collect_errors);
+    errors.append(&mut s3_errors);
     errors.append(&mut walk_errors);
     errors.append(&mut result.errors);
     errors.sort();

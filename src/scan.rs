@@ -6,6 +6,9 @@ use crate::isolate::{isolate, test_trigger};
 use crate::model::{FileId, Inventory, api, cfn, drift, serverless};
 use crate::read::cloudtrail::{self, Sniff};
 pub use crate::read::file::Boundary;
+use crate::read::remote::Remote;
+use crate::read::s3::{self, S3Url};
+use crate::read::trail_layout::TrailFilter;
 use crate::read::{Input, InputKind, Limits, ReadError, ReadOutcome, Skip, include, read_input};
 use crate::shard::Shard;
 use crate::trail::{self, Catalog, Facts, LogFile, TrailReport};
@@ -40,6 +43,39 @@ pub struct ScanOptions {
     pub all_events: Option<PathBuf>,
     /// Keep each CloudTrail finding's event identities: the scan is a part of a sharded one.
     pub identities: bool,
+    /// CloudTrail logs in S3, and which logs (here and under `paths`) are wanted.
+    pub logs: LogSelection,
+}
+
+/// Which CloudTrail logs a scan reads besides its local files, and which of all of them.
+#[derive(Debug, Clone, Default)]
+pub struct LogSelection {
+    /// `s3://bucket/prefix` paths.
+    pub s3: Vec<S3Url>,
+    pub access: s3::Access,
+    /// `--since`, `--until`, `--account`, `--trail-region`: applied to S3 folders before they
+    /// are listed, and to local paths that have the CloudTrail layout.
+    pub filter: TrailFilter,
+}
+
+/// Splits the paths of a scan into S3 URLs and local paths; a broken S3 URL is an error.
+pub fn split_s3(paths: Vec<PathBuf>) -> (Vec<S3Url>, Vec<PathBuf>, Vec<InputError>) {
+    let mut urls = Vec::new();
+    let mut local = Vec::new();
+    let mut errors = Vec::new();
+    for p in paths {
+        match p.to_str().and_then(S3Url::parse) {
+            Some(Ok(url)) => urls.push(url),
+            Some(Err(message)) => errors.push(InputError {
+                path: p.to_string_lossy().into_owned(),
+                line: None,
+                column: None,
+                message,
+            }),
+            None => local.push(p),
+        }
+    }
+    (urls, local, errors)
 }
 
 impl ScanOptions {
@@ -56,6 +92,7 @@ impl ScanOptions {
             roots: Vec::new(),
             all_events: None,
             identities: false,
+            logs: LogSelection::default(),
         }
     }
 
@@ -235,6 +272,7 @@ fn as_log(file: &Path, shown: &FileId) -> Option<Read> {
             shown: shown.clone(),
             shape,
             gzip,
+            remote: None,
         })),
         Ok(Sniff::Digest) => Some(Read::Skipped(Skip::CloudTrailDigest)),
         Ok(Sniff::PantherTests) => Some(Read::Skipped(Skip::PantherTests)),
@@ -541,7 +579,11 @@ pub struct Loaded {
 pub fn load(opts: &ScanOptions) -> Loaded {
     let root = scan_root();
     let boundary = opts.boundary();
-    let (files, errors) = collect_files(&opts.paths, &boundary);
+    let (mut files, errors) = collect_files(&opts.paths, &boundary);
+    let filter = &opts.logs.filter;
+    if !filter.is_empty() {
+        files.retain(|f| keeps_local(filter, &root.join(f)));
+    }
     let reads: Vec<(FileId, PathBuf, Read)> = files
         .par_iter()
         .map(|file| {
@@ -623,6 +665,7 @@ pub fn load(opts: &ScanOptions) -> Loaded {
             }
         }
     }
+    list_s3(opts, &mut out);
     // Path order, as shown: which copy of a duplicate delivery is kept, and the order of
     // events, must not depend on how a scan was split (see [`crate::shard`]).
     out.logs.sort_by(|a, b| a.shown.cmp(&b.shown));
@@ -660,6 +703,78 @@ pub fn load(opts: &ScanOptions) -> Loaded {
         });
     }
     out
+}
+
+/// Whether a local file is in a folder the trail filter keeps (a path without the CloudTrail
+/// layout always is).
+fn keeps_local(filter: &TrailFilter, path: &Path) -> bool {
+    let folder: Vec<String> = path
+        .parent()
+        .map(|p| {
+            p.components()
+                .filter_map(|c| match c {
+                    std::path::Component::Normal(n) => Some(n.to_string_lossy().into_owned()),
+                    _ => None,
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let folder: Vec<&str> = folder.iter().map(String::as_str).collect();
+    filter.keeps_file_in(&folder)
+}
+
+/// The logs under the scan's S3 URLs, listed with the filter's pruning; only a shard's own are
+/// fetched.
+fn list_s3(opts: &ScanOptions, out: &mut Loaded) {
+    let urls = &opts.logs.s3;
+    if urls.is_empty() {
+        return;
+    }
+    let keep = |shown: &str| opts.shard.is_none_or(|s| s.owns(shown));
+    let listing = match s3::list(urls, &opts.logs.access, &opts.logs.filter, &keep) {
+        Ok(l) => l,
+        Err(message) => {
+            out.errors.extend(
+                urls.iter()
+                    .map(|u| InputError::at(&u.to_string(), None, message.clone())),
+            );
+            return;
+        }
+    };
+    for (url, message) in listing.errors {
+        out.errors.push(InputError::at(&url, None, message));
+    }
+    for (path, reason) in listing.skipped {
+        out.skipped.push(SkippedFile {
+            path,
+            reason: reason.to_owned(),
+        });
+    }
+    // A scan pointed at the wrong prefix must not pass on "no findings"; one whose dates select
+    // nothing may. Said once, by the shard that reports the other inputs.
+    if opts.shard.is_none_or(|s| s.reports_inventory()) {
+        for shown in listing.empty {
+            if opts.logs.filter.is_empty() {
+                let message = "no CloudTrail log found under this prefix".into();
+                out.errors.push(InputError::at(&shown, None, message));
+            } else {
+                let message = "no CloudTrail log under this prefix matches --since, --until, --account and --trail-region".into();
+                out.notes.push(InputError::at(&shown, None, message));
+            }
+        }
+    }
+    let Some(fetch) = listing.fetch else {
+        return;
+    };
+    for (shown, index) in listing.logs {
+        out.logs.push(LogFile {
+            path: PathBuf::from(&shown),
+            shown: shown.into(),
+            shape: cloudtrail::TrailShape::Records,
+            gzip: true,
+            remote: Some(Remote::new(fetch.clone(), index)),
+        });
+    }
 }
 
 /// Inputs given with `--inventory`: read for correlation, not reported on.

@@ -4,12 +4,11 @@
 //! ours. Pages are separate files; what to call next is read from the same bodies.
 
 use super::{CallError, CollectOptions, CollectReport, Service, file_part};
-use aws_config::BehaviorVersion;
-use aws_config::retry::RetryConfig;
+use crate::read::s3::sdk::{describe, sdk_config};
 use aws_sdk_lambda::config::interceptors::AfterDeserializationInterceptorContextRef;
 use aws_sdk_lambda::config::{ConfigBag, Intercept, Region, RuntimeComponents};
-use aws_sdk_lambda::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-use aws_smithy_http_client::tls;
+use aws_sdk_lambda::error::{ProvideErrorMetadata, SdkError};
+use futures_util::StreamExt;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::Value;
 use std::future::Future;
@@ -18,8 +17,6 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// Attempts per call, throttling included; the SDK backs off exponentially between them.
-const MAX_ATTEMPTS: u32 = 8;
 /// A bound on pagination, should a service keep returning a next token.
 const MAX_PAGES: usize = 10_000;
 
@@ -32,21 +29,7 @@ pub fn collect(opts: &CollectOptions) -> Result<CollectReport, String> {
 }
 
 async fn collect_async(opts: &CollectOptions) -> Result<CollectReport, String> {
-    let http = aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(
-            tls::rustls_provider::CryptoMode::Ring,
-        ))
-        .build_https();
-    let mut loader = aws_config::defaults(BehaviorVersion::latest())
-        .http_client(http)
-        .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS));
-    if let Some(p) = &opts.profile {
-        loader = loader.profile_name(p);
-    }
-    if let Some(url) = &opts.endpoint_url {
-        loader = loader.endpoint_url(url);
-    }
-    let base = loader.load().await;
+    let base = sdk_config(opts.profile.as_deref(), opts.endpoint_url.as_deref()).await;
     let regions: Vec<String> = if opts.regions.is_empty() {
         match base.region() {
             Some(r) => vec![r.to_string()],
@@ -72,38 +55,87 @@ async fn collect_async(opts: &CollectOptions) -> Result<CollectReport, String> {
         dirs.push(dir);
     }
     let progress = Progress::new(opts.progress);
-    let mut report = CollectReport::default();
-    for (region, dir) in regions.iter().zip(&dirs) {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-        let config = base
-            .to_builder()
-            .region(Region::new(region.clone()))
-            .build();
-        let mut c = Collector {
-            dir: dir.clone(),
-            region: region.clone(),
-            progress: &progress,
-            report: &mut report,
-        };
-        let mut key_refs = Vec::new();
-        if opts.services.contains(&Service::Lambda) {
-            key_refs = c.lambda(&aws_sdk_lambda::Client::new(&config)).await;
-        }
-        if opts.services.contains(&Service::Kms) {
-            c.kms(&aws_sdk_kms::Client::new(&config), &key_refs).await;
-        }
-        if opts.services.contains(&Service::Logs) {
-            c.logs(&aws_sdk_cloudwatchlogs::Client::new(&config)).await;
-        }
-        if opts.services.contains(&Service::Xray) {
-            c.xray(&aws_sdk_xray::Client::new(&config)).await;
-        }
-    }
+    let parts: Vec<CollectReport> = futures_util::stream::iter(regions.iter().zip(&dirs))
+        .map(|(region, dir)| collect_region(opts, &base, region, dir, &progress))
+        .buffer_unordered(REGIONS_AT_ONCE)
+        .collect()
+        .await;
     progress.finish();
+    let mut report = CollectReport::default();
+    for part in parts {
+        report.calls += part.calls;
+        report.files += part.files;
+        report.errors.extend(part.errors);
+    }
     report.dirs = dirs;
     report.errors.sort();
     Ok(report)
+}
+
+/// Regions collected at once; in each, Lambda (then KMS, which needs the keys the functions
+/// use), CloudWatch Logs and X-Ray run at once.
+const REGIONS_AT_ONCE: usize = 4;
+
+async fn collect_region(
+    opts: &CollectOptions,
+    base: &aws_config::SdkConfig,
+    region: &str,
+    dir: &Path,
+    progress: &Progress,
+) -> CollectReport {
+    let config = base
+        .to_builder()
+        .region(Region::new(region.to_owned()))
+        .build();
+    let collector = || Collector {
+        dir: dir.to_path_buf(),
+        region: region.to_owned(),
+        progress,
+        report: CollectReport::default(),
+    };
+    if let Err(e) = std::fs::create_dir_all(dir) {
+        let mut c = collector();
+        c.report.errors.push(CallError {
+            region: region.to_owned(),
+            call: "write".into(),
+            message: format!("cannot create {}: {e}", dir.display()),
+        });
+        return c.report;
+    }
+    let wants = |s: Service| opts.services.contains(&s);
+    let lambda_and_kms = async {
+        let mut c = collector();
+        let mut key_refs = Vec::new();
+        if wants(Service::Lambda) {
+            key_refs = c.lambda(&aws_sdk_lambda::Client::new(&config)).await;
+        }
+        if wants(Service::Kms) {
+            c.kms(&aws_sdk_kms::Client::new(&config), &key_refs).await;
+        }
+        c.report
+    };
+    let logs = async {
+        let mut c = collector();
+        if wants(Service::Logs) {
+            c.logs(&aws_sdk_cloudwatchlogs::Client::new(&config)).await;
+        }
+        c.report
+    };
+    let xray = async {
+        let mut c = collector();
+        if wants(Service::Xray) {
+            c.xray(&aws_sdk_xray::Client::new(&config)).await;
+        }
+        c.report
+    };
+    let (a, b, c) = futures_util::future::join3(lambda_and_kms, logs, xray).await;
+    let mut report = a;
+    for part in [b, c] {
+        report.calls += part.calls;
+        report.files += part.files;
+        report.errors.extend(part.errors);
+    }
+    report
 }
 
 /// Keeps the body of the last successful response of the call it is attached to.
@@ -173,7 +205,7 @@ struct Collector<'a> {
     dir: PathBuf,
     region: String,
     progress: &'a Progress,
-    report: &'a mut CollectReport,
+    report: CollectReport,
 }
 
 impl Collector<'_> {
@@ -478,29 +510,6 @@ impl Collector<'_> {
             },
         )
         .await;
-    }
-}
-
-/// One line: the AWS error code and message where the service sent them.
-fn describe<E>(e: &SdkError<E>) -> String
-where
-    E: std::error::Error + ProvideErrorMetadata + 'static,
-{
-    if let Some(code) = e.code() {
-        return match e.message() {
-            Some(m) => format!("{code}: {m}"),
-            None => code.to_owned(),
-        };
-    }
-    match e {
-        SdkError::ServiceError(s) => format!(
-            "HTTP {} without an AWS error in the response (does the endpoint serve this service?)",
-            s.raw().status().as_u16()
-        ),
-        other => {
-            let text = DisplayErrorContext(other).to_string();
-            text.lines().next().unwrap_or_default().to_owned()
-        }
     }
 }
 

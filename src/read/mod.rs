@@ -13,7 +13,10 @@ pub mod hcl;
 pub mod include;
 pub mod json;
 pub mod json_blocks;
+pub mod remote;
+pub mod s3;
 pub mod text;
+pub mod trail_layout;
 pub mod tree;
 pub mod yaml;
 

@@ -110,6 +110,10 @@ fn dir_uri(root: &Path) -> String {
 }
 
 fn artifact(path: &str) -> Value {
+    // An S3 object read in place (`scan s3://...`) is named by its own absolute URI.
+    if let Some(rest) = path.strip_prefix("s3://") {
+        return json!({"uri": format!("s3://{}", encode_uri_path(rest))});
+    }
     if path.starts_with('/') {
         json!({"uri": format!("file://{}", encode_uri_path(path))})
     } else {
@@ -358,5 +362,9 @@ mod tests {
     fn uris_are_percent_encoded() {
         assert_eq!(encode_uri_path("a b/c#d.yaml"), "a%20b/c%23d.yaml");
         assert_eq!(dir_uri(Path::new("/tmp/x y")), "file:///tmp/x%20y/");
+        assert_eq!(
+            artifact("s3://trail-bucket/AWSLogs/a b.json.gz"),
+            json!({"uri": "s3://trail-bucket/AWSLogs/a%20b.json.gz"})
+        );
     }
 }

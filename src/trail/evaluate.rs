@@ -414,7 +414,7 @@ fn caller_of(d: &Detail) -> String {
 }
 
 fn event_location(f: &LogFile, pos: Pos, index: u64, within: Within) -> Loc {
-    let pointer = within.pointer(f.shape, index);
+    let pointer = within.pointer(f.shape(), index);
     Loc {
         file: f.shown.clone(),
         pointer,

@@ -27,6 +27,7 @@ use crate::engine::{PolicySet, RouteCache};
 use crate::model::FileId;
 use crate::read::ReadError;
 use crate::read::cloudtrail::{self, RawEvent, TrailShape, offset_pos, strip_serde_position};
+use crate::read::remote::{self, Remote};
 use event::{Detail, Head, KMS_SOURCE, LAMBDA_SERVICE, STS_SOURCE};
 use rayon::prelude::*;
 use spool::{Candidate, Spool};
@@ -41,6 +42,35 @@ pub struct LogFile {
     pub shown: FileId,
     pub shape: TrailShape,
     pub gzip: bool,
+    /// Read through this instead of from `path` (an S3 object); its shape is sniffed as it
+    /// is read, and `shape` and `gzip` are not used.
+    pub remote: Option<Remote>,
+}
+
+impl LogFile {
+    /// The shape the log is read as: a remote log's as sniffed when phase one read it.
+    pub fn shape(&self) -> TrailShape {
+        self.remote
+            .as_ref()
+            .and_then(|r| r.sniffed.get().copied())
+            .unwrap_or(self.shape)
+    }
+
+    /// Streams the log's events; the shape they were read as (`None`: not a log after all, a
+    /// note says what it is).
+    fn stream(
+        &self,
+        max_record_bytes: usize,
+        sink: &mut dyn FnMut(RawEvent<'_>),
+    ) -> (Option<TrailShape>, cloudtrail::StreamOutcome) {
+        match &self.remote {
+            Some(r) => remote::stream(r, max_record_bytes, sink),
+            None => (
+                Some(self.shape),
+                cloudtrail::stream_file(&self.path, self.shape, self.gzip, max_record_bytes, sink),
+            ),
+        }
+    }
 }
 
 /// Who used a Lambda CMK, and how.
@@ -124,7 +154,8 @@ fn read_logs_for(
     // Each file's facts join these as the file ends (set union: the order does not matter),
     // so memory does not grow with the number of files.
     let merged = Mutex::new(Facts::default());
-    let per_file: Vec<(u64, Vec<ReadError>, Vec<ReadError>)> = files
+    type PerFile = (u64, Vec<ReadError>, Vec<ReadError>, Option<TrailShape>);
+    let per_file: Vec<PerFile> = files
         .par_iter()
         .enumerate()
         .map_init(RouteCache::default, |cache, (index, f)| {
@@ -216,27 +247,29 @@ fn read_logs_for(
                     flush(&mut local, &mut arena);
                 }
             };
-            let out =
-                cloudtrail::stream_file(&f.path, f.shape, f.gzip, max_record_bytes, &mut sink);
+            let (shape, out) = f.stream(max_record_bytes, &mut sink);
             flush(&mut local, &mut arena);
             merged.lock().expect("facts lock").merge(facts);
             errors.extend(out.errors);
-            (out.events, errors, out.notes)
+            (out.events, errors, out.notes, shape)
         })
         .collect();
     let facts = merged.into_inner().expect("facts lock");
     let mut report = TrailReport::default();
     let mut errors = Vec::new();
     let mut notes = Vec::new();
-    for (f, (events, file_errors, file_notes)) in files.iter().zip(per_file) {
+    for (f, (events, file_errors, file_notes, shape)) in files.iter().zip(per_file) {
         notes.extend(file_notes.into_iter().map(|error| LogError {
             file: f.shown.clone(),
             error,
         }));
         report.events += events;
-        report
-            .files
-            .push((f.shown.to_string(), f.shape.name(), events));
+        // A remote object that turned out to be no log is noted, not listed as one read.
+        if let Some(shape) = shape {
+            report
+                .files
+                .push((f.shown.to_string(), shape.name(), events));
+        }
         errors.extend(file_errors.into_iter().map(|error| LogError {
             file: f.shown.clone(),
             error,

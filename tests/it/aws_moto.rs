@@ -16,12 +16,12 @@ use assert_cmd::Command;
 use std::collections::BTreeSet;
 use std::path::Path;
 
-struct Moto {
-    endpoint: String,
-    python: String,
+pub(crate) struct Moto {
+    pub endpoint: String,
+    pub python: String,
 }
 
-fn moto() -> Option<Moto> {
+pub(crate) fn moto() -> Option<Moto> {
     match (
         std::env::var("ATREST_MOTO_ENDPOINT"),
         std::env::var("ATREST_MOTO_PYTHON"),
@@ -40,7 +40,7 @@ fn moto() -> Option<Moto> {
 }
 
 /// atrest with test credentials and nothing from the user's AWS configuration.
-fn atrest(dir: &Path) -> Command {
+pub(crate) fn atrest(dir: &Path) -> Command {
     let mut cmd = Command::cargo_bin("atrest").unwrap();
     cmd.current_dir(dir)
         .env("NO_COLOR", "1")
@@ -186,4 +186,76 @@ fn collect_from_moto_and_scan_what_it_wrote() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("xray GetEncryptionConfig"), "{text}");
     assert!(text.contains("ATR-L001"), "{text}");
+}
+
+/// Regions are collected at once, each with more than one page of a listing, and every page of
+/// every region is written where the sequential collection wrote it.
+#[test]
+fn several_regions_at_once_with_more_than_one_page_each() {
+    let Some(moto) = moto() else {
+        return;
+    };
+    let regions = ["eu-central-1", "ap-southeast-2", "sa-east-1"];
+    let tag = format!(
+        "{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    );
+    let setup = std::process::Command::new(&moto.python)
+        .arg(common::manifest_dir().join("tests/moto/regions.py"))
+        .args([&moto.endpoint, &tag, "51"])
+        .args(regions)
+        .output()
+        .expect("runs the setup script");
+    assert!(
+        setup.status.success(),
+        "setup failed: {}",
+        String::from_utf8_lossy(&setup.stderr)
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = atrest(dir.path());
+    cmd.args(["collect", "--quiet", "--endpoint-url", &moto.endpoint])
+        .args(["--services", "kms,logs", "--output-dir", "state"]);
+    for r in regions {
+        cmd.args(["--region", r]);
+    }
+    let out = cmd.output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for region in regions {
+        let region_dir = dir.path().join("state").join(region);
+        let mut names = BTreeSet::new();
+        let mut page = 1;
+        while let Ok(text) = std::fs::read_to_string(
+            region_dir.join(format!("logs-describe-log-groups-{page}.json")),
+        ) {
+            let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+            for g in doc["logGroups"].as_array().unwrap() {
+                let name = g["logGroupName"].as_str().unwrap();
+                // Each region's own groups only: no call went to another region.
+                if name.starts_with("/atrest/") {
+                    assert!(
+                        name.starts_with(&format!("/atrest/{tag}/{region}/"))
+                            || !name.contains(&tag),
+                        "{name} in {region}"
+                    );
+                }
+                names.insert(name.to_owned());
+            }
+            page += 1;
+        }
+        assert!(page > 2, "{region}: {} page(s)", page - 1);
+        for i in 0..51 {
+            let name = format!("/atrest/{tag}/{region}/{i}");
+            assert!(names.contains(&name), "{region}: {name} not collected");
+        }
+        assert!(region_dir.join("kms-list-keys-1.json").exists(), "{region}");
+    }
 }

@@ -37,6 +37,8 @@ mod rego_vm;
 mod report_snapshots;
 mod review_report;
 mod rules;
+#[cfg(feature = "aws")]
+mod s3_moto;
 mod serverless;
 mod shard;
 mod terraform_real;
