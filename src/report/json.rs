@@ -334,7 +334,7 @@ pub struct Document<'r> {
     cloudtrail: Option<TrailSummary<'r>>,
     /// What each function stores at rest and under which key, with verdicts (passes too):
     /// the data-at-rest map of the review report.
-    #[schemars(with = "serde_json::Value")]
+    #[schemars(schema_with = "super::review::map_schema")]
     map: Value,
 }
 

@@ -236,3 +236,13 @@ fn key(report: &Report, judge: &Judge, k: &MapKey) -> (Value, &'static str) {
     });
     (v, verdict)
 }
+
+/// The JSON Schema of the map that [`map_value`] writes: the `map` member of the JSON report.
+/// Written out in `map.schema.json` because the map is built as values; `tests/it/json_report.rs`
+/// validates every report of the fixtures and the corpus against it.
+pub fn map_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    let value: serde_json::Value = serde_json::from_str(include_str!("map.schema.json"))
+        .unwrap_or_else(|e| unreachable!("the map's schema is JSON: {e}"));
+    schemars::Schema::try_from(value)
+        .unwrap_or_else(|e| unreachable!("the map's schema is an object: {e}"))
+}
