@@ -7,6 +7,7 @@
 //! [`triage`] applies suppressions, baselines and `--diff-base`, as set on the command line and
 //! in [`config`].
 
+pub mod cli;
 pub mod collect;
 pub mod config;
 pub mod engine;

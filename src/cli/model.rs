@@ -1,0 +1,43 @@
+//! `atrest model`: the resource model policies see, as JSON.
+
+use crate::escape::Escaped;
+use crate::read::Limits;
+use crate::scan::{self, ScanOptions};
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+pub fn run(paths: Vec<PathBuf>, tf_vars: Vec<PathBuf>) -> Result<ExitCode, String> {
+    let loaded = scan::load(&ScanOptions {
+        paths,
+        inventories: Vec::new(),
+        limits: Limits::default(),
+        tf_vars,
+        shard: None,
+        facts: None,
+        roots: Vec::new(),
+    });
+    // One entry per evaluation unit: a template, a Terraform root module or plan, or all
+    // deployed-state inputs together.
+    let models: Vec<serde_json::Value> = loaded
+        .units
+        .iter()
+        .map(|unit| {
+            serde_json::json!({
+                "file": unit.files.first().map(|f| f.to_string()),
+                "files": unit.files.iter().map(|f| f.to_string()).collect::<Vec<_>>(),
+                "kind": unit.kind.name(),
+                "model": unit.inventory,
+            })
+        })
+        .collect();
+    let text = crate::escape::to_json(&models, true);
+    let _ = writeln!(std::io::stdout().lock(), "{text}");
+    for e in &loaded.notes {
+        eprintln!("note: {}", Escaped(e));
+    }
+    for e in &loaded.errors {
+        eprintln!("error: {}", Escaped(e));
+    }
+    Ok(ExitCode::from(if loaded.errors.is_empty() { 0 } else { 2 }))
+}
