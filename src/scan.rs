@@ -7,12 +7,15 @@ use crate::model::{FileId, Inventory, api, cfn, drift, serverless};
 use crate::read::cloudtrail::{self, Sniff};
 pub use crate::read::file::Boundary;
 use crate::read::{Input, InputKind, Limits, ReadError, ReadOutcome, Skip, include, read_input};
-use crate::shard::Shard;
 use crate::trail::{self, Catalog, Facts, LogFile, TrailReport};
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
 
+mod select;
 mod terraform;
+
+pub use crate::paths::{display_path, scan_root};
+pub use select::{Shard, path_hash};
 
 pub struct ScanOptions {
     pub paths: Vec<PathBuf>,
@@ -274,33 +277,6 @@ pub fn logs_of(files: &[PathBuf]) -> (Vec<LogFile>, Vec<InputError>) {
     (logs, errors)
 }
 
-/// The directory paths are shown relative to, and SARIF's `%SRCROOT%`.
-pub fn scan_root() -> PathBuf {
-    std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."))
-}
-
-/// Shows `path` relative to `root` where it lies inside it, with `/` separators; otherwise
-/// absolute.
-pub fn display_path(path: &Path, root: &Path) -> String {
-    // `..` resolved first: `../other/t.yaml` is outside the root, not a path under it.
-    let abs = crate::triage::normalize(&if path.is_absolute() {
-        path.to_path_buf()
-    } else {
-        root.join(path)
-    });
-    let normal = |p: &Path| {
-        p.components()
-            .filter(|c| !matches!(c, std::path::Component::CurDir))
-            .collect::<PathBuf>()
-            .to_string_lossy()
-            .replace('\\', "/")
-    };
-    match abs.strip_prefix(root) {
-        Ok(rel) => normal(rel),
-        Err(_) => normal(&abs),
-    }
-}
-
 /// Every file under the given paths, respecting ignore files and hidden-file conventions, with
 /// the files git tracks taken even where an ignore file matches them; paths named explicitly
 /// are always taken. Only regular files are taken: a FIFO, device or socket is an error, and so
@@ -411,7 +387,7 @@ impl Walk<'_> {
         // Git scans what it tracks whatever an ignore file says; an ignore file a change adds
         // must not hide a template from the check of that change.
         if crate::read::file::repository_top(dir).is_some()
-            && let Ok(tracked) = crate::triage::git::tracked_files(dir)
+            && let Ok(tracked) = crate::git::tracked_files(dir)
         {
             for path in tracked {
                 let hidden = path.strip_prefix(dir).is_ok_and(|rel| {

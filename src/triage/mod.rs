@@ -15,9 +15,10 @@
 pub mod baseline;
 pub mod comments;
 pub mod date;
-pub mod git;
+pub use crate::git;
 pub mod inline;
 
+pub use crate::paths::{normalize, relative_from, relative_to};
 pub use date::Date;
 
 use crate::engine::Rule;
@@ -143,61 +144,6 @@ fn part_of(resource_id: &str, name: &str) -> bool {
             .is_some_and(|rest| rest.starts_with('.'))
 }
 
-/// `path` with `.` and `..` resolved lexically (`a/b/../c` is `a/c`), as paths given on the
-/// command line (`--baseline ../baseline.json`) must compare with walked ones.
-pub fn normalize(path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for c in path.components() {
-        match c {
-            std::path::Component::CurDir => {}
-            std::path::Component::ParentDir if out.file_name().is_some() => {
-                out.pop();
-            }
-            other => out.push(other),
-        }
-    }
-    out
-}
-
-/// `path` (as shown, relative to `root` or absolute) relative to `base`, with `/` separators.
-pub fn relative_to(path: &str, root: &Path, base: &Path) -> Option<String> {
-    let abs = normalize(&root.join(path));
-    let rel = abs.strip_prefix(normalize(base)).ok()?;
-    Some(
-        rel.components()
-            .map(|c| c.as_os_str().to_string_lossy())
-            .collect::<Vec<_>>()
-            .join("/"),
-    )
-}
-
-/// `path` relative to `base` like [`relative_to`], but also for paths outside it: those climb
-/// with `..` (`../other/t.yaml`), and paths with no common part (another drive) stay absolute.
-pub fn relative_from(path: &str, root: &Path, base: &Path) -> String {
-    if let Some(inside) = relative_to(path, root, base) {
-        return inside;
-    }
-    let abs = normalize(&root.join(path));
-    let base = normalize(base);
-    let (a, b): (Vec<_>, Vec<_>) = (abs.components().collect(), base.components().collect());
-    let common = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
-    let rooted = |c: &std::path::Component| {
-        matches!(
-            c,
-            std::path::Component::RootDir | std::path::Component::Prefix(_)
-        )
-    };
-    if a[..common].iter().all(rooted) {
-        // Only the root (or nothing, another drive) is shared: climbing to it gains nothing.
-        return abs.to_string_lossy().replace('\\', "/");
-    }
-    let up = (common..b.len()).map(|_| "..".to_owned());
-    let down = a[common..]
-        .iter()
-        .map(|c| c.as_os_str().to_string_lossy().into_owned());
-    up.chain(down).collect::<Vec<_>>().join("/")
-}
-
 impl Directive {
     fn matches(&self, f: &FileFinding, rule_id: &str, root: &Path) -> bool {
         if !self.rules.iter().any(|r| r.eq_ignore_ascii_case(rule_id)) {
@@ -220,7 +166,7 @@ impl Directive {
             } => {
                 let path_ok = paths.as_ref().is_none_or(|glob| {
                     relative_to(&f.path, root, base)
-                        .is_some_and(|rel| crate::config::path_matches(glob, &rel))
+                        .is_some_and(|rel| crate::paths::path_matches(glob, &rel))
                 });
                 let resource_ok = resource
                     .as_ref()

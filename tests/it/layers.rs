@@ -10,7 +10,9 @@ use std::path::Path;
 /// The top-level modules of `src/`, lowest first. A module may use the modules before it.
 const LAYERS: &[&[&str]] = &[
     // Support that knows nothing of the others.
-    &["escape", "fnv", "isolate"],
+    &["escape", "fnv", "isolate", "paths"],
+    // Running git: the files it tracks, and those a change touched.
+    &["git"],
     // Detect and parse, with positions.
     &["read"],
     // One resource model per AWS concept.
@@ -39,11 +41,8 @@ const LAYERS: &[&[&str]] = &[
 const UPWARD: &[(&str, &str)] = &[
     // `engine` builds CloudTrail evidence with `trail::Evidence`.
     ("engine", "trail"),
-    // `scan` splits logs by shard and normalises paths with triage.
-    ("scan", "shard"),
+    // `scan`'s findings carry triage's suppressions.
     ("scan", "triage"),
-    // Suppressions read the configuration.
-    ("triage", "config"),
 ];
 
 fn layer_of(module: &str) -> Option<usize> {
