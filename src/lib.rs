@@ -12,6 +12,7 @@ pub mod collect;
 pub mod config;
 pub mod engine;
 pub mod escape;
+pub mod finding;
 pub mod fnv;
 pub mod git;
 pub mod isolate;

@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 mod select;
 mod terraform;
 
+pub use crate::finding::{FileFinding, InputError, ScanResult, SkippedFile};
 pub use crate::paths::{display_path, scan_root};
 pub use select::{Shard, path_hash};
 
@@ -73,71 +74,6 @@ impl ScanOptions {
 /// The largest CloudTrail event accepted; a larger one means a broken file.
 pub const MAX_EVENT_BYTES: usize = 16 * 1024 * 1024;
 
-/// A finding with the file it is in.
-#[derive(Debug, Clone)]
-pub struct FileFinding {
-    /// Path as shown to the user: relative to the scan root where it is inside it.
-    pub path: String,
-    pub finding: Finding,
-    /// Set by [`crate::triage`] when the user has accepted the finding.
-    pub suppression: Option<crate::triage::Suppression>,
-}
-
-impl FileFinding {
-    /// Files a finding under the file of its location, else under `fallback`.
-    pub fn new(finding: Finding, fallback: Option<&FileId>) -> Self {
-        FileFinding {
-            path: finding
-                .location
-                .as_ref()
-                .map(|l| l.file.to_string())
-                .or_else(|| fallback.map(|f| f.to_string()))
-                .unwrap_or_default(),
-            finding,
-            suppression: None,
-        }
-    }
-}
-
-/// An input that could not be read, or a policy that could not be loaded or evaluated.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct InputError {
-    pub path: String,
-    pub line: Option<u32>,
-    pub column: Option<u32>,
-    pub message: String,
-}
-
-impl std::fmt::Display for InputError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match (self.line, self.column) {
-            (Some(l), Some(c)) => write!(f, "{}:{l}:{c}: {}", self.path, self.message),
-            (Some(l), None) => write!(f, "{}:{l}: {}", self.path, self.message),
-            _ => write!(f, "{}: {}", self.path, self.message),
-        }
-    }
-}
-
-impl InputError {
-    pub(crate) fn at(path: &str, span: Option<crate::read::Span>, message: String) -> Self {
-        InputError {
-            path: path.to_owned(),
-            line: span.map(|s| s.start.line),
-            column: span.map(|s| s.start.col),
-            message,
-        }
-    }
-
-    pub fn read(path: &str, e: ReadError) -> Self {
-        InputError {
-            path: path.to_owned(),
-            line: e.line,
-            column: e.column,
-            message: e.message,
-        }
-    }
-}
-
 impl From<PolicyError> for InputError {
     fn from(e: PolicyError) -> Self {
         InputError {
@@ -149,51 +85,8 @@ impl From<PolicyError> for InputError {
     }
 }
 
-#[derive(Debug, Default)]
-pub struct ScanResult {
-    /// Inputs understood and evaluated, by kind name.
-    pub scanned: Vec<(String, InputKind)>,
-    /// Files that are not inputs atrest reads, each with the reason.
-    pub skipped: Vec<SkippedFile>,
-    pub findings: Vec<FileFinding>,
-    pub errors: Vec<InputError>,
-    /// What was not read, and why, where that is no defect (a remote Terraform module).
-    pub notes: Vec<InputError>,
-    /// What the CloudTrail logs of the scan gave besides findings, when there were any.
-    pub trail: Option<TrailReport>,
-    /// Model objects the rules were evaluated on (functions, mappings, keys, log groups, X-Ray
-    /// settings, deployments), and how many of them no rule reported: the third outcome beside
-    /// fail and unknown.
-    pub checked: usize,
-    pub passed: usize,
-}
-
-impl ScanResult {
-    /// Inputs read: templates and log files.
-    pub fn inputs(&self) -> usize {
-        self.scanned.len() + self.trail.as_ref().map_or(0, |t| t.files.len())
-    }
-}
-
 /// One unit's findings and the messages of the rules that failed on it.
 type Evaluated = (Vec<Finding>, Vec<String>);
-
-/// A file that was not read as an input, and why: listed in the JSON report and by
-/// `--verbose`, so that a file atrest did not understand is never dropped unseen.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct SkippedFile {
-    pub path: String,
-    pub reason: String,
-}
-
-impl SkippedFile {
-    fn new(path: &str, why: Skip) -> Self {
-        SkippedFile {
-            path: path.to_owned(),
-            reason: why.reason().to_owned(),
-        }
-    }
-}
 
 /// What a file turned out to be.
 enum Read {

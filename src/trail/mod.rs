@@ -16,6 +16,7 @@ pub mod memo;
 pub mod rego_value;
 pub mod spool;
 
+pub use crate::finding::{EventRef, Evidence, KeyTimeline, Subject, TrailReport};
 pub use correlate::{Catalog, Declared};
 pub use facts::Facts;
 
@@ -37,108 +38,6 @@ pub struct LogFile {
     pub shown: FileId,
     pub shape: TrailShape,
     pub gzip: bool,
-}
-
-/// One event a finding stands for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EventRef {
-    pub id: String,
-    pub time: String,
-    pub name: String,
-    pub location: Loc,
-    pub message: String,
-    /// Which event this is, for dropping duplicate deliveries (see [`event::Head::identity_hash`]);
-    /// `None` for an event without an `eventID`, which is never taken for a duplicate.
-    pub identity: Option<u128>,
-    /// The event's place in its file (0-based), to order and pick among duplicate deliveries.
-    pub index: u64,
-}
-
-impl EventRef {
-    /// Events sort by time, then id, then where they were read (file path, place in file).
-    fn order_key(&self) -> (&str, &str, &str, u64) {
-        (&self.time, &self.id, &self.location.file, self.index)
-    }
-}
-
-/// What a CloudTrail finding is about; findings aggregate per rule and subject. Baselines
-/// store it as it is (absent parts left out).
-#[derive(
-    Debug,
-    Clone,
-    Default,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    serde::Serialize,
-    serde::Deserialize,
-)]
-pub struct Subject {
-    /// Key ARN.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub key: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub principal: Option<String>,
-    /// Function ARN or name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub function: Option<String>,
-    /// The mapping's event source ARN (or another id of the mapping).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mapping: Option<String>,
-}
-
-/// What a CloudTrail finding carries besides the usual fields.
-#[derive(Debug, Clone)]
-pub struct Evidence {
-    pub subject: Subject,
-    /// Every event, oldest first (duplicates removed).
-    pub events: Vec<EventRef>,
-    pub first_seen: String,
-    pub last_seen: String,
-    /// IaC declarations of the function, mapping or key: "back to the source".
-    pub declared: Vec<Declared>,
-}
-
-/// Who used a Lambda CMK, and how.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct KeyTimeline {
-    pub key: String,
-    /// Why it counts as a Lambda CMK.
-    pub why: String,
-    /// (eventName, caller) -> calls.
-    pub calls: BTreeMap<(String, String), u64>,
-    pub first_seen: String,
-    pub last_seen: String,
-}
-
-/// Everything the CloudTrail part of a scan produced besides findings.
-#[derive(Debug, Default)]
-pub struct TrailReport {
-    /// (file, shape, events).
-    pub files: Vec<(String, &'static str, u64)>,
-    pub events: u64,
-    /// Events some rule or the timeline needed (the rest were never converted).
-    pub candidates: u64,
-    pub evaluated: u64,
-    pub duplicates: u64,
-    pub facts: Facts,
-    pub timelines: Vec<KeyTimeline>,
-}
-
-impl TrailReport {
-    /// Adds another part's report (a shard's, see [`crate::shard`]): files and timelines are
-    /// gathered, counts added up, facts joined. Order and per-key joining are the caller's.
-    pub fn absorb(&mut self, other: TrailReport) {
-        self.files.extend(other.files);
-        self.events += other.events;
-        self.candidates += other.candidates;
-        self.evaluated += other.evaluated;
-        self.duplicates += other.duplicates;
-        self.facts.merge(other.facts);
-        self.timelines.extend(other.timelines);
-    }
 }
 
 /// A problem with one log file (or one record of it).
