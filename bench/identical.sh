@@ -5,20 +5,24 @@
 #
 # Scans fixtures/*, examples/ and ../shared/corpus/* (where present) with both binaries, one
 # scan per directory and format: text, json, sarif, junit and jsonl; a sharded scan (two
-# shards as jsonl, then `merge` to text, json and sarif); `atrest model`, `atrest rules` and
-# `atrest facts`. Standard output, standard error and the exit code are compared. Prints one
-# line per difference and a summary; exits 1 when anything differs. A refactoring that claims
-# "behaviour unchanged" runs this against the commit it started from.
+# shards as jsonl, then `merge` to text, json and sarif); `atrest model`, `atrest rules`,
+# `atrest facts` and every command's --help. Standard output, standard error and the exit
+# code are compared. Prints one line per difference and a summary; exits 1 when anything
+# differs. A refactoring that claims "behaviour unchanged" runs this against the commit it
+# started from.
 set -uo pipefail
 if [ $# -ne 2 ]; then
   echo "usage: bench/identical.sh OLD_BIN NEW_BIN" >&2
   exit 2
 fi
-old=$(realpath "$1")
-new=$(realpath "$2")
-cd "$(dirname "$0")/.."
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+# Both named `atrest`: usage lines show the program's name.
+mkdir "$work/old-bin" "$work/new-bin"
+cp "$1" "$work/old-bin/atrest" && cp "$2" "$work/new-bin/atrest" || exit 2
+old=$work/old-bin/atrest
+new=$work/new-bin/atrest
+cd "$(dirname "$0")/.."
 
 targets=()
 for d in fixtures/* examples ../shared/corpus/*; do
@@ -69,6 +73,9 @@ for t in "${targets[@]}"; do
   done
   run model model "$t"
   run facts facts "$t"
+done
+for c in "" scan facts merge collect rules model test "policy new"; do
+  run "help $c" $c --help
 done
 run rules rules
 run "rules markdown" rules --format markdown

@@ -25,6 +25,28 @@ pub enum Format {
     Jsonl,
 }
 
+/// `--unknown`: the report's [`UnknownMode`], as the command line and `.atrest.yaml` name it
+/// (the library knows nothing of clap).
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Unknown {
+    /// Drop them.
+    Pass,
+    /// Report them as notes; they do not count for `--fail-on`.
+    Warn,
+    /// Report and count them like failures.
+    Fail,
+}
+
+impl From<Unknown> for UnknownMode {
+    fn from(u: Unknown) -> Self {
+        match u {
+            Unknown::Pass => UnknownMode::Pass,
+            Unknown::Warn => UnknownMode::Warn,
+            Unknown::Fail => UnknownMode::Fail,
+        }
+    }
+}
+
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum FailOn {
     Low,
@@ -55,7 +77,7 @@ pub struct ReportArgs {
     pub fail_on: Option<FailOn>,
     /// What to do with findings that cannot be decided statically [default: warn]
     #[arg(long, value_enum)]
-    pub unknown: Option<UnknownMode>,
+    pub unknown: Option<Unknown>,
     /// Settings file (default: .atrest.yaml in the current directory or a parent, up to the
     /// repository's top)
     #[arg(long, value_name = "FILE")]
@@ -131,9 +153,10 @@ pub fn settings(
     };
     let unknown = match (args.unknown, config.and_then(|c| c.unknown.as_ref())) {
         (Some(u), _) => u,
-        (None, Some(s)) => UnknownMode::from_str(s, true)?,
-        (None, None) => UnknownMode::Warn,
-    };
+        (None, Some(s)) => Unknown::from_str(s, true)?,
+        (None, None) => Unknown::Warn,
+    }
+    .into();
     let mut dirs = args.policy.clone();
     let mut skip = Vec::new();
     let mut builtin = !args.no_builtin;
