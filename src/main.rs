@@ -15,14 +15,15 @@ fn main() -> ExitCode {
         unsafe { std::env::set_var("RUST_LIB_BACKTRACE", "0") };
     }
     let cli = Cli::parse();
+    let out = &mut std::io::stdout().lock();
     let result = match cli.command {
-        Command::Scan(args) => scan::run(*args),
-        Command::Facts(args) => facts::run(args),
-        Command::Merge(args) => merge::run(*args),
-        Command::Collect(args) => collect::run(args),
-        Command::Rules(args) => rules::run(args),
-        Command::Model { paths, tf_vars } => model::run(paths, tf_vars),
-        Command::Test(args) => test::run(args),
+        Command::Scan(args) => scan::run(*args, out),
+        Command::Facts(args) => facts::run(args, out),
+        Command::Merge(args) => merge::run(*args, out),
+        Command::Collect(args) => collect::run(args, out),
+        Command::Rules(args) => rules::run(args, out),
+        Command::Model { paths, tf_vars } => model::run(paths, tf_vars, out),
+        Command::Test(args) => test::run(args, out),
         Command::Policy {
             action:
                 PolicyAction::New {
@@ -31,13 +32,13 @@ fn main() -> ExitCode {
                     id,
                     severity,
                 },
-        } => policy::run(&name, &dir, id, severity),
+        } => policy::run(&name, &dir, id, severity, out),
     };
     match result {
         Ok(code) => code,
         Err(e) => {
             eprintln!("atrest: {}", Escaped(&e));
-            ExitCode::from(2)
+            atrest::cli::exit_code(true, false)
         }
     }
 }

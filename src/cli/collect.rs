@@ -71,7 +71,7 @@ pub struct CollectArgs {
     pub quiet: bool,
 }
 
-pub fn run(args: CollectArgs) -> Result<ExitCode, String> {
+pub fn run(args: CollectArgs, _out: &mut dyn std::io::Write) -> Result<ExitCode, String> {
     let report = collect::collect(&args.aws.options(args.output_dir.clone(), !args.quiet))?;
     for e in &report.errors {
         eprintln!("error: {}", Escaped(e));
@@ -79,7 +79,7 @@ pub fn run(args: CollectArgs) -> Result<ExitCode, String> {
     if !args.quiet {
         eprintln!("{}", collect_summary(&report, &args.output_dir));
     }
-    Ok(ExitCode::from(if report.errors.is_empty() { 0 } else { 2 }))
+    Ok(super::exit_code(!report.errors.is_empty(), false))
 }
 
 pub fn collect_summary(report: &CollectReport, dir: &std::path::Path) -> String {

@@ -34,7 +34,7 @@ pub struct FactsArgs {
     pub jobs: Option<usize>,
 }
 
-pub fn run(args: FactsArgs) -> Result<ExitCode, String> {
+pub fn run(args: FactsArgs, out: &mut dyn Write) -> Result<ExitCode, String> {
     use_jobs(args.jobs)?;
     let root = scan::scan_root();
     let mut facts = crate::trail::Facts::default();
@@ -73,7 +73,7 @@ pub fn run(args: FactsArgs) -> Result<ExitCode, String> {
     match &args.output {
         Some(path) => crate::read::file::write_atomic(path, text.as_bytes())?,
         None => {
-            let _ = std::io::stdout().lock().write_all(text.as_bytes());
+            let _ = out.write_all(text.as_bytes());
         }
     }
     errors.sort();
@@ -97,5 +97,5 @@ pub fn run(args: FactsArgs) -> Result<ExitCode, String> {
             "s"
         },
     );
-    Ok(ExitCode::from(if errors.is_empty() { 0 } else { 2 }))
+    Ok(super::exit_code(!errors.is_empty(), false))
 }

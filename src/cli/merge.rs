@@ -15,7 +15,7 @@ pub struct MergeArgs {
     pub report: ReportArgs,
 }
 
-pub fn run(args: MergeArgs) -> Result<ExitCode, String> {
+pub fn run(args: MergeArgs, out: &mut dyn std::io::Write) -> Result<ExitCode, String> {
     let prepared = prepare(&args.report, None)?;
     let root = &prepared.root;
     let mut parts = Vec::new();
@@ -85,5 +85,5 @@ pub fn run(args: MergeArgs) -> Result<ExitCode, String> {
     // Every shard reports the errors of what they all read (the policies, the inventory).
     errors.dedup();
     result.errors = errors;
-    finish(&args.report, &prepared, result, cover.shards)
+    finish(&args.report, &prepared, result, cover.shards, out)
 }

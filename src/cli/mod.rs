@@ -23,6 +23,7 @@ use policy::PolicyAction;
 use rules::RulesArgs;
 use scan::ScanArgs;
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 use test::TestArgs;
 
 pub const EXAMPLES: &str = "\
@@ -164,6 +165,16 @@ pub fn load_config(
         .map(|c| c.refused.clone())
         .unwrap_or_default();
     Ok((config, refused))
+}
+
+/// The exit code of every command: 2 when an input (a file, a policy, a call) failed, else 1
+/// when the check failed (a finding at `--fail-on`, a failing Rego test), else 0.
+pub fn exit_code(input_failed: bool, check_failed: bool) -> ExitCode {
+    ExitCode::from(match (input_failed, check_failed) {
+        (true, _) => 2,
+        (false, true) => 1,
+        (false, false) => 0,
+    })
 }
 
 /// The paths to scan: those given, those listed in `--files-from`, else `.`.

@@ -7,7 +7,11 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-pub fn run(paths: Vec<PathBuf>, tf_vars: Vec<PathBuf>) -> Result<ExitCode, String> {
+pub fn run(
+    paths: Vec<PathBuf>,
+    tf_vars: Vec<PathBuf>,
+    out: &mut dyn Write,
+) -> Result<ExitCode, String> {
     let loaded = scan::load(&ScanOptions {
         paths,
         inventories: Vec::new(),
@@ -32,12 +36,12 @@ pub fn run(paths: Vec<PathBuf>, tf_vars: Vec<PathBuf>) -> Result<ExitCode, Strin
         })
         .collect();
     let text = crate::escape::to_json(&models, true);
-    let _ = writeln!(std::io::stdout().lock(), "{text}");
+    let _ = writeln!(out, "{text}");
     for e in &loaded.notes {
         eprintln!("note: {}", Escaped(e));
     }
     for e in &loaded.errors {
         eprintln!("error: {}", Escaped(e));
     }
-    Ok(ExitCode::from(if loaded.errors.is_empty() { 0 } else { 2 }))
+    Ok(super::exit_code(!loaded.errors.is_empty(), false))
 }

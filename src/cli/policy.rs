@@ -37,6 +37,7 @@ pub fn run(
     dir: &Path,
     id: Option<String>,
     severity: SeverityArg,
+    out: &mut dyn std::io::Write,
 ) -> Result<ExitCode, String> {
     let id =
         id.unwrap_or_else(|| format!("CUSTOM-{}", name.to_ascii_uppercase().replace('_', "-")));
@@ -53,12 +54,13 @@ pub fn run(
     }
     .write(dir)?;
     for p in &written {
-        println!("created {}", p.display());
+        let _ = writeln!(out, "created {}", p.display());
     }
-    println!(
+    let _ = writeln!(
+        out,
         "next: edit the rule, then `atrest test {}` and `atrest scan --policy {} .`",
         dir.display(),
         dir.display()
     );
-    Ok(ExitCode::SUCCESS)
+    Ok(super::exit_code(false, false))
 }

@@ -310,6 +310,7 @@ pub fn finish(
     prepared: &Prepared,
     mut result: ScanResult,
     shards: Option<shard::Shards>,
+    out: &mut dyn Write,
 ) -> Result<ExitCode, String> {
     let root = &prepared.root;
     let policies = &prepared.policies;
@@ -345,12 +346,12 @@ pub fn finish(
     }
     if args.format == Format::Jsonl {
         let rendered = shard::write(&result, &policies.rules, shards.as_ref());
-        write_report(args, &rendered)?;
+        write_report(args, &rendered, out)?;
         for e in &result.errors {
             eprintln!("error: {}", Escaped(e));
         }
         // Findings decide the exit code of the merge, not of a shard.
-        return Ok(ExitCode::from(if result.errors.is_empty() { 0 } else { 2 }));
+        return Ok(super::exit_code(!result.errors.is_empty(), false));
     }
     let notices = triage_findings(args, prepared, &mut result)?;
     let report = Report {
@@ -388,7 +389,7 @@ pub fn finish(
         Format::Junit => report::junit::render(&report),
         Format::Jsonl => unreachable!("written above"),
     };
-    write_report(args, &rendered)?;
+    write_report(args, &rendered, out)?;
     // Errors are in the report; repeat them on stderr when the report is not text on screen.
     if !matches!(args.format, Format::Text) || args.output.is_some() {
         for e in &result.errors {
@@ -407,9 +408,6 @@ pub fn finish(
             eprintln!("{}", report::text::summary(&report));
         }
     }
-    if !result.errors.is_empty() {
-        return Ok(ExitCode::from(2));
-    }
     let threshold = match prepared.settings.fail_on {
         FailOn::None => None,
         FailOn::Low => Some(Severity::Low),
@@ -418,14 +416,13 @@ pub fn finish(
         FailOn::Critical => Some(Severity::Critical),
     };
     let failed = matches!((threshold, report.worst()), (Some(t), Some(w)) if w >= t);
-    Ok(ExitCode::from(if failed { 1 } else { 0 }))
+    Ok(super::exit_code(!result.errors.is_empty(), failed))
 }
 
-pub fn write_report(args: &ReportArgs, rendered: &str) -> Result<(), String> {
+pub fn write_report(args: &ReportArgs, rendered: &str, out: &mut dyn Write) -> Result<(), String> {
     match &args.output {
         Some(path) => crate::read::file::write_atomic(path, rendered.as_bytes()),
         None => {
-            let mut out = std::io::stdout().lock();
             // A closed pipe (`atrest scan | head`) is not an error worth a message.
             let _ = out.write_all(rendered.as_bytes());
             Ok(())

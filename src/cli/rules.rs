@@ -40,7 +40,7 @@ pub enum RulesAction {
     Show { id: String },
 }
 
-pub fn run(args: RulesArgs) -> Result<ExitCode, String> {
+pub fn run(args: RulesArgs, stdout: &mut dyn Write) -> Result<ExitCode, String> {
     // The listing shows what a scan here would report: the project's configuration applies.
     // The markdown reference documents the catalogue itself.
     let config = if args.format == RulesFormat::Markdown {
@@ -124,6 +124,6 @@ pub fn run(args: RulesArgs) -> Result<ExitCode, String> {
             out.push_str(&format!("\nPolicy: {}\n", escape(&rule.path)));
         }
     }
-    let _ = std::io::stdout().write_all(out.as_bytes());
-    Ok(ExitCode::from(if errors.is_empty() { 0 } else { 2 }))
+    let _ = stdout.write_all(out.as_bytes());
+    Ok(super::exit_code(!errors.is_empty(), false))
 }

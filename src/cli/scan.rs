@@ -53,7 +53,7 @@ pub struct ScanArgs {
     pub aws_dir: Option<PathBuf>,
 }
 
-pub fn run(args: ScanArgs) -> Result<ExitCode, String> {
+pub fn run(args: ScanArgs, out: &mut dyn std::io::Write) -> Result<ExitCode, String> {
     use_jobs(args.jobs)?;
     let timeout =
         (args.policy_timeout > 0).then(|| std::time::Duration::from_millis(args.policy_timeout));
@@ -169,7 +169,7 @@ pub fn run(args: ScanArgs) -> Result<ExitCode, String> {
         indexes: vec![s.index],
         count: s.count,
     });
-    let code = finish(&args.report, &prepared, result, shards);
+    let code = finish(&args.report, &prepared, result, shards, out);
     drop(temporary);
     code
 }

@@ -17,21 +17,15 @@ pub struct TestArgs {
     pub no_builtin: bool,
 }
 
-pub fn run(args: TestArgs) -> Result<ExitCode, String> {
+pub fn run(args: TestArgs, out: &mut dyn Write) -> Result<ExitCode, String> {
     let (sources, mut errors) = testing::sources(!args.no_builtin, &args.paths);
     let mut run = testing::run(&sources, args.coverage);
     errors.append(&mut run.errors);
     run.errors = errors;
     let text = testing::render(&run);
-    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    let _ = out.write_all(text.as_bytes());
     if run.results.is_empty() && run.errors.is_empty() {
         eprintln!("atrest: no tests found (rules named test_* in *_test.rego files)");
     }
-    Ok(ExitCode::from(if !run.errors.is_empty() {
-        2
-    } else if run.failed() > 0 {
-        1
-    } else {
-        0
-    }))
+    Ok(super::exit_code(!run.errors.is_empty(), run.failed() > 0))
 }

@@ -8,6 +8,7 @@ mod action;
 mod aws_moto;
 mod cfn_lang;
 mod cli;
+mod cli_calls;
 mod cli_habits;
 mod cloudtrail;
 mod cloudtrail_shapes;
