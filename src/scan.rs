@@ -3,12 +3,13 @@
 
 use crate::engine::{Finding, PolicyError, PolicySet};
 use crate::isolate::{isolate, test_trigger};
-use crate::model::{FileId, Inventory, api, cfn, drift, serverless};
+use crate::model::{FileId, Inventory, ModelEntry, api, cfn, drift, serverless};
 use crate::read::cloudtrail::{self, Sniff};
 pub use crate::read::file::Boundary;
 use crate::read::{Input, InputKind, Limits, ReadError, ReadOutcome, Skip, include, read_input};
 use crate::trail::{self, Catalog, Facts, LogFile, TrailReport};
 use rayon::prelude::*;
+use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
 mod select;
@@ -894,8 +895,10 @@ fn cap_repeated(errors: &mut Vec<InputError>) {
     errors.sort();
 }
 
+const NOT_AN_INVENTORY: &str = "not an inventory: expected the model's JSON (functions, event_source_mappings, kms_keys, ...) or `atrest model` output";
+
 /// Reads an `--inventory` file: one inventory in the model's shape, or what `atrest model`
-/// prints (a list of `{file, kind, model}`). Returns (label, inventory) pairs.
+/// prints (a list of [`ModelEntry`]). Returns (label, inventory) pairs.
 pub fn load_inventory(path: &Path) -> Result<Vec<(Option<String>, serde_json::Value)>, String> {
     let text = crate::read::file::read_text_bounded(path, Limits::default().max_template_bytes)
         .map_err(|e| format!("cannot read inventory: {e}"))?;
@@ -909,14 +912,15 @@ pub fn load_inventory(path: &Path) -> Result<Vec<(Option<String>, serde_json::Va
     };
     match &value {
         v if is_inventory(v) => Ok(vec![(None, value)]),
-        serde_json::Value::Array(items) if items.iter().all(|i| is_inventory(&i["model"])) => Ok(items
-            .iter()
-            .map(|i| (i["file"].as_str().map(str::to_owned), i["model"].clone()))
-            .collect()),
-        _ => Err(
-            "not an inventory: expected the model's JSON (functions, event_source_mappings, kms_keys, ...) or `atrest model` output"
-                .into(),
-        ),
+        serde_json::Value::Array(_) => {
+            match Vec::<ModelEntry<serde_json::Value>>::deserialize(&value) {
+                Ok(entries) if entries.iter().all(|e| is_inventory(&e.model)) => {
+                    Ok(entries.into_iter().map(|e| (e.file, e.model)).collect())
+                }
+                _ => Err(NOT_AN_INVENTORY.into()),
+            }
+        }
+        _ => Err(NOT_AN_INVENTORY.into()),
     }
 }
 

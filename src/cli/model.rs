@@ -1,6 +1,7 @@
 //! `atrest model`: the resource model policies see, as JSON.
 
 use crate::escape::Escaped;
+use crate::model::{Inventory, ModelEntry};
 use crate::read::Limits;
 use crate::scan::{self, ScanOptions};
 use std::io::Write;
@@ -23,16 +24,14 @@ pub fn run(
     });
     // One entry per evaluation unit: a template, a Terraform root module or plan, or all
     // deployed-state inputs together.
-    let models: Vec<serde_json::Value> = loaded
+    let models: Vec<ModelEntry<&Inventory>> = loaded
         .units
         .iter()
-        .map(|unit| {
-            serde_json::json!({
-                "file": unit.files.first().map(|f| f.to_string()),
-                "files": unit.files.iter().map(|f| f.to_string()).collect::<Vec<_>>(),
-                "kind": unit.kind.name(),
-                "model": unit.inventory,
-            })
+        .map(|unit| ModelEntry {
+            file: unit.files.first().map(|f| f.to_string()),
+            files: unit.files.iter().map(|f| f.to_string()).collect(),
+            kind: unit.kind.name().to_owned(),
+            model: &unit.inventory,
         })
         .collect();
     let text = crate::escape::to_json(&models, true);
