@@ -4,7 +4,7 @@
 use crate::engine::{Finding, PolicyError, PolicySet};
 use crate::isolate::{isolate, test_trigger};
 use crate::model::{FileId, Inventory, ModelEntry, api, cfn, drift, serverless};
-use crate::read::cloudtrail::{self, Sniff};
+use crate::read::detect::{self, LogSniff};
 pub use crate::read::file::Boundary;
 use crate::read::{Input, InputKind, Limits, ReadError, ReadOutcome, Skip, include, read_input};
 use crate::trail::{self, Catalog, Facts, LogFile, TrailReport};
@@ -99,51 +99,24 @@ enum Read {
     Other(ReadOutcome),
 }
 
-/// Extensions a CloudTrail log can have (`.json.gz` ends in `gz`); templates are sniffed too,
-/// since both are `.json`.
-const LOG_EXTENSIONS: &[&str] = &["json", "gz", "jsonl", "ndjson", "log", ""];
-
 fn read_file(file: &Path, limits: &Limits, shown: &FileId) -> Read {
     as_log(file, shown).unwrap_or_else(|| Read::Other(read_input(file, limits)))
 }
 
-/// What a file is as a CloudTrail log, by its extension and content; `None` when it is not
-/// one (it may still be another input).
+/// What a file is as a CloudTrail log ([`detect::log`]); `None` when it is not one (it may
+/// still be another input).
 fn as_log(file: &Path, shown: &FileId) -> Option<Read> {
-    let ext = file
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase)
-        .unwrap_or_default();
-    if !LOG_EXTENSIONS.contains(&ext.as_str()) {
-        return None;
-    }
-    match cloudtrail::sniff_file(file) {
-        Ok(Sniff::Trail { shape, gzip }) => Some(Read::Log(LogFile {
+    Some(match detect::log(file)? {
+        LogSniff::Trail { shape, gzip } => Read::Log(LogFile {
             path: file.to_path_buf(),
             shown: shown.clone(),
             shape,
             gzip,
-        })),
-        Ok(Sniff::Digest) => Some(Read::Skipped(Skip::CloudTrailDigest)),
-        Ok(Sniff::PantherTests) => Some(Read::Skipped(Skip::PantherTests)),
-        Ok(Sniff::LakeResults) => Some(Read::Noted(
-            Skip::LakeResults,
-            ReadError::whole_file(
-                "CloudTrail Lake query results are not read: Lake writes nested fields (userIdentity, requestParameters, resources) as its own `{key=value}` text, not JSON, so the rules could not tell who called with which key; read the trail's own logs (its S3 delivery, or `aws cloudtrail lookup-events`) instead",
-            ),
-        )),
-        // A file named `.gz` that is not gzip is a broken log delivery, not something else.
-        Ok(Sniff::NotTrail) if ext == "gz" && !cloudtrail::is_gzip(file) => {
-            Some(Read::Other(ReadOutcome::Failed(ReadError::whole_file(
-                "named .gz but not gzip-compressed (no gzip header)",
-            ))))
-        }
-        Err(e) if ext == "gz" => Some(Read::Other(ReadOutcome::Failed(ReadError::whole_file(
-            format!("cannot read the compressed log: {e}"),
-        )))),
-        Ok(Sniff::NotTrail) | Err(_) => None,
-    }
+        }),
+        LogSniff::Skipped(why) => Read::Skipped(why),
+        LogSniff::Noted(why, note) => Read::Noted(why, note),
+        LogSniff::Broken(e) => Read::Other(ReadOutcome::Failed(e)),
+    })
 }
 
 /// The CloudTrail logs among `files`, in path order, and the broken deliveries among them,
@@ -367,7 +340,7 @@ fn may_be_input(path: &Path) -> bool {
         .extension()
         .map(|e| e.to_string_lossy().to_ascii_lowercase())
         .unwrap_or_default();
-    crate::read::detect::name_hint(path).is_some() || LOG_EXTENSIONS.contains(&ext.as_str())
+    crate::read::detect::name_hint(path).is_some() || detect::LOG_EXTENSIONS.contains(&ext.as_str())
 }
 
 /// One evaluation: the inventory built from one or more inputs. A CloudFormation template or a
