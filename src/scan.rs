@@ -493,12 +493,11 @@ pub fn load(opts: &ScanOptions) -> Loaded {
                 return out;
             }
         };
-        // A template's literal key that the deployed state describes is what it says it is.
-        for unit in &mut out.units {
-            keys.settle(&mut unit.inventory);
-        }
-        let others: Vec<&Inventory> = out.units.iter().map(|u| &u.inventory).collect();
-        drift::correlate(&mut inventory, &others);
+        drift::join_deployed(
+            &mut inventory,
+            &keys,
+            out.units.iter_mut().map(|u| &mut u.inventory).collect(),
+        );
         out.units.push(Unit {
             kind,
             inventory,
