@@ -6,6 +6,8 @@
 //! against `schemas/config.schema.json`; a mistake is reported with its line and column, found
 //! through the positioned YAML tree. Relative paths in it are relative to its directory.
 
+pub use crate::paths::{glob, path_matches};
+
 use crate::engine::{Rule, Severity};
 use crate::read::{Limits, Node, Pos, yaml};
 use crate::triage::{self, Directive, Place, Suppression, SuppressionKind, Target, Via};
@@ -94,36 +96,6 @@ fn validator() -> &'static jsonschema::Validator {
             serde_json::from_str(SCHEMA).expect("the config schema is JSON");
         jsonschema::draft202012::new(&schema).expect("the config schema compiles")
     })
-}
-
-/// A glob as `exclude` and `ignore.path` use it: a pattern without `/` matches at any depth.
-pub fn glob(pattern: &str) -> Result<GlobMatcher, String> {
-    let trimmed = pattern.trim_end_matches('/');
-    let trimmed = trimmed.strip_prefix("./").unwrap_or(trimmed);
-    let full = if trimmed.contains('/') {
-        trimmed.to_owned()
-    } else {
-        format!("**/{trimmed}")
-    };
-    globset::GlobBuilder::new(&full)
-        .literal_separator(true)
-        .build()
-        .map(|g| g.compile_matcher())
-        .map_err(|e| format!("bad glob {pattern:?}: {e}"))
-}
-
-/// Whether `rel` (`/`-separated) or one of the directories it is in matches `glob`.
-pub fn path_matches(glob: &GlobMatcher, rel: &str) -> bool {
-    let mut p = rel;
-    loop {
-        if glob.is_match(p) {
-            return true;
-        }
-        match p.rfind('/') {
-            Some(i) => p = &p[..i],
-            None => return false,
-        }
-    }
 }
 
 /// The node at a JSON pointer (as far as it leads).

@@ -7,13 +7,17 @@
 //! [`triage`] applies suppressions, baselines and `--diff-base`, as set on the command line and
 //! in [`config`].
 
+pub mod cli;
 pub mod collect;
 pub mod config;
 pub mod engine;
 pub mod escape;
+pub mod finding;
 pub mod fnv;
+pub mod git;
 pub mod isolate;
 pub mod model;
+pub mod paths;
 pub mod read;
 pub mod report;
 pub mod scan;

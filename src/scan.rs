@@ -3,21 +3,26 @@
 
 use crate::engine::{Finding, PolicyError, PolicySet};
 use crate::isolate::{isolate, test_trigger};
-use crate::model::{FileId, Inventory, api, cfn, drift, serverless};
-use crate::read::cloudtrail::{self, Sniff};
+use crate::model::{FileId, Inventory, ModelEntry, api, cfn, drift, serverless};
+use crate::read::detect::{self, LogSniff};
 pub use crate::read::file::Boundary;
 use crate::read::remote::Remote;
 use crate::read::s3::{self, S3Url};
 use crate::read::trail_layout::TrailFilter;
 use crate::read::{Input, InputKind, Limits, ReadError, ReadOutcome, Skip, include, read_input};
-use crate::shard::Shard;
 use crate::trail::{self, Catalog, Facts, LogFile, TrailReport};
 use rayon::prelude::*;
+use serde::Deserialize;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 pub mod map;
+mod select;
 mod terraform;
+
+pub use crate::finding::{FileFinding, InputError, ScanResult, SkippedFile};
+pub use crate::paths::{display_path, scan_root};
+pub use select::{Shard, path_hash};
 
 pub struct ScanOptions {
     pub paths: Vec<PathBuf>,
@@ -115,71 +120,6 @@ impl ScanOptions {
 /// The largest CloudTrail event accepted; a larger one means a broken file.
 pub const MAX_EVENT_BYTES: usize = 16 * 1024 * 1024;
 
-/// A finding with the file it is in.
-#[derive(Debug, Clone)]
-pub struct FileFinding {
-    /// Path as shown to the user: relative to the scan root where it is inside it.
-    pub path: String,
-    pub finding: Finding,
-    /// Set by [`crate::triage`] when the user has accepted the finding.
-    pub suppression: Option<crate::triage::Suppression>,
-}
-
-impl FileFinding {
-    /// Files a finding under the file of its location, else under `fallback`.
-    pub fn new(finding: Finding, fallback: Option<&FileId>) -> Self {
-        FileFinding {
-            path: finding
-                .location
-                .as_ref()
-                .map(|l| l.file.to_string())
-                .or_else(|| fallback.map(|f| f.to_string()))
-                .unwrap_or_default(),
-            finding,
-            suppression: None,
-        }
-    }
-}
-
-/// An input that could not be read, or a policy that could not be loaded or evaluated.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct InputError {
-    pub path: String,
-    pub line: Option<u32>,
-    pub column: Option<u32>,
-    pub message: String,
-}
-
-impl std::fmt::Display for InputError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match (self.line, self.column) {
-            (Some(l), Some(c)) => write!(f, "{}:{l}:{c}: {}", self.path, self.message),
-            (Some(l), None) => write!(f, "{}:{l}: {}", self.path, self.message),
-            _ => write!(f, "{}: {}", self.path, self.message),
-        }
-    }
-}
-
-impl InputError {
-    pub(crate) fn at(path: &str, span: Option<crate::read::Span>, message: String) -> Self {
-        InputError {
-            path: path.to_owned(),
-            line: span.map(|s| s.start.line),
-            column: span.map(|s| s.start.col),
-            message,
-        }
-    }
-
-    pub fn read(path: &str, e: ReadError) -> Self {
-        InputError {
-            path: path.to_owned(),
-            line: e.line,
-            column: e.column,
-            message: e.message,
-        }
-    }
-}
-
 impl From<PolicyError> for InputError {
     fn from(e: PolicyError) -> Self {
         InputError {
@@ -191,53 +131,8 @@ impl From<PolicyError> for InputError {
     }
 }
 
-#[derive(Debug, Default)]
-pub struct ScanResult {
-    /// Inputs understood and evaluated, by kind name.
-    pub scanned: Vec<(String, InputKind)>,
-    /// Files that are not inputs atrest reads, each with the reason.
-    pub skipped: Vec<SkippedFile>,
-    pub findings: Vec<FileFinding>,
-    pub errors: Vec<InputError>,
-    /// What was not read, and why, where that is no defect (a remote Terraform module).
-    pub notes: Vec<InputError>,
-    /// What the CloudTrail logs of the scan gave besides findings, when there were any.
-    pub trail: Option<TrailReport>,
-    /// Model objects the rules were evaluated on (functions, mappings, keys, log groups, X-Ray
-    /// settings, deployments), and how many of them no rule reported: the third outcome beside
-    /// fail and unknown.
-    pub checked: usize,
-    pub passed: usize,
-    /// What each function stores at rest and under which key, for the review reports.
-    pub map: map::DataMap,
-}
-
-impl ScanResult {
-    /// Inputs read: templates and log files.
-    pub fn inputs(&self) -> usize {
-        self.scanned.len() + self.trail.as_ref().map_or(0, |t| t.files.len())
-    }
-}
-
 /// One unit's findings and the messages of the rules that failed on it.
 type Evaluated = (Vec<Finding>, Vec<String>);
-
-/// A file that was not read as an input, and why: listed in the JSON report and by
-/// `--verbose`, so that a file atrest did not understand is never dropped unseen.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct SkippedFile {
-    pub path: String,
-    pub reason: String,
-}
-
-impl SkippedFile {
-    fn new(path: &str, why: Skip) -> Self {
-        SkippedFile {
-            path: path.to_owned(),
-            reason: why.reason().to_owned(),
-        }
-    }
-}
 
 /// What a file turned out to be.
 enum Read {
@@ -247,46 +142,24 @@ enum Read {
     Other(ReadOutcome),
 }
 
-/// Extensions a CloudTrail log can have (`.json.gz` ends in `gz`); templates are sniffed too,
-/// since both are `.json`.
-const LOG_EXTENSIONS: &[&str] = &["json", "gz", "jsonl", "ndjson", "log", ""];
-
 fn read_file(file: &Path, limits: &Limits, shown: &FileId) -> Read {
     as_log(file, shown).unwrap_or_else(|| Read::Other(read_input(file, limits)))
 }
 
-/// What a file is as a CloudTrail log, by its extension and content; `None` when it is not
-/// one (it may still be another input).
+/// What a file is as a CloudTrail log ([`detect::log`]); `None` when it is not one (it may
+/// still be another input).
 fn as_log(file: &Path, shown: &FileId) -> Option<Read> {
-    let ext = file
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase)
-        .unwrap_or_default();
-    if !LOG_EXTENSIONS.contains(&ext.as_str()) {
-        return None;
-    }
-    match cloudtrail::sniff_file(file) {
-        Ok(Sniff::Trail { shape, gzip }) => Some(Read::Log(LogFile {
+    Some(match detect::log(file)? {
+        LogSniff::Trail { shape, gzip } => Read::Log(LogFile {
             path: file.to_path_buf(),
             shown: shown.clone(),
             shape,
             gzip,
             remote: None,
-        })),
-        Ok(Sniff::Digest) => Some(Read::Skipped(Skip::CloudTrailDigest)),
-        Ok(Sniff::PantherTests) => Some(Read::Skipped(Skip::PantherTests)),
-        // A file named `.gz` that is not gzip is a broken log delivery, not something else.
-        Ok(Sniff::NotTrail) if ext == "gz" && !cloudtrail::is_gzip(file) => {
-            Some(Read::Other(ReadOutcome::Failed(ReadError::whole_file(
-                "named .gz but not gzip-compressed (no gzip header)",
-            ))))
-        }
-        Err(e) if ext == "gz" => Some(Read::Other(ReadOutcome::Failed(ReadError::whole_file(
-            format!("cannot read the compressed log: {e}"),
-        )))),
-        Ok(Sniff::NotTrail) | Err(_) => None,
-    }
+        }),
+        LogSniff::Skipped(why) => Read::Skipped(why),
+        LogSniff::Broken(e) => Read::Other(ReadOutcome::Failed(e)),
+    })
 }
 
 /// The CloudTrail logs among `files`, in path order, and the broken deliveries among them,
@@ -312,33 +185,6 @@ pub fn logs_of(files: &[PathBuf]) -> (Vec<LogFile>, Vec<InputError>) {
     }
     logs.sort_by(|a, b| a.shown.cmp(&b.shown));
     (logs, errors)
-}
-
-/// The directory paths are shown relative to, and SARIF's `%SRCROOT%`.
-pub fn scan_root() -> PathBuf {
-    std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."))
-}
-
-/// Shows `path` relative to `root` where it lies inside it, with `/` separators; otherwise
-/// absolute.
-pub fn display_path(path: &Path, root: &Path) -> String {
-    // `..` resolved first: `../other/t.yaml` is outside the root, not a path under it.
-    let abs = crate::triage::normalize(&if path.is_absolute() {
-        path.to_path_buf()
-    } else {
-        root.join(path)
-    });
-    let normal = |p: &Path| {
-        p.components()
-            .filter(|c| !matches!(c, std::path::Component::CurDir))
-            .collect::<PathBuf>()
-            .to_string_lossy()
-            .replace('\\', "/")
-    };
-    match abs.strip_prefix(root) {
-        Ok(rel) => normal(rel),
-        Err(_) => normal(&abs),
-    }
 }
 
 /// Every file under the given paths, respecting ignore files and hidden-file conventions, with
@@ -451,7 +297,7 @@ impl Walk<'_> {
         // Git scans what it tracks whatever an ignore file says; an ignore file a change adds
         // must not hide a template from the check of that change.
         if crate::read::file::repository_top(dir).is_some()
-            && let Ok(tracked) = crate::triage::git::tracked_files(dir)
+            && let Ok(tracked) = crate::git::tracked_files(dir)
         {
             for path in tracked {
                 let hidden = path.strip_prefix(dir).is_ok_and(|rel| {
@@ -537,7 +383,7 @@ fn may_be_input(path: &Path) -> bool {
         .extension()
         .map(|e| e.to_string_lossy().to_ascii_lowercase())
         .unwrap_or_default();
-    crate::read::detect::name_hint(path).is_some() || LOG_EXTENSIONS.contains(&ext.as_str())
+    crate::read::detect::name_hint(path).is_some() || detect::LOG_EXTENSIONS.contains(&ext.as_str())
 }
 
 /// One evaluation: the inventory built from one or more inputs. A CloudFormation template or a
@@ -690,12 +536,11 @@ pub fn load(opts: &ScanOptions) -> Loaded {
                 return out;
             }
         };
-        // A template's literal key that the deployed state describes is what it says it is.
-        for unit in &mut out.units {
-            keys.settle(&mut unit.inventory);
-        }
-        let others: Vec<&Inventory> = out.units.iter().map(|u| &u.inventory).collect();
-        drift::correlate(&mut inventory, &others);
+        drift::join_deployed(
+            &mut inventory,
+            &keys,
+            out.units.iter_mut().map(|u| &mut u.inventory).collect(),
+        );
         out.units.push(Unit {
             kind,
             inventory,
@@ -770,7 +615,7 @@ fn list_s3(opts: &ScanOptions, out: &mut Loaded) {
         out.logs.push(LogFile {
             path: PathBuf::from(&shown),
             shown: shown.into(),
-            shape: cloudtrail::TrailShape::Records,
+            shape: crate::read::cloudtrail::TrailShape::Records,
             gzip: true,
             remote: Some(Remote::new(fetch.clone(), index)),
         });
@@ -1189,8 +1034,10 @@ fn cap_repeated(errors: &mut Vec<InputError>) {
     errors.sort();
 }
 
+const NOT_AN_INVENTORY: &str = "not an inventory: expected the model's JSON (functions, event_source_mappings, kms_keys, ...) or `atrest model` output";
+
 /// Reads an `--inventory` file: one inventory in the model's shape, or what `atrest model`
-/// prints (a list of `{file, kind, model}`). Returns (label, inventory) pairs.
+/// prints (a list of [`ModelEntry`]). Returns (label, inventory) pairs.
 pub fn load_inventory(path: &Path) -> Result<Vec<(Option<String>, serde_json::Value)>, String> {
     let text = crate::read::file::read_text_bounded(path, Limits::default().max_template_bytes)
         .map_err(|e| format!("cannot read inventory: {e}"))?;
@@ -1204,14 +1051,15 @@ pub fn load_inventory(path: &Path) -> Result<Vec<(Option<String>, serde_json::Va
     };
     match &value {
         v if is_inventory(v) => Ok(vec![(None, value)]),
-        serde_json::Value::Array(items) if items.iter().all(|i| is_inventory(&i["model"])) => Ok(items
-            .iter()
-            .map(|i| (i["file"].as_str().map(str::to_owned), i["model"].clone()))
-            .collect()),
-        _ => Err(
-            "not an inventory: expected the model's JSON (functions, event_source_mappings, kms_keys, ...) or `atrest model` output"
-                .into(),
-        ),
+        serde_json::Value::Array(_) => {
+            match Vec::<ModelEntry<serde_json::Value>>::deserialize(&value) {
+                Ok(entries) if entries.iter().all(|e| is_inventory(&e.model)) => {
+                    Ok(entries.into_iter().map(|e| (e.file, e.model)).collect())
+                }
+                _ => Err(NOT_AN_INVENTORY.into()),
+            }
+        }
+        _ => Err(NOT_AN_INVENTORY.into()),
     }
 }
 

@@ -1,42 +1,11 @@
 //! Rule metadata from OPA-style `# METADATA` comment blocks. regorus does not parse
 //! annotations, so they are read here; `atrest rules`, SARIF and the docs all come from them.
 
+pub use crate::finding::Severity;
 use crate::read::{Limits, yaml};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
-
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    Serialize,
-    Deserialize,
-    schemars::JsonSchema,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Low,
-    Medium,
-    High,
-    Critical,
-}
-
-impl fmt::Display for Severity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Severity::Low => "low",
-            Severity::Medium => "medium",
-            Severity::High => "high",
-            Severity::Critical => "critical",
-        })
-    }
-}
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Reference {

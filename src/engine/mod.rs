@@ -17,51 +17,16 @@ pub use route::{RouteCache, Router};
 pub use files::is_test_file;
 use files::read_rego_files;
 
+pub use crate::finding::{Finding, Outcome};
 pub use metadata::{PolicyError, Route, Rule, Severity};
 
-use crate::model::{Inventory, Loc, Object, Origin};
-use serde::{Deserialize, Serialize};
+use crate::model::{Inventory, Object, Origin};
+use serde::Deserialize;
 use std::collections::HashMap;
 
 // The built-in policies, embedded in the binary by build.rs. Files without `# METADATA` are
 // helper libraries; `*_test.rego` files hold Rego unit tests.
 include!(concat!(env!("OUT_DIR"), "/builtin_policies.rs"));
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Outcome {
-    Fail,
-    /// The rule could not decide (a key from a parameter without default, say).
-    Unknown,
-}
-
-/// A finding as the engine produces it: a rule, a model object, a property, and where that
-/// property is written.
-#[derive(Debug, Clone)]
-pub struct Finding {
-    pub rule: usize,
-    pub outcome: Outcome,
-    pub message: String,
-    pub resource_id: String,
-    pub logical_id: String,
-    pub resource_type: String,
-    /// The source format of the object (`cloudformation`, `sam`, ...), to pick the right fix.
-    pub source: &'static str,
-    /// How the object was reached where its location does not say (see `Origin::via`).
-    pub via: Option<String>,
-    pub property: String,
-    /// What else the finding is about, where one object and property can fail several times
-    /// (the key of ATR-L010 fails once per function that uses it): part of its identity.
-    pub subject: Option<String>,
-    /// Other places to look at, each with what it is (ATR-L011: the template's key).
-    pub related: Vec<(Loc, String)>,
-    pub location: Option<Loc>,
-    /// How the property's key reference was resolved (`KmsKeyArn <- !Ref K <- default ...`),
-    /// when the property is one; empty otherwise.
-    pub chain: Vec<String>,
-    /// For CloudTrail rules: the events the finding stands for, and where else to look.
-    pub trail: Option<Box<crate::trail::Evidence>>,
-}
 
 /// What a CloudTrail rule's `deny` set holds for one event. Everything but `message` is
 /// optional; atrest fills what is left out from what it resolved for the event.

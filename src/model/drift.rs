@@ -6,8 +6,24 @@
 //! are [`Deployment`] objects in the deployed state's inventory, so ATR-L011 is an ordinary
 //! policy over one inventory and never sees a file format.
 
+use super::api::DeployedKeys;
 use super::keys::{KeyRef, KeyState};
 use super::{Deployment, Function, Inventory, KeyPair, Loc, Origin, TemplateFunction, Tri};
+
+/// The steps across units once the deployed state is modelled: a template's literal key that
+/// the deployed state describes is what it says it is ([`DeployedKeys::settle`]), and the
+/// template's functions are paired with the deployed ones ([`correlate`]).
+pub fn join_deployed(
+    deployed: &mut Inventory,
+    keys: &DeployedKeys,
+    mut templates: Vec<&mut Inventory>,
+) {
+    for t in templates.iter_mut() {
+        keys.settle(t);
+    }
+    let templates: Vec<&Inventory> = templates.into_iter().map(|t| &*t).collect();
+    correlate(deployed, &templates);
+}
 
 /// Adds to `deployed` a [`Deployment`] for every function of `templates` it also describes.
 pub fn correlate(deployed: &mut Inventory, templates: &[&Inventory]) {

@@ -595,3 +595,20 @@ impl Origin {
         self.locations.get("")
     }
 }
+
+/// One entry of `atrest model`'s output: an evaluation unit (a template, a Terraform root module
+/// or plan, or all deployed-state inputs together) and the model policies see for it. The one
+/// definition of the format, written by `atrest model` (with `M` the [`Inventory`]) and read
+/// back by `scan --inventory` (with `M` a JSON value).
+#[derive(Debug, Serialize, serde::Deserialize)]
+pub struct ModelEntry<M> {
+    /// The unit's first file.
+    #[serde(default)]
+    pub file: Option<String>,
+    #[serde(default)]
+    pub files: Vec<String>,
+    /// `cloudformation`, `sam`, `terraform`, `terraform-plan`, `serverless`, `aws-api`.
+    #[serde(default)]
+    pub kind: String,
+    pub model: M,
+}

@@ -1,6 +1,7 @@
 //! Decide what a file is from its content, not only its name, and parse it.
 
 use super::aws::{self, ApiShape};
+use super::cloudtrail::{self, Sniff, TrailShape};
 use super::{Limits, Node, ReadError, hcl, json, text, yaml};
 use std::path::Path;
 
@@ -503,6 +504,46 @@ fn template_kind(root: &Node) -> Option<InputKind> {
     Some(InputKind::CloudFormation {
         sam: transform_is_sam || has_serverless,
     })
+}
+
+/// Extensions a CloudTrail log can have (`.json.gz` ends in `gz`); templates are sniffed too,
+/// since both are `.json`.
+pub const LOG_EXTENSIONS: &[&str] = &["json", "gz", "jsonl", "ndjson", "log", ""];
+
+/// What a file is as a CloudTrail log.
+pub enum LogSniff {
+    /// A log to read, of this shape.
+    Trail { shape: TrailShape, gzip: bool },
+    /// Recognised and deliberately not read (CloudTrail digests, Panther rule tests).
+    Skipped(Skip),
+    /// A broken log delivery.
+    Broken(ReadError),
+}
+
+/// What a file is as a CloudTrail log, by its extension and content; `None` when it is not
+/// one (it may still be another input, for [`read_input`]).
+pub fn log(file: &Path) -> Option<LogSniff> {
+    let ext = file
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default();
+    if !LOG_EXTENSIONS.contains(&ext.as_str()) {
+        return None;
+    }
+    match cloudtrail::sniff_file(file) {
+        Ok(Sniff::Trail { shape, gzip }) => Some(LogSniff::Trail { shape, gzip }),
+        Ok(Sniff::Digest) => Some(LogSniff::Skipped(Skip::CloudTrailDigest)),
+        Ok(Sniff::PantherTests) => Some(LogSniff::Skipped(Skip::PantherTests)),
+        // A file named `.gz` that is not gzip is a broken log delivery, not something else.
+        Ok(Sniff::NotTrail) if ext == "gz" && !cloudtrail::is_gzip(file) => Some(LogSniff::Broken(
+            ReadError::whole_file("named .gz but not gzip-compressed (no gzip header)"),
+        )),
+        Err(e) if ext == "gz" => Some(LogSniff::Broken(ReadError::whole_file(format!(
+            "cannot read the compressed log: {e}"
+        )))),
+        Ok(Sniff::NotTrail) | Err(_) => None,
+    }
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@ use crate::scan::{FileFinding, ScanResult};
 use crate::triage::Notice;
 
 /// What to do with findings a rule could not decide.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UnknownMode {
     /// Drop them.
     Pass,

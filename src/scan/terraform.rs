@@ -16,9 +16,10 @@ use super::{InputError, Loaded, ScanOptions, Unit, display_path};
 use crate::isolate::{isolate, test_trigger};
 use crate::model::terraform::{self as tfm, Module, Project};
 use crate::model::{FileId, Inventory, Origin, tfplan};
+use crate::paths::normalize;
 use crate::read::{Input, InputKind, Node, ReadOutcome, Span, Value, hcl, read_input, text};
 use std::collections::{BTreeSet, HashMap, HashSet};
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 type Files = Vec<(FileId, Arc<hcl::Body>)>;
@@ -51,23 +52,6 @@ pub(super) struct Inputs {
     /// The normalised paths of those files, to tell which of a directory's files are read.
     paths: HashSet<PathBuf>,
     plans: Vec<(FileId, PathBuf, Node)>,
-}
-
-/// `a/./b/../c` -> `a/c`, without touching the file system (symlinks stay as named).
-fn normalize(p: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for c in p.components() {
-        match c {
-            Component::CurDir => {}
-            Component::ParentDir => {
-                if !out.pop() {
-                    out.push("..");
-                }
-            }
-            other => out.push(other.as_os_str()),
-        }
-    }
-    out
 }
 
 fn dir_of(path: &Path, root: &Path) -> PathBuf {

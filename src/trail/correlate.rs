@@ -7,6 +7,7 @@
 
 use super::event::function_name;
 use super::facts::Facts;
+pub use crate::finding::Declared;
 use crate::model::Loc;
 use serde_json::{Value, json};
 
@@ -70,14 +71,6 @@ struct KKey {
     arn: Option<String>,
     aliases: Vec<String>,
     decl: Option<Loc>,
-}
-
-/// A related place in the source, for "back to the source".
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Declared {
-    /// `function Fn`, `key FunctionKey`, ...
-    pub what: String,
-    pub loc: Loc,
 }
 
 /// Everything the inventories say, indexed for events.

@@ -2,12 +2,13 @@
 //! and aggregate the verdicts into findings with bounded [`Evidence`], per rule and subject.
 
 use super::event::{self, Detail, Head, KMS_SOURCE};
-use super::evidence::{EventRef, Evidence, Sighting, Subject, finding};
+use super::evidence::finding;
 use super::spool::Candidate;
 use super::{
     Catalog, Facts, KeyTimeline, LogError, LogFile, Outcome1, TrailReport, memo, rego_value,
 };
 use crate::engine::{Evaluator, Finding, Outcome, PolicySet, RouteCache, Router};
+use crate::finding::{EventRef, Evidence, Sighting, Subject};
 use crate::model::Loc;
 use crate::read::cloudtrail::Within;
 use crate::read::{Pos, ReadError, Span};

@@ -5,25 +5,8 @@
 //! associative, commutative and idempotent, so shards can be merged in any order.
 
 use super::event::{Detail, is_crypto_call, same_place};
-use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
-
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-pub struct Facts {
-    /// Key ARN -> the functions (ARNs from the encryption context) Lambda used it for: keys
-    /// of Lambda's own KMS calls with an `aws:lambda:` context (invoked by the service, or
-    /// the function's own execution-role session from inside AWS: see [`super::event::Caller`]).
-    pub lambda_keys: BTreeMap<String, BTreeSet<String>>,
-    /// Alias (ARN where the event says where it lives, else as written) -> key ARNs it was seen
-    /// pointing to, in its own region and account. An alias can move, so it can have several.
-    pub aliases: BTreeMap<String, BTreeSet<String>>,
-    /// Key ARNs seen behind an `alias/aws/*` alias: AWS managed keys.
-    pub aws_managed_keys: BTreeSet<String>,
-    /// Access key id -> the session names `sts:AssumeRole` issued it for, where Lambda made
-    /// the call (a function's execution-role credentials).
-    #[serde(default)]
-    pub lambda_sessions: BTreeMap<String, BTreeSet<String>>,
-}
+pub use crate::finding::Facts;
+use std::collections::BTreeSet;
 
 impl Facts {
     /// Adds what one event shows.
@@ -64,20 +47,6 @@ impl Facts {
                 }
                 self.aliases.entry(alias.clone()).or_default().insert(k);
             }
-        }
-    }
-
-    /// Set union. `a.merge(b)` then `merge(c)` equals any other order or grouping.
-    pub fn merge(&mut self, other: Facts) {
-        for (k, v) in other.lambda_keys {
-            self.lambda_keys.entry(k).or_default().extend(v);
-        }
-        for (k, v) in other.aliases {
-            self.aliases.entry(k).or_default().extend(v);
-        }
-        self.aws_managed_keys.extend(other.aws_managed_keys);
-        for (k, v) in other.lambda_sessions {
-            self.lambda_sessions.entry(k).or_default().extend(v);
         }
     }
 

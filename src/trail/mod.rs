@@ -18,9 +18,10 @@ pub mod memo;
 pub mod rego_value;
 pub mod spool;
 
+pub use crate::finding::{Distinct, EventRef, Evidence, KeyTimeline, Subject, TrailReport};
 pub use correlate::{Catalog, Declared};
 pub use evaluate::{Keep, evaluate};
-pub use evidence::{Distinct, EventRef, Evidence, Subject, join};
+pub use evidence::join;
 pub use facts::Facts;
 
 use crate::engine::{PolicySet, RouteCache};
@@ -31,7 +32,6 @@ use crate::read::remote::{self, Remote};
 use event::{Detail, Head, KMS_SOURCE, LAMBDA_SERVICE, STS_SOURCE};
 use rayon::prelude::*;
 use spool::{Candidate, Spool};
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Mutex;
 
@@ -70,46 +70,6 @@ impl LogFile {
                 cloudtrail::stream_file(&self.path, self.shape, self.gzip, max_record_bytes, sink),
             ),
         }
-    }
-}
-
-/// Who used a Lambda CMK, and how.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct KeyTimeline {
-    pub key: String,
-    /// Why it counts as a Lambda CMK.
-    pub why: String,
-    /// (eventName, caller) -> calls.
-    pub calls: BTreeMap<(String, String), u64>,
-    pub first_seen: String,
-    pub last_seen: String,
-}
-
-/// Everything the CloudTrail part of a scan produced besides findings.
-#[derive(Debug, Default)]
-pub struct TrailReport {
-    /// (file, shape, events).
-    pub files: Vec<(String, &'static str, u64)>,
-    pub events: u64,
-    /// Events some rule or the timeline needed (the rest were never converted).
-    pub candidates: u64,
-    pub evaluated: u64,
-    pub duplicates: u64,
-    pub facts: Facts,
-    pub timelines: Vec<KeyTimeline>,
-}
-
-impl TrailReport {
-    /// Adds another part's report (a shard's, see [`crate::shard`]): files and timelines are
-    /// gathered, counts added up, facts joined. Order and per-key joining are the caller's.
-    pub fn absorb(&mut self, other: TrailReport) {
-        self.files.extend(other.files);
-        self.events += other.events;
-        self.candidates += other.candidates;
-        self.evaluated += other.evaluated;
-        self.duplicates += other.duplicates;
-        self.facts.merge(other.facts);
-        self.timelines.extend(other.timelines);
     }
 }
 

@@ -14,11 +14,12 @@
 
 pub mod baseline;
 pub mod comments;
-pub mod date;
-pub mod git;
+pub use crate::finding::date;
+pub use crate::git;
 pub mod inline;
 
-pub use date::Date;
+pub use crate::finding::{Date, Place, Suppression, SuppressionKind, Via};
+pub use crate::paths::{normalize, relative_from, relative_to};
 
 use crate::engine::Rule;
 use crate::scan::{FileFinding, ScanResult};
@@ -26,78 +27,6 @@ use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::path::{Path, PathBuf};
-
-/// Where a suppression is written, as SARIF distinguishes it: in the analysed file itself, or
-/// beside it (a config file, the command line, a baseline).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub enum SuppressionKind {
-    InSource,
-    External,
-}
-
-/// How a suppression was written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
-#[serde(rename_all = "kebab-case")]
-pub enum Via {
-    /// `# atrest:ignore ATR-L001 reason="..."` in YAML or HCL.
-    Comment,
-    /// `Metadata: {atrest: {ignore: [...]}}` on a CloudFormation resource.
-    Metadata,
-    /// An `ignore` entry in `.atrest.yaml`.
-    Config,
-    /// `--skip-rule`.
-    CommandLine,
-    /// `--baseline FILE`.
-    Baseline,
-}
-
-impl Via {
-    /// The name reports use (`comment`, `metadata`, `config`, `command-line`, `baseline`).
-    pub fn name(self) -> &'static str {
-        match self {
-            Via::Comment => "comment",
-            Via::Metadata => "metadata",
-            Via::Config => "config",
-            Via::CommandLine => "command-line",
-            Via::Baseline => "baseline",
-        }
-    }
-}
-
-/// A place in a file, 1-based.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
-pub struct Place {
-    pub file: String,
-    pub line: u32,
-    pub column: u32,
-}
-
-impl fmt::Display for Place {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}", self.file, self.line, self.column)
-    }
-}
-
-/// Why a finding is not reported as open: what reporters render beside it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
-pub struct Suppression {
-    pub kind: SuppressionKind,
-    pub via: Via,
-    pub justification: String,
-    #[serde(serialize_with = "date_as_string")]
-    #[schemars(with = "Option<String>")]
-    pub until: Option<Date>,
-    /// Where it is written; `None` for the command line.
-    pub place: Option<Place>,
-}
-
-fn date_as_string<S: serde::Serializer>(d: &Option<Date>, s: S) -> Result<S::Ok, S::Error> {
-    match d {
-        Some(d) => s.serialize_str(&d.to_string()),
-        None => s.serialize_none(),
-    }
-}
 
 impl Suppression {
     fn expired(&self, today: Date) -> bool {
@@ -144,61 +73,6 @@ fn part_of(resource_id: &str, name: &str) -> bool {
             .is_some_and(|rest| rest.starts_with('.'))
 }
 
-/// `path` with `.` and `..` resolved lexically (`a/b/../c` is `a/c`), as paths given on the
-/// command line (`--baseline ../baseline.json`) must compare with walked ones.
-pub fn normalize(path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for c in path.components() {
-        match c {
-            std::path::Component::CurDir => {}
-            std::path::Component::ParentDir if out.file_name().is_some() => {
-                out.pop();
-            }
-            other => out.push(other),
-        }
-    }
-    out
-}
-
-/// `path` (as shown, relative to `root` or absolute) relative to `base`, with `/` separators.
-pub fn relative_to(path: &str, root: &Path, base: &Path) -> Option<String> {
-    let abs = normalize(&root.join(path));
-    let rel = abs.strip_prefix(normalize(base)).ok()?;
-    Some(
-        rel.components()
-            .map(|c| c.as_os_str().to_string_lossy())
-            .collect::<Vec<_>>()
-            .join("/"),
-    )
-}
-
-/// `path` relative to `base` like [`relative_to`], but also for paths outside it: those climb
-/// with `..` (`../other/t.yaml`), and paths with no common part (another drive) stay absolute.
-pub fn relative_from(path: &str, root: &Path, base: &Path) -> String {
-    if let Some(inside) = relative_to(path, root, base) {
-        return inside;
-    }
-    let abs = normalize(&root.join(path));
-    let base = normalize(base);
-    let (a, b): (Vec<_>, Vec<_>) = (abs.components().collect(), base.components().collect());
-    let common = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
-    let rooted = |c: &std::path::Component| {
-        matches!(
-            c,
-            std::path::Component::RootDir | std::path::Component::Prefix(_)
-        )
-    };
-    if a[..common].iter().all(rooted) {
-        // Only the root (or nothing, another drive) is shared: climbing to it gains nothing.
-        return abs.to_string_lossy().replace('\\', "/");
-    }
-    let up = (common..b.len()).map(|_| "..".to_owned());
-    let down = a[common..]
-        .iter()
-        .map(|c| c.as_os_str().to_string_lossy().into_owned());
-    up.chain(down).collect::<Vec<_>>().join("/")
-}
-
 impl Directive {
     fn matches(&self, f: &FileFinding, rule_id: &str, root: &Path) -> bool {
         if !self.rules.iter().any(|r| r.eq_ignore_ascii_case(rule_id)) {
@@ -221,7 +95,7 @@ impl Directive {
             } => {
                 let path_ok = paths.as_ref().is_none_or(|glob| {
                     relative_to(&f.path, root, base)
-                        .is_some_and(|rel| crate::config::path_matches(glob, &rel))
+                        .is_some_and(|rel| crate::paths::path_matches(glob, &rel))
                 });
                 let resource_ok = resource
                     .as_ref()

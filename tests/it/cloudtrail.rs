@@ -248,7 +248,7 @@ fn sarif_aggregates_with_event_ids_related_locations_and_back_to_the_source() {
     assert_eq!(c003.len(), 1, "130 events, one aggregated result");
     let r = c003[0];
     // The count is every event; the IDs listed are the first ten, and the rest are counted.
-    let samples = atrest::trail::evidence::MAX_SAMPLES;
+    let samples = atrest::finding::MAX_SAMPLES;
     assert_eq!(r["properties"]["count"], 130);
     assert_eq!(
         r["properties"]["eventIDs"].as_array().unwrap().len(),

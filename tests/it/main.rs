@@ -9,6 +9,7 @@ mod aws_moto;
 mod bounded;
 mod cfn_lang;
 mod cli;
+mod cli_calls;
 mod cli_habits;
 mod cloudtrail;
 mod cloudtrail_shapes;

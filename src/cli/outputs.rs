@@ -90,13 +90,13 @@ pub fn targets(formats: &[FormatArg], output: Option<&Path>) -> Result<Vec<Targe
                 .into(),
         );
     }
-    let root = atrest::scan::scan_root();
+    let root = crate::scan::scan_root();
     let mut seen: Vec<String> = Vec::new();
     let mut targets = Vec::new();
     for f in formats {
         let file = f.file.clone().or_else(|| output.map(Path::to_path_buf));
         if let Some(file) = &file {
-            let shown = atrest::scan::display_path(file, &root);
+            let shown = crate::scan::display_path(file, &root);
             if seen.contains(&shown) {
                 return Err(format!("--format: {shown} is named for two reports"));
             }

@@ -69,7 +69,7 @@ pub fn changed_files(rev: &str, root: &Path) -> Result<BTreeSet<String>, String>
         .filter(|n| !n.is_empty())
         .map(|n| {
             let path = top.join(String::from_utf8_lossy(n).as_ref());
-            crate::scan::display_path(&path, &root)
+            crate::paths::display_path(&path, &root)
         })
         .collect())
 }
