@@ -57,6 +57,10 @@ struct Event<'a> {
     /// JSON pointer to the event in its log file.
     pointer: &'a str,
     message: &'a str,
+    /// Who made the call (the service, for a call a service made), as in `principals`.
+    principal: &'a str,
+    source_ip_address: &'a str,
+    user_agent: &'a str,
 }
 
 /// Distinct values of one field of a finding's events: the first few in a fixed order, and how
@@ -201,6 +205,9 @@ fn finding<'a>(report: &'a Report, f: &'a FileFinding) -> Finding<'a> {
                     column: e.location.span.start.col,
                     pointer: &e.location.pointer,
                     message: &e.message,
+                    principal: &e.caller,
+                    source_ip_address: &e.address,
+                    user_agent: &e.agent,
                 })
                 .collect(),
         }),

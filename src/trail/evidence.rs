@@ -27,6 +27,10 @@ pub struct EventRef {
     pub name: String,
     pub location: Loc,
     pub message: String,
+    /// Who made the call (the service for a service call), its source address and user agent.
+    pub caller: String,
+    pub address: String,
+    pub agent: String,
     /// Which event this is, for dropping duplicate deliveries (see [`super::event::Head::identity_hash`]);
     /// `None` for an event without an `eventID`, which is never taken for a duplicate.
     pub identity: Option<u128>,
@@ -404,6 +408,9 @@ mod tests {
                 span: Span { start: at, end: at },
             },
             message: format!("{id} in {file}"),
+            caller: String::new(),
+            address: String::new(),
+            agent: String::new(),
             identity,
             index: 0,
         }
