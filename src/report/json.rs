@@ -233,6 +233,17 @@ impl Serialize for Findings<'_> {
     }
 }
 
+/// The settings that decide what the report counts.
+#[derive(Serialize, JsonSchema)]
+struct Settings {
+    /// `--fail-on`: the lowest severity that makes the exit code 1, or `none`; absent when the
+    /// report was not made by a scan's command line.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fail_on: Option<&'static str>,
+    /// `--unknown`: what is done with findings that cannot be decided statically.
+    unknown: &'static str,
+}
+
 #[derive(Serialize, JsonSchema)]
 struct Tool {
     name: &'static str,
@@ -323,6 +334,7 @@ pub struct Document<'r> {
     tool: Tool,
     /// The settings file applied, if any.
     config: Option<&'r str>,
+    settings: Settings,
     summary: Summary,
     /// Open findings.
     #[schemars(with = "Vec<Finding<'static>>")]
@@ -394,6 +406,10 @@ fn document<'r>(report: &'r Report<'r>) -> Document<'r> {
             version: env!("CARGO_PKG_VERSION"),
         },
         config: report.config,
+        settings: Settings {
+            fail_on: report.fail_on,
+            unknown: report.unknown.name(),
+        },
         summary: Summary {
             files_scanned: report.result.inputs(),
             files_skipped: report.result.skipped.len(),
