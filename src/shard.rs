@@ -269,6 +269,9 @@ struct EventRecord {
     name: String,
     location: LocRecord,
     message: String,
+    caller: String,
+    address: String,
+    agent: String,
     /// Hex; absent for events without an `eventID`.
     identity: Option<String>,
     index: u64,
@@ -381,6 +384,9 @@ fn finding_record(f: &FileFinding, rules: &[Rule]) -> FindingRecord {
                     name: e.name.clone(),
                     location: (&e.location).into(),
                     message: e.message.clone(),
+                    caller: e.caller.clone(),
+                    address: e.address.clone(),
+                    agent: e.agent.clone(),
                     identity: e.identity.map(|i| format!("{i:032x}")),
                     index: e.index,
                 })
@@ -429,6 +435,9 @@ fn finding_from(r: FindingRecord, rules: &[Rule]) -> Result<FileFinding, String>
                     name: e.name,
                     location: e.location.into(),
                     message: e.message,
+                    caller: e.caller,
+                    address: e.address,
+                    agent: e.agent,
                     identity,
                     index: e.index,
                 });

@@ -376,6 +376,13 @@ pub fn finish(
         notices: &notices,
         category: args.sarif_category.as_deref(),
         config: prepared.config.as_ref().map(|c| c.shown.as_str()),
+        fail_on: Some(match prepared.settings.fail_on {
+            FailOn::Low => "low",
+            FailOn::Medium => "medium",
+            FailOn::High => "high",
+            FailOn::Critical => "critical",
+            FailOn::None => "none",
+        }),
     };
     // Which file's settings apply: a stray one would change the scan without a word.
     if let Some(c) = &prepared.config

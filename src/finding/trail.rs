@@ -28,6 +28,10 @@ pub struct EventRef {
     pub name: String,
     pub location: Loc,
     pub message: String,
+    /// Who made the call (the service for a service call), its source address and user agent.
+    pub caller: String,
+    pub address: String,
+    pub agent: String,
     /// Which event this is, for dropping duplicate deliveries (see [`crate::trail::event::Head::identity_hash`]);
     /// `None` for an event without an `eventID`, which is never taken for a duplicate.
     pub identity: Option<u128>,
@@ -385,6 +389,9 @@ mod tests {
                 span: Span { start: at, end: at },
             },
             message: format!("{id} in {file}"),
+            caller: String::new(),
+            address: String::new(),
+            agent: String::new(),
             identity,
             index: 0,
         }

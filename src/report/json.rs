@@ -57,6 +57,10 @@ struct Event<'a> {
     /// JSON pointer to the event in its log file.
     pointer: &'a str,
     message: &'a str,
+    /// Who made the call (the service, for a call a service made), as in `principals`.
+    principal: &'a str,
+    source_ip_address: &'a str,
+    user_agent: &'a str,
 }
 
 /// Distinct values of one field of a finding's events: the first few in a fixed order, and how
@@ -201,6 +205,9 @@ fn finding<'a>(report: &'a Report, f: &'a FileFinding) -> Finding<'a> {
                     column: e.location.span.start.col,
                     pointer: &e.location.pointer,
                     message: &e.message,
+                    principal: &e.caller,
+                    source_ip_address: &e.address,
+                    user_agent: &e.agent,
                 })
                 .collect(),
         }),
@@ -224,6 +231,17 @@ impl Serialize for Findings<'_> {
             s.collect_seq(report.findings().map(|f| finding(report, f)))
         }
     }
+}
+
+/// The settings that decide what the report counts.
+#[derive(Serialize, JsonSchema)]
+struct Settings {
+    /// `--fail-on`: the lowest severity that makes the exit code 1, or `none`; absent when the
+    /// report was not made by a scan's command line.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fail_on: Option<&'static str>,
+    /// `--unknown`: what is done with findings that cannot be decided statically.
+    unknown: &'static str,
 }
 
 #[derive(Serialize, JsonSchema)]
@@ -316,6 +334,7 @@ pub struct Document<'r> {
     tool: Tool,
     /// The settings file applied, if any.
     config: Option<&'r str>,
+    settings: Settings,
     summary: Summary,
     /// Open findings.
     #[schemars(with = "Vec<Finding<'static>>")]
@@ -387,6 +406,10 @@ fn document<'r>(report: &'r Report<'r>) -> Document<'r> {
             version: env!("CARGO_PKG_VERSION"),
         },
         config: report.config,
+        settings: Settings {
+            fail_on: report.fail_on,
+            unknown: report.unknown.name(),
+        },
         summary: Summary {
             files_scanned: report.result.inputs(),
             files_skipped: report.result.skipped.len(),

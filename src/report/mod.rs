@@ -39,6 +39,20 @@ pub struct Report<'a> {
     pub category: Option<&'a str>,
     /// The settings file the scan used, as shown.
     pub config: Option<&'a str>,
+    /// The lowest severity that makes the exit code 1 (`--fail-on`), `none`, or `None` when
+    /// the report is not made by a scan's command line.
+    pub fail_on: Option<&'static str>,
+}
+
+impl UnknownMode {
+    /// The name `--unknown` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            UnknownMode::Pass => "pass",
+            UnknownMode::Warn => "warn",
+            UnknownMode::Fail => "fail",
+        }
+    }
 }
 
 impl<'a> Report<'a> {
@@ -51,6 +65,7 @@ impl<'a> Report<'a> {
             notices: &[],
             category: None,
             config: None,
+            fail_on: None,
         }
     }
 }
