@@ -11,15 +11,7 @@ use atrest::read::cloudtrail::{RawEvent, StreamOutcome, TrailShape, stream, stre
 use libfuzzer_sys::fuzz_target;
 use std::io::Read;
 
-const SHAPES: [TrailShape; 7] = [
-    TrailShape::Records,
-    TrailShape::JsonLines,
-    TrailShape::Concatenated,
-    TrailShape::Array,
-    TrailShape::LookupEvents,
-    TrailShape::CloudWatchLogs,
-    TrailShape::LakeResults,
-];
+const SHAPES: [TrailShape; 7] = TrailShape::ALL;
 
 type Streamer = fn(&mut dyn Read, TrailShape, usize, &mut dyn FnMut(RawEvent<'_>)) -> StreamOutcome;
 

@@ -76,18 +76,19 @@ pub enum TrailShape {
 }
 
 impl TrailShape {
+    /// Every shape, for lookups by name and for tests and fuzzing that go through them all.
+    pub const ALL: [TrailShape; 7] = [
+        TrailShape::Records,
+        TrailShape::JsonLines,
+        TrailShape::Concatenated,
+        TrailShape::Array,
+        TrailShape::LookupEvents,
+        TrailShape::CloudWatchLogs,
+        TrailShape::LakeResults,
+    ];
+
     pub fn from_name(name: &str) -> Option<TrailShape> {
-        [
-            TrailShape::Records,
-            TrailShape::JsonLines,
-            TrailShape::Concatenated,
-            TrailShape::Array,
-            TrailShape::LookupEvents,
-            TrailShape::CloudWatchLogs,
-            TrailShape::LakeResults,
-        ]
-        .into_iter()
-        .find(|s| s.name() == name)
+        TrailShape::ALL.into_iter().find(|s| s.name() == name)
     }
 
     pub fn name(self) -> &'static str {
