@@ -552,7 +552,7 @@ pub fn load(opts: &ScanOptions) -> Loaded {
 
 /// Whether a local file is in a folder the trail filter keeps (a path without the CloudTrail
 /// layout always is).
-fn keeps_local(filter: &TrailFilter, path: &Path) -> bool {
+pub fn keeps_local(filter: &TrailFilter, path: &Path) -> bool {
     let folder: Vec<String> = path
         .parent()
         .map(|p| {
@@ -566,6 +566,14 @@ fn keeps_local(filter: &TrailFilter, path: &Path) -> bool {
         .unwrap_or_default();
     let folder: Vec<&str> = folder.iter().map(String::as_str).collect();
     filter.keeps_file_in(&folder)
+}
+
+/// The logs under the scan's S3 URLs as [`load`] lists them, with the listing's errors, notes
+/// and skipped objects, and nothing else read (`atrest facts`).
+pub fn s3_logs(opts: &ScanOptions) -> Loaded {
+    let mut out = Loaded::default();
+    list_s3(opts, &mut out);
+    out
 }
 
 /// The logs under the scan's S3 URLs, listed with the filter's pruning; only a shard's own are

@@ -65,21 +65,9 @@ fn unique() -> String {
     format!("{}-{}", std::process::id(), now.as_nanos())
 }
 
-fn scan(moto: &Moto, dir: &Path, args: &[&str]) -> (i32, Vec<u8>) {
-    let mut cmd = atrest(dir);
-    cmd.arg("scan").args(args).args(["--format", "sarif"]);
-    if args.iter().any(|a| a.starts_with("s3://")) {
-        cmd.args(["--endpoint-url", &moto.endpoint]);
-    }
-    let out = cmd.output().unwrap();
-    (out.status.code().unwrap_or(-1), out.stdout)
-}
-
-#[test]
-fn logs_read_in_place_from_s3_give_the_local_scans_findings() {
-    let Some(moto) = moto() else {
-        return;
-    };
+/// A directory with the Spark corpus (contrib/spark/make_corpus.py) in `corpus/`: two accounts,
+/// two days.
+fn corpus(moto: &Moto) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let made = std::process::Command::new(&moto.python)
         .arg(common::manifest_dir().join("contrib/spark/make_corpus.py"))
@@ -95,6 +83,37 @@ fn logs_read_in_place_from_s3_give_the_local_scans_findings() {
         "{}",
         String::from_utf8_lossy(&made.stderr)
     );
+    dir
+}
+
+/// A selection by day, account and region that leaves some of the corpus out.
+const PRUNED: [&str; 8] = [
+    "--since",
+    "2024-06-02T08:00:00+02:00",
+    "--until",
+    "2024-06-02",
+    "--account",
+    "111111111111",
+    "--trail-region",
+    "eu-west-1",
+];
+
+fn scan(moto: &Moto, dir: &Path, args: &[&str]) -> (i32, Vec<u8>) {
+    let mut cmd = atrest(dir);
+    cmd.arg("scan").args(args).args(["--format", "sarif"]);
+    if args.iter().any(|a| a.starts_with("s3://")) {
+        cmd.args(["--endpoint-url", &moto.endpoint]);
+    }
+    let out = cmd.output().unwrap();
+    (out.status.code().unwrap_or(-1), out.stdout)
+}
+
+#[test]
+fn logs_read_in_place_from_s3_give_the_local_scans_findings() {
+    let Some(moto) = moto() else {
+        return;
+    };
+    let dir = corpus(&moto);
     // What the bucket holds besides logs: a digest (skipped by its folder) and a note (by name).
     let digest = dir
         .path()
@@ -127,16 +146,7 @@ fn logs_read_in_place_from_s3_give_the_local_scans_findings() {
 
     let url = format!("s3://{bucket}/logs/");
     let strip = format!("s3://{bucket}/logs/");
-    let pruned = [
-        "--since",
-        "2024-06-02T08:00:00+02:00",
-        "--until",
-        "2024-06-02",
-        "--account",
-        "111111111111",
-        "--trail-region",
-        "eu-west-1",
-    ];
+    let pruned = PRUNED;
     for filter in [&[][..], &pruned[..]] {
         let (local_code, local) = scan(
             &moto,
@@ -280,5 +290,60 @@ fn a_folder_of_more_than_one_list_page_is_read_whole_and_bad_prefixes_are_errors
             .contains("NoSuchKey"),
         "{}",
         doc["errors"]
+    );
+}
+
+#[test]
+fn facts_and_the_list_of_logs_read_s3_in_place_with_the_scans_pruning() {
+    let Some(moto) = moto() else {
+        return;
+    };
+    let dir = corpus(&moto);
+    let bucket = &format!("atrest-facts-{}", unique());
+    let logs = dir.path().join("corpus/AWSLogs");
+    upload(
+        &moto,
+        bucket,
+        &["dir", &logs.to_string_lossy(), "corpus/AWSLogs/"],
+    );
+    let url = format!("s3://{bucket}/corpus/");
+    let facts = |path: &str, args: &[&str]| {
+        let mut cmd = atrest(dir.path());
+        cmd.arg("facts").arg(path).args(args);
+        if path.starts_with("s3://") {
+            cmd.args(["--endpoint-url", &moto.endpoint]);
+        }
+        let out = cmd.output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(out.status.code(), Some(0), "{path} {args:?}: {stderr}");
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        (stdout.replace(&format!("s3://{bucket}/"), ""), stderr)
+    };
+    let mut listed = Vec::new();
+    for filter in [&[][..], &PRUNED[..]] {
+        let list = [&["--list"][..], filter].concat();
+        let (local, _) = facts("corpus/AWSLogs", &list);
+        let (remote, _) = facts(&url, &list);
+        assert_eq!(local, remote, "{filter:?}");
+        listed.push(local.lines().count());
+        // The same facts from the same logs, and the same number of events read.
+        let (local, local_summary) = facts("corpus/AWSLogs", filter);
+        let (remote, remote_summary) = facts(&url, filter);
+        assert_eq!(local, remote, "{filter:?}");
+        assert!(local.contains("lambda_keys"), "{local}");
+        assert_eq!(local_summary, remote_summary, "{filter:?}");
+    }
+    // Every log of the corpus, and fewer with the selection; the list names S3 objects in full.
+    assert!(listed[0] > listed[1] && listed[1] > 0, "{listed:?}");
+    let out = atrest(dir.path())
+        .args(["facts", "--list", &url, "--endpoint-url", &moto.endpoint])
+        .output()
+        .unwrap();
+    let first = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        first.starts_with(&format!(
+            "s3://{bucket}/corpus/AWSLogs/111111111111/CloudTrail/"
+        )),
+        "{first}"
     );
 }
