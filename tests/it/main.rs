@@ -40,6 +40,8 @@ mod review_report;
 mod rules;
 #[cfg(feature = "aws")]
 mod s3_moto;
+#[cfg(feature = "aws")]
+mod s3_resume;
 mod serverless;
 mod shard;
 mod terraform_real;

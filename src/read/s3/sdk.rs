@@ -268,24 +268,8 @@ impl Prefetch {
                 None => None,
             };
             flag.store(true, Ordering::SeqCst);
-            let response = client.get_object().bucket(bucket).key(key).send().await;
-            let mut body = match response {
-                Ok(out) => out.body,
-                Err(e) => {
-                    let _ = tx.send(Err(io::Error::other(describe(&e)))).await;
-                    return;
-                }
-            };
-            loop {
-                let chunk = match body.try_next().await {
-                    Ok(Some(chunk)) => Ok(chunk),
-                    Ok(None) => return,
-                    Err(e) => Err(io::Error::other(format!("the download failed: {e}"))),
-                };
-                let failed = chunk.is_err();
-                if tx.send(chunk).await.is_err() || failed {
-                    return;
-                }
+            if let Err(e) = download(&client, &bucket, &key, &tx).await {
+                let _ = tx.send(Err(e)).await;
             }
         });
         Slot::Started {
@@ -293,6 +277,83 @@ impl Prefetch {
             began,
             task,
         }
+    }
+}
+
+/// Resumptions of a download cut partway, after the first attempt, before it is an error.
+pub const MAX_RESUMES: u32 = 5;
+
+/// Streams an object's body into `tx`, chunk by chunk. A request that fails is retried by the
+/// SDK's policy; a body cut partway (a dropped connection, a reset) is resumed with a ranged
+/// GET from the byte reached, pinned to the first response's ETag (a changed object is an
+/// error, never a splice of two versions), after a backoff, up to [`MAX_RESUMES`] times. The
+/// bytes already sent are never sent again: a response that ignores the range (a 200 with
+/// the whole object) has its first bytes dropped. `Ok` once the whole body is sent, or its
+/// reader has gone.
+async fn download(
+    client: &Client,
+    bucket: &str,
+    key: &str,
+    tx: &mpsc::Sender<io::Result<bytes::Bytes>>,
+) -> io::Result<()> {
+    let mut reached: u64 = 0;
+    let mut etag: Option<String> = None;
+    let mut resumes = 0;
+    loop {
+        let mut request = client.get_object().bucket(bucket).key(key);
+        if reached > 0 {
+            request = request
+                .range(format!("bytes={reached}-"))
+                .set_if_match(etag.clone());
+        }
+        let out = request.send().await.map_err(|e| match e.code() {
+            Some("PreconditionFailed") => io::Error::other(format!(
+                "the object changed while it was read (its download was cut at byte {reached})"
+            )),
+            _ => io::Error::other(describe(&e)),
+        })?;
+        if reached == 0 {
+            etag = out.e_tag().map(str::to_owned);
+        }
+        // Bytes of this response that were already sent: all before `reached` unless the
+        // response starts there.
+        let resumed_here = out
+            .content_range()
+            .and_then(|r| r.strip_prefix("bytes "))
+            .and_then(|r| r.split('-').next())
+            .and_then(|start| start.parse::<u64>().ok())
+            == Some(reached);
+        let mut skip = if resumed_here { 0 } else { reached };
+        let mut body = out.body;
+        let cut = loop {
+            match body.try_next().await {
+                Ok(Some(mut chunk)) => {
+                    if skip > 0 {
+                        let n = skip.min(chunk.len() as u64);
+                        let _ = chunk.split_to(n as usize);
+                        skip -= n;
+                    }
+                    if chunk.is_empty() {
+                        continue;
+                    }
+                    reached += chunk.len() as u64;
+                    if tx.send(Ok(chunk)).await.is_err() {
+                        return Ok(());
+                    }
+                }
+                Ok(None) if skip == 0 => return Ok(()),
+                Ok(None) => break "the response ended before the byte reached".to_owned(),
+                Err(e) => break e.to_string(),
+            }
+        };
+        if resumes == MAX_RESUMES {
+            return Err(io::Error::other(format!(
+                "the download failed {} times, the last at byte {reached}: {cut}",
+                resumes + 1
+            )));
+        }
+        resumes += 1;
+        tokio::time::sleep(std::time::Duration::from_millis(100 << resumes)).await;
     }
 }
 
