@@ -1,6 +1,7 @@
 //! YAML anchors, aliases and merge keys: what an alias copies, within a budget of nodes.
 
-use super::*;
+use super::Aliases;
+use crate::read::{Entry, Node, Pos, ReadError, Span, Value};
 
 /// Anchored nodes, and the budget of nodes their copies may still take.
 pub(super) struct Anchors {
@@ -40,7 +41,12 @@ impl Anchors {
         Ok(())
     }
 
-    pub(super) fn charge(&mut self, size: usize, max_nodes: usize, at: Pos) -> Result<(), ReadError> {
+    pub(super) fn charge(
+        &mut self,
+        size: usize,
+        max_nodes: usize,
+        at: Pos,
+    ) -> Result<(), ReadError> {
         self.copied = self.copied.saturating_add(size);
         if self.copied > max_nodes {
             return Err(ReadError::at(
@@ -107,7 +113,12 @@ fn count_up_to(node: &Node, limit: usize) -> usize {
 
 /// The entries a merge key's value adds: a map's, or those of each map in a list, an earlier map
 /// winning over a later one. A value that is not one is a problem at the merge key `at`.
-pub(super) fn merge_into(merged: &mut Vec<Entry>, at: Pos, value: Node, problems: &mut Vec<ReadError>) {
+pub(super) fn merge_into(
+    merged: &mut Vec<Entry>,
+    at: Pos,
+    value: Node,
+    problems: &mut Vec<ReadError>,
+) {
     let maps = match value.value {
         Value::Map(_) => vec![value],
         Value::Seq(items) => items,

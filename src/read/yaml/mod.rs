@@ -64,7 +64,6 @@ pub struct Parsed {
     pub anchors: Vec<ReadError>,
 }
 
-
 fn pos(m: &Mark) -> Pos {
     Pos {
         line: u32::try_from(m.line + 1).unwrap_or(u32::MAX),
@@ -97,7 +96,6 @@ struct Key {
     /// A plain `<<`, the YAML 1.1 merge key (a quoted `"<<"` is an ordinary key).
     merge: bool,
 }
-
 
 /// libyaml's error, at the place that is wrong, with what it was reading.
 fn syntax_error(e: &libyaml_safer::Error, text: &str) -> ReadError {
@@ -374,4 +372,3 @@ fn check_depth(stack: &[Frame], limits: &Limits, at: Pos) -> Result<(), ReadErro
     }
     Ok(())
 }
-

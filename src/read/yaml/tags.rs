@@ -1,7 +1,8 @@
 //! Tags and plain scalars: CloudFormation's short forms into the long form, and the YAML 1.2
 //! core schema.
 
-use super::*;
+use crate::read::{Entry, Node, ReadError, Value};
+use libyaml_safer::ScalarStyle;
 
 /// The short-form intrinsic functions CloudFormation defines.
 const CFN_TAGS: &[&str] = &[
