@@ -10,6 +10,7 @@
 # template; and CloudTrail throughput beside its floor (cargo bench --bench cloudtrail).
 #
 #   bench/compare.sh scaling       (only the scaling check below)
+#   bench/compare.sh trails ...    (only CloudTrail from S3 and peak RSS of firing rules; below)
 #
 # Scaling: cargo bench --bench scaling times single-line JSON, wide YAML maps and
 # many-function templates at 1x, 4x and 16x; this fails when time grows worse than n log n.
@@ -49,6 +50,93 @@ PY
 }
 if [ "${1:-}" = scaling ]; then
   check_scaling
+  exit
+fi
+# Trails: CloudTrail read from S3 (moto on loopback) against the same objects on disk, and the
+# peak RSS of a large generated log where one rule fires on every event against none firing.
+#
+#   bench/compare.sh trails [BINARY] [EVENTS] [S3_EVENTS] [RUNS]
+#
+# BINARY is built with the `aws` feature (default: a release build of it); EVENTS (default 10
+# million) for the memory runs, S3_EVENTS (default 1 million) for the S3 runs, in 100 objects.
+# Needs moto_server (ATREST_MOTO_SERVER, default: on PATH), a python with boto3
+# (ATREST_MOTO_PYTHON, default: python3) and /usr/bin/time.
+# Goals: CPU time per event within 10 % of the local scan's; the firing scan's peak RSS under
+# 150 MB and within 1.5x of the quiet one's.
+if [ "${1:-}" = trails ]; then
+  bin=${2:-}
+  if [ -z "$bin" ]; then
+    cargo build --release --quiet --locked --features aws
+    bin=${CARGO_TARGET_DIR:-target}/release/atrest
+  fi
+  bin=$(realpath "$bin")
+  events=${3:-10000000} s3_events=${4:-1000000} runs=${5:-3}
+  moto_server=${ATREST_MOTO_SERVER:-$(command -v moto_server || true)}
+  [ -x "$moto_server" ] || { echo "needs moto_server (pip install 'moto[server]')"; exit 1; }
+  moto_python=${ATREST_MOTO_PYTHON:-python3}
+  work=$(mktemp -d)
+  port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  "$moto_server" -H 127.0.0.1 -p "$port" >"$work/moto.log" 2>&1 &
+  moto_pid=$!
+  trap 'kill $moto_pid 2>/dev/null; rm -rf "$work"' EXIT
+  endpoint=http://127.0.0.1:$port
+  export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1 \
+    AWS_EC2_METADATA_DISABLED=true AWS_CONFIG_FILE="$work/none" AWS_SHARED_CREDENTIALS_FILE="$work/none"
+  # run NAME ARGS...: one timed scan; appends "wall cpu kb events" to $work/NAME.
+  run() {
+    local name=$1
+    shift
+    /usr/bin/time -f '%e %U %S %M' -o "$work/time" "$bin" scan --quiet --format json \
+      --output "$work/out.json" "$@" 2>"$work/err" || true
+    if grep -q '^error' "$work/err"; then head -n 3 "$work/err"; exit 1; fi
+    local ev
+    ev=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["cloudtrail"]["events"])' "$work/out.json")
+    tail -n 1 "$work/time" | awk -v ev="$ev" '{ print $1, $2 + $3, $4, ev }' >> "$work/times-$name"
+  }
+  # summary NAME: medians of wall s, CPU s, peak KB, and the events.
+  summary() {
+    python3 - "$work/times-$1" <<'PY'
+import statistics, sys
+rows = [list(map(float, l.split())) for l in open(sys.argv[1]) if l.strip()]
+print(*(statistics.median(c) for c in zip(*rows)))
+PY
+  }
+
+  echo "== S3 (moto on loopback) against the same $s3_events events on disk, $runs runs each, alternating"
+  mkdir -p "$work/s3"
+  python3 bench/trail_logs.py "$work/s3" "$s3_events" 100
+  for _ in $(seq 1 100); do
+    curl -sf "$endpoint/moto-api/" >/dev/null && break
+    sleep 0.2
+  done
+  "$moto_python" tests/moto/s3_upload.py "$endpoint" atrest-bench dir "$work/s3/logs" logs/ >/dev/null
+  for _ in $(seq "$runs"); do
+    run local "$work/s3/fire.yaml" "$work/s3/logs"
+    run s3 "$work/s3/fire.yaml" s3://atrest-bench/logs/ --endpoint-url "$endpoint"
+  done
+  read -r lw lc _ le < <(summary local)
+  read -r sw sc _ se < <(summary s3)
+  awk -v lw="$lw" -v lc="$lc" -v le="$le" -v sw="$sw" -v sc="$sc" -v se="$se" 'BEGIN {
+    printf "%-6s %10s %10s %14s\n", "", "wall s", "CPU s", "CPU us/event"
+    printf "%-6s %10.2f %10.2f %14.3f\n", "local", lw, lc, lc / le * 1e6
+    printf "%-6s %10.2f %10.2f %14.3f\n", "S3", sw, sc, sc / se * 1e6
+    printf "S3/local: wall x%.2f, CPU per event x%.2f (goal: within x1.10)\n", sw / lw, (sc / se) / (lc / le)
+  }'
+
+  echo
+  echo "== peak RSS: $events generated events, one rule firing on every one against none"
+  mkdir -p "$work/big"
+  python3 bench/trail_logs.py "$work/big" "$events" 100
+  for _ in $(seq "$runs"); do
+    run fire "$work/big/fire.yaml" "$work/big/logs"
+    run quiet "$work/big/quiet.yaml" "$work/big/logs"
+  done
+  read -r fw _ fk fe < <(summary fire)
+  read -r qw _ qk _ < <(summary quiet)
+  awk -v fw="$fw" -v fk="$fk" -v fe="$fe" -v qw="$qw" -v qk="$qk" 'BEGIN {
+    printf "%.0f events: firing %.1f MB (%.1f s), none firing %.1f MB (%.1f s): x%.2f (goal: under 150 MB, within x1.5)\n",
+      fe, fk / 1024, fw, qk / 1024, qw, fk / qk
+  }'
   exit
 fi
 runs=${1:-5}
