@@ -406,6 +406,14 @@ impl Catalog {
         if let Some(service) = d.invoked_by() {
             r.insert("invoked_by".into(), json!(service));
         }
+        // Classes of the caller, for decisions; the raw values are only for messages, so
+        // events from many hosts and agent versions share memoised verdicts.
+        if let Some(kind) = d.identity_type() {
+            r.insert("identity_type".into(), json!(kind));
+        }
+        r.insert("agent".into(), json!(d.agent_class().name()));
+        r.insert("address".into(), json!(d.address_class().name()));
+        r.insert("console".into(), json!(d.from_console()));
         r.insert("lambda_context".into(), json!(d.has_lambda_context()));
         r.insert("lambda".into(), self.lambda_use(d, facts));
         let error = d.error_code.get().map(error_kind);

@@ -128,6 +128,10 @@ pub fn evaluate(
             tally.add(v, &cx, keep);
         }
     }
+    one.report.memo_hits = workers
+        .iter()
+        .map(|w| w.lock().expect("worker lock").3.hits)
+        .sum();
     let Tally {
         aggregates,
         timelines,
@@ -341,7 +345,7 @@ fn judge(cx: &Context, worker: &mut Worker, c: &Candidate, bytes: &[u8]) -> Verd
             Ok(fields) => fields,
             Err(e) => return out.failed(not_converted(e), false),
         };
-        let key = memo::key(&plan.declared, &fields);
+        let key = memo::key(&plan.declared, &fields, &resolved);
         if let Some(kept) = memo.get(&key) {
             verdicts.extend(kept.iter().cloned());
         } else {
