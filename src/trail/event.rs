@@ -180,6 +180,8 @@ pub struct Detail<'a> {
     pub resources: Option<Vec<Resource<'a>>>,
     #[serde(rename = "errorCode", borrow, default)]
     pub error_code: Text<'a>,
+    #[serde(rename = "errorMessage", borrow, default)]
+    pub error_message: Text<'a>,
     #[serde(rename = "awsRegion", borrow, default)]
     pub region: Text<'a>,
     #[serde(rename = "recipientAccountId", borrow, default)]
@@ -270,6 +272,19 @@ impl<'a> Detail<'a> {
         }
         let key_id = self.request.as_ref()?.key_id.get()?;
         self.qualify_key(key_id)
+    }
+
+    /// The key a failed call names only in its error (`... is not authorized to perform:
+    /// kms:Decrypt on resource: arn:aws:kms:...:key/...`): KMS logs a denied call with
+    /// `requestParameters: null` and no `resources[]`.
+    pub fn key_in_error(&self) -> Option<String> {
+        self.error_code.get()?;
+        let message = self.error_message.get()?;
+        message
+            .split(|c: char| c.is_whitespace() || matches!(c, ',' | ';' | '"' | '\'' | '(' | ')'))
+            .map(|w| w.trim_end_matches('.'))
+            .find(|w| w.starts_with("arn:") && w.contains(":kms:") && w.contains(":key/"))
+            .map(str::to_owned)
     }
 
     /// A key id or key ARN as an ARN (not aliases).
