@@ -18,9 +18,17 @@
 //! they enter `resolved`, and with it the key: a rare event, and a message that must not be
 //! another event's.
 //!
-//! Measured on the bench corpus (`cargo bench --bench cloudtrail`, `ATREST_BENCH_EVENTS=100000`:
-//! 3,115 candidates), with the key on the raw fields `resolved` is derived from: 4 hits (0.1 %);
-//! with this key: see the note at [`Memo`].
+//! Measured on the bench corpus (`ATREST_BENCH_EVENTS=100000 cargo bench --bench cloudtrail`:
+//! 3,115 candidates, 145 findings, two workers), old and new bench binaries alternately, three
+//! runs each, on 2026-12-08 (debug builds: the release builds could not finish on the shared
+//! machine in time; CPU seconds):
+//! - verdicts reused: 3 of 3,115 with the key on the raw fields `resolved` is derived from,
+//!   1,439-1,440 (46 %) with this key; the same findings;
+//! - phase two: 1.47, 1.51, 1.37 s before, 1.36, 1.12, 1.11 s after (~470 -> ~360 us a
+//!   candidate in a debug build);
+//! - whole CloudTrail pipeline against the floor (inflate and split): 2.90x, 2.45x, 2.68x
+//!   before, 2.89x, 2.81x, 2.70x after: phase one dominates a debug build and its noise hides
+//!   the difference; a release comparison is still to be made.
 
 use super::rego_value::Converter;
 use crate::engine::{EventVerdict, Rule};
@@ -160,12 +168,7 @@ pub fn key(rules: &[usize], fields: &[Option<&str>], resolved: &serde_json::Valu
     k
 }
 
-/// Verdicts by key, per worker.
-///
-/// Hit rate, bench corpus of 100,000 events (3,115 candidates), one worker per core: with the
-/// key on the raw fields (`userIdentity`, `userAgent`, `sourceIPAddress`, `responseElements`,
-/// `resources`, ...) 4 hits (0.1 %); with `resolved` and the caller's classes: see
-/// docs/cloudtrail.md (Performance).
+/// Verdicts by key, per worker (hit rates: see the module's note).
 #[derive(Default)]
 pub struct Memo {
     verdicts: FastMap<Vec<u8>, Vec<(usize, EventVerdict)>>,
