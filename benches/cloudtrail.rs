@@ -185,10 +185,11 @@ fn scan_with(dir: &Path, interpreter_only: bool) -> u64 {
     assert!(result.errors.is_empty(), "{:?}", result.errors);
     let t = result.trail.expect("logs were read");
     eprintln!(
-        "atrest: {} events, {} candidates, {} evaluated, {} findings",
+        "atrest: {} events, {} candidates, {} evaluated ({} verdicts reused), {} findings",
         t.events,
         t.candidates,
         t.evaluated,
+        t.memo_hits,
         result.findings.len()
     );
     t.events
@@ -228,10 +229,11 @@ fn phases(dir: &Path) -> u64 {
     let (findings, report, _) =
         atrest::trail::evaluate(&logs, one, &catalog, &policies, &mut Default::default());
     eprintln!(
-        "phase two: {:.2}s wall, {:.2}s CPU ({} evaluated, {} findings, {} events in them), peak RSS {} MB",
+        "phase two: {:.2}s wall, {:.2}s CPU ({} evaluated, {} verdicts reused, {} findings, {} events in them), peak RSS {} MB",
         t.elapsed().as_secs_f64(),
         cpu_seconds() - cpu,
         report.evaluated,
+        report.memo_hits,
         findings.len(),
         findings
             .iter()

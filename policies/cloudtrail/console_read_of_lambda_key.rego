@@ -13,7 +13,7 @@
 #   severity: low
 #   security_severity: "3.5"
 #   tags: [security, encryption, kms, lambda, cloudtrail]
-#   reads: [eventName, requestParameters, sessionCredentialFromConsole, userAgent, userIdentity]
+#   reads: [eventName, requestParameters]
 #   routes:
 #     - source: kms.amazonaws.com
 #       names: [Decrypt, DescribeKey, GetKeyPolicy, GetKeyRotationStatus, GetPublicKey, ListGrants, ListKeyPolicies, ListResourceTags, ListRetirableGrants]
@@ -26,18 +26,11 @@ package atrest.rules.cloudtrail.console_read_of_lambda_key
 import data.atrest.lib.cloudtrail as ct
 import rego.v1
 
-console(ev) if ev.sessionCredentialFromConsole in {"true", true}
-
-console(ev) if {
-	is_string(ev.userAgent)
-	startswith(lower(ev.userAgent), "mozilla")
-}
-
-console(ev) if ev.userAgent == "console.amazonaws.com"
-
+# Console credentials or a browser's agent: atrest decides it (`resolved.console`), so events
+# from many browsers and hosts share one verdict.
 deny contains finding if {
 	not ct.service_invoked(input.resolved, input.event)
-	console(input.event)
+	input.resolved.console
 	input.resolved.key.lambda_cmk
 	finding := {"message": sprintf(
 		"%s called %s on key %s from the console or a browser; the key protects Lambda data (%s).",

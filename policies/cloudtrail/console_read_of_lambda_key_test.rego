@@ -6,6 +6,9 @@ import rego.v1
 # nested objects instead).
 merge(base, props) := object.union(object.remove(base, {k | some k, _ in props}), props)
 
+# Whether a call is a person's at the console (`resolved.console`: console credentials, a
+# browser's or the console's agent) is decided by atrest and tested in src/trail/event.rs; the
+# events here keep the fields it is decided from.
 # Inputs as src/trail/mod.rs `evaluate` builds them: the record as logged, what atrest resolved
 # for it (src/trail/correlate.rs `resolve`), the facts of the scan and the inventory. The events
 # follow the samples of the Lambda Developer Guide (fixtures/cloudtrail/ATR-C004).
@@ -52,6 +55,10 @@ resolved(props) := merge(
 	{
 		"key": lambda_cmk,
 		"principal": person.arn,
+		"identity_type": "AssumedRole",
+		"agent": "console",
+		"address": "public",
+		"console": true,
 		"lambda_context": false,
 		"failed": false,
 		"inventory": {"given": false},
@@ -110,7 +117,7 @@ test_a_console_decrypt_of_a_key_the_inventory_declares_fails if {
 
 test_a_cli_read_passes if {
 	ev := event("DescribeKey", person, {"userAgent": "aws-cli/2.15.0", "sessionCredentialFromConsole": "false"})
-	count(deny) == 0 with input as call(ev, resolved({}))
+	count(deny) == 0 with input as call(ev, resolved({"agent": "sdk", "console": false}))
 }
 
 test_lambda_decrypting_for_a_console_session_passes if {
@@ -132,7 +139,7 @@ test_lambda_decrypting_for_a_console_session_passes if {
 test_an_aws_service_identity_passes if {
 	# `invokedBy` is not always a service domain ("AWS Internal"); the identity type tells.
 	identity := {"type": "AWSService", "invokedBy": "AWS Internal"}
-	r := resolved({"principal": "AWS Internal", "invoked_by": "AWS Internal"})
+	r := resolved({"principal": "AWS Internal", "invoked_by": "AWS Internal", "identity_type": "AWSService"})
 	count(deny) == 0 with input as call(event("DescribeKey", identity, {}), r)
 }
 
@@ -158,6 +165,6 @@ test_a_null_user_agent_with_console_credentials_fails if {
 
 test_a_null_user_agent_without_console_credentials_passes if {
 	ev := event("DescribeKey", person, {"userAgent": null, "sessionCredentialFromConsole": "false", "requestParameters": {"keyId": key_arn}})
-	findings := deny with input as call(ev, resolved({}))
+	findings := deny with input as call(ev, resolved({"agent": "absent", "console": false}))
 	count(findings) == 0
 }

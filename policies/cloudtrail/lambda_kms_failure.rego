@@ -7,7 +7,11 @@
 #   criteria cannot be read.
 #
 #   What counts as Lambda's call: one invoked by `lambda.amazonaws.com`, or a function's own
-#   execution-role session at its start (see ATR-C001). Error codes, decided one by one:
+#   execution-role session at its start (see ATR-C001). KMS logs a denied call with
+#   `requestParameters: null` and no `resources[]`, so it carries no encryption context: it is
+#   still Lambda's when the logs hold the `sts:AssumeRole` by Lambda that issued its access key
+#   to that very session (named after the function), and its agent is `aws-internal/`; the key
+#   is then the one its `errorMessage` names. Error codes, decided one by one:
 #   `DryRunOperationException` is a dry run that would have succeeded (Lambda checks a durable
 #   function's key this way on every create and update): not a failure. `ThrottlingException`,
 #   `LimitExceededException`, `KMSInternalException`, `DependencyTimeoutException` are KMS

@@ -41,10 +41,17 @@ lambda_own(r) if {
 	invoked_by_lambda(r)
 }
 
-# An AWS service made the call on someone's behalf.
-service_invoked(r, _) if endswith(r.invoked_by, ".amazonaws.com")
+# An AWS service made the call on someone's behalf: `invokedBy` names it (`s3.amazonaws.com`,
+# or `AWS Internal`, as S3 logs its KMS calls for a console user's download).
+service_invoked(r, _) if r.invoked_by != ""
 
-service_invoked(_, ev) if ev.userIdentity.type == "AWSService"
+service_invoked(r, _) if r.identity_type == "AWSService"
+
+# Inputs built by hand without `identity_type`.
+service_invoked(r, ev) if {
+	not r.identity_type
+	ev.userIdentity.type == "AWSService"
+}
 
 # The call failed: an `errorCode` that is not a dry run's "would have succeeded"
 # (`DryRunOperationException`).

@@ -313,6 +313,8 @@ pub struct TrailReport {
     pub candidates: u64,
     pub evaluated: u64,
     pub duplicates: u64,
+    /// Evaluated events whose verdicts were reused (see `trail::memo`).
+    pub memo_hits: u64,
     pub facts: Facts,
     pub timelines: Vec<KeyTimeline>,
 }
@@ -326,6 +328,7 @@ impl TrailReport {
         self.candidates += other.candidates;
         self.evaluated += other.evaluated;
         self.duplicates += other.duplicates;
+        self.memo_hits += other.memo_hits;
         self.facts.merge(other.facts);
         self.timelines.extend(other.timelines);
     }

@@ -364,6 +364,7 @@ pub fn read(path: &Path, rules: &[Rule], inside: &dyn Fn(&str) -> bool) -> Resul
                         candidates,
                         evaluated,
                         duplicates,
+                        memo_hits: 0,
                         facts,
                         timelines: timelines
                             .into_iter()

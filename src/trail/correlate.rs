@@ -368,11 +368,14 @@ impl Catalog {
     /// `input.resolved` for one event.
     pub fn resolve(&self, d: &super::event::Detail, facts: &Facts) -> Value {
         let mut r = serde_json::Map::new();
-        let key = d.key_arn().or_else(|| {
-            let alias = d.alias()?;
-            let t = facts.alias_targets(&alias);
-            (t.len() == 1).then(|| t.into_iter().next().unwrap().to_owned())
-        });
+        let key = d
+            .key_arn()
+            .or_else(|| {
+                let alias = d.alias()?;
+                let t = facts.alias_targets(&alias);
+                (t.len() == 1).then(|| t.into_iter().next().unwrap().to_owned())
+            })
+            .or_else(|| d.key_in_error());
         if let Some(arn) = &key {
             let why = if facts.lambda_keys.contains_key(arn) {
                 Some("Lambda used it in the logs".to_owned())
@@ -406,8 +409,24 @@ impl Catalog {
         if let Some(service) = d.invoked_by() {
             r.insert("invoked_by".into(), json!(service));
         }
+        // Classes of the caller, for decisions; the raw values are only for messages, so
+        // events from many hosts and agent versions share memoised verdicts.
+        if let Some(kind) = d.identity_type() {
+            r.insert("identity_type".into(), json!(kind));
+        }
+        r.insert("agent".into(), json!(d.agent_class().name()));
+        r.insert("address".into(), json!(d.address_class().name()));
+        r.insert("console".into(), json!(d.from_console()));
         r.insert("lambda_context".into(), json!(d.has_lambda_context()));
-        r.insert("lambda".into(), self.lambda_use(d, facts));
+        let lambda = self.lambda_use(d, facts);
+        // A call Lambda made with a function's session named no function (a denied call is
+        // logged without its request): the session is named after the function.
+        let function = d.function().or_else(|| {
+            (lambda["own"] == json!(true))
+                .then(|| lambda["session"].as_str())
+                .flatten()
+        });
+        r.insert("lambda".into(), lambda.clone());
         let error = d.error_code.get().map(error_kind);
         r.insert(
             "failed".into(),
@@ -417,7 +436,7 @@ impl Catalog {
         if let Some(kind) = error {
             r.insert("error_kind".into(), json!(kind.name()));
         }
-        if let Some(function) = d.function() {
+        if let Some(function) = function {
             r.insert(
                 "function".into(),
                 json!({"arn": function, "name": function_name(function)}),
@@ -428,7 +447,7 @@ impl Catalog {
             r.insert("event_source_arn".into(), json!(esa));
         }
         let mut inv = json!({"given": self.given});
-        if let Some(function) = d.function() {
+        if let Some(function) = function {
             let fs = self.functions_for(function);
             inv["function_known"] = json!(!fs.is_empty());
             let cmp = |decls: &[&KeyDecl]| -> &'static str {
@@ -528,7 +547,38 @@ impl Catalog {
                 }
                 v
             }
-            Caller::Other => json!({"own": false, "caller": "other", "why": "not through Lambda"}),
+            Caller::Other => {
+                // No encryption context (a denied call is logged with `requestParameters:
+                // null`), but the access key is one Lambda's sts:AssumeRole issued to this
+                // session, and the agent is Lambda's own: the function's start.
+                let session = d
+                    .identity
+                    .as_ref()
+                    .and_then(|i| i.arn.get())
+                    .and_then(super::event::assumed_role);
+                let issued = |session: &str| {
+                    d.access_key()
+                        .and_then(|k| facts.lambda_sessions.get(k))
+                        .is_some_and(|s| s.contains(session))
+                };
+                match session {
+                    Some((_, role, session))
+                        if !d.has_lambda_context()
+                            && d.agent_class() == super::event::Agent::AwsInternal
+                            && issued(session) =>
+                    {
+                        json!({
+                            "own": true,
+                            "caller": "function_session",
+                            "role": role,
+                            "session": session,
+                            "internal_agent": true,
+                            "issued_by_lambda": true,
+                        })
+                    }
+                    _ => json!({"own": false, "caller": "other", "why": "not through Lambda"}),
+                }
+            }
         }
     }
 
@@ -736,6 +786,34 @@ mod tests {
                 && why.contains("198.51.100.23"),
             "{why}"
         );
+    }
+
+    #[test]
+    fn a_denied_call_logged_without_its_request_is_lambdas_when_lambda_issued_the_session() {
+        let text = |key: &str| {
+            format!(
+                r#"{{"eventSource":"kms.amazonaws.com","eventName":"Decrypt","userAgent":"aws-internal/3 aws-sdk-java/1.12.64",
+                "userIdentity":{{"type":"AssumedRole","arn":"arn:aws:sts::1:assumed-role/role/fn","accessKeyId":"{key}"}},
+                "errorCode":"AccessDenied","errorMessage":"User: arn:aws:sts::1:assumed-role/role/fn is not authorized to perform: kms:Decrypt on resource: arn:aws:kms:r:1:key/k because no identity-based policy allows the kms:Decrypt action",
+                "requestParameters":null}}"#
+            )
+        };
+        let mut facts = Facts::default();
+        facts
+            .lambda_sessions
+            .insert("ASIA1".into(), ["fn".to_owned()].into());
+        let resolve = |key: &str| {
+            let t = text(key);
+            Catalog::new().resolve(&super::super::event::Detail::parse(&t), &facts)
+        };
+        let r = resolve("ASIA1");
+        assert_eq!(r["lambda"]["own"], json!(true), "{r}");
+        assert_eq!(r["function"]["name"], json!("fn"), "{r}");
+        assert_eq!(r["key"]["arn"], json!("arn:aws:kms:r:1:key/k"), "{r}");
+        // A key Lambda did not issue to this session: nothing ties the call to Lambda.
+        let r = resolve("ASIA9");
+        assert_eq!(r["lambda"]["own"], json!(false), "{r}");
+        assert!(r.get("function").is_none(), "{r}");
     }
 
     #[test]

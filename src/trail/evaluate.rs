@@ -20,9 +20,10 @@ use std::sync::Mutex;
 /// What phase two keeps or writes besides each finding's bounded evidence.
 #[derive(Default)]
 pub struct Keep {
-    /// Every event of every finding, one JSON line each, written as found (`--all-events`):
-    /// the rule, the finding's fingerprint and the event's id, time, name and place. With the
-    /// file's name as shown, for errors.
+    /// Every event of every finding, one JSON line each (`--all-events`): the rule, the
+    /// finding's fingerprint and the event's id, time, name and place, in the order of the
+    /// files (as listed), of the events in each, then of the rules' ids. With the file's name
+    /// as shown, for errors.
     pub all_events: Option<(String, Box<dyn Write + Send>)>,
     /// Each finding's event identities (a part of a sharded scan; see [`Evidence::identities`]).
     pub identities: bool,
@@ -41,6 +42,8 @@ struct Hit {
 #[derive(Default)]
 struct Verdicts {
     hits: Vec<Hit>,
+    /// The candidate's file (its index in the scan's list).
+    file: u32,
     timeline: Option<(String, String, String, String)>,
     error: Option<LogError>,
     evaluated: bool,
@@ -101,7 +104,10 @@ pub fn evaluate(
         })
         .collect();
     let (order, duplicates) = one.spool.unique_in_storage_order();
-    let mut tally = Tally::default();
+    let mut tally = Tally {
+        lines: keep.all_events.is_some().then(EventLines::default),
+        ..Tally::default()
+    };
     let mut next = 0;
     loop {
         let batch = match one.spool.next_batch(&order, &mut next) {
@@ -128,12 +134,22 @@ pub fn evaluate(
             tally.add(v, &cx, keep);
         }
     }
+    if let (Some(lines), Some((_, out))) = (tally.lines.take(), &mut keep.all_events)
+        && tally.write_error.is_none()
+    {
+        tally.write_error = lines.write_sorted(out, &policies.rules).err();
+    }
+    one.report.memo_hits = workers
+        .iter()
+        .map(|w| w.lock().expect("worker lock").3.hits)
+        .sum();
     let Tally {
         aggregates,
         timelines,
         mut errors,
         evaluated,
         write_error,
+        ..
     } = tally;
     if let (Some(e), Some((name, _))) = (write_error, &keep.all_events) {
         errors.push(LogError {
@@ -163,6 +179,64 @@ struct Tally {
     evaluated: u64,
     /// The first failure to write `--all-events` (the scan goes on without it).
     write_error: Option<std::io::Error>,
+    /// `--all-events` lines so far.
+    lines: Option<EventLines>,
+}
+
+/// `--all-events` lines as phase two finds them, in the spool's order (which follows how the
+/// files' reading interleaved, so differs from run to run): kept in a temporary file (in
+/// memory up to 16 MiB) with a 32-byte index entry each, and written sorted at the end.
+#[derive(Default)]
+struct EventLines {
+    text: Option<tempfile::SpooledTempFile>,
+    /// (file, event index in the file, rule, offset in `text`, length) per line.
+    index: Vec<(u32, u64, u32, u64, u32)>,
+    end: u64,
+}
+
+impl EventLines {
+    fn add(
+        &mut self,
+        file: u32,
+        rule: usize,
+        subject: &Subject,
+        e: &EventRef,
+        id: &str,
+    ) -> std::io::Result<()> {
+        let text = self
+            .text
+            .get_or_insert_with(|| tempfile::spooled_tempfile(16 * 1024 * 1024));
+        let mut line = Vec::with_capacity(512);
+        write_event(&mut line, id, subject, e)?;
+        text.write_all(&line)?;
+        self.index
+            .push((file, e.index, rule as u32, self.end, line.len() as u32));
+        self.end += line.len() as u64;
+        Ok(())
+    }
+
+    /// Writes the lines by file, event and rule id.
+    fn write_sorted(
+        mut self,
+        out: &mut dyn Write,
+        rules: &[crate::engine::Rule],
+    ) -> std::io::Result<()> {
+        use std::io::{Read, Seek, SeekFrom};
+        let Some(mut text) = self.text.take() else {
+            return Ok(());
+        };
+        self.index.sort_unstable_by(|a, b| {
+            (a.0, a.1, &rules[a.2 as usize].id).cmp(&(b.0, b.1, &rules[b.2 as usize].id))
+        });
+        let mut line = Vec::new();
+        for (_, _, _, at, len) in self.index {
+            line.resize(len as usize, 0);
+            text.seek(SeekFrom::Start(at))?;
+            text.read_exact(&mut line)?;
+            out.write_all(&line)?;
+        }
+        Ok(())
+    }
 }
 
 impl Tally {
@@ -188,11 +262,11 @@ impl Tally {
             }
         }
         for h in v.hits {
-            if let Some((_, out)) = &mut keep.all_events
+            if let Some(lines) = &mut self.lines
                 && self.write_error.is_none()
             {
                 let rule = &cx.policies.rules[h.rule].id;
-                if let Err(e) = write_event(out, rule, &h.subject, &h.event) {
+                if let Err(e) = lines.add(v.file, h.rule, &h.subject, &h.event, rule) {
                     self.write_error = Some(e);
                 }
             }
@@ -282,6 +356,7 @@ fn judge(cx: &Context, worker: &mut Worker, c: &Candidate, bytes: &[u8]) -> Verd
     let key = resolved["key"]["arn"].as_str().map(str::to_owned);
     let caller = caller_of(&detail);
     let mut out = Verdicts {
+        file: c.file,
         timeline: (source == KMS_SOURCE)
             .then(|| key.clone())
             .flatten()
@@ -341,7 +416,7 @@ fn judge(cx: &Context, worker: &mut Worker, c: &Candidate, bytes: &[u8]) -> Verd
             Ok(fields) => fields,
             Err(e) => return out.failed(not_converted(e), false),
         };
-        let key = memo::key(&plan.declared, &fields);
+        let key = memo::key(&plan.declared, &fields, &resolved);
         if let Some(kept) = memo.get(&key) {
             verdicts.extend(kept.iter().cloned());
         } else {

@@ -180,6 +180,8 @@ pub struct Detail<'a> {
     pub resources: Option<Vec<Resource<'a>>>,
     #[serde(rename = "errorCode", borrow, default)]
     pub error_code: Text<'a>,
+    #[serde(rename = "errorMessage", borrow, default)]
+    pub error_message: Text<'a>,
     #[serde(rename = "awsRegion", borrow, default)]
     pub region: Text<'a>,
     #[serde(rename = "recipientAccountId", borrow, default)]
@@ -190,6 +192,9 @@ pub struct Detail<'a> {
     pub source_ip: Text<'a>,
     #[serde(rename = "responseElements", borrow, default)]
     pub response: Option<Response<'a>>,
+    /// `"true"` or `true` when the call was made with console session credentials.
+    #[serde(rename = "sessionCredentialFromConsole", borrow, default)]
+    pub console_credentials: Option<&'a serde_json::value::RawValue>,
 }
 
 pub const LAMBDA_SERVICE: &str = "lambda.amazonaws.com";
@@ -269,6 +274,19 @@ impl<'a> Detail<'a> {
         self.qualify_key(key_id)
     }
 
+    /// The key a failed call names only in its error (`... is not authorized to perform:
+    /// kms:Decrypt on resource: arn:aws:kms:...:key/...`): KMS logs a denied call with
+    /// `requestParameters: null` and no `resources[]`.
+    pub fn key_in_error(&self) -> Option<String> {
+        self.error_code.get()?;
+        let message = self.error_message.get()?;
+        message
+            .split(|c: char| c.is_whitespace() || matches!(c, ',' | ';' | '"' | '\'' | '(' | ')'))
+            .map(|w| w.trim_end_matches('.'))
+            .find(|w| w.starts_with("arn:") && w.contains(":kms:") && w.contains(":key/"))
+            .map(str::to_owned)
+    }
+
     /// A key id or key ARN as an ARN (not aliases).
     pub fn qualify_key(&self, key_id: &str) -> Option<String> {
         if key_id.starts_with("arn:") {
@@ -334,10 +352,7 @@ impl<'a> Detail<'a> {
             && function_name(function) == session
             && account_of(function).is_none_or(|a| a == account)
         {
-            let internal = self
-                .user_agent
-                .get()
-                .is_some_and(|ua| ua.starts_with("aws-internal/"));
+            let internal = self.agent_class() == Agent::AwsInternal;
             return Caller::FunctionSession {
                 role,
                 session,
@@ -383,6 +398,70 @@ impl<'a> Detail<'a> {
         Some((key, session))
     }
 
+    /// What kind of client made the call, from `userAgent`: the rules decide on this class and
+    /// use the raw agent only in messages.
+    pub fn agent_class(&self) -> Agent {
+        let Some(ua) = self.user_agent.get() else {
+            return Agent::Absent;
+        };
+        let lower = ua.to_ascii_lowercase();
+        if ua.starts_with("aws-internal/") {
+            Agent::AwsInternal
+        } else if lower.starts_with("mozilla") || ua == "console.amazonaws.com" {
+            Agent::Console
+        } else if ua == "AWS Internal" || ua.ends_with(".amazonaws.com") {
+            Agent::AwsService
+        } else if SDK_AGENTS.iter().any(|p| lower.starts_with(p))
+            || lower.contains(" aws-sdk-")
+            || lower.contains(" aws-cli/")
+        {
+            Agent::Sdk
+        } else {
+            Agent::Other
+        }
+    }
+
+    /// What kind of address the call came from, from `sourceIPAddress`.
+    pub fn address_class(&self) -> Address {
+        let Some(ip) = self.source_ip.get() else {
+            return Address::Absent;
+        };
+        if ip == "AWS Internal" {
+            return Address::AwsInternal;
+        }
+        if ip.ends_with(".amazonaws.com") {
+            return Address::AwsService;
+        }
+        match ip.parse::<std::net::IpAddr>() {
+            Ok(std::net::IpAddr::V4(a))
+                if a.is_private() || a.is_loopback() || a.is_link_local() =>
+            {
+                Address::Private
+            }
+            Ok(std::net::IpAddr::V6(a))
+                if a.is_loopback() || a.is_unique_local() || a.is_unicast_link_local() =>
+            {
+                Address::Private
+            }
+            Ok(_) => Address::Public,
+            Err(_) => Address::Other,
+        }
+    }
+
+    /// A person at the console or in a browser: console session credentials
+    /// (`sessionCredentialFromConsole`, logged as `"true"` or `true`), or a browser's or the
+    /// console's user agent.
+    pub fn from_console(&self) -> bool {
+        self.console_credentials
+            .is_some_and(|v| matches!(v.get(), "true" | "\"true\""))
+            || self.agent_class() == Agent::Console
+    }
+
+    /// `userIdentity.type`: `AssumedRole`, `IAMUser`, `AWSService`, `Root`, ...
+    pub fn identity_type(&self) -> Option<&str> {
+        self.identity.as_ref().and_then(|i| i.kind.get())
+    }
+
     /// The function the event is about: the encryption context's `aws:lambda:FunctionArn`, or a
     /// control-plane call's `functionName` (a name or an ARN).
     pub fn function(&self) -> Option<&str> {
@@ -410,6 +489,79 @@ pub enum Caller<'a> {
     },
     /// Anyone else.
     Other,
+}
+
+/// User agents of AWS SDKs, the CLI and the tools built on them (lower case prefixes).
+const SDK_AGENTS: &[&str] = &[
+    "aws-sdk-",
+    "aws-cli/",
+    "boto3/",
+    "botocore/",
+    "apn/",
+    "awspowershell",
+    "aws-toolkit",
+    "terraform",
+    "hashicorp",
+    "aws-cdk",
+    "cloud9",
+];
+
+/// The class of a call's user agent (`resolved.agent`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Agent {
+    /// `aws-internal/...`: AWS's own SDK inside a service (Lambda's calls at a function's start).
+    AwsInternal,
+    /// An AWS service by name (`lambda.amazonaws.com`, `AWS Internal`).
+    AwsService,
+    /// A browser (`Mozilla/...`) or the console (`console.amazonaws.com`).
+    Console,
+    /// An AWS SDK, the CLI, or a tool built on them (Terraform, the CDK, PowerShell).
+    Sdk,
+    Other,
+    Absent,
+}
+
+impl Agent {
+    pub fn name(self) -> &'static str {
+        match self {
+            Agent::AwsInternal => "aws-internal",
+            Agent::AwsService => "aws-service",
+            Agent::Console => "console",
+            Agent::Sdk => "sdk",
+            Agent::Other => "other",
+            Agent::Absent => "absent",
+        }
+    }
+}
+
+/// The class of a call's source address (`resolved.address`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Address {
+    /// `AWS Internal`.
+    AwsInternal,
+    /// An AWS service by name (`lambda.amazonaws.com`): the service called on someone's behalf.
+    AwsService,
+    /// A private, loopback or link-local IP address (a VPC, through an endpoint).
+    Private,
+    /// Any other IP address: AWS's own public ranges included, which change and are not known
+    /// here.
+    Public,
+    /// Neither a name nor an IP address.
+    Other,
+    Absent,
+}
+
+impl Address {
+    pub fn name(self) -> &'static str {
+        match self {
+            Address::AwsInternal => "aws-internal",
+            Address::AwsService => "aws-service",
+            Address::Private => "private",
+            Address::Public => "public",
+            Address::Other => "other",
+            Address::Absent => "absent",
+        }
+    }
 }
 
 /// Whether a key can be behind an alias: an alias ARN points only to keys in its own partition,
@@ -481,6 +633,67 @@ mod tests {
                 .request
                 .is_none()
         );
+    }
+
+    #[test]
+    fn callers_are_classed_by_agent_address_and_console_credentials() {
+        let text = |fields: &str| format!("{{{fields}}}");
+        let agent = |ua: &str| Detail::parse(&text(&format!(r#""userAgent": {ua}"#))).agent_class();
+        for (ua, class) in [
+            (
+                r#""aws-internal/3 aws-sdk-java/1.12.720""#,
+                Agent::AwsInternal,
+            ),
+            (r#""lambda.amazonaws.com""#, Agent::AwsService),
+            (r#""AWS Internal""#, Agent::AwsService),
+            (r#""console.amazonaws.com""#, Agent::Console),
+            (r#""Mozilla/5.0 (X11; Linux x86_64)""#, Agent::Console),
+            (r#""mozilla/5.0""#, Agent::Console),
+            (r#""aws-cli/2.15.40 Python/3.11.8""#, Agent::Sdk),
+            (r#""Boto3/1.34.0 md/Botocore#1.34.0""#, Agent::Sdk),
+            (r#""APN/1.0 HashiCorp/1.0 Terraform/1.8.0""#, Agent::Sdk),
+            (r#""[S3Console/0.4]""#, Agent::Other),
+            (r#""""#, Agent::Absent),
+            ("null", Agent::Absent),
+            ("7", Agent::Absent),
+        ] {
+            assert_eq!(agent(ua), class, "{ua}");
+        }
+        let address = |ip: &str| {
+            Detail::parse(&text(&format!(r#""sourceIPAddress": "{ip}""#))).address_class()
+        };
+        for (ip, class) in [
+            ("AWS Internal", Address::AwsInternal),
+            ("lambda.amazonaws.com", Address::AwsService),
+            ("10.0.3.4", Address::Private),
+            ("172.31.0.9", Address::Private),
+            ("192.168.1.1", Address::Private),
+            ("169.254.76.1", Address::Private),
+            ("fd00:ec2::254", Address::Private),
+            ("198.51.100.23", Address::Public),
+            ("2001:db8::1", Address::Public),
+            ("not an address", Address::Other),
+            ("", Address::Absent),
+        ] {
+            assert_eq!(address(ip), class, "{ip}");
+        }
+        // Console credentials decide whatever the client; logged as a string or a boolean.
+        for fields in [
+            r#""sessionCredentialFromConsole": "true", "userAgent": "aws-cli/2.15.0""#,
+            r#""sessionCredentialFromConsole": true, "userAgent": null"#,
+            r#""userAgent": "Mozilla/5.0""#,
+            r#""userAgent": "console.amazonaws.com""#,
+        ] {
+            assert!(Detail::parse(&text(fields)).from_console(), "{fields}");
+        }
+        for fields in [
+            r#""sessionCredentialFromConsole": "false", "userAgent": "aws-cli/2.15.0""#,
+            r#""sessionCredentialFromConsole": false"#,
+            r#""sessionCredentialFromConsole": null, "userAgent": null"#,
+            r#""userAgent": "lambda.amazonaws.com""#,
+        ] {
+            assert!(!Detail::parse(&text(fields)).from_console(), "{fields}");
+        }
     }
 
     #[test]

@@ -2,19 +2,39 @@
 //!
 //! Lambda decrypts the same variables with the same key under the same role thousands of times
 //! a day, and its events differ only in fields no rule reads (`eventID`, `eventTime`,
-//! `requestID`, ...). A rule that declares the top-level event fields it reads
-//! (`custom.reads`) sees only those in `input.event`; everything else it reads is constant in
-//! phase two (`facts`, `inventory`) or resolved from the fields [`Detail`] reads. So two events
-//! that agree on both sets of fields get the same verdicts from the same rules, exactly: the
-//! first is evaluated, the next ones reuse its verdicts.
+//! `requestID`, the access key, the host's address, the SDK's version). A rule that declares the
+//! top-level event fields it reads (`custom.reads`) sees only those in `input.event`; the rest
+//! of its input is `input.resolved`, which atrest derives from the event, and `facts` and
+//! `inventory`, which are the same for every event of phase two. So the key is the rules, the
+//! text of the fields they read, and `resolved` as JSON: two events with the same key have the
+//! same input, and get the same verdicts, exactly.
+//!
+//! `resolved` holds classes of the caller (`agent`: aws-internal, AWS service, console, SDK or
+//! CLI, other; `address`: AWS service, AWS internal, private, public), which is what rules decide
+//! on, not the raw `userAgent` and `sourceIPAddress`: those vary per host and SDK version and
+//! would make every key new. The raw values reach a finding after the memo, through its
+//! evidence (principal, address and agent of each event). Only where a message must quote them
+//! (ATR-C001's "the function's credentials are used outside Lambda", `resolved.lambda.why`) do
+//! they enter `resolved`, and with it the key: a rare event, and a message that must not be
+//! another event's.
+//!
+//! Measured on the bench corpus (`ATREST_BENCH_EVENTS=100000 cargo bench --bench cloudtrail`:
+//! 3,115 candidates, 145 findings, two workers), old and new bench binaries alternately, three
+//! runs each, on 2026-12-08 (debug builds: the release builds could not finish on the shared
+//! machine in time; CPU seconds):
+//! - verdicts reused: 3 of 3,115 with the key on the raw fields `resolved` is derived from,
+//!   1,439-1,440 (46 %) with this key; the same findings;
+//! - phase two: 1.47, 1.51, 1.37 s before, 1.36, 1.12, 1.11 s after (~470 -> ~360 us a
+//!   candidate in a debug build);
+//! - whole CloudTrail pipeline against the floor (inflate and split): 2.90x, 2.45x, 2.68x
+//!   before, 2.89x, 2.81x, 2.70x after: phase one dominates a debug build and its noise hides
+//!   the difference; a release comparison is still to be made.
 
-use super::event::Detail;
 use super::rego_value::Converter;
 use crate::engine::{EventVerdict, Rule};
-use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::LazyLock;
 
 type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
@@ -24,85 +44,31 @@ const MAX_ENTRIES: usize = 4096;
 /// Keys longer than this (large policies in `requestParameters`) are not kept.
 const MAX_KEY_LEN: usize = 64 * 1024;
 
-/// The top-level fields [`Detail`] reads, and so everything atrest resolves for an event,
-/// as serde's derive declares them: a field added to `Detail` is part of the key at once.
-pub static DETAIL_FIELDS: LazyLock<&'static [&'static str]> =
-    LazyLock::new(struct_fields::<Detail<'static>>);
-
-/// The fields a derived `Deserialize` asks for, from its call to `deserialize_struct`.
-fn struct_fields<'de, T: serde::Deserialize<'de>>() -> &'static [&'static str] {
-    struct Recorder(Option<&'static [&'static str]>);
-    #[derive(Debug)]
-    struct Stop;
-    impl fmt::Display for Stop {
-        fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
-            f.write_str("fields recorded")
-        }
-    }
-    impl std::error::Error for Stop {}
-    impl de::Error for Stop {
-        fn custom<M: fmt::Display>(_: M) -> Self {
-            Stop
-        }
-    }
-    impl<'de> Deserializer<'de> for &mut Recorder {
-        type Error = Stop;
-        fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Stop> {
-            Err(Stop)
-        }
-        fn deserialize_struct<V: Visitor<'de>>(
-            self,
-            _: &'static str,
-            fields: &'static [&'static str],
-            _: V,
-        ) -> Result<V::Value, Stop> {
-            self.0 = Some(fields);
-            Err(Stop)
-        }
-        serde::forward_to_deserialize_any! {
-            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes
-            byte_buf option unit unit_struct newtype_struct seq tuple tuple_struct map enum
-            identifier ignored_any
-        }
-    }
-    let mut r = Recorder(None);
-    let _ = T::deserialize(&mut r);
-    r.0.expect("a struct with named fields")
-}
-
 /// How the rules routed to an event are evaluated, worked out once per routed set.
 pub struct Plan {
     /// Rules that declare `reads`: they see only those fields, and their verdicts are reused.
     pub declared: Vec<usize>,
     /// Rules that see the whole event, evaluated on every event.
     pub whole: Vec<usize>,
-    /// Fields of the key, sorted: the declared rules' `reads` and [`DETAIL_FIELDS`].
+    /// The fields the declared rules read, sorted: what they see as `input.event`, and part of
+    /// the key.
     pub key_fields: Vec<String>,
-    /// Which of `key_fields` the declared rules see in `input.event`.
-    pub visible: Vec<bool>,
 }
 
 impl Plan {
     pub fn new(routed: &[usize], rules: &[Rule]) -> Plan {
         let (declared, whole): (Vec<usize>, Vec<usize>) =
             routed.iter().partition(|&&r| rules[r].reads.is_some());
-        let reads: Vec<&str> = declared
+        let mut key_fields: Vec<String> = declared
             .iter()
-            .flat_map(|&r| rules[r].reads.iter().flatten().map(String::as_str))
+            .flat_map(|&r| rules[r].reads.iter().flatten().cloned())
             .collect();
-        let mut key_fields: Vec<String> = DETAIL_FIELDS.iter().map(|f| f.to_string()).collect();
-        key_fields.extend(reads.iter().map(|r| r.to_string()));
         key_fields.sort_unstable();
         key_fields.dedup();
-        let visible = key_fields
-            .iter()
-            .map(|f| reads.contains(&f.as_str()))
-            .collect();
         Plan {
             declared,
             whole,
             key_fields,
-            visible,
         }
     }
 
@@ -113,8 +79,8 @@ impl Plan {
         converter: &mut Converter,
     ) -> Result<regorus::Value, serde_json::Error> {
         let mut event = std::collections::BTreeMap::new();
-        for ((name, raw), visible) in self.key_fields.iter().zip(fields).zip(&self.visible) {
-            if let (Some(raw), true) = (raw, visible) {
+        for (name, raw) in self.key_fields.iter().zip(fields) {
+            if let Some(raw) = raw {
                 event.insert(converter.string(name), converter.convert(raw)?);
             }
         }
@@ -181,10 +147,11 @@ impl<'de> Visitor<'de> for FieldName<'_> {
     }
 }
 
-/// The key of an event for a rule set: the rules, then each key field's text.
-pub fn key(rules: &[usize], fields: &[Option<&str>]) -> Vec<u8> {
+/// The key of an event for a rule set: the rules, each read field's text, then what atrest
+/// resolved for the event (`input.resolved`).
+pub fn key(rules: &[usize], fields: &[Option<&str>], resolved: &serde_json::Value) -> Vec<u8> {
     let mut k =
-        Vec::with_capacity(64 + fields.iter().flatten().map(|f| f.len() + 1).sum::<usize>());
+        Vec::with_capacity(512 + fields.iter().flatten().map(|f| f.len() + 1).sum::<usize>());
     for r in rules {
         k.extend_from_slice(&(*r as u32).to_le_bytes());
     }
@@ -196,14 +163,18 @@ pub fn key(rules: &[usize], fields: &[Option<&str>]) -> Vec<u8> {
             None => k.push(1),
         }
     }
+    k.push(0);
+    serde_json::to_writer(&mut k, resolved).expect("a JSON value serializes");
     k
 }
 
-/// Verdicts by key, per worker.
+/// Verdicts by key, per worker (hit rates: see the module's note).
 #[derive(Default)]
 pub struct Memo {
     verdicts: FastMap<Vec<u8>, Vec<(usize, EventVerdict)>>,
     plans: FastMap<Vec<usize>, std::sync::Arc<Plan>>,
+    /// Lookups that found verdicts.
+    pub hits: u64,
 }
 
 impl Memo {
@@ -217,8 +188,10 @@ impl Memo {
         plan
     }
 
-    pub fn get(&self, key: &[u8]) -> Option<&Vec<(usize, EventVerdict)>> {
-        self.verdicts.get(key)
+    pub fn get(&mut self, key: &[u8]) -> Option<&Vec<(usize, EventVerdict)>> {
+        let found = self.verdicts.get(key);
+        self.hits += u64::from(found.is_some());
+        found
     }
 
     pub fn keep(&mut self, key: Vec<u8>, verdicts: Vec<(usize, EventVerdict)>) {
@@ -235,28 +208,6 @@ impl Memo {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_detail_fields_are_the_ones_serde_reads() {
-        let mut got = DETAIL_FIELDS.to_vec();
-        got.sort_unstable();
-        assert_eq!(
-            got,
-            [
-                "awsRegion",
-                "errorCode",
-                "eventName",
-                "eventSource",
-                "recipientAccountId",
-                "requestParameters",
-                "resources",
-                "responseElements",
-                "sourceIPAddress",
-                "userAgent",
-                "userIdentity"
-            ]
-        );
-    }
 
     #[test]
     fn events_that_differ_only_elsewhere_share_a_key() {
@@ -276,28 +227,28 @@ mod tests {
             (plan.declared.as_slice(), plan.whole.as_slice()),
             (&[0][..], &[1][..])
         );
-        assert!(plan.key_fields.iter().any(|f| f == "userAgent"));
-        assert_eq!(
-            plan.key_fields
-                .iter()
-                .zip(&plan.visible)
-                .filter(|(_, v)| **v)
-                .map(|(f, _)| f.as_str())
-                .collect::<Vec<_>>(),
-            ["eventName", "userAgent"]
-        );
-        let a = r#"{"eventID": "1", "eventTime": "t1", "eventName": "Decrypt", "userAgent": "x", "requestParameters": {"keyId": "k"}}"#;
-        let b = r#"{"eventName": "Decrypt", "eventID": "2", "eventTime": "t2", "userAgent": "x", "requestParameters": {"keyId": "k"}}"#;
-        let c = r#"{"eventName": "Decrypt", "eventID": "2", "userAgent": "y", "requestParameters": {"keyId": "k"}}"#;
-        let d = r#"{"eventName": "Decrypt", "userAgent": "x", "requestParameters": {"keyId": "k"}, "errorCode": "E"}"#;
-        let k = |t: &str, rules: &[usize]| key(rules, &fields(t, &plan).unwrap());
-        assert_eq!(k(a, &[1]), k(b, &[1]));
-        assert_ne!(k(a, &[1]), k(c, &[1]), "a field the rules read");
-        assert_ne!(k(a, &[1]), k(d, &[1]), "a field atrest resolves from");
-        assert_ne!(k(a, &[1]), k(a, &[2]), "another rule set");
+        assert_eq!(plan.key_fields, ["eventName", "userAgent"]);
+        let a = r#"{"eventID": "1", "eventTime": "t1", "eventName": "Decrypt", "userAgent": "x", "sourceIPAddress": "203.0.113.1"}"#;
+        let b = r#"{"eventName": "Decrypt", "eventID": "2", "eventTime": "t2", "userAgent": "x", "sourceIPAddress": "198.51.100.7"}"#;
+        let c = r#"{"eventName": "Decrypt", "eventID": "2", "userAgent": "y"}"#;
+        let resolved = serde_json::json!({"agent": "sdk", "address": "public"});
+        let k = |t: &str, rules: &[usize], r: &serde_json::Value| {
+            key(rules, &fields(t, &plan).unwrap(), r)
+        };
+        let private = serde_json::json!({"agent": "sdk", "address": "private"});
+        let base = k(a, &[1], &resolved);
+        let others = [
+            (k(b, &[1], &resolved), true, "a field no rule reads"),
+            (k(c, &[1], &resolved), false, "a field the rules read"),
+            (k(a, &[1], &private), false, "what atrest resolved"),
+            (k(a, &[2], &resolved), false, "another rule set"),
+        ];
+        for (other, same, why) in others {
+            assert_eq!(other == base, same, "{why}");
+        }
         // The last of duplicate keys wins, as in the Rego value.
-        let dup = r#"{"userAgent": "y", "eventName": "Decrypt", "userAgent": "x", "requestParameters": {"keyId": "k"}}"#;
-        assert_eq!(k(dup, &[1]), k(b, &[1]));
+        let dup = r#"{"userAgent": "y", "eventName": "Decrypt", "userAgent": "x"}"#;
+        assert_eq!(k(dup, &[1], &resolved), k(b, &[1], &resolved));
         assert!(fields(r#"{"a": "#, &plan).is_err());
     }
 

@@ -288,3 +288,60 @@ fn peak_memory_is_flat_in_the_number_of_firing_events() {
         "firing on every event {large} kB, on none {quiet} kB"
     );
 }
+
+#[test]
+fn all_events_are_in_the_order_of_a_single_scan_whatever_the_threads_and_shards() {
+    // Six logs read in parallel: phase two meets their events in an order that depends on how
+    // the reading interleaved; the file lists them by file, event and rule.
+    let dir = common::project(&[("template.yaml", &template(OTHER))]);
+    for f in 0..6u64 {
+        write_log(
+            &dir.path().join(format!("logs/{f}.json")),
+            (0..100).map(|i| decrypt(f * 1000 + i, "10.0.0.1")),
+        );
+    }
+    let run = |threads: &str, name: &str, shard: Option<&str>| -> Vec<String> {
+        let mut cmd = atrest(dir.path());
+        cmd.env("RAYON_NUM_THREADS", threads)
+            .args(["scan", "--format", "json", "-o", "out.json"])
+            .args(["--all-events", name]);
+        if let Some(s) = shard {
+            cmd.args(["--shard", s]);
+        }
+        let out = cmd.arg(".").output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{out:?}");
+        std::fs::read_to_string(dir.path().join(name))
+            .unwrap()
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    };
+    let one = run("4", "a.jsonl", None);
+    assert_eq!(one.len(), 600);
+    let place = |l: &str| {
+        let v: Value = serde_json::from_str(l).unwrap();
+        (
+            v["file"].as_str().unwrap().to_owned(),
+            v["line"].as_u64().unwrap(),
+            v["rule"].as_str().unwrap().to_owned(),
+        )
+    };
+    let places: Vec<_> = one.iter().map(|l| place(l)).collect();
+    assert!(places.is_sorted(), "by file, line and rule");
+    for threads in ["1", "3"] {
+        assert_eq!(run(threads, "b.jsonl", None), one, "{threads} threads");
+    }
+    // Each shard's lines are the single scan's lines for its files, in the same order.
+    let mut shards: Vec<String> = Vec::new();
+    for s in ["1/2", "2/2"] {
+        let part = run("4", &format!("shard-{}.jsonl", &s[..1]), Some(s));
+        let mine: Vec<&String> = one
+            .iter()
+            .filter(|l| part.iter().any(|p| place(p).0 == place(l).0))
+            .collect();
+        assert_eq!(part.iter().collect::<Vec<_>>(), mine, "shard {s}");
+        shards.extend(part);
+    }
+    shards.sort_by_key(|l| place(l));
+    assert_eq!(shards, one);
+}
