@@ -7,8 +7,9 @@
 //!
 //! Workloads: a CloudFormation template written on one line (JSON, as generators and
 //! `terraform show -json` write them: every node's column is on that line), a YAML map with many
-//! keys (the duplicate-key check), and a template of many functions read, modelled and
-//! evaluated with every built-in rule.
+//! keys (the duplicate-key check), a template of many functions read, modelled and
+//! evaluated with every built-in rule, and one function with many secret-named environment
+//! variables (ATR-L009 tests each: regorus's per-call costs, and per-object finding lists).
 
 use atrest::engine::{PolicyOptions, PolicySet};
 use atrest::model::cfn;
@@ -62,6 +63,17 @@ fn many_functions(n: usize) -> String {
     s
 }
 
+/// One function whose variables all look like plaintext secrets: one finding each.
+fn many_variables(n: usize) -> String {
+    let mut s = String::from(
+        "Resources:\n  Fn:\n    Type: AWS::Lambda::Function\n    Properties:\n      Code: {ZipFile: x}\n      Environment:\n        Variables:\n",
+    );
+    for i in 0..n {
+        writeln!(s, "          DB_PASSWORD_{i}: hunter{i}xyz").unwrap();
+    }
+    s
+}
+
 /// One workload at each factor of its base size: `make` writes the input, `run` processes it.
 fn group(
     c: &mut Criterion,
@@ -97,12 +109,27 @@ fn scaling(c: &mut Criterion) {
     assert!(errors.is_empty());
     let mut evaluator = policies.evaluator();
     let file = "bench.yaml".into();
-    group(c, "scaling_many_functions", 250, many_functions, |t, n| {
+    // Read, modelled and evaluated with every built-in rule: at least one finding each.
+    let mut evaluate = |t: &str, n: usize| {
         let root = yaml::parse(t, &limits).unwrap().root;
         let inventory = cfn::inventory(&file, &root, false);
         let (findings, failures) = evaluator.evaluate(&inventory);
         assert!(failures.is_empty() && findings.len() >= n);
-    });
+    };
+    group(
+        c,
+        "scaling_many_functions",
+        250,
+        many_functions,
+        &mut evaluate,
+    );
+    group(
+        c,
+        "scaling_many_variables",
+        250,
+        many_variables,
+        &mut evaluate,
+    );
 }
 
 criterion_group! {

@@ -8,6 +8,7 @@
 mod files;
 mod guard;
 pub mod metadata;
+mod regex_cache;
 pub mod route;
 pub mod scaffold;
 mod sized;
@@ -133,6 +134,9 @@ impl PolicySet {
             engine.set_execution_timer_config(timer(limit));
         }
         guard::register(&mut engine).expect("a fresh engine has no extensions");
+        engine
+            .add_extension("regex.match".into(), 2, Box::new(regex_cache::is_match))
+            .expect("a fresh engine has no regex.match extension");
         let mut rules: Vec<Rule> = Vec::new();
         for (path, text, builtin) in sources {
             let rule = match metadata::parse(&path, &text) {

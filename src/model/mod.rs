@@ -452,12 +452,14 @@ impl Inventory {
                     .filter(|l| !l.written_by.is_empty())
                     .map(|l| (&l.kms_key, &l.origin.id)),
             );
+        // Each user once, in order; repeats found through a set (a key that 10,000 functions
+        // use made a search of its list quadratic).
+        let mut seen: std::collections::BTreeSet<(&str, &str)> = Default::default();
         for (key_ref, user) in refs {
-            if let Some(k) = &key_ref.key {
-                let list = users.entry(k.clone()).or_default();
-                if !list.contains(user) {
-                    list.push(user.clone());
-                }
+            if let Some(k) = &key_ref.key
+                && seen.insert((k.as_str(), user.as_str()))
+            {
+                users.entry(k.clone()).or_default().push(user.clone());
             }
         }
         for key in &mut self.kms_keys {

@@ -15,8 +15,10 @@ pub fn add_unit(
     findings: &[Finding],
     path_of: impl Fn(&Finding) -> String,
 ) {
-    // Findings by the object they are about.
+    // Findings by the object they are about, each once, in order. Repeats are found through
+    // a set: a function with 10,000 findings made the search of its list quadratic.
     let mut by_object: BTreeMap<&str, Vec<FindingRef>> = BTreeMap::new();
+    let mut seen: BTreeSet<FindingRef> = BTreeSet::new();
     for f in findings {
         let r = FindingRef {
             rule: f.rule,
@@ -24,9 +26,8 @@ pub fn add_unit(
             resource_id: f.resource_id.clone(),
             property: f.property.clone(),
         };
-        let list = by_object.entry(f.resource_id.as_str()).or_default();
-        if !list.contains(&r) {
-            list.push(r);
+        if seen.insert(r.clone()) {
+            by_object.entry(f.resource_id.as_str()).or_default().push(r);
         }
     }
     let of = |id: &str| by_object.get(id).cloned().unwrap_or_default();
