@@ -9,7 +9,8 @@ lines and columns 1-based. In T a scalar is its text as written, except a null (
 empty), which is null, and the YAML 1.2 core booleans (`true`, `False`, ...), written lower
 case: how the value is typed beyond that is not compared (YAML 1.1 reads `yes` as a boolean,
 1.2 as a string; CloudFormation takes both as text). A map is a list of [key, value] pairs in
-order, keeping the first of duplicate keys; a list is a list; a CloudFormation short-form tag
+order, a duplicate key keeping its first place with its last value (as PyYAML and
+CloudFormation read it); a list is a list; a CloudFormation short-form tag
 (`!Ref X`) is the long form ({"Ref": X} as a one-pair map). An alias is null where it is used,
 and `yaml.__with_libyaml__` must be true: exit 3 otherwise, so the test can skip visibly.
 """
@@ -56,14 +57,16 @@ def tree(node, seen):
     elif isinstance(node, yaml.SequenceNode):
         value = [tree(n, seen) for n in node.value]
     else:
-        pairs, keys = [], set()
+        pairs, keys = [], {}
         for k, v in node.value:
             key = k.value if isinstance(k, yaml.ScalarNode) else tree(k, seen)
             if not isinstance(key, str):
                 key = json.dumps(key)
             value_tree = tree(v, seen)
-            if key not in keys:
-                keys.add(key)
+            if key in keys:
+                pairs[keys[key]][1] = value_tree
+            else:
+                keys[key] = len(pairs)
                 pairs.append([key, value_tree])
         value = pairs
     tag = node.tag

@@ -49,6 +49,9 @@ pub struct Input {
     pub body: Option<hcl::Body>,
     /// Defects that did not stop parsing but make the file invalid for its kind.
     pub problems: Vec<ReadError>,
+    /// What the reader saw that the file's tool accepts but a reviewer should know (a key
+    /// written twice in a template).
+    pub notes: Vec<ReadError>,
 }
 
 pub enum ReadOutcome {
@@ -275,8 +278,10 @@ fn terraform(bytes: &[u8], json_syntax: bool, limits: &Limits) -> ReadOutcome {
         Err(e) => return ReadOutcome::Failed(e),
     };
     let parsed = if json_syntax {
-        json::parse(&text, limits)
-            .and_then(|p| hcl::from_json(&p.root).map(|b| (b, p.problems, SyntaxKind::Json)))
+        json::parse(&text, limits).and_then(|p| {
+            let problems = duplicates_mean(p.duplicates, DUPLICATE_TERRAFORM);
+            hcl::from_json(&p.root).map(|b| (b, problems, SyntaxKind::Json))
+        })
     } else {
         hcl::parse(&text, limits).map(|b| (b, Vec::new(), SyntaxKind::Hcl))
     };
@@ -287,6 +292,7 @@ fn terraform(bytes: &[u8], json_syntax: bool, limits: &Limits) -> ReadOutcome {
             root: Node::new(super::Value::Null, super::Span::default()),
             body: Some(body),
             problems,
+            notes: Vec::new(),
         }),
         Err(e) => ReadOutcome::Failed(e),
     }
@@ -342,7 +348,7 @@ pub fn classify(bytes: &[u8], hint: NameHint, limits: &Limits) -> ReadOutcome {
     let (syntax, parsed) = if trimmed.starts_with('{') || trimmed.starts_with('[') {
         (
             SyntaxKind::Json,
-            json::parse(&text, limits).map(|p| (p.root, [p.problems, Vec::new()], 1)),
+            json::parse(&text, limits).map(|p| (p.root, [Vec::new(), p.duplicates, Vec::new()], 1)),
         )
     } else {
         (
@@ -350,10 +356,10 @@ pub fn classify(bytes: &[u8], hint: NameHint, limits: &Limits) -> ReadOutcome {
             // A `serverless.yml` is read as js-yaml reads it, aliases expanded; should it be a
             // template after all, its anchors are CloudFormation's problems again (below).
             yaml::parse_with(&text, limits, aliases(hint))
-                .map(|p| (p.root, [p.problems, p.anchors], p.documents)),
+                .map(|p| (p.root, [p.problems, p.duplicates, p.anchors], p.documents)),
         )
     };
-    let (mut root, [mut problems, anchors], documents) = match parsed {
+    let (mut root, [mut problems, duplicates, anchors], documents) = match parsed {
         Ok(p) => p,
         // A syntax error is ours to report only when the file looks like something we read.
         Err(e)
@@ -412,15 +418,41 @@ pub fn classify(bytes: &[u8], hint: NameHint, limits: &Limits) -> ReadOutcome {
     };
     if kind != InputKind::Serverless && !anchors.is_empty() {
         problems.extend(anchors);
-        problems.sort_by_key(|p| (p.line, p.column));
     }
+    // A key written twice: CloudFormation's parsers take the last value and deploy, as SAM CLI
+    // does (PyYAML); the Serverless Framework's js-yaml refuses the file. The reader has taken
+    // the last value either way.
+    let mut notes = Vec::new();
+    match kind {
+        InputKind::CloudFormation { .. } => notes = duplicates_mean(duplicates, DUPLICATE_CFN),
+        InputKind::Serverless => problems.extend(duplicates_mean(duplicates, DUPLICATE_SLS)),
+        _ => problems.extend(duplicates_mean(duplicates, "")),
+    }
+    problems.sort_by_key(|p| (p.line, p.column));
     ReadOutcome::Input(Input {
         kind,
         syntax,
         root,
         body: None,
         problems,
+        notes,
     })
+}
+
+const DUPLICATE_CFN: &str =
+    "; CloudFormation deploys the last value, this one, and ignores the earlier";
+const DUPLICATE_SLS: &str = "; the Serverless Framework refuses duplicate keys";
+const DUPLICATE_TERRAFORM: &str = "; Terraform refuses duplicate properties in JSON syntax";
+
+/// Duplicate-key messages completed with what they mean to the tool that reads the file.
+fn duplicates_mean(duplicates: Vec<ReadError>, meaning: &str) -> Vec<ReadError> {
+    duplicates
+        .into_iter()
+        .map(|mut d| {
+            d.message.push_str(meaning);
+            d
+        })
+        .collect()
 }
 
 /// How a file's YAML aliases are read: expanded where the tool that reads the file expands them.

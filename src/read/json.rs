@@ -8,11 +8,11 @@ use super::{Entry, Limits, MapBuilder, Node, ReadError, Span, Value};
 use jsonc_parser::ast;
 use jsonc_parser::{CollectOptions, ParseOptions, parse_to_ast};
 
-/// A parsed document and the problems that do not stop parsing (duplicate keys), which the
-/// caller reports when the file turns out to be an input it understands.
+/// A parsed document and its duplicate keys (the last value taken), which the caller reports
+/// when the file turns out to be an input it understands, as what they mean to its tool.
 pub struct Parsed {
     pub root: Node,
-    pub problems: Vec<ReadError>,
+    pub duplicates: Vec<ReadError>,
 }
 
 pub fn parse(text: &str, limits: &Limits) -> Result<Parsed, ReadError> {
@@ -44,9 +44,9 @@ pub fn parse(text: &str, limits: &Limits) -> Result<Parsed, ReadError> {
     let Some(value) = parsed.value else {
         return Err(ReadError::whole_file("empty file: no JSON value"));
     };
-    let mut problems = Vec::new();
-    let root = convert(&value, &index, &mut problems);
-    Ok(Parsed { root, problems })
+    let mut duplicates = Vec::new();
+    let root = convert(&value, &index, &mut duplicates);
+    Ok(Parsed { root, duplicates })
 }
 
 fn span(range: jsonc_parser::common::Range, index: &LineIndex) -> Span {
@@ -56,7 +56,7 @@ fn span(range: jsonc_parser::common::Range, index: &LineIndex) -> Span {
     }
 }
 
-fn convert(value: &ast::Value, index: &LineIndex, problems: &mut Vec<ReadError>) -> Node {
+fn convert(value: &ast::Value, index: &LineIndex, duplicates: &mut Vec<ReadError>) -> Node {
     match value {
         ast::Value::StringLit(s) => {
             Node::new(Value::String(s.value.to_string()), span(s.range, index))
@@ -70,7 +70,7 @@ fn convert(value: &ast::Value, index: &LineIndex, problems: &mut Vec<ReadError>)
             Value::Seq(
                 a.elements
                     .iter()
-                    .map(|e| convert(e, index, problems))
+                    .map(|e| convert(e, index, duplicates))
                     .collect(),
             ),
             span(a.range, index),
@@ -83,13 +83,13 @@ fn convert(value: &ast::Value, index: &LineIndex, problems: &mut Vec<ReadError>)
                     ast::ObjectPropName::Word(w) => (w.value.to_string(), w.range),
                 };
                 let key_span = span(key_range, index);
-                let value = convert(&prop.value, index, problems);
-                if let Err(first) = entries.push(Entry {
+                let value = convert(&prop.value, index, duplicates);
+                if let Err((first, key)) = entries.push(Entry {
                     key,
                     key_span,
                     value,
                 }) {
-                    problems.push(duplicate_key(first, key_span));
+                    duplicates.push(duplicate_key(&key, first, key_span));
                 }
             }
             Node::new(entries.finish(), span(o.range, index))
@@ -124,10 +124,21 @@ mod tests {
     }
 
     #[test]
-    fn duplicate_keys_are_problems() {
-        let doc = parse("{\"a\": 1,\n \"a\": 2}", &Limits::default()).unwrap();
-        assert_eq!(doc.problems.len(), 1);
-        assert_eq!(doc.problems[0].line, Some(2));
+    fn a_duplicate_key_takes_the_last_value_in_the_first_place() {
+        let doc = parse("{\"a\": 1, \"b\": 3,\n \"a\": 2}", &Limits::default()).unwrap();
+        assert_eq!(doc.duplicates.len(), 1);
+        assert_eq!(doc.duplicates[0].line, Some(2));
+        assert_eq!(
+            doc.duplicates[0].message,
+            "duplicate key \"a\" (first at line 1)"
+        );
+        let Value::Map(entries) = &doc.root.value else {
+            panic!("a map")
+        };
+        let keys: Vec<&str> = entries.iter().map(|e| e.key.as_str()).collect();
+        assert_eq!(keys, ["a", "b"]);
+        assert_eq!(entries[0].value.value, Value::Number("2".into()));
+        assert_eq!(entries[0].key_span.start.line, 2);
     }
 
     #[test]

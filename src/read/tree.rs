@@ -47,7 +47,9 @@ pub struct Entry {
     pub value: Node,
 }
 
-/// The entries of a map being parsed, refusing a key written twice. Keys are found in a hash
+/// The entries of a map being parsed. A key written twice keeps its first place and takes its
+/// last value, as CloudFormation's parsers, PyYAML, `JSON.parse` and Python's `json` do (a
+/// template with a repeated key deploys with the last value). Keys are found in a hash
 /// table once a map is wide (a scan of every earlier key made a 100,000-key map quadratic);
 /// small maps, nearly all of them, are scanned.
 #[derive(Debug, Default)]
@@ -67,29 +69,48 @@ impl MapBuilder {
         }
     }
 
-    /// Adds an entry, or gives back the earlier entry with the same key (and adds nothing).
-    pub fn push(&mut self, entry: Entry) -> Result<(), &Entry> {
-        let n = self.entries.len();
-        let earlier = if n < SCAN_UP_TO {
-            self.entries.iter().position(|e| e.key == entry.key)
-        } else {
-            if self.index.is_empty() {
-                let keys = self.entries.iter().enumerate();
-                self.index = keys.map(|(i, e)| (e.key.clone(), i)).collect();
+    /// Adds an entry. For a key already there, the new value and key span replace the earlier
+    /// ones in the earlier place, and the earlier key's line is given back with the key.
+    pub fn push(&mut self, entry: Entry) -> Result<(), (u32, String)> {
+        match self.earlier(&entry.key) {
+            Some(i) => {
+                let first = &mut self.entries[i];
+                let line = first.key_span.start.line;
+                first.key_span = entry.key_span;
+                first.value = entry.value;
+                Err((line, entry.key))
             }
-            match self.index.entry(entry.key.clone()) {
-                std::collections::hash_map::Entry::Occupied(o) => Some(*o.get()),
-                std::collections::hash_map::Entry::Vacant(v) => {
-                    v.insert(n);
-                    None
-                }
-            }
-        };
-        match earlier {
-            Some(i) => Err(&self.entries[i]),
             None => {
                 self.entries.push(entry);
                 Ok(())
+            }
+        }
+    }
+
+    /// Adds an entry whose key is not there yet (a YAML merge key's entries: the keys a map
+    /// writes itself win over them).
+    pub fn push_absent(&mut self, entry: Entry) {
+        if self.earlier(&entry.key).is_none() {
+            self.entries.push(entry);
+        }
+    }
+
+    /// The place of an earlier entry with this key; with none, the key is recorded as the next
+    /// entry's (which the caller then pushes).
+    fn earlier(&mut self, key: &str) -> Option<usize> {
+        let n = self.entries.len();
+        if n < SCAN_UP_TO {
+            return self.entries.iter().position(|e| e.key == key);
+        }
+        if self.index.is_empty() {
+            let keys = self.entries.iter().enumerate();
+            self.index = keys.map(|(i, e)| (e.key.clone(), i)).collect();
+        }
+        match self.index.get(key) {
+            Some(&i) => Some(i),
+            None => {
+                self.index.insert(key.to_owned(), n);
+                None
             }
         }
     }
@@ -99,14 +120,13 @@ impl MapBuilder {
     }
 }
 
-/// The problem of a key written a second time at `again`.
-pub(crate) fn duplicate_key(first: &Entry, again: Span) -> super::ReadError {
+/// The problem of `key` written a second time at `again`, first at line `first`. What it means
+/// depends on the tool that reads the file, so the reader of each kind completes the message
+/// (see [`super::detect`]).
+pub(crate) fn duplicate_key(key: &str, first: u32, again: Span) -> super::ReadError {
     super::ReadError::at(
         again.start,
-        format!(
-            "duplicate key \"{}\" (first at line {}); CloudFormation rejects duplicate keys",
-            first.key, first.key_span.start.line
-        ),
+        format!("duplicate key \"{key}\" (first at line {first})"),
     )
 }
 
@@ -240,21 +260,27 @@ mod tests {
     }
 
     #[test]
-    fn map_builder_finds_the_first_of_a_repeated_key_in_small_and_wide_maps() {
+    fn map_builder_finds_the_first_of_a_repeated_key_and_takes_its_last_value() {
         for width in [3, SCAN_UP_TO, SCAN_UP_TO * 8] {
             let mut m = MapBuilder::with_capacity(0);
             for i in 0..width {
                 assert!(m.push(entry(&format!("k{i}"), i as u32 + 1)).is_ok());
             }
             for i in [0, width / 2, width - 1] {
-                let first = m.push(entry(&format!("k{i}"), 999)).unwrap_err();
-                assert_eq!(first.key_span.start.line, i as u32 + 1, "width {width}");
+                let (first, key) = m.push(entry(&format!("k{i}"), 999)).unwrap_err();
+                assert_eq!(first, i as u32 + 1, "width {width}");
+                assert_eq!(key, format!("k{i}"));
             }
             assert!(m.push(entry("new", 1000)).is_ok());
             let Value::Map(entries) = m.finish() else {
                 unreachable!()
             };
             assert_eq!(entries.len(), width + 1);
+            // The repeated keys keep their places, with the later key span.
+            for i in [0, width / 2, width - 1] {
+                assert_eq!(entries[i].key, format!("k{i}"));
+                assert_eq!(entries[i].key_span.start.line, 999);
+            }
         }
     }
 }

@@ -152,6 +152,11 @@ pub fn load(opts: &ScanOptions) -> Loaded {
                         .into_iter()
                         .map(|e| InputError::read(&file, e)),
                 );
+                out.notes.extend(
+                    std::mem::take(&mut input.notes)
+                        .into_iter()
+                        .map(|e| InputError::read(&file, e)),
+                );
                 out.scanned.push((file.to_string(), input.kind));
                 match input.kind {
                     InputKind::CloudFormation { sam } => {

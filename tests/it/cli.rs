@@ -89,9 +89,10 @@ fn a_broken_template_is_reported_and_the_rest_still_scanned() {
             "broken.json",
             "{\"Resources\": {\"Fn\": {\"Type\": \"AWS::Lambda::Function\",}}}",
         ),
+        // js-yaml, which the Serverless Framework reads with, refuses a key written twice.
         (
-            "dup.yaml",
-            "Resources:\n  Fn:\n    Type: AWS::SNS::Topic\n  Fn:\n    Type: AWS::SNS::Topic\n",
+            "serverless.yml",
+            "service: s\nprovider:\n  name: aws\nservice: t\n",
         ),
     ]);
     let out = atrest(dir.path()).args(["scan"]).output().unwrap();
@@ -105,7 +106,7 @@ fn a_broken_template_is_reported_and_the_rest_still_scanned() {
     assert!(text.contains("error: broken.yaml:"), "{text}");
     assert!(text.contains("error: broken.json:1:"), "{text}");
     assert!(
-        text.contains("error: dup.yaml:4:3: duplicate key \"Fn\""),
+        text.contains("error: serverless.yml:4:1: duplicate key \"service\""),
         "{text}"
     );
     assert!(text.contains("3 input errors"), "{text}");

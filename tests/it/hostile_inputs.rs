@@ -124,19 +124,59 @@ fn tabs() {
     );
 }
 
+/// A key written twice: CloudFormation (and SAM CLI) deploy the last value, so that is the value
+/// judged, with a note naming both lines; js-yaml refuses a `serverless.yml` with one.
 #[test]
-fn duplicate_keys() {
-    assert_error(
-        "t.yaml",
-        b"Resources:\n  Fn:\n    Type: AWS::SNS::Topic\n  Fn:\n    Type: AWS::SNS::Topic\n",
-        Some(4),
-        "CloudFormation rejects duplicate keys",
+fn duplicate_keys_are_judged_as_their_tool_reads_them() {
+    const CMK: &str = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555";
+    const AWS: &str = "arn:aws:kms:us-east-1:123456789012:alias/aws/lambda";
+    let function = "Resources:\n  Fn:\n    Type: AWS::Lambda::Function\n    Properties:\n      Environment:\n        Variables: {A: b}\n";
+    // The customer managed key first, AWS's own last: what deploys is AWS's key.
+    let yaml = format!("{function}      KmsKeyArn: {CMK}\n      KmsKeyArn: {AWS}\n");
+    let out = scan_beside_good("t.yaml", yaml.as_bytes(), &[]);
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    assert!(out.stdout.contains("t.yaml:8:7 ATR-L001"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("good.yaml:6:7 ATR-L001"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains(
+            "note: t.yaml:8:7: duplicate key \"KmsKeyArn\" (first at line 7); CloudFormation deploys the last value"
+        ),
+        "{}",
+        out.stdout
+    );
+    assert!(!out.stdout.contains("error:"), "{}", out.stdout);
+    // The other way round, in JSON, and a repeated resource: the last of each is what deploys.
+    let json = format!(
+        "{{\"Resources\": {{\"Fn\": {{\"Type\": \"AWS::SNS::Topic\"}},\n \"Fn\": {{\"Type\": \"AWS::Lambda::Function\", \"Properties\": {{\n  \"Environment\": {{\"Variables\": {{\"A\": \"b\"}}}},\n  \"KmsKeyArn\": \"{AWS}\",\n  \"KmsKeyArn\": \"{CMK}\"}}}}}}}}\n"
+    );
+    let out = scan_beside_good("t.json", json.as_bytes(), &[]);
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    let fired = |l: &str| l.trim_start().starts_with("t.json:") && l.contains("ATR-L001");
+    assert!(!out.stdout.lines().any(fired), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("1 of 2 resources passed every rule"),
+        "{}",
+        out.stdout
+    );
+    for (line, col, key, first) in [(2, 2, "Fn", 1), (5, 3, "KmsKeyArn", 4)] {
+        let note = format!(
+            "note: t.json:{line}:{col}: duplicate key \"{key}\" (first at line {first}); CloudFormation deploys the last value"
+        );
+        assert!(out.stdout.contains(&note), "{note}\n{}", out.stdout);
+    }
+    // A Serverless service: the framework refuses the file; the last value is still judged.
+    let sls = format!(
+        "service: s\nprovider:\n  name: aws\n  runtime: python3.12\n  kmsKeyArn: {CMK}\n  kmsKeyArn: {AWS}\nfunctions:\n  f:\n    handler: h.h\n    environment:\n      A: b\n"
     );
     assert_error(
-        "t.json",
-        b"{\"Resources\": {\"T\": {\"Type\": \"AWS::SNS::Topic\"},\n \"T\": {\"Type\": \"AWS::SNS::Topic\"}}}",
-        Some(2),
-        "duplicate key",
+        "serverless.yml",
+        sls.as_bytes(),
+        Some(6),
+        "duplicate key \"kmsKeyArn\" (first at line 5); the Serverless Framework refuses duplicate keys",
     );
 }
 

@@ -14,6 +14,7 @@ fn inv(files: &[(&str, &str)]) -> Inventory {
                 root,
                 body: None,
                 problems: Vec::new(),
+                notes: Vec::new(),
             };
             (FileId::from(*name), input)
         })

@@ -56,9 +56,12 @@ pub struct Parsed {
     /// The first document (CloudFormation templates have exactly one); `Null` for an empty file.
     pub root: Node,
     pub documents: usize,
-    /// Problems that do not stop parsing (duplicate keys, anchors, unknown tags). They are
-    /// reported only if the file turns out to be an input we understand.
+    /// Problems that do not stop parsing (anchors, unknown tags). They are reported only if the
+    /// file turns out to be an input we understand.
     pub problems: Vec<ReadError>,
+    /// Keys written twice in one map (the last value taken): what they mean depends on the
+    /// tool that reads the file (see [`super::detect`]).
+    pub duplicates: Vec<ReadError>,
     /// With [`Aliases::Expand`], where anchors and aliases were used: the problems they are for a
     /// file that turns out to be a CloudFormation template rather than a service.
     pub anchors: Vec<ReadError>,
@@ -149,6 +152,7 @@ pub fn parse_with(text: &str, limits: &Limits, aliases: Aliases) -> Result<Parse
     parser.set_input_string(&mut input);
     let mut stack: Vec<Frame> = Vec::new();
     let mut problems = Vec::new();
+    let mut duplicates = Vec::new();
     let mut anchors = Anchors {
         mode: aliases,
         nodes: std::collections::HashMap::new(),
@@ -280,7 +284,7 @@ pub fn parse_with(text: &str, limits: &Limits, aliases: Aliases) -> Result<Parse
                 }) => {
                     // Keys the map writes itself win over merged ones, wherever they stand.
                     for e in merged {
-                        let _written = entries.push(e);
+                        entries.push_absent(e);
                     }
                     let node = Node::new(
                         entries.finish(),
@@ -334,12 +338,12 @@ pub fn parse_with(text: &str, limits: &Limits, aliases: Aliases) -> Result<Parse
                     merge: true, span, ..
                 }) => merge_into(merged, span.start, node, &mut problems),
                 Some(Key { text, span, .. }) => {
-                    if let Err(first) = entries.push(Entry {
+                    if let Err((first, key)) = entries.push(Entry {
                         key: text,
                         key_span: span,
                         value: node,
                     }) {
-                        problems.push(duplicate_key(first, span));
+                        duplicates.push(duplicate_key(&key, first, span));
                     }
                 }
             },
@@ -359,6 +363,7 @@ pub fn parse_with(text: &str, limits: &Limits, aliases: Aliases) -> Result<Parse
         root,
         documents,
         problems,
+        duplicates,
         anchors,
     })
 }

@@ -41,21 +41,26 @@ fn scalars_resolve_like_yaml_core() {
 }
 
 #[test]
-fn duplicates_anchors_and_unknown_tags_are_problems() {
-    let doc = parse_ok("a: 1\na: 2\nb: &x {k: v}\nc: *x\nd: !Bogus 1\ne: !Rain::Embed f.txt\n");
+fn anchors_and_unknown_tags_are_problems_and_duplicates_take_the_last_value() {
+    let doc = parse_ok("a: one\na: two\nb: &x {k: v}\nc: *x\nd: !Bogus 1\ne: !Rain::Embed f.txt\n");
     assert_eq!(
         doc.root.get("e").unwrap().intrinsic().unwrap().0,
         "Rain::Embed"
     );
     let msgs: Vec<_> = doc.problems.iter().map(|p| p.message.clone()).collect();
-    assert!(
-        msgs.iter().any(|m| m.contains("duplicate key \"a\"")),
-        "{msgs:?}"
-    );
     assert!(msgs.iter().any(|m| m.contains("anchor")));
     assert!(msgs.iter().any(|m| m.contains("alias")));
     assert!(msgs.iter().any(|m| m.contains("unknown tag !Bogus")));
-    assert_eq!(msgs.len(), 4, "{msgs:?}");
+    assert_eq!(msgs.len(), 3, "{msgs:?}");
+    let dups: Vec<_> = doc
+        .duplicates
+        .iter()
+        .map(|p| (p.line, p.message.as_str()))
+        .collect();
+    assert_eq!(dups, [(Some(2), "duplicate key \"a\" (first at line 1)")]);
+    let a = doc.root.entry("a").unwrap();
+    assert_eq!(a.value.as_str(), Some("two"));
+    assert_eq!(a.key_span.start.line, 2);
 }
 
 #[test]
