@@ -309,10 +309,7 @@ pub fn prepare(
         config,
         settings,
         policies,
-        policy_errors: config_errors
-            .into_iter()
-            .chain(policy_errors.into_iter().map(Into::into))
-            .collect(),
+        policy_errors: config_errors.into_iter().chain(policy_errors).collect(),
         catalogue: known.rules.iter().map(|r| r.id.clone()).collect(),
     })
 }
