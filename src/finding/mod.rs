@@ -6,11 +6,13 @@
 //! is defined once here ([`Identity`]).
 
 pub mod date;
+mod identity;
 pub mod map;
 mod suppression;
 mod trail;
 
 pub use date::Date;
+pub use identity::{Identity, InFile};
 pub use suppression::{Place, Suppression, SuppressionKind, Via};
 pub use trail::{
     Declared, Distinct, EventRef, Evidence, Facts, KeyTimeline, MAX_COUNTED, MAX_SAMPLES,

@@ -102,7 +102,11 @@ impl Subject {
 
     /// The fingerprint reports give a finding of `rule` about this subject.
     pub fn fingerprint(&self, rule: &str) -> String {
-        crate::fnv::fingerprint(self.identity_parts(rule))
+        super::Identity::Trail {
+            rule,
+            subject: self,
+        }
+        .fingerprint()
     }
 }
 
