@@ -180,12 +180,7 @@ impl Tally {
                     ..Default::default()
                 });
             *t.calls.entry((name, caller)).or_insert(0) += 1;
-            if !time.is_empty() && (t.first_seen.is_empty() || time < t.first_seen) {
-                t.first_seen = time.clone();
-            }
-            if time > t.last_seen {
-                t.last_seen = time;
-            }
+            t.seen(&time);
         }
         for h in v.hits {
             if let Some((_, out)) = &mut keep.all_events
