@@ -15,6 +15,8 @@
 //! - Brackets opened one right after another (`[[[[`, `{{(`) are limited to
 //!   `MAX_OPENER_RUN`: regorus's parser first tries each as a comprehension and parses it again
 //!   when that fails, so its time triples with each level (20 levels took minutes).
+//! - Builtins whose result outgrows their arguments (`sprintf` widths, `replace` chains,
+//!   `concat` doubling) are bounded in `sized.rs`.
 //! - `rand.intn` is refused: a report must be the same for the same inputs. (`time.now_ns` and
 //!   `uuid.rfc4122` are not compiled into this build of regorus: calling them is already an
 //!   error naming the rule.)
@@ -92,7 +94,7 @@ pub fn register(engine: &mut Engine) -> anyhow::Result<()> {
             anyhow::bail!("rand.intn is not allowed: a report must not change between runs")
         }),
     )?;
-    Ok(())
+    super::sized::register(engine)
 }
 
 /// `numbers.range(a, b)` and `numbers.range_step(a, b, step)` as OPA defines them (both ends

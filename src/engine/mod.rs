@@ -10,6 +10,7 @@ mod guard;
 pub mod metadata;
 pub mod route;
 pub mod scaffold;
+mod sized;
 pub mod testing;
 
 pub use route::{RouteCache, Router};

@@ -142,8 +142,17 @@ impl Walk<'_> {
         if meta.is_dir() {
             return;
         }
-        // What the entry leads to; a dangling link leads nowhere and has nothing to read.
+        // What the entry leads to. A dangling link (or a loop of links) has nothing to read;
+        // named like a template or Terraform, it is named, not passed over: the file it stood
+        // for is not checked.
         let Ok(target) = std::fs::metadata(path) else {
+            use crate::read::detect::NameHint;
+            if let Some(NameHint::Template | NameHint::Serverless)
+            | Some(NameHint::TerraformHcl | NameHint::TerraformJson) =
+                crate::read::detect::name_hint(path)
+            {
+                self.refuse(path, "a symbolic link that leads nowhere".into());
+            }
             return;
         };
         if !target.is_dir() && !may_be_input(path) {

@@ -506,6 +506,31 @@ fn nothing_is_skipped_without_a_word() {
     assert!(!out.stdout.contains("k8s.yaml"), "{}", out.stdout);
 }
 
+#[cfg(unix)]
+#[test]
+fn a_link_that_leads_nowhere_is_named_when_it_stands_for_an_input() {
+    let t = tree();
+    // Dangling, into a loop, or to a file outside that is gone: the template, Terraform file
+    // or service it stands for is not checked, so the scan says so.
+    link(
+        Path::new("missing.template"),
+        &t.repo.join("stack.template"),
+    );
+    link(Path::new("b.tf"), &t.repo.join("tf/a.tf"));
+    link(Path::new("a.tf"), &t.repo.join("tf/b.tf"));
+    link(
+        &t.outside.join("gone/serverless.yml"),
+        &t.repo.join("svc/serverless.yml"),
+    );
+    // A dangling link with a generic name is passed over, as such a file would be skipped.
+    link(Path::new("nowhere"), &t.repo.join("notes.yaml"));
+    let out = run(&t.repo, &[]);
+    for file in ["stack.template", "tf/a.tf", "tf/b.tf", "svc/serverless.yml"] {
+        assert_refused(&out, &t.repo, file, "a symbolic link that leads nowhere");
+    }
+    assert!(!out.stdout.contains("notes.yaml"), "{}", out.stdout);
+}
+
 #[cfg(target_os = "linux")]
 #[test]
 fn a_file_name_that_is_not_utf8_is_read() {

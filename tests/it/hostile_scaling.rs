@@ -279,3 +279,58 @@ fn brackets_that_would_take_the_parser_minutes_are_refused_at_load() {
         "{error}"
     );
 }
+
+#[test]
+fn builtins_whose_result_outgrows_their_arguments_are_refused_before_they_allocate() {
+    let deny = "deny contains {\"resource\": \"Fn\", \"message\": m} if {";
+    // regorus refuses policy lines over 1024 columns.
+    let kb = "a".repeat(500);
+    for (body, fragment) in [
+        // One call that pads to a width written in the format.
+        (
+            "m := sprintf(\"%0999999999d\", [1])".to_owned(),
+            "sprintf: a width or precision over 4096",
+        ),
+        (
+            "m := sprintf(\"%.99999999f\", [1.5])".to_owned(),
+            "sprintf: a width",
+        ),
+        // Each call multiplies the length by the replacement's.
+        (
+            format!(
+                "s := \"{kb}\"; t := replace(s, \"a\", s); u := replace(t, \"a\", t); m := substring(u, 0, 3)"
+            ),
+            "replace would build a string of",
+        ),
+        (
+            format!(
+                "s := \"{kb}\"\nt := regex.replace(s, \"\", s); u := regex.replace(t, \"\", t); m := substring(u, 0, 3)"
+            ),
+            "regex.replace would build a string of",
+        ),
+        (
+            format!(
+                "s := \"{kb}\"\nt := strings.replace_n({{\"a\": s}}, s); u := strings.replace_n({{\"a\": t}}, t); m := substring(u, 0, 3)"
+            ),
+            "strings.replace_n would build a string of",
+        ),
+    ] {
+        assert_policy_error(&format!("{deny} {body} }}"), fragment);
+    }
+    // A string that doubles on each call: forty calls are a terabyte.
+    let nested = "f(".repeat(40) + "\"ab\"" + &")".repeat(40);
+    assert_policy_error(
+        &format!("f(s) := concat(\"\", [s, s])\n{deny} m := substring({nested}, 0, 3) }}"),
+        "concat would build a string of",
+    );
+    // At ordinary sizes they are the builtins themselves.
+    let out = scan_with_policy(&format!(
+        "{deny} m := sprintf(\"%s-%03d-%.2f\", [replace(\"a.b\", \".\", \"::\"), 7, 1.5]) }}"
+    ));
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    assert!(
+        out.stdout.contains("ORG-X low: a::b-007-1.50"),
+        "{}",
+        out.stdout
+    );
+}
