@@ -6,7 +6,8 @@
 # Scans fixtures/*, examples/ and ../shared/corpus/* (where present) with both binaries, one
 # scan per directory and format: text, json, sarif, junit and jsonl; a sharded scan (two
 # shards as jsonl, then `merge` to text, json and sarif); `atrest model`, `atrest rules`,
-# `atrest facts` and every command's --help. Standard output, standard error and the exit
+# `atrest facts`, the baseline each writes and a scan against it, policies that fail to load,
+# and every command's --help. Standard output, standard error and the exit
 # code are compared. Prints one line per difference and a summary; exits 1 when anything
 # differs. A refactoring that claims "behaviour unchanged" runs this against the commit it
 # started from.
@@ -73,7 +74,24 @@ for t in "${targets[@]}"; do
   done
   run model model "$t"
   run facts facts "$t"
+  # Baselines: the file each binary writes, and the old one's file read by both.
+  rm -f "$work/old-baseline.json" "$work/new-baseline.json"
+  "$old" scan --write-baseline "$work/old-baseline.json" "$t" >/dev/null 2>&1
+  "$new" scan --write-baseline "$work/new-baseline.json" "$t" >/dev/null 2>&1
+  runs=$((runs + 1))
+  if ! cmp -s "$work/old-baseline.json" "$work/new-baseline.json"; then
+    diffs=$((diffs + 1))
+    echo "DIFF baseline written: $t"
+  fi
+  run "scan baseline" scan --color never --format json --report-unused-suppressions \
+    --baseline "$work/old-baseline.json" "$t"
 done
+# Policies that do not load: each is an error naming its file and line, the rest load.
+mkdir "$work/policies"
+printf 'package bad\n\ndeny contains msg if {\n  msg := \n}\n' >"$work/policies/syntax.rego"
+printf 'package bare\n\ndeny contains "x" if { true }\n' >"$work/policies/bare.rego"
+printf '# METADATA\n# custom:\n#   id: [\npackage meta\n' >"$work/policies/meta.rego"
+run "broken policies" scan --color never --policy "$work/policies" examples
 for c in "" scan facts merge collect rules model test "policy new"; do
   run "help $c" $c --help
 done

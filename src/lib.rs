@@ -18,6 +18,7 @@ pub mod git;
 pub mod isolate;
 pub mod model;
 pub mod paths;
+pub mod problem;
 pub mod read;
 pub mod report;
 pub mod scan;

@@ -146,11 +146,7 @@ pub fn run(args: FactsArgs, out: &mut dyn Write) -> Result<ExitCode, String> {
         logs.sort_by(|a, b| a.shown.cmp(&b.shown));
         let (learned, events, log_errors) = crate::trail::learn_facts(&logs, scan::MAX_EVENT_BYTES);
         facts = learned;
-        errors.extend(
-            log_errors
-                .into_iter()
-                .map(|e| InputError::read(&e.file, e.error)),
-        );
+        errors.extend(log_errors);
         summary = format!(
             "{events} events in {} log file{}",
             logs.len(),

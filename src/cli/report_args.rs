@@ -279,12 +279,20 @@ pub fn prepare(
     let (config, config_errors) = load_config(args.config.as_deref(), &root, &args.allow_outside)?;
     let settings = settings(args, config.as_ref(), timeout)?;
     let (mut policies, policy_errors) = PolicySet::load(&settings.policy);
-    // A typo in --rule, --skip-rule or the config would silently run the wrong rules.
-    let (known, _) = PolicySet::load(&PolicyOptions {
-        only: Vec::new(),
-        skip: Vec::new(),
-        ..settings.policy.clone()
-    });
+    // A typo in --rule, --skip-rule or the config would silently run the wrong rules: ids are
+    // checked against every rule. Unless rules are left out, that is the set just loaded, and
+    // the policies are not compiled a second time.
+    let known = if settings.policy.only.is_empty() && settings.policy.skip.is_empty() {
+        policies.rules.clone()
+    } else {
+        PolicySet::load(&PolicyOptions {
+            only: Vec::new(),
+            skip: Vec::new(),
+            ..settings.policy.clone()
+        })
+        .0
+        .rules
+    };
     for (flag, id) in
         args.rules
             .iter()
@@ -296,12 +304,12 @@ pub fn prepare(
                 )
             }))
     {
-        if !known.rules.iter().any(|r| r.id.eq_ignore_ascii_case(id)) {
+        if !known.iter().any(|r| r.id.eq_ignore_ascii_case(id)) {
             return Err(format!("{flag} {id}: no such rule (see `atrest rules`)"));
         }
     }
     if let Some(c) = &config {
-        c.check_rule_ids(&known.rules)?;
+        c.check_rule_ids(&known)?;
         c.override_severities(&mut policies.rules);
     }
     Ok(Prepared {
@@ -309,11 +317,8 @@ pub fn prepare(
         config,
         settings,
         policies,
-        policy_errors: config_errors
-            .into_iter()
-            .chain(policy_errors.into_iter().map(Into::into))
-            .collect(),
-        catalogue: known.rules.iter().map(|r| r.id.clone()).collect(),
+        policy_errors: config_errors.into_iter().chain(policy_errors).collect(),
+        catalogue: known.iter().map(|r| r.id.clone()).collect(),
     })
 }
 

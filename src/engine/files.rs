@@ -1,7 +1,7 @@
 //! Policy files: which `.rego` files a directory holds, read within its bounds and checked
 //! for characters that Rego source never needs.
 
-use super::PolicyError;
+use super::Problem;
 use std::path::Path;
 
 /// (path, text) of the `.rego` files under `dir` (see [`rego_files`]); what cannot be read is
@@ -9,14 +9,15 @@ use std::path::Path;
 pub(super) fn read_rego_files(
     dir: &Path,
     tests: bool,
-    errors: &mut Vec<PolicyError>,
+    errors: &mut Vec<Problem>,
 ) -> Vec<(String, String)> {
     let files = match rego_files(dir, tests) {
         Ok(files) => files,
         Err(message) => {
-            errors.push(PolicyError {
+            errors.push(Problem {
                 path: dir.display().to_string(),
                 line: None,
+                column: None,
                 message,
             });
             return Vec::new();
@@ -35,9 +36,10 @@ pub(super) fn read_rego_files(
             // hold what a terminal or CI log would act on (nor bidi tricks, "Trojan Source").
             Ok(t) => match unsafe_in_source(&t) {
                 None => out.push((f.display().to_string(), t)),
-                Some((line, c)) => errors.push(PolicyError {
+                Some((line, c)) => errors.push(Problem {
                     path: f.display().to_string(),
                     line: Some(line),
+                    column: None,
                     message: format!(
                         "holds the control or bidirectional character U+{:04X}, which Rego \
                          source never needs: write it as an escape in a string",
@@ -45,9 +47,10 @@ pub(super) fn read_rego_files(
                     ),
                 }),
             },
-            Err(message) => errors.push(PolicyError {
+            Err(message) => errors.push(Problem {
                 path: f.display().to_string(),
                 line: None,
+                column: None,
                 message,
             }),
         }

@@ -2,10 +2,10 @@
 //! annotations, so they are read here; `atrest rules`, SARIF and the docs all come from them.
 
 pub use crate::finding::Severity;
+use crate::problem::Problem;
 use crate::read::{Limits, yaml};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::fmt;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Reference {
@@ -107,31 +107,10 @@ struct Custom {
     equivalents: Vec<Equivalent>,
 }
 
-/// A problem in a policy file, with the line where known.
-#[derive(Debug, Clone)]
-pub struct PolicyError {
-    pub path: String,
-    pub line: Option<u32>,
-    pub message: String,
-}
-
-impl fmt::Display for PolicyError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.line {
-            Some(l) => write!(f, "{}:{l}: {}", self.path, self.message),
-            None => write!(f, "{}: {}", self.path, self.message),
-        }
-    }
-}
-
 /// Reads the first `# METADATA` block and the `package` line of a policy. Files without a
 /// METADATA block are libraries (helpers), not rules: `Ok(None)`.
-pub fn parse(path: &str, rego: &str) -> Result<Option<Rule>, PolicyError> {
-    let err = |line: Option<u32>, message: String| PolicyError {
-        path: path.to_owned(),
-        line,
-        message,
-    };
+pub fn parse(path: &str, rego: &str) -> Result<Option<Rule>, Problem> {
+    let err = |line: Option<u32>, message: String| Problem::new(path, line, message);
     let lines: Vec<&str> = rego.lines().collect();
     let Some(start) = lines.iter().position(|l| l.trim() == "# METADATA") else {
         return Ok(None);

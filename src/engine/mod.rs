@@ -20,7 +20,8 @@ pub use files::is_test_file;
 use files::read_rego_files;
 
 pub use crate::finding::{Finding, Outcome};
-pub use metadata::{PolicyError, Route, Rule, Severity};
+pub use crate::problem::Problem;
+pub use metadata::{Route, Rule, Severity};
 
 use crate::model::{Inventory, Object, Origin};
 use serde::Deserialize;
@@ -110,7 +111,7 @@ pub struct PolicyOptions {
 
 impl PolicySet {
     /// Loads and compiles the policies. Every broken policy file is reported; the rest load.
-    pub fn load(opts: &PolicyOptions) -> (PolicySet, Vec<PolicyError>) {
+    pub fn load(opts: &PolicyOptions) -> (PolicySet, Vec<Problem>) {
         let mut sources: Vec<(String, String, bool)> = Vec::new();
         let mut errors = Vec::new();
         if opts.builtin {
@@ -154,9 +155,10 @@ impl PolicySet {
                     continue;
                 }
                 if let Some(other) = rules.iter().find(|o| o.id == r.id) {
-                    errors.push(PolicyError {
+                    errors.push(Problem {
                         path: path.clone(),
                         line: None,
+                        column: None,
                         message: format!("rule id {} is already defined in {}", r.id, other.path),
                     });
                     continue;
@@ -172,9 +174,10 @@ impl PolicySet {
                 })
                 .flatten();
             if let Some(line) = guard::opener_run_too_long(&text) {
-                errors.push(PolicyError {
+                errors.push(Problem {
                     path: path.clone(),
                     line: Some(line),
+                    column: None,
                     message: format!(
                         "more than {} brackets opened one after another: the Rego parser's time \
                          grows exponentially with them",
@@ -193,9 +196,10 @@ impl PolicySet {
             // A user's file with a `deny` rule but no METADATA would load as a library and
             // never report anything: say so rather than pass silently.
             if let Some(line) = bare_deny {
-                errors.push(PolicyError {
+                errors.push(Problem {
                     path: path.clone(),
                     line: Some(line as u32 + 1),
+                    column: None,
                     message: "defines `deny` but has no `# METADATA` block with `custom.id`: it \
                               would load as a library and its findings would never be reported"
                         .into(),
@@ -614,7 +618,7 @@ fn first_line(s: &str) -> String {
 }
 
 /// regorus reports `path:line:col: error: message` followed by a source excerpt; keep one line.
-fn regorus_error(path: &str, msg: &str) -> PolicyError {
+fn regorus_error(path: &str, msg: &str) -> Problem {
     let line_text = first_line(msg);
     let line_text = line_text.as_str();
     let after_path = line_text
@@ -625,16 +629,18 @@ fn regorus_error(path: &str, msg: &str) -> PolicyError {
         if let (Some(l), Some(_c), Some(m)) = (parts.next(), parts.next(), parts.next())
             && let Ok(line) = l.trim().parse::<u32>()
         {
-            return PolicyError {
+            return Problem {
                 path: path.to_owned(),
                 line: Some(line),
+                column: None,
                 message: m.trim().trim_start_matches("error:").trim().to_owned(),
             };
         }
     }
-    PolicyError {
+    Problem {
         path: path.to_owned(),
         line: None,
+        column: None,
         message: line_text.to_owned(),
     }
 }

@@ -3,9 +3,7 @@
 //! `atrest test` runs them for a policy directory, `cargo test` for the built-in policies, both
 //! through [`run`]. With coverage on, regorus records which policy lines ran.
 
-use super::{
-    BUILTIN_POLICIES, PolicyError, first_line, is_test_file, read_rego_files, regorus_error,
-};
+use super::{BUILTIN_POLICIES, Problem, first_line, is_test_file, read_rego_files, regorus_error};
 use crate::escape::{Escaped, escape};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -55,7 +53,7 @@ pub struct FileCoverage {
 pub struct TestRun {
     pub results: Vec<TestResult>,
     /// Policies that did not compile; their tests cannot run.
-    pub errors: Vec<PolicyError>,
+    pub errors: Vec<Problem>,
     /// Per target policy file (not the test files), with `--coverage`.
     pub coverage: Vec<FileCoverage>,
 }
@@ -72,7 +70,7 @@ impl TestRun {
 
 /// The policies to test: the built-in ones (targets when `dirs` is empty, otherwise there for
 /// the libraries they provide) and every `.rego` file in `dirs`, tests included.
-pub fn sources(builtin: bool, dirs: &[PathBuf]) -> (Vec<Source>, Vec<PolicyError>) {
+pub fn sources(builtin: bool, dirs: &[PathBuf]) -> (Vec<Source>, Vec<Problem>) {
     let mut out = Vec::new();
     let mut errors = Vec::new();
     if builtin {

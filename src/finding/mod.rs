@@ -6,11 +6,13 @@
 //! is defined once here ([`Identity`]).
 
 pub mod date;
+mod identity;
 pub mod map;
 mod suppression;
 mod trail;
 
 pub use date::Date;
+pub use identity::{Identity, InFile};
 pub use suppression::{Place, Suppression, SuppressionKind, Via};
 pub use trail::{
     Declared, Distinct, EventRef, Evidence, Facts, KeyTimeline, MAX_COUNTED, MAX_SAMPLES,
@@ -18,7 +20,8 @@ pub use trail::{
 };
 
 use crate::model::{FileId, Loc};
-use crate::read::{InputKind, ReadError, Skip};
+pub use crate::problem::Problem;
+use crate::read::{InputKind, Skip};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -116,44 +119,9 @@ impl FileFinding {
     }
 }
 
-/// An input that could not be read, or a policy that could not be loaded or evaluated.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct InputError {
-    pub path: String,
-    pub line: Option<u32>,
-    pub column: Option<u32>,
-    pub message: String,
-}
-
-impl std::fmt::Display for InputError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match (self.line, self.column) {
-            (Some(l), Some(c)) => write!(f, "{}:{l}:{c}: {}", self.path, self.message),
-            (Some(l), None) => write!(f, "{}:{l}: {}", self.path, self.message),
-            _ => write!(f, "{}: {}", self.path, self.message),
-        }
-    }
-}
-
-impl InputError {
-    pub(crate) fn at(path: &str, span: Option<crate::read::Span>, message: String) -> Self {
-        InputError {
-            path: path.to_owned(),
-            line: span.map(|s| s.start.line),
-            column: span.map(|s| s.start.col),
-            message,
-        }
-    }
-
-    pub fn read(path: &str, e: ReadError) -> Self {
-        InputError {
-            path: path.to_owned(),
-            line: e.line,
-            column: e.column,
-            message: e.message,
-        }
-    }
-}
+/// An input that could not be read, or a policy that could not be loaded or evaluated: the
+/// name the scan result's errors and notes go by. The type is the one [`Problem`].
+pub type InputError = Problem;
 
 #[derive(Debug, Default)]
 pub struct ScanResult {

@@ -102,7 +102,11 @@ impl Subject {
 
     /// The fingerprint reports give a finding of `rule` about this subject.
     pub fn fingerprint(&self, rule: &str) -> String {
-        crate::fnv::fingerprint(self.identity_parts(rule))
+        super::Identity::Trail {
+            rule,
+            subject: self,
+        }
+        .fingerprint()
     }
 }
 
@@ -303,6 +307,28 @@ pub struct KeyTimeline {
     pub last_seen: String,
 }
 
+impl KeyTimeline {
+    /// Widens the sightings to include one at `time` (an empty time is no sighting).
+    pub fn seen(&mut self, time: &str) {
+        if !time.is_empty() && (self.first_seen.is_empty() || time < self.first_seen.as_str()) {
+            self.first_seen = time.to_owned();
+        }
+        if time > self.last_seen.as_str() {
+            self.last_seen = time.to_owned();
+        }
+    }
+
+    /// Adds the timeline of the same key from another part of the logs: calls added up, the
+    /// earliest first and the latest last sighting.
+    pub fn join(&mut self, other: KeyTimeline) {
+        for (k, n) in other.calls {
+            *self.calls.entry(k).or_insert(0) += n;
+        }
+        self.seen(&other.first_seen);
+        self.seen(&other.last_seen);
+    }
+}
+
 /// Everything the CloudTrail part of a scan produced besides findings.
 #[derive(Debug, Default)]
 pub struct TrailReport {
@@ -472,5 +498,46 @@ mod tests {
                 (&single.first_seen, &single.last_seen)
             );
         }
+    }
+
+    /// Sightings joined per part give what one pass over every event gives, whichever part
+    /// comes first; a part without times (no sighting) changes no time.
+    #[test]
+    fn timelines_join_as_one_pass_over_the_events() {
+        let times = [
+            "2024-03-01T00:00:00Z",
+            "",
+            "2024-01-05T00:00:00Z",
+            "2024-02-01T00:00:00Z",
+        ];
+        let part = |ts: &[&str]| {
+            let mut t = KeyTimeline {
+                first_seen: ts[0].to_owned(),
+                last_seen: ts[0].to_owned(),
+                ..Default::default()
+            };
+            for time in ts {
+                *t.calls.entry(("Decrypt".into(), "r".into())).or_insert(0) += 1;
+                t.seen(time);
+            }
+            t
+        };
+        let whole = part(&times);
+        assert_eq!(whole.first_seen, "2024-01-05T00:00:00Z");
+        assert_eq!(whole.last_seen, "2024-03-01T00:00:00Z");
+        for cut in 1..times.len() {
+            let (a, b) = times.split_at(cut);
+            for (x, y) in [(part(a), part(b)), (part(b), part(a))] {
+                let mut joined = x;
+                joined.join(y);
+                assert_eq!(joined, whole, "cut at {cut}");
+            }
+        }
+        let mut none = part(&[""]);
+        none.join(part(&[""]));
+        assert_eq!(
+            (none.first_seen.as_str(), none.last_seen.as_str()),
+            ("", "")
+        );
     }
 }

@@ -53,12 +53,7 @@ pub struct Project {
 }
 
 /// A defect of the configuration found while modelling it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Problem {
-    pub file: FileId,
-    pub span: Span,
-    pub message: String,
-}
+pub use crate::problem::Problem;
 
 /// Resource types that make model objects.
 const LAMBDA_FUNCTION: &str = "aws_lambda_function";
@@ -232,18 +227,14 @@ impl<'p> Def<'p> {
                 if let Some(addr) = address(block) {
                     syntax::argument_blocks(file, block, problems);
                     if let Some(first) = d.by_address.get(&addr) {
-                        problems.push(Problem {
-                            file: file.clone(),
-                            span: block.span,
-                            message: format!(
+                        problems.push(Problem::at(file, Some(block.span), format!(
                                 "duplicate {} \"{}\" \"{}\": already declared in {} line {}; Terraform rejects the module",
                                 block.kind,
                                 block.labels[0],
                                 block.labels[1],
                                 first.file,
                                 first.block.span.start.line
-                            ),
-                        });
+                            )));
                     } else {
                         d.by_address.insert(addr, decl);
                     }
@@ -260,15 +251,11 @@ pub fn inventory(project: &Project) -> (Inventory, Vec<Problem>) {
     let (ev, mut problems) = Eval::new(project);
     let inv = ev.build();
     if let Some(x) = ev.budget.exceeded() {
-        problems.push(Problem {
-            file: x.file,
-            span: x.span,
-            message: format!(
+        problems.push(Problem::at(&x.file, Some(x.span), format!(
                 "{} is too large to evaluate (over {} steps and values; a list or string that grows with each reference?): what depends on it is unknown",
                 x.what,
                 budget::MAX_WORK
-            ),
-        });
+            )));
     }
     (inv, problems)
 }

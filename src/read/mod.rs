@@ -62,6 +62,27 @@ impl fmt::Display for ReadError {
     }
 }
 
+/// A reader's problem in the file the scan shows as `path`, at a position of the reader's.
+impl crate::problem::Problem {
+    pub(crate) fn at(path: &str, span: Option<Span>, message: String) -> Self {
+        crate::problem::Problem {
+            path: path.to_owned(),
+            line: span.map(|s| s.start.line),
+            column: span.map(|s| s.start.col),
+            message,
+        }
+    }
+
+    pub fn read(path: &str, e: ReadError) -> Self {
+        crate::problem::Problem {
+            path: path.to_owned(),
+            line: e.line,
+            column: e.column,
+            message: e.message,
+        }
+    }
+}
+
 /// Limits that keep a hostile file from exhausting the stack or memory.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {

@@ -14,6 +14,7 @@ pub mod sarif;
 pub mod text;
 
 use crate::engine::{Outcome, Rule, Severity};
+use crate::finding::Identity;
 use crate::scan::{FileFinding, ScanResult};
 use crate::triage::Notice;
 
@@ -138,33 +139,9 @@ impl Report<'_> {
     }
 }
 
-/// The parts that identify a finding whatever line it is on: rule, file (as given), resource,
-/// property, and where they apply the other object it is about and how the object was reached
-/// (a module called from several roots). A CloudTrail finding is the same finding whichever
-/// log file its first event is in, so its parts are its subject instead of a file. Parts that
-/// are absent add nothing, so findings without them keep the identity they always had.
-/// Fingerprints and baselines both match on these.
-pub fn identity_parts<'a>(f: &'a FileFinding, rule: &'a Rule, file: &'a str) -> Vec<&'a str> {
-    match &f.finding.trail {
-        Some(t) => t.subject.identity_parts(&rule.id).to_vec(),
-        None => [
-            rule.id.as_str(),
-            file,
-            f.finding.resource_id.as_str(),
-            f.finding.property.as_str(),
-        ]
-        .into_iter()
-        .chain(f.finding.via.as_deref())
-        .chain(f.finding.subject.as_deref().map(|_| "subject"))
-        .chain(f.finding.subject.as_deref())
-        .collect(),
-    }
-}
-
-/// The identity of a finding that survives lines moving ([`identity_parts`]) as a hash.
-/// FNV-1a ([`crate::fnv`]), so the value never changes with a dependency update.
+/// The identity of a finding that survives lines moving ([`Identity`]) as a hash.
 pub fn fingerprint(f: &FileFinding, rule: &Rule) -> String {
-    crate::fnv::fingerprint(identity_parts(f, rule, &f.path))
+    Identity::of(f, &rule.id, &f.path).fingerprint()
 }
 
 /// A CloudTrail finding's distinct values (see [`crate::trail::Distinct`]) as JSON: the values

@@ -1,7 +1,7 @@
 //! Wires the stages together: walk the paths, read and model each input, evaluate the policies
 //! in parallel, and collect findings and errors in a deterministic order.
 
-use crate::engine::{Finding, PolicyError, PolicySet};
+use crate::engine::{Finding, PolicySet};
 use crate::isolate::{isolate, test_trigger};
 use crate::read::Limits;
 pub use crate::read::file::Boundary;
@@ -122,17 +122,6 @@ impl ScanOptions {
 
 /// The largest CloudTrail event accepted; a larger one means a broken file.
 pub const MAX_EVENT_BYTES: usize = 16 * 1024 * 1024;
-
-impl From<PolicyError> for InputError {
-    fn from(e: PolicyError) -> Self {
-        InputError {
-            path: e.path,
-            line: e.line,
-            column: None,
-            message: e.message,
-        }
-    }
-}
 
 /// One unit's findings and the messages of the rules that failed on it.
 type Evaluated = (Vec<Finding>, Vec<String>);
@@ -271,11 +260,7 @@ pub fn scan(opts: &ScanOptions, policies: &PolicySet) -> ScanResult {
             units.iter().chain(&context_units).chain(&inventories.units),
             inventories.models,
         );
-        out.notes.extend(
-            std::mem::take(&mut one.notes)
-                .into_iter()
-                .map(|n| InputError::read(&n.file, n.error)),
-        );
+        out.notes.extend(std::mem::take(&mut one.notes));
         let mut log_errors = std::mem::take(&mut one.errors);
         let evaluated = isolate("evaluating the CloudTrail rules", || {
             logs.iter()
@@ -299,11 +284,7 @@ pub fn scan(opts: &ScanOptions, policies: &PolicySet) -> ScanResult {
             }
         };
         log_errors.extend(more);
-        errors.extend(
-            log_errors
-                .into_iter()
-                .map(|e| InputError::read(&e.file, e.error)),
-        );
+        errors.extend(log_errors);
         out.findings
             .extend(findings.into_iter().map(|f| FileFinding::new(f, None)));
         out.trail = Some(report);

@@ -311,11 +311,7 @@ impl Inputs {
                     continue;
                 }
             };
-            out.errors.extend(
-                problems
-                    .into_iter()
-                    .map(|p| InputError::at(&p.file, Some(p.span), p.message)),
-            );
+            out.errors.extend(problems);
             by_dir.insert(dir, out.units.len());
             out.units.push(Unit {
                 kind: InputKind::Terraform,
@@ -336,11 +332,7 @@ impl Inputs {
                     continue;
                 }
             };
-            out.errors.extend(
-                problems
-                    .into_iter()
-                    .map(|p| InputError::at(&p.file, Some(p.span), p.message)),
-            );
+            out.errors.extend(problems);
             place_plan(
                 &mut inventory,
                 file,

@@ -108,19 +108,7 @@ fn join_timelines(all: Vec<KeyTimeline>) -> Vec<KeyTimeline> {
             None => {
                 by_key.insert(t.key.clone(), t);
             }
-            Some(into) => {
-                for (k, n) in t.calls {
-                    *into.calls.entry(k).or_insert(0) += n;
-                }
-                if !t.first_seen.is_empty()
-                    && (into.first_seen.is_empty() || t.first_seen < into.first_seen)
-                {
-                    into.first_seen = t.first_seen;
-                }
-                if t.last_seen > into.last_seen {
-                    into.last_seen = t.last_seen;
-                }
-            }
+            Some(into) => into.join(t),
         }
     }
     by_key.into_values().collect()

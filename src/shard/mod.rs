@@ -27,8 +27,8 @@ mod records;
 
 pub use combine::{Cover, combine, cover};
 use records::{
-    FORMAT_VERSION, FindingRecord, IDS_PER_RECORD, Record, TimelineRecord, error_from,
-    error_record, finding_from, finding_record, kind_from, kind_record,
+    FORMAT_VERSION, FindingRecord, IDS_PER_RECORD, Record, TimelineRecord, finding_from,
+    finding_record, kind_from, kind_record,
 };
 
 /// The longest line of a `--files-from` list: far beyond any path a file system accepts.
@@ -134,8 +134,8 @@ pub fn write(result: &ScanResult, rules: &[Rule], shards: Option<&Shards>) -> St
             });
         }
     }
-    records.extend(result.errors.iter().map(|e| Record::Error(error_record(e))));
-    records.extend(result.notes.iter().map(|e| Record::Note(error_record(e))));
+    records.extend(result.errors.iter().map(|e| Record::Error(e.clone())));
+    records.extend(result.notes.iter().map(|e| Record::Note(e.clone())));
     if let Some(t) = &result.trail {
         for (path, shape, events) in &t.files {
             records.push(Record::LogFile {
@@ -333,8 +333,8 @@ pub fn read(path: &Path, rules: &[Rule], inside: &dyn Fn(&str) -> bool) -> Resul
                     })?;
                 parse_identities(&ids, into).map_err(at)?;
             }
-            Record::Error(e) => out.errors.push(error_from(e)),
-            Record::Note(e) => out.notes.push(error_from(e)),
+            Record::Error(e) => out.errors.push(e),
+            Record::Note(e) => out.notes.push(e),
             Record::LogFile {
                 path,
                 shape,

@@ -50,8 +50,8 @@ pub(super) enum Record {
     Identities {
         ids: String,
     },
-    Error(ErrorRecord),
-    Note(ErrorRecord),
+    Error(InputError),
+    Note(InputError),
     LogFile {
         path: String,
         shape: String,
@@ -69,14 +69,6 @@ pub(super) enum Record {
     End {
         findings: usize,
     },
-}
-
-#[derive(Serialize, Deserialize)]
-pub(super) struct ErrorRecord {
-    pub(super) path: String,
-    pub(super) line: Option<u32>,
-    pub(super) column: Option<u32>,
-    pub(super) message: String,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -236,24 +228,6 @@ pub(super) fn kind_from(kind: &str, shape: Option<&str>) -> Option<InputKind> {
         ("aws-api", Some(s)) => InputKind::AwsApi(ApiShape::from_name(s)?),
         _ => return None,
     })
-}
-
-pub(super) fn error_record(e: &InputError) -> ErrorRecord {
-    ErrorRecord {
-        path: e.path.clone(),
-        line: e.line,
-        column: e.column,
-        message: e.message.clone(),
-    }
-}
-
-pub(super) fn error_from(e: ErrorRecord) -> InputError {
-    InputError {
-        path: e.path,
-        line: e.line,
-        column: e.column,
-        message: e.message,
-    }
 }
 
 pub(super) fn finding_record(f: &FileFinding, rules: &[Rule]) -> FindingRecord {

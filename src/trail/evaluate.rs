@@ -5,7 +5,7 @@ use super::event::{self, Detail, Head, KMS_SOURCE};
 use super::evidence::finding;
 use super::spool::Candidate;
 use super::{
-    Catalog, Facts, KeyTimeline, LogError, LogFile, Outcome1, TrailReport, memo, rego_value,
+    Catalog, Facts, KeyTimeline, LogFile, Outcome1, Problem, TrailReport, memo, rego_value,
 };
 use crate::engine::{Evaluator, Finding, Outcome, PolicySet, RouteCache, Router};
 use crate::finding::{EventRef, Evidence, Sighting, Subject};
@@ -45,7 +45,7 @@ struct Verdicts {
     /// The candidate's file (its index in the scan's list).
     file: u32,
     timeline: Option<(String, String, String, String)>,
-    error: Option<LogError>,
+    error: Option<Problem>,
     evaluated: bool,
     caller: String,
     address: String,
@@ -73,7 +73,7 @@ pub fn evaluate(
     catalog: &Catalog,
     policies: &PolicySet,
     keep: &mut Keep,
-) -> (Vec<Finding>, TrailReport, Vec<LogError>) {
+) -> (Vec<Finding>, TrailReport, Vec<Problem>) {
     // Rules that need an inventory cannot find anything without one: routed to no event.
     let without_inventory;
     let router = if catalog.given {
@@ -114,10 +114,10 @@ pub fn evaluate(
             Ok(Some(b)) => b,
             Ok(None) => break,
             Err(e) => {
-                tally.errors.push(LogError {
-                    file: "<spool>".into(),
-                    error: ReadError::whole_file(format!("cannot read back candidate events: {e}")),
-                });
+                tally.errors.push(Problem::read(
+                    "<spool>",
+                    ReadError::whole_file(format!("cannot read back candidate events: {e}")),
+                ));
                 break;
             }
         };
@@ -152,10 +152,10 @@ pub fn evaluate(
         ..
     } = tally;
     if let (Some(e), Some((name, _))) = (write_error, &keep.all_events) {
-        errors.push(LogError {
-            file: name.as_str().into(),
-            error: ReadError::whole_file(format!("--all-events: cannot write: {e}")),
-        });
+        errors.push(Problem::read(
+            name.as_str(),
+            ReadError::whole_file(format!("--all-events: cannot write: {e}")),
+        ));
     }
     one.report.duplicates = duplicates;
     one.report.evaluated = evaluated;
@@ -175,7 +175,7 @@ pub fn evaluate(
 struct Tally {
     aggregates: BTreeMap<(usize, Subject), (Outcome, Evidence)>,
     timelines: BTreeMap<String, KeyTimeline>,
-    errors: Vec<LogError>,
+    errors: Vec<Problem>,
     evaluated: u64,
     /// The first failure to write `--all-events` (the scan goes on without it).
     write_error: Option<std::io::Error>,
@@ -254,12 +254,7 @@ impl Tally {
                     ..Default::default()
                 });
             *t.calls.entry((name, caller)).or_insert(0) += 1;
-            if !time.is_empty() && (t.first_seen.is_empty() || time < t.first_seen) {
-                t.first_seen = time.clone();
-            }
-            if time > t.last_seen {
-                t.last_seen = time;
-            }
+            t.seen(&time);
         }
         for h in v.hits {
             if let Some(lines) = &mut self.lines
@@ -372,10 +367,7 @@ fn judge(cx: &Context, worker: &mut Worker, c: &Candidate, bytes: &[u8]) -> Verd
     }
     let f = &cx.files[c.file as usize];
     let n = c.index + 1;
-    let failed = |message: String| LogError {
-        file: f.shown.clone(),
-        error: ReadError::at(c.pos, message),
-    };
+    let failed = |message: String| Problem::read(&f.shown, ReadError::at(c.pos, message));
     let input = |event: regorus::Value, converter: &mut rego_value::Converter| {
         let mut input = BTreeMap::new();
         input.insert(regorus::Value::from("event"), event);
@@ -475,7 +467,7 @@ fn judge(cx: &Context, worker: &mut Worker, c: &Candidate, bytes: &[u8]) -> Verd
 }
 
 impl Verdicts {
-    fn failed(mut self, error: LogError, evaluated: bool) -> Self {
+    fn failed(mut self, error: Problem, evaluated: bool) -> Self {
         self.error = Some(error);
         self.evaluated = evaluated;
         self

@@ -26,6 +26,7 @@ pub use facts::Facts;
 
 use crate::engine::{PolicySet, RouteCache};
 use crate::model::FileId;
+pub use crate::problem::Problem;
 use crate::read::ReadError;
 use crate::read::cloudtrail::{self, RawEvent, TrailShape, offset_pos, strip_serde_position};
 use crate::read::remote::{self, Remote};
@@ -73,20 +74,13 @@ impl LogFile {
     }
 }
 
-/// A problem with one log file (or one record of it).
-#[derive(Debug)]
-pub struct LogError {
-    pub file: FileId,
-    pub error: ReadError,
-}
-
 pub struct Outcome1 {
     pub facts: Facts,
     pub spool: Spool,
     pub report: TrailReport,
-    pub errors: Vec<LogError>,
+    pub errors: Vec<Problem>,
     /// What was not read and why, where that is no defect (events in an unknown wrapper).
-    pub notes: Vec<LogError>,
+    pub notes: Vec<Problem>,
 }
 
 /// Bytes of candidate events kept in memory before the spool spills to disk.
@@ -99,7 +93,7 @@ pub fn read_logs(files: &[LogFile], policies: &PolicySet, max_record_bytes: usiz
 
 /// Phase one without keeping candidates (`atrest facts`): the facts, the events read, and the
 /// problems found on the way.
-pub fn learn_facts(files: &[LogFile], max_record_bytes: usize) -> (Facts, u64, Vec<LogError>) {
+pub fn learn_facts(files: &[LogFile], max_record_bytes: usize) -> (Facts, u64, Vec<Problem>) {
     let one = read_logs_for(files, None, max_record_bytes);
     (one.facts, one.report.events, one.errors)
 }
@@ -219,10 +213,11 @@ fn read_logs_for(
     let mut errors = Vec::new();
     let mut notes = Vec::new();
     for (f, (events, file_errors, file_notes, shape)) in files.iter().zip(per_file) {
-        notes.extend(file_notes.into_iter().map(|error| LogError {
-            file: f.shown.clone(),
-            error,
-        }));
+        notes.extend(
+            file_notes
+                .into_iter()
+                .map(|error| Problem::read(&f.shown, error)),
+        );
         report.events += events;
         // A remote object that turned out to be no log is noted, not listed as one read.
         if let Some(shape) = shape {
@@ -230,10 +225,11 @@ fn read_logs_for(
                 .files
                 .push((f.shown.to_string(), shape.name(), events));
         }
-        errors.extend(file_errors.into_iter().map(|error| LogError {
-            file: f.shown.clone(),
-            error,
-        }));
+        errors.extend(
+            file_errors
+                .into_iter()
+                .map(|error| Problem::read(&f.shown, error)),
+        );
     }
     let spool = spool.into_inner().expect("spool lock");
     report.candidates = spool.len() as u64;

@@ -1,7 +1,7 @@
 //! Baselines: accept the findings that exist today, report only new ones.
 //!
 //! A finding is identified as SARIF's `partialFingerprints` identify it
-//! ([`crate::report::identity_parts`]): rule, file, resource, property, and where present the
+//! ([`crate::finding::Identity`]): rule, file, resource, property, and where present the
 //! other object it is about and the module call it was reached through; never a line, so
 //! reformatting a template keeps its findings baselined. Files are stored relative to the
 //! baseline's own directory (climbing with `..` where they are outside it), so the baseline
@@ -19,6 +19,7 @@
 
 use super::{Notice, NoticeKind, Place, Suppression, SuppressionKind, Via};
 use crate::engine::Rule;
+use crate::finding::Identity;
 use crate::read::{Limits, Node};
 use crate::scan::{FileFinding, ScanResult};
 use serde::{Deserialize, Serialize};
@@ -50,29 +51,53 @@ pub struct Entry {
 }
 
 impl Entry {
-    /// The entry for a finding, its file relative to the baseline's directory `dir`.
+    /// The entry for a finding, its file relative to the baseline's directory `dir`: its
+    /// [`Identity`], and for the reader the message (and, of a CloudTrail finding, the object
+    /// its subject names).
     fn of(f: &FileFinding, rule_id: &str, root: &Path, dir: &Path) -> Entry {
-        let (file, cloudtrail) = match &f.finding.trail {
-            Some(t) => (String::new(), Some(t.subject.clone())),
-            None => (super::relative_from(&f.path, root, dir), None),
-        };
-        Entry {
-            rule_id: rule_id.to_owned(),
-            file,
-            resource: f.finding.resource_id.clone(),
-            property: f.finding.property.clone(),
-            via: f.finding.via.clone(),
-            subject: f.finding.subject.clone(),
-            cloudtrail,
-            message: f.finding.message.clone(),
+        let message = f.finding.message.clone();
+        match Identity::of(f, rule_id, &f.path) {
+            Identity::File(k) => Entry {
+                rule_id: k.rule.to_owned(),
+                file: super::relative_from(k.file, root, dir),
+                resource: k.resource.to_owned(),
+                property: k.property.to_owned(),
+                via: k.via.map(str::to_owned),
+                subject: k.subject.map(str::to_owned),
+                cloudtrail: None,
+                message,
+            },
+            Identity::Trail { rule, subject } => Entry {
+                rule_id: rule.to_owned(),
+                file: String::new(),
+                resource: f.finding.resource_id.clone(),
+                property: f.finding.property.clone(),
+                via: f.finding.via.clone(),
+                subject: f.finding.subject.clone(),
+                cloudtrail: Some(subject.clone()),
+                message,
+            },
         }
     }
 
-    /// Everything but the message: what a finding must equal to be accepted.
+    /// What a finding must equal to be accepted: its [`Identity`]. For a CloudTrail entry that
+    /// is its rule and subject; what else it stores is for the reader.
     fn key(&self) -> Entry {
-        Entry {
-            message: String::new(),
-            ..self.clone()
+        match &self.cloudtrail {
+            Some(subject) => Entry {
+                rule_id: self.rule_id.clone(),
+                file: String::new(),
+                resource: String::new(),
+                property: String::new(),
+                via: None,
+                subject: None,
+                cloudtrail: Some(subject.clone()),
+                message: String::new(),
+            },
+            None => Entry {
+                message: String::new(),
+                ..self.clone()
+            },
         }
     }
 }

@@ -10,7 +10,7 @@ use std::path::Path;
 /// The top-level modules of `src/`, lowest first. A module may use the modules before it.
 const LAYERS: &[&[&str]] = &[
     // Support that knows nothing of the others.
-    &["escape", "fnv", "isolate", "paths"],
+    &["escape", "fnv", "isolate", "paths", "problem"],
     // Running git: the files it tracks, and those a change touched.
     &["git"],
     // Detect and parse, with positions.

@@ -75,13 +75,9 @@ fn walk<'b>(
     }
     for &name in nested_blocks(ty, path) {
         if let Some(a) = body.attr(name) {
-            problems.push(Problem {
-                file: file.clone(),
-                span: a.name_span,
-                message: format!(
+            problems.push(Problem::at(file, Some(a.name_span), format!(
                     "{name} is a block: write `{name} {{ ... }}`, not `{name} = ...` (Terraform rejects this argument syntax)"
-                ),
-            });
+                )));
         }
         // Its own blocks, written directly or as the content of a `dynamic` block.
         let bodies = body.blocks.iter().filter_map(|b| {

@@ -185,7 +185,7 @@ fn duplicates_are_reported_and_kept_apart() {
     );
     let (i, problems) = inventory(&p);
     assert_eq!(problems.len(), 1);
-    assert_eq!(problems[0].span.start.line, 2);
+    assert_eq!(problems[0].line, Some(2));
     assert_eq!(i.functions.len(), 2);
     assert_eq!(i.functions[1].origin.id, "aws_lambda_function.f (b.tf)");
 }
