@@ -409,3 +409,26 @@ fn line_breaks_inside_for_expressions_are_read() {
         logs.finding.message
     );
 }
+
+/// `dynamic` blocks in JSON syntax (cdktf output) are expanded as in native syntax: the
+/// environment and filter criteria they make are checked, and one over an empty list (tracing)
+/// makes nothing.
+#[test]
+fn dynamic_blocks_in_json_syntax_are_expanded() {
+    let root = fixture("json-dynamic");
+    let result = common::scan_paths(std::slice::from_ref(&root));
+    assert!(result.errors.is_empty(), "{:?}", result.errors);
+    let (f, m) = (
+        "aws_lambda_function.orders",
+        "aws_lambda_event_source_mapping.orders_queue",
+    );
+    assert_eq!(
+        findings(&result, &root),
+        rows(&[
+            ("ATR-L001", "main.tf.json", 15, 11, f, "fail"),
+            ("ATR-L002", "main.tf.json", 35, 13, m, "fail"),
+            ("ATR-L003", "main.tf.json", 13, 9, f, "fail"),
+            ("ATR-L004", "main.tf.json", 8, 7, f, "unknown"),
+        ])
+    );
+}
