@@ -284,6 +284,7 @@ mod policy;
 mod resources;
 mod supplied;
 mod syntax;
+mod types;
 mod value;
 
 use resources::*;

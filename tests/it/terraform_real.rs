@@ -432,3 +432,35 @@ fn dynamic_blocks_in_json_syntax_are_expanded() {
         ])
     );
 }
+
+/// Attributes an object type declares `optional(...)` are filled as Terraform fills them: a
+/// caller that leaves the key out has no key (a failure, not an unknown), and one that gives
+/// it passes.
+#[test]
+fn optional_object_attributes_take_their_defaults() {
+    let root = fixture("optional-attributes");
+    let result = common::scan_paths(std::slice::from_ref(&root));
+    assert!(result.errors.is_empty(), "{:?}", result.errors);
+    assert!(result.notes.is_empty(), "{:?}", result.notes);
+    let m = "modules/functions/main.tf";
+    let (orders, billing) = (
+        "module.orders.aws_lambda_function.this",
+        "module.billing.aws_lambda_function.this",
+    );
+    assert_eq!(
+        findings(&result, &root),
+        rows(&[
+            ("ATR-L001", m, 35, 3, orders, "fail"),
+            ("ATR-L003", m, 34, 3, billing, "fail"),
+            ("ATR-L003", m, 34, 3, orders, "fail"),
+            (
+                "ATR-L004",
+                m,
+                24,
+                3,
+                "module.orders.aws_cloudwatch_log_group.this",
+                "fail"
+            ),
+        ])
+    );
+}

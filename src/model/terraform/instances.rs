@@ -234,7 +234,7 @@ impl<'p> Eval<'p> {
             V::Null => format!("{what} null"),
             _ => what.to_owned(),
         };
-        match self.var_source(inst, name) {
+        let v = match self.var_source(inst, name) {
             VarSource::Tfvars(file, expr) => {
                 let v = self.eval(expr, &own, None);
                 let short = file.rsplit('/').next().unwrap_or(file);
@@ -254,6 +254,14 @@ impl<'p> Eval<'p> {
                 V::Unknown("no default, and no value given (tfvars or --tf-vars)".into())
             }
             VarSource::Undeclared => V::Unknown(format!("var.{name} is not declared")),
+        };
+        match self.defs[self.insts[inst].def]
+            .variables
+            .get(name)
+            .and_then(|decl| decl.block.body.attr("type"))
+        {
+            Some(ty) => self.typed(v, &ty.expr, &own),
+            None => v,
         }
     }
 

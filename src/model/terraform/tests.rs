@@ -760,3 +760,69 @@ fn values_doubled_level_upon_level_stay_bounded() {
     // Twenty levels (a million parts) are within the bound.
     assert!(local_value(&text, "l19").is_known());
 }
+
+#[test]
+fn variable_types_fill_optional_attributes() {
+    let key = |text: &str| {
+        let i = inv(text);
+        let k = i.functions[0].kms_key.clone();
+        (k.state, chain(&k))
+    };
+    let f = "resource \"aws_lambda_function\" \"f\" {\n  kms_key_arn = var.cfg.key\n  environment {\n    variables = { A = \"1\" }\n  }\n}\n";
+    // Left out, or set to null: the default of `optional`.
+    for given in ["{}", "{ key = null }"] {
+        let text = format!(
+            "variable \"cfg\" {{\n  type = object({{ key = optional(string, \"alias/aws/lambda\") }})\n  default = {given}\n}}\n{f}"
+        );
+        assert_eq!(
+            key(&text),
+            (
+                KeyState::AwsManaged,
+                "kms_key_arn <- var.cfg <- default <- \"alias/aws/lambda\"".into()
+            ),
+            "{given}"
+        );
+    }
+    // `optional` without a default: null, so no key.
+    let text = format!(
+        "variable \"cfg\" {{\n  type = object({{ key = optional(string), other = string }})\n  default = {{ other = \"x\" }}\n}}\n{f}"
+    );
+    assert_eq!(key(&text).0, KeyState::Absent);
+    // Nested: the default of an optional object is converted too; a map's values each are.
+    let text = concat!(
+        "variable \"fns\" {\n  type = map(object({\n    logs = optional(object({ key = optional(string, \"alias/aws/lambda\") }), {})\n  }))\n",
+        "  default = { a = {} }\n}\n",
+        "resource \"aws_lambda_function\" \"f\" {\n  kms_key_arn = var.fns[\"a\"].logs.key\n  environment {\n    variables = { A = \"1\" }\n  }\n}\n",
+    );
+    assert_eq!(key(text).0, KeyState::AwsManaged);
+    // An attribute the type does not declare is dropped, as Terraform drops it.
+    let text = format!(
+        "variable \"cfg\" {{\n  type = object({{ other = string }})\n  default = {{ other = \"x\", key = \"alias/aws/lambda\" }}\n}}\n{f}"
+    );
+    assert_eq!(key(&text).0, KeyState::Unknown);
+    // A type that is not understood leaves the value as given.
+    let text = format!(
+        "variable \"cfg\" {{\n  type = any\n  default = {{ key = \"alias/aws/lambda\" }}\n}}\n{f}"
+    );
+    assert_eq!(key(&text).0, KeyState::AwsManaged);
+}
+
+#[test]
+fn variable_types_in_json_syntax_are_strings() {
+    let text = r#"{
+  "variable": {"cfg": {"type": "object({key = optional(string, \"alias/aws/lambda\")})", "default": {}}},
+  "resource": {"aws_lambda_function": {"f": {
+    "kms_key_arn": "${var.cfg.key}",
+    "environment": {"variables": {"A": "1"}}
+  }}}
+}"#;
+    let node = crate::read::json::parse(text, &Limits::default())
+        .unwrap()
+        .root;
+    let body = hcl::from_json(&node).unwrap();
+    let m = Module {
+        files: vec![(FileId::from("main.tf.json"), Arc::new(body))],
+    };
+    let (i, _) = inventory(&project(vec![m], &[], &[]));
+    assert_eq!(i.functions[0].kms_key.state, KeyState::AwsManaged);
+}
