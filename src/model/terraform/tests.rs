@@ -826,3 +826,22 @@ fn variable_types_in_json_syntax_are_strings() {
     let (i, _) = inventory(&project(vec![m], &[], &[]));
     assert_eq!(i.functions[0].kms_key.state, KeyState::AwsManaged);
 }
+
+#[test]
+fn null_given_to_a_variable_that_is_not_nullable_is_its_default() {
+    let root = module(&[(
+        "main.tf",
+        "module \"fn\" {\n  source = \"./fn\"\n  key = null\n}\n",
+    )]);
+    for (nullable, want) in [("false", KeyState::AwsManaged), ("true", KeyState::Absent)] {
+        let text = concat!(
+            "variable \"key\" {\n  default = \"alias/aws/lambda\"\n  nullable = NULLABLE\n}\n",
+            "resource \"aws_lambda_function\" \"this\" {\n  kms_key_arn = var.key\n",
+            "  environment {\n    variables = { A = \"1\" }\n  }\n}\n",
+        )
+        .replace("NULLABLE", nullable);
+        let child = module(&[("fn/main.tf", &text)]);
+        let (i, _) = inventory(&project(vec![root.clone(), child], &[(0, "fn", 1)], &[]));
+        assert_eq!(i.functions[0].kms_key.state, want, "nullable = {nullable}");
+    }
+}
