@@ -464,3 +464,54 @@ fn optional_object_attributes_take_their_defaults() {
         ])
     );
 }
+
+/// A `terragrunt.hcl` is the module call Terragrunt makes: the local module its
+/// `terraform.source` names is evaluated with `inputs` (and the configuration's `locals`) as
+/// its variables; a remote source and an `include` are notes where they are written.
+#[test]
+fn terragrunt_configurations_call_their_module_with_their_inputs() {
+    let root = fixture("terragrunt");
+    let result = common::scan_paths(std::slice::from_ref(&root));
+    assert!(result.errors.is_empty(), "{:?}", result.errors);
+    let m = "modules/lambda/main.tf";
+    let f = "module.terragrunt.aws_lambda_function.this";
+    // The key comes from the inputs (AWS managed); so does the log group's (customer managed).
+    assert_eq!(
+        findings(&result, &root),
+        rows(&[
+            ("ATR-L001", m, 31, 3, f, "fail"),
+            ("ATR-L003", m, 30, 3, f, "fail"),
+        ])
+    );
+    let chains: Vec<String> = result
+        .findings
+        .iter()
+        .map(|f| f.finding.chain.join(" <- "))
+        .collect();
+    assert!(
+        chains.contains(
+            &"kms_key_arn <- var.kms_key_arn <- argument of module.terragrunt <- \"alias/aws/lambda\""
+                .to_owned()
+        ),
+        "{chains:?}"
+    );
+    let notes = places(&result.notes, &root);
+    let billing = "live/prod/billing/terragrunt.hcl";
+    assert_eq!(at(&notes), [(billing, 1, 1), (billing, 6, 12)], "{notes:?}");
+    assert!(notes[0].3.starts_with("include \"root\": "), "{notes:?}");
+    assert!(
+        notes[1]
+            .3
+            .contains("remote source \"tfr:///terraform-aws-modules/lambda/aws?version=7.2.1\""),
+        "{notes:?}"
+    );
+    // Read as Terraform; the file Terragrunt includes is not a file atrest reads on its own.
+    assert!(
+        result
+            .scanned
+            .iter()
+            .any(|(p, _)| p.ends_with("live/prod/orders/terragrunt.hcl")),
+        "{:?}",
+        result.scanned
+    );
+}
