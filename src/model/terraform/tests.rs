@@ -845,3 +845,23 @@ fn null_given_to_a_variable_that_is_not_nullable_is_its_default() {
         assert_eq!(i.functions[0].kms_key.state, want, "nullable = {nullable}");
     }
 }
+
+#[test]
+fn splat_of_a_counted_resource_is_a_list_of_its_instances() {
+    let key = |count: &str, expr: &str| {
+        let text = format!(
+            "resource \"aws_kms_key\" \"k\" {{\n  count = {count}\n}}\nresource \"aws_lambda_function\" \"f\" {{\n  kms_key_arn = {expr}\n  environment {{\n    variables = {{ A = \"1\" }}\n  }}\n}}\n"
+        );
+        inv(&text).functions[0].kms_key.state
+    };
+    for expr in [
+        "one(aws_kms_key.k[*].arn)",
+        "element(concat(aws_kms_key.k.*.arn, [\"\"]), 0)",
+    ] {
+        assert_eq!(key("1", expr), KeyState::CustomerManaged, "{expr}");
+        // No instance: `one([])` is null and `element([""], 0)` empty, so no key.
+        assert_eq!(key("0", expr), KeyState::Absent, "{expr}");
+        // How many is not known: neither is the key.
+        assert_eq!(key("var.n", expr), KeyState::Unknown, "{expr}");
+    }
+}
