@@ -64,6 +64,22 @@ impl KeyRef {
             KeyRef { chain, ..first }
         } else {
             let states: Vec<String> = options.iter().map(|r| format!("{:?}", r.state)).collect();
+            let not_customer_managed =
+                |r: &KeyRef| matches!(r.state, KeyState::Absent | KeyState::AwsManaged);
+            if options.iter().all(not_customer_managed) {
+                // No key in one branch, an AWS managed one in another: whichever the condition
+                // picks, the data is not under a customer managed key.
+                let worst = options
+                    .iter()
+                    .find(|r| r.state == KeyState::AwsManaged)
+                    .unwrap_or(&first)
+                    .clone();
+                chain.push(format!(
+                    "no branch has a customer managed key ({})",
+                    states.join(" / ")
+                ));
+                return KeyRef { chain, ..worst };
+            }
             chain.push(format!("branches differ ({})", states.join(" / ")));
             KeyRef::unknown(chain)
         }
@@ -117,6 +133,27 @@ mod tests {
         assert!(!is_aws_managed_alias(
             "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
         ));
+    }
+
+    #[test]
+    fn branches_without_a_customer_managed_key_fail_whichever_is_taken() {
+        let lit = |t: &str| KeyRef::from_literal(t, vec![format!("{t:?}")]);
+        let k = KeyRef::one_of(
+            vec!["KmsKeyArn".into(), "!If C".into()],
+            vec![lit("alias/aws/lambda"), lit("")],
+        );
+        assert_eq!(k.state, KeyState::AwsManaged);
+        assert_eq!(k.value.as_deref(), Some("alias/aws/lambda"));
+        assert_eq!(
+            k.chain.last().unwrap(),
+            "no branch has a customer managed key (AwsManaged / Absent)"
+        );
+        // A customer managed key in one branch, or a branch not known: not decided.
+        let cmk = "arn:aws:kms:eu-west-1:1:key/abc";
+        let k = KeyRef::one_of(vec![], vec![lit(cmk), lit("")]);
+        assert_eq!(k.state, KeyState::Unknown);
+        let k = KeyRef::one_of(vec![], vec![lit(""), KeyRef::unknown(vec![])]);
+        assert_eq!(k.state, KeyState::Unknown);
     }
 
     #[test]

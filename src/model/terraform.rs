@@ -271,6 +271,7 @@ mod policy;
 mod resources;
 mod supplied;
 mod syntax;
+mod types;
 mod value;
 
 use resources::*;

@@ -150,7 +150,8 @@ pub fn name_hint(path: &Path) -> Option<NameHint> {
     if name.ends_with(".tf.json") {
         return Some(NameHint::TerraformJson);
     }
-    if ext == "tf" {
+    // Terragrunt's configuration is native syntax too (read as the module call it stands for).
+    if ext == "tf" || name == "terragrunt.hcl" {
         return Some(NameHint::TerraformHcl);
     }
     if ext.is_empty() {

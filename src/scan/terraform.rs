@@ -22,6 +22,8 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+mod terragrunt;
+
 type Files = Vec<(FileId, Arc<hcl::Body>)>;
 
 /// Where `terraform init` records the modules it downloaded, relative to the root module.
@@ -52,6 +54,8 @@ pub(super) struct Inputs {
     /// The normalised paths of those files, to tell which of a directory's files are read.
     paths: HashSet<PathBuf>,
     plans: Vec<(FileId, PathBuf, Node)>,
+    /// What the files read leave out (a Terragrunt `include`).
+    notes: Vec<InputError>,
 }
 
 fn dir_of(path: &Path, root: &Path) -> PathBuf {
@@ -74,11 +78,12 @@ fn module_calls(body: &hcl::Body, dir: &Path) -> Vec<(String, Span, Source)> {
         .filter_map(|b| {
             let name = b.labels.first()?.clone();
             let src = b.body.attr("source")?;
-            let text = src.expr.as_str().unwrap_or("").to_owned();
-            let source = if text.starts_with("./") || text.starts_with("../") {
-                Source::Local(normalize(&dir.join(&text)))
-            } else {
-                Source::Remote(text)
+            let source = match src.expr.as_str() {
+                Some(t) if t.starts_with("./") || t.starts_with("../") => {
+                    Source::Local(normalize(&dir.join(t)))
+                }
+                Some(t) => Source::Remote(format!("remote source \"{t}\"")),
+                None => Source::Remote("a source computed by an expression".into()),
             };
             Some((name, src.expr.span, source))
         })
@@ -271,7 +276,16 @@ fn read_vars(
 
 impl Inputs {
     pub(super) fn add_config(&mut self, file: FileId, path: &Path, input: Input) {
-        let Some(body) = input.body else { return };
+        let Some(mut body) = input.body else { return };
+        if path.file_name().and_then(|n| n.to_str()) == Some(terragrunt::FILE_NAME) {
+            let (translated, notes) = terragrunt::translate(&body);
+            body = translated;
+            self.notes.extend(
+                notes
+                    .into_iter()
+                    .map(|(span, why)| InputError::at(&file, Some(span), why)),
+            );
+        }
         let root = super::scan_root();
         let dir = dir_of(path, &root);
         self.paths.insert(normalize(&root.join(path)));
@@ -293,7 +307,7 @@ impl Inputs {
             read: HashMap::new(),
             reported: out.scanned.iter().map(|(f, _)| f.clone()).collect(),
         };
-        let mut notes = BTreeSet::new();
+        let mut notes: BTreeSet<InputError> = self.notes.iter().cloned().collect();
         let roots = self.roots();
         // Root dir -> (unit index, inventory ids) for placing plan findings.
         let mut by_dir: HashMap<PathBuf, usize> = HashMap::new();
@@ -441,7 +455,7 @@ impl Inputs {
                         if let Some(t) = downloaded {
                             (t.clone(), true)
                         } else {
-                            let why = format!("remote source \"{src}\"");
+                            let why = src;
                             let how = match manifest {
                                 Some(_) => format!(
                                     "; {MANIFEST} has no module \"{call_key}\" (run terraform init again)"

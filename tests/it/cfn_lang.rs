@@ -183,3 +183,19 @@ fn templates_made_of_loops_are_recognised() {
         Some(InputKind::CloudFormation { sam: false })
     );
 }
+
+/// `Fn::If` between "no key" and the AWS managed key fails whichever branch the stack takes;
+/// between a customer managed key and none it depends on the deployment, so it is unknown.
+#[test]
+fn if_branches_that_all_lack_a_customer_managed_key_fail() {
+    let (found, notes) = findings("if-branches.yaml");
+    assert!(notes.is_empty(), "{notes:?}");
+    let l001: BTreeSet<Row> = found.into_iter().filter(|r| r.0 == "ATR-L001").collect();
+    assert_eq!(
+        l001,
+        expect(&[
+            ("ATR-L001", "Orders", "22:7", "fail"),
+            ("ATR-L001", "Billing", "35:7", "unknown"),
+        ])
+    );
+}

@@ -44,7 +44,7 @@ fn services_give_the_findings_their_fixtures_list() {
         .scanned
         .iter()
         .filter(|(_, k)| k.name() == "serverless");
-    assert_eq!(services.count(), 5);
+    assert_eq!(services.count(), 6);
     let rules = &common::builtin().rules;
     let prefix = format!("{}/", common::rel(&dir));
     let got: Found = result

@@ -409,3 +409,109 @@ fn line_breaks_inside_for_expressions_are_read() {
         logs.finding.message
     );
 }
+
+/// `dynamic` blocks in JSON syntax (cdktf output) are expanded as in native syntax: the
+/// environment and filter criteria they make are checked, and one over an empty list (tracing)
+/// makes nothing.
+#[test]
+fn dynamic_blocks_in_json_syntax_are_expanded() {
+    let root = fixture("json-dynamic");
+    let result = common::scan_paths(std::slice::from_ref(&root));
+    assert!(result.errors.is_empty(), "{:?}", result.errors);
+    let (f, m) = (
+        "aws_lambda_function.orders",
+        "aws_lambda_event_source_mapping.orders_queue",
+    );
+    assert_eq!(
+        findings(&result, &root),
+        rows(&[
+            ("ATR-L001", "main.tf.json", 15, 11, f, "fail"),
+            ("ATR-L002", "main.tf.json", 35, 13, m, "fail"),
+            ("ATR-L003", "main.tf.json", 13, 9, f, "fail"),
+            ("ATR-L004", "main.tf.json", 8, 7, f, "unknown"),
+        ])
+    );
+}
+
+/// Attributes an object type declares `optional(...)` are filled as Terraform fills them: a
+/// caller that leaves the key out has no key (a failure, not an unknown), and one that gives
+/// it passes.
+#[test]
+fn optional_object_attributes_take_their_defaults() {
+    let root = fixture("optional-attributes");
+    let result = common::scan_paths(std::slice::from_ref(&root));
+    assert!(result.errors.is_empty(), "{:?}", result.errors);
+    assert!(result.notes.is_empty(), "{:?}", result.notes);
+    let m = "modules/functions/main.tf";
+    let (orders, billing) = (
+        "module.orders.aws_lambda_function.this",
+        "module.billing.aws_lambda_function.this",
+    );
+    assert_eq!(
+        findings(&result, &root),
+        rows(&[
+            ("ATR-L001", m, 35, 3, orders, "fail"),
+            ("ATR-L003", m, 34, 3, billing, "fail"),
+            ("ATR-L003", m, 34, 3, orders, "fail"),
+            (
+                "ATR-L004",
+                m,
+                24,
+                3,
+                "module.orders.aws_cloudwatch_log_group.this",
+                "fail"
+            ),
+        ])
+    );
+}
+
+/// A `terragrunt.hcl` is the module call Terragrunt makes: the local module its
+/// `terraform.source` names is evaluated with `inputs` (and the configuration's `locals`) as
+/// its variables; a remote source and an `include` are notes where they are written.
+#[test]
+fn terragrunt_configurations_call_their_module_with_their_inputs() {
+    let root = fixture("terragrunt");
+    let result = common::scan_paths(std::slice::from_ref(&root));
+    assert!(result.errors.is_empty(), "{:?}", result.errors);
+    let m = "modules/lambda/main.tf";
+    let f = "module.terragrunt.aws_lambda_function.this";
+    // The key comes from the inputs (AWS managed); so does the log group's (customer managed).
+    assert_eq!(
+        findings(&result, &root),
+        rows(&[
+            ("ATR-L001", m, 31, 3, f, "fail"),
+            ("ATR-L003", m, 30, 3, f, "fail"),
+        ])
+    );
+    let chains: Vec<String> = result
+        .findings
+        .iter()
+        .map(|f| f.finding.chain.join(" <- "))
+        .collect();
+    assert!(
+        chains.contains(
+            &"kms_key_arn <- var.kms_key_arn <- argument of module.terragrunt <- \"alias/aws/lambda\""
+                .to_owned()
+        ),
+        "{chains:?}"
+    );
+    let notes = places(&result.notes, &root);
+    let billing = "live/prod/billing/terragrunt.hcl";
+    assert_eq!(at(&notes), [(billing, 1, 1), (billing, 6, 12)], "{notes:?}");
+    assert!(notes[0].3.starts_with("include \"root\": "), "{notes:?}");
+    assert!(
+        notes[1]
+            .3
+            .contains("remote source \"tfr:///terraform-aws-modules/lambda/aws?version=7.2.1\""),
+        "{notes:?}"
+    );
+    // Read as Terraform; the file Terragrunt includes is not a file atrest reads on its own.
+    assert!(
+        result
+            .scanned
+            .iter()
+            .any(|(p, _)| p.ends_with("live/prod/orders/terragrunt.hcl")),
+        "{:?}",
+        result.scanned
+    );
+}

@@ -160,19 +160,29 @@ impl Vars<'_> {
     fn string(&mut self, s: &str, span: Span, depth: usize) -> Node {
         let mut parts = Vec::new();
         let mut rest = s;
+        // Text up to here that is kept as written: the framework leaves `${...}` that is not
+        // one of its variables (`${AWS::Region}`, `${Bucket.Arn}` in an `Fn::Sub`) alone.
+        let mut literal = String::new();
         while let Some(start) = rest.find("${") {
             let Some(end) = closing(rest, start + 2) else {
                 break;
             };
-            if start > 0 {
-                parts.push(text(&rest[..start], span));
-            }
             let expr = &rest[start + 2..end];
+            if !is_variable(expr) {
+                literal.push_str(&rest[..=end]);
+                rest = &rest[end + 1..];
+                continue;
+            }
+            literal.push_str(&rest[..start]);
+            if !literal.is_empty() {
+                parts.push(text(&std::mem::take(&mut literal), span));
+            }
             parts.push(self.expression(expr, span, depth));
             rest = &rest[end + 1..];
         }
-        if !rest.is_empty() || parts.is_empty() {
-            parts.push(text(rest, span));
+        literal.push_str(rest);
+        if !literal.is_empty() || parts.is_empty() {
+            parts.push(text(&literal, span));
         }
         let joined = concat(parts, span);
         self.produced_bytes += joined.as_str().map_or(0, str::len);
@@ -333,6 +343,19 @@ impl Vars<'_> {
     }
 }
 
+/// Whether the text inside `${...}` is a variable of the framework: a source name followed by
+/// `:` (`self:`, `opt:`, `ssm:`) or by parameters (`file(...)`, `ssm(raw):`, `strToBool(...)`).
+/// CloudFormation's own placeholders in an `Fn::Sub` are not: `AWS::Region` (`::`), `Bucket`
+/// and `Bucket.Arn` (no source).
+fn is_variable(expr: &str) -> bool {
+    let expr = expr.trim_start();
+    let name_len = expr
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+        .unwrap_or(expr.len());
+    let after = &expr[name_len..];
+    name_len > 0 && ((after.starts_with(':') && !after.starts_with("::")) || after.starts_with('('))
+}
+
 /// The node at a dotted path (`custom.keys.0`); `None` where it leads nowhere or to `null`.
 fn at_path<'n>(root: &'n Node, address: &str) -> Option<&'n Node> {
     let mut node = root;
@@ -439,6 +462,39 @@ mod tests {
                 .contains(&("${env:KEY, 'fallback'}".into(), Some("fallback".into())))
         );
         assert!(r.parameters.contains(&("${env:ACCOUNT}".into(), None)));
+    }
+
+    #[test]
+    fn cloudformation_placeholders_are_left_as_written() {
+        let r = resolved(concat!(
+            "service: s\nprovider:\n  name: aws\ncustom:\n  acct: '111122223333'\nx:\n",
+            "  pseudo: arn:aws:kms:${AWS::Region}:${AWS::AccountId}:alias/aws/lambda\n",
+            "  attr: ${Key.Arn}\n",
+            "  mixed: arn:aws:kms:${AWS::Region}:${self:custom.acct}:alias/${ Alias }\n",
+        ));
+        assert_eq!(
+            at(&r.root, "x.pseudo").as_str(),
+            Some("arn:aws:kms:${AWS::Region}:${AWS::AccountId}:alias/aws/lambda")
+        );
+        assert_eq!(at(&r.root, "x.attr").as_str(), Some("${Key.Arn}"));
+        assert_eq!(
+            at(&r.root, "x.mixed").as_str(),
+            Some("arn:aws:kms:${AWS::Region}:111122223333:alias/${ Alias }")
+        );
+        assert!(r.parameters.is_empty(), "{:?}", r.parameters);
+        for (expr, variable) in [
+            ("self:a", true),
+            (" opt:stage, 'dev'", true),
+            ("file(./x.yml):k", true),
+            ("ssm(raw):/p", true),
+            ("strToBool(true)", true),
+            ("AWS::Region", false),
+            ("Key.Arn", false),
+            ("Key", false),
+            (":x", false),
+        ] {
+            assert_eq!(is_variable(expr), variable, "{expr}");
+        }
     }
 
     #[test]

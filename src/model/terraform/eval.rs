@@ -368,8 +368,22 @@ impl<'p> Eval<'p> {
         let Some(&(inst, decl)) = self.decls.get(&id) else {
             return V::Unknown(format!("{ty}.{name} is not declared in this module"));
         };
+        // `r[*].arn` (and `r.*.arn`) is a list with one element per instance: `one(...)`,
+        // `concat(...)` and `element(...)` over it are how modules pick an optional resource.
+        if let Some(Op::Splat) = ops.first() {
+            let rcx = Cx {
+                inst,
+                binds: Vec::new(),
+            };
+            let (made, unknown) = self.instances(decl.block, &rcx);
+            if let Some(why) = unknown {
+                return V::Unknown(format!("{id}[*]: {why}"));
+            }
+            let one = self.resource_ref(cx, ty, name, &ops[1..]);
+            return V::List(vec![one; made.len()]);
+        }
         // Instance selection: one model object stands for every instance.
-        while let Some(Op::Index(_) | Op::Splat) = ops.first() {
+        while let Some(Op::Index(_)) = ops.first() {
             ops = &ops[1..];
         }
         let mut target = Target {

@@ -234,7 +234,7 @@ impl<'p> Eval<'p> {
             V::Null => format!("{what} null"),
             _ => what.to_owned(),
         };
-        match self.var_source(inst, name) {
+        let v = match self.var_source(inst, name) {
             VarSource::Tfvars(file, expr) => {
                 let v = self.eval(expr, &own, None);
                 let short = file.rsplit('/').next().unwrap_or(file);
@@ -243,7 +243,7 @@ impl<'p> Eval<'p> {
             }
             VarSource::Argument(call, expr, pcx) => {
                 Self::push(&mut tr, format!("argument of module.{call}"));
-                self.eval(expr, &pcx, tr)
+                self.eval(expr, &pcx, tr.as_deref_mut())
             }
             VarSource::Default(expr) => {
                 let v = self.eval(expr, &own, None);
@@ -254,6 +254,26 @@ impl<'p> Eval<'p> {
                 V::Unknown("no default, and no value given (tfvars or --tf-vars)".into())
             }
             VarSource::Undeclared => V::Unknown(format!("var.{name} is not declared")),
+        };
+        let Some(decl) = self.defs[self.insts[inst].def].variables.get(name) else {
+            return v;
+        };
+        let body = &decl.block.body;
+        // `nullable = false`: null given by a caller or a tfvars file means the default.
+        let v = match (&v, body.attr("nullable"), body.attr("default")) {
+            (V::Null, Some(n), Some(d)) if self.eval(&n.expr, &own, None) == V::Bool(false) => {
+                let v = self.eval(&d.expr, &own, None);
+                Self::push(
+                    &mut tr,
+                    described(&v, "null, so (nullable = false) default"),
+                );
+                v
+            }
+            _ => v,
+        };
+        match body.attr("type") {
+            Some(ty) => self.typed(v, &ty.expr, &own),
+            None => v,
         }
     }
 

@@ -228,6 +228,39 @@ impl<'p> Res<'_, 'p> {
             }
         }
         if body.json() {
+            // `"dynamic": {"<name>": {"for_each": ..., "content": {...}}}`: each level an
+            // object, or a list of objects.
+            for dynamic in body
+                .attr("dynamic")
+                .map(|(_, e)| objects(e))
+                .unwrap_or_default()
+            {
+                for item in dynamic
+                    .iter()
+                    .filter(|i| matches!(&i.key, ObjectKey::Name(n) if n == name))
+                {
+                    for spec in objects(&item.value) {
+                        let spec = BodyRef::Object(spec);
+                        let Some((_, content)) = spec.attr("content") else {
+                            continue;
+                        };
+                        let iterator = spec
+                            .attr("iterator")
+                            .and_then(|(_, e)| self.ev.eval(e, cx, None).text())
+                            .unwrap_or_else(|| name.to_owned());
+                        for body in objects(content) {
+                            self.dynamic(
+                                item.key_span,
+                                spec.attr("for_each").map(|(_, e)| e),
+                                &iterator,
+                                BodyRef::Object(body),
+                                cx,
+                                &mut out,
+                            );
+                        }
+                    }
+                }
+            }
             return out;
         }
         let BodyRef::Body(b) = body else {
@@ -251,53 +284,72 @@ impl<'p> Res<'_, 'p> {
                     Some(ExprKind::Var(n)) => n.clone(),
                     _ => name.to_owned(),
                 };
-                let for_each = block
-                    .body
-                    .attr("for_each")
-                    .map(|a| self.ev.eval(&a.expr, cx, None))
-                    .unwrap_or(V::Unknown("dynamic block without for_each".into()));
-                let pairs: Option<Vec<(V, V)>> = match for_each {
-                    V::List(items) => Some(
-                        items
-                            .into_iter()
-                            .enumerate()
-                            .map(|(i, v)| (V::Num(i as f64), v))
-                            .collect(),
-                    ),
-                    V::Obj(items) => Some(items.into_iter().map(|(k, v)| (V::Str(k), v)).collect()),
-                    V::Null => Some(Vec::new()),
-                    _ => None,
-                };
-                match pairs {
-                    Some(pairs) if pairs.len() <= MAX_INSTANCES => {
-                        for (k, v) in pairs {
-                            out.push(Occurrence {
-                                header: block.span,
-                                body: BodyRef::Body(&content.body),
-                                cx: cx.with(
-                                    &iterator,
-                                    V::Obj(vec![("key".into(), k), ("value".into(), v)]),
-                                ),
-                                maybe: false,
-                            });
-                        }
-                    }
-                    _ => out.push(Occurrence {
-                        header: block.span,
-                        body: BodyRef::Body(&content.body),
-                        cx: cx.with(
-                            &iterator,
-                            V::Obj(vec![
-                                ("key".into(), V::Unknown(format!("{iterator}.key"))),
-                                ("value".into(), V::Unknown(format!("{iterator}.value"))),
-                            ]),
-                        ),
-                        maybe: true,
-                    }),
-                }
+                self.dynamic(
+                    block.span,
+                    block.body.attr("for_each").map(|a| &a.expr),
+                    &iterator,
+                    BodyRef::Body(&content.body),
+                    cx,
+                    &mut out,
+                );
             }
         }
         out
+    }
+
+    /// The occurrences a `dynamic` block makes: one per element of `for_each`, with the
+    /// iterator bound, or one that may not exist where `for_each` is not known.
+    fn dynamic(
+        &self,
+        header: Span,
+        for_each: Option<&Expr>,
+        iterator: &str,
+        content: BodyRef<'p>,
+        cx: &Cx,
+        out: &mut Vec<Occurrence<'p>>,
+    ) {
+        let for_each = for_each
+            .map(|e| self.ev.eval(e, cx, None))
+            .unwrap_or(V::Unknown("dynamic block without for_each".into()));
+        let pairs: Option<Vec<(V, V)>> = match for_each {
+            V::List(items) => Some(
+                items
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, v)| (V::Num(i as f64), v))
+                    .collect(),
+            ),
+            V::Obj(items) => Some(items.into_iter().map(|(k, v)| (V::Str(k), v)).collect()),
+            V::Null => Some(Vec::new()),
+            _ => None,
+        };
+        match pairs {
+            Some(pairs) if pairs.len() <= MAX_INSTANCES => {
+                for (k, v) in pairs {
+                    out.push(Occurrence {
+                        header,
+                        body: content,
+                        cx: cx.with(
+                            iterator,
+                            V::Obj(vec![("key".into(), k), ("value".into(), v)]),
+                        ),
+                        maybe: false,
+                    });
+                }
+            }
+            _ => out.push(Occurrence {
+                header,
+                body: content,
+                cx: cx.with(
+                    iterator,
+                    V::Obj(vec![
+                        ("key".into(), V::Unknown(format!("{iterator}.key"))),
+                        ("value".into(), V::Unknown(format!("{iterator}.value"))),
+                    ]),
+                ),
+                maybe: true,
+            }),
+        }
     }
 
     pub(super) fn value(&self, body: BodyRef<'p>, cx: &Cx, name: &str) -> Option<V> {
@@ -709,5 +761,20 @@ pub(super) fn policy_json(v: V) -> Option<serde_json::Value> {
     match v {
         V::Str(s) => Some(serde_json::from_str(&s).unwrap_or(serde_json::Value::String(s))),
         other => other.to_json(),
+    }
+}
+
+/// The objects a JSON-syntax block level holds: an object, or each object of a list.
+fn objects(e: &Expr) -> Vec<&[ObjectItem]> {
+    match &e.kind {
+        ExprKind::Object(items) => vec![items.as_slice()],
+        ExprKind::Tuple(list) => list
+            .iter()
+            .filter_map(|x| match &x.kind {
+                ExprKind::Object(items) => Some(items.as_slice()),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
     }
 }

@@ -760,3 +760,108 @@ fn values_doubled_level_upon_level_stay_bounded() {
     // Twenty levels (a million parts) are within the bound.
     assert!(local_value(&text, "l19").is_known());
 }
+
+#[test]
+fn variable_types_fill_optional_attributes() {
+    let key = |text: &str| {
+        let i = inv(text);
+        let k = i.functions[0].kms_key.clone();
+        (k.state, chain(&k))
+    };
+    let f = "resource \"aws_lambda_function\" \"f\" {\n  kms_key_arn = var.cfg.key\n  environment {\n    variables = { A = \"1\" }\n  }\n}\n";
+    // Left out, or set to null: the default of `optional`.
+    for given in ["{}", "{ key = null }"] {
+        let text = format!(
+            "variable \"cfg\" {{\n  type = object({{ key = optional(string, \"alias/aws/lambda\") }})\n  default = {given}\n}}\n{f}"
+        );
+        assert_eq!(
+            key(&text),
+            (
+                KeyState::AwsManaged,
+                "kms_key_arn <- var.cfg <- default <- \"alias/aws/lambda\"".into()
+            ),
+            "{given}"
+        );
+    }
+    // `optional` without a default: null, so no key.
+    let text = format!(
+        "variable \"cfg\" {{\n  type = object({{ key = optional(string), other = string }})\n  default = {{ other = \"x\" }}\n}}\n{f}"
+    );
+    assert_eq!(key(&text).0, KeyState::Absent);
+    // Nested: the default of an optional object is converted too; a map's values each are.
+    let text = concat!(
+        "variable \"fns\" {\n  type = map(object({\n    logs = optional(object({ key = optional(string, \"alias/aws/lambda\") }), {})\n  }))\n",
+        "  default = { a = {} }\n}\n",
+        "resource \"aws_lambda_function\" \"f\" {\n  kms_key_arn = var.fns[\"a\"].logs.key\n  environment {\n    variables = { A = \"1\" }\n  }\n}\n",
+    );
+    assert_eq!(key(text).0, KeyState::AwsManaged);
+    // An attribute the type does not declare is dropped, as Terraform drops it.
+    let text = format!(
+        "variable \"cfg\" {{\n  type = object({{ other = string }})\n  default = {{ other = \"x\", key = \"alias/aws/lambda\" }}\n}}\n{f}"
+    );
+    assert_eq!(key(&text).0, KeyState::Unknown);
+    // A type that is not understood leaves the value as given.
+    let text = format!(
+        "variable \"cfg\" {{\n  type = any\n  default = {{ key = \"alias/aws/lambda\" }}\n}}\n{f}"
+    );
+    assert_eq!(key(&text).0, KeyState::AwsManaged);
+}
+
+#[test]
+fn variable_types_in_json_syntax_are_strings() {
+    let text = r#"{
+  "variable": {"cfg": {"type": "object({key = optional(string, \"alias/aws/lambda\")})", "default": {}}},
+  "resource": {"aws_lambda_function": {"f": {
+    "kms_key_arn": "${var.cfg.key}",
+    "environment": {"variables": {"A": "1"}}
+  }}}
+}"#;
+    let node = crate::read::json::parse(text, &Limits::default())
+        .unwrap()
+        .root;
+    let body = hcl::from_json(&node).unwrap();
+    let m = Module {
+        files: vec![(FileId::from("main.tf.json"), Arc::new(body))],
+    };
+    let (i, _) = inventory(&project(vec![m], &[], &[]));
+    assert_eq!(i.functions[0].kms_key.state, KeyState::AwsManaged);
+}
+
+#[test]
+fn null_given_to_a_variable_that_is_not_nullable_is_its_default() {
+    let root = module(&[(
+        "main.tf",
+        "module \"fn\" {\n  source = \"./fn\"\n  key = null\n}\n",
+    )]);
+    for (nullable, want) in [("false", KeyState::AwsManaged), ("true", KeyState::Absent)] {
+        let text = concat!(
+            "variable \"key\" {\n  default = \"alias/aws/lambda\"\n  nullable = NULLABLE\n}\n",
+            "resource \"aws_lambda_function\" \"this\" {\n  kms_key_arn = var.key\n",
+            "  environment {\n    variables = { A = \"1\" }\n  }\n}\n",
+        )
+        .replace("NULLABLE", nullable);
+        let child = module(&[("fn/main.tf", &text)]);
+        let (i, _) = inventory(&project(vec![root.clone(), child], &[(0, "fn", 1)], &[]));
+        assert_eq!(i.functions[0].kms_key.state, want, "nullable = {nullable}");
+    }
+}
+
+#[test]
+fn splat_of_a_counted_resource_is_a_list_of_its_instances() {
+    let key = |count: &str, expr: &str| {
+        let text = format!(
+            "resource \"aws_kms_key\" \"k\" {{\n  count = {count}\n}}\nresource \"aws_lambda_function\" \"f\" {{\n  kms_key_arn = {expr}\n  environment {{\n    variables = {{ A = \"1\" }}\n  }}\n}}\n"
+        );
+        inv(&text).functions[0].kms_key.state
+    };
+    for expr in [
+        "one(aws_kms_key.k[*].arn)",
+        "element(concat(aws_kms_key.k.*.arn, [\"\"]), 0)",
+    ] {
+        assert_eq!(key("1", expr), KeyState::CustomerManaged, "{expr}");
+        // No instance: `one([])` is null and `element([""], 0)` empty, so no key.
+        assert_eq!(key("0", expr), KeyState::Absent, "{expr}");
+        // How many is not known: neither is the key.
+        assert_eq!(key("var.n", expr), KeyState::Unknown, "{expr}");
+    }
+}
