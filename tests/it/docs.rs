@@ -319,3 +319,32 @@ fn the_readme_quick_start_prints_what_the_readme_shows() {
     assert!(printed.starts_with(start), "{printed}");
     assert_eq!(printed.lines().last(), last.lines().next(), "{printed}");
 }
+
+/// The README's rules table lists every built-in rule, with its severity, security-severity and
+/// title as the policies' METADATA gives them.
+#[test]
+fn the_readme_rules_table_is_the_builtin_catalogue() {
+    let readme = std::fs::read_to_string(common::manifest_dir().join("README.md")).unwrap();
+    let section = readme
+        .split_once("\n## Rules\n")
+        .expect("a Rules section")
+        .1;
+    let section = section.split("\n## ").next().unwrap();
+    let rows: Vec<String> = section
+        .lines()
+        .filter(|l| l.starts_with("| ATR-"))
+        .map(str::to_owned)
+        .collect();
+    let mut rules: Vec<_> = common::builtin().rules.iter().collect();
+    rules.sort_by_key(|r| (!r.id.starts_with("ATR-L"), r.id.clone()));
+    let expected: Vec<String> = rules
+        .iter()
+        .map(|r| {
+            format!(
+                "| {} | {} | {} | {} |",
+                r.id, r.severity, r.security_severity, r.title
+            )
+        })
+        .collect();
+    assert_eq!(rows, expected);
+}
