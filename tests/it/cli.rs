@@ -722,7 +722,7 @@ fn walking_skips_ignored_and_hidden_files_but_not_named_ones() {
     assert_eq!(files(&["build/t.yaml"]), ["build/t.yaml"]);
 }
 
-/// The resolution chain of a key is in the JSON report and the message, as the README shows.
+/// The resolution chain of a key is in the JSON report and the message, as docs/json.md shows.
 #[test]
 fn the_key_resolution_chain_is_reported() {
     let template =

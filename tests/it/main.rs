@@ -19,6 +19,7 @@ mod corpus_api;
 mod corpus_cloudtrail;
 mod corpus_terraform;
 mod dist;
+mod docs;
 mod examples;
 mod hostile_boundary;
 mod hostile_escaping;
