@@ -198,11 +198,10 @@ pub fn run(args: ScanArgs, out: &mut dyn std::io::Write) -> Result<ExitCode, Str
     }
     // A CI job pointed at the wrong folder must not pass on "no findings". Only where every
     // path named is a directory: a file named explicitly (pre-commit passes every changed
-    // `.yaml`, most of which are no templates) may well be no input.
-    let only_dirs = !args.aws
-        && args.shard.is_none()
-        && args.files_from.is_none()
-        && paths.iter().all(|p| p.is_dir());
+    // `.yaml`, most of which are no templates) may well be no input. `--files-from` entries
+    // count as named on the command line; an empty list (nothing changed) names nothing.
+    let only_dirs =
+        !args.aws && args.shard.is_none() && !paths.is_empty() && paths.iter().all(|p| p.is_dir());
     if only_dirs && result.inputs() == 0 && result.errors.is_empty() && walk_errors.is_empty() {
         let skipped = result.skipped.len();
         for p in &paths {

@@ -152,4 +152,23 @@ fn directories_without_any_input_are_an_error() {
     // Files named one by one (as pre-commit passes every changed `.yml`) may be no inputs.
     let (code, stdout, _) = scan(d, &["docs/mkdocs.yml"]);
     assert_eq!(code, Some(0), "{stdout}");
+
+    // `--files-from` is the same as naming its entries: a listed folder with no input is the
+    // same error, listed files that are no templates are not, and an empty list names nothing.
+    for (list, expected) in [
+        ("docs\n", Some(2)),
+        ("docs\ninfra\n", Some(1)),
+        ("docs/mkdocs.yml\n", Some(0)),
+        ("", Some(0)),
+    ] {
+        fs::write(d.join("list.txt"), list).unwrap();
+        let (code, stdout, _) = scan(d, &["--files-from", "list.txt"]);
+        assert_eq!(code, expected, "{list:?}: {stdout}");
+        if expected == Some(2) {
+            assert!(
+                stdout.contains("error: docs: no input found here"),
+                "{stdout}"
+            );
+        }
+    }
 }
