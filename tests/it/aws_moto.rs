@@ -83,12 +83,7 @@ fn collect_from_moto_and_scan_what_it_wrote() {
         .args(["--output-dir", "state"])
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::common::assert_exit(&out, 0);
     let region_dir = dir.path().join("state").join(REGION);
     assert!(
         !region_dir.join("lambda-list-functions-2.json").exists(),
@@ -156,12 +151,7 @@ fn collect_from_moto_and_scan_what_it_wrote() {
         .args(["--format", "json", "--rule", "ATR-L001"])
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::common::assert_exit(&out, 1);
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let findings = report["findings"].as_array().unwrap();
     assert_eq!(findings.len(), 1, "{report:#}");
@@ -223,12 +213,7 @@ fn several_regions_at_once_with_more_than_one_page_each() {
         cmd.args(["--region", r]);
     }
     let out = cmd.output().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::common::assert_exit(&out, 0);
     for region in regions {
         let region_dir = dir.path().join("state").join(region);
         let mut names = BTreeSet::new();

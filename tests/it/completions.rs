@@ -82,12 +82,7 @@ fn the_manual_pages_cover_every_command_and_format_without_groff_warnings() {
         .args(["man", "--dir", "man/man1"])
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::common::assert_exit(&out, 0);
     let mut names: Vec<String> = std::fs::read_dir(&pages)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())

@@ -13,12 +13,7 @@ fn report(format: &str) -> String {
         .args(["scan", "--format", format, "examples"])
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::common::assert_exit(&out, 1);
     let text = String::from_utf8(out.stdout).unwrap().replace(
         &format!("\"{}\"", env!("CARGO_PKG_VERSION")),
         "\"[VERSION]\"",

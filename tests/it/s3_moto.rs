@@ -241,12 +241,7 @@ fn a_folder_of_more_than_one_list_page_is_read_whole_and_bad_prefixes_are_errors
         .args(["--endpoint-url", &moto.endpoint, "--format", "json"])
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::common::assert_exit(&out, 0);
     let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(doc["cloudtrail"]["log_files"], 1001);
     assert_eq!(doc["cloudtrail"]["events"], 1001);

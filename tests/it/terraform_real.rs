@@ -350,12 +350,7 @@ fn the_panicking_shape_scans_beside_other_inputs() {
         .args(["scan", ".", "--format", "json"])
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::common::assert_exit(&out, 1);
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let l001: Vec<(String, u64)> = report["findings"]
         .as_array()

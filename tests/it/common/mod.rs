@@ -313,3 +313,14 @@ fn assert_schema_valid(validator: &jsonschema::Validator, doc: &serde_json::Valu
         errors.join("\n")
     );
 }
+
+/// Asserts a finished command's exit code, showing its standard error when it differs.
+#[track_caller]
+pub fn assert_exit(out: &std::process::Output, code: i32) {
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
